@@ -1,0 +1,256 @@
+"""The scenario model: one schema for YAML files, marker arguments and CLI overrides.
+
+Every model forbids unknown keys, so a typo is an error that names the field.
+Plugin parameters (behaviours, wallet strategies, attacks, topologies, latency
+models) are kept as plain mappings here and validated against the plugin's own
+pydantic schema by :func:`pytest_monerosim.config.resolve.resolve_plugins`, which
+knows the registry; this module knows nothing of plugins, backends or pytest.
+
+Units: seconds (float) for time, atomic units (int, 1 XMR = 10**12) for money,
+bytes for sizes, bits per second for bandwidth.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from .durations import parse_duration
+
+Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+"""A duration in seconds; accepts ``90``, ``"90s"``, ``"2h"``, ``"1d"``."""
+
+Role = Literal["miner", "relay", "user", "observer"]
+Backend = Literal["sim", "monerod", "shadow"]
+
+ATOMIC_PER_XMR = 10**12
+
+DEFAULT_BEHAVIOUR: dict[str, str] = {
+    "miner": "hashrate_mining",
+    "relay": "standard_sync",
+    "user": "standard_sync",
+    "observer": "observer",
+}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class PluginRef(_Model):
+    """A plugin by name plus its parameters (validated later by the plugin's schema)."""
+
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        # ``behaviour: observer`` and ``behaviour: {name: x, rate: 2}`` both work.
+        if isinstance(data, str):
+            return {"name": data}
+        if isinstance(data, dict) and "name" in data and "params" not in data:
+            rest = {k: v for k, v in data.items() if k != "name"}
+            return {"name": data["name"], "params": rest}
+        return data
+
+
+class General(_Model):
+    name: str = "scenario"
+    seed: int = Field(default=1, ge=0)
+    duration: Seconds = 3600.0
+    backend: Backend | None = None
+    """Pin a backend; ``None`` lets ``--monerosim-backend`` decide."""
+    description: str = ""
+
+
+class Network(_Model):
+    topology: PluginRef = Field(default_factory=lambda: PluginRef(name="monero"))
+    latency: PluginRef = Field(
+        default_factory=lambda: PluginRef(name="constant", params={"latency_s": 0.05})
+    )
+    bandwidth_bps: float = Field(default=100e6, gt=0)
+    """Default up/down bandwidth of every node (bits per second)."""
+    verification_s: float = Field(default=0.02, ge=0)
+    """Time a node spends verifying a block before it relays it."""
+
+
+class P2P(_Model):
+    """Monero's P2P defaults (src/p2p/net_node.h, cryptonote_config.h)."""
+
+    out_peers: int = Field(default=12, ge=0)
+    in_peers: int | None = Field(default=None, ge=0)
+    """``None`` = unlimited, monerod's default."""
+    white_list_limit: int = Field(default=1000, ge=1)
+    gray_list_limit: int = Field(default=5000, ge=1)
+    anchors: int = Field(default=2, ge=0)
+    handshake_peers: int = Field(default=250, ge=0)
+    timed_sync_s: Seconds = 60.0
+    white_probability: float = Field(default=0.7, ge=0, le=1)
+    connect_retry_s: Seconds = 1.0
+    turnover_mean_s: Seconds | None = None
+    """Mean lifetime of an outgoing connection before it is dropped and replaced."""
+
+
+class Mining(_Model):
+    target_s: float = Field(default=120.0, gt=0)
+    difficulty_window: int = Field(default=720, ge=2)
+    difficulty_lag: int = Field(default=15, ge=0)
+    difficulty_cut: int = Field(default=60, ge=0)
+    block_size_bytes: int = Field(default=4_000, gt=0)
+    """Size of an empty fluffy block on the wire (header + coinbase)."""
+
+    @model_validator(mode="after")
+    def _cut_fits(self) -> Mining:
+        if 2 * self.difficulty_cut >= self.difficulty_window:
+            raise ValueError(
+                f"difficulty_cut={self.difficulty_cut} leaves nothing of "
+                f"difficulty_window={self.difficulty_window}; need 2*cut < window"
+            )
+        return self
+
+
+class Transactions(_Model):
+    relay: Literal["dandelion", "diffusion"] = "dandelion"
+    stem_peers: int = Field(default=2, ge=1)
+    fluff_probability: float = Field(default=0.2, ge=0, le=1)
+    epoch_s: Seconds = 600.0
+    embargo_mean_s: Seconds = 39.0
+    flush_mean_s: Seconds = 5.0
+    ring_size: int = Field(default=16, ge=1)
+
+
+class NodeGroup(_Model):
+    """``count`` nodes that share a role, a behaviour and P2P settings."""
+
+    group: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    count: int = Field(default=1, ge=1)
+    role: Role = "relay"
+    behaviour: PluginRef | None = None
+    """Defaults by role: miner → hashrate_mining, observer → observer, else standard_sync."""
+    hashrate: float = Field(default=0.0, ge=0)
+    """Relative hashrate of EACH node of the group (shares are normalised over all miners)."""
+    out_peers: int | None = Field(default=None, ge=0)
+    in_peers: int | None = Field(default=None, ge=0)
+    anchors: int | None = Field(default=None, ge=0)
+    start_time: Seconds = 0.0
+    seed_node: bool = False
+    """Hard-coded seed node that new nodes bootstrap from."""
+    region: str | None = None
+    bandwidth_bps: float | None = Field(default=None, gt=0)
+    honest: bool = True
+
+    @model_validator(mode="after")
+    def _miner_has_hashrate(self) -> NodeGroup:
+        if self.role == "miner" and self.hashrate <= 0:
+            raise ValueError(f"group {self.group!r} has role miner but hashrate {self.hashrate}; "
+                             "a miner needs hashrate > 0")
+        if self.role != "miner" and self.hashrate > 0:
+            raise ValueError(f"group {self.group!r} has hashrate {self.hashrate} but role "
+                             f"{self.role!r}; only role: miner mines")
+        return self
+
+    def behaviour_ref(self) -> PluginRef:
+        return self.behaviour or PluginRef(name=DEFAULT_BEHAVIOUR[self.role])
+
+    def node_names(self) -> list[str]:
+        if self.count == 1:
+            return [self.group]
+        return [f"{self.group}-{i}" for i in range(self.count)]
+
+
+class WalletGroup(_Model):
+    """Wallets placed on nodes: each wallet talks to its node, as wallet-rpc talks to monerod."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    node_group: str | None = None
+    """All nodes of this group get one wallet each (``count`` ignored)."""
+    nodes: list[str] = Field(default_factory=list)
+    """Explicit node names, one wallet each."""
+    strategy: PluginRef = Field(default_factory=lambda: PluginRef(name="hodler"))
+
+    @model_validator(mode="after")
+    def _placed(self) -> WalletGroup:
+        if not self.node_group and not self.nodes:
+            raise ValueError(f"wallet group {self.name!r} needs node_group or nodes")
+        return self
+
+
+class Scenario(_Model):
+    general: General = Field(default_factory=General)
+    network: Network = Field(default_factory=Network)
+    p2p: P2P = Field(default_factory=P2P)
+    mining: Mining = Field(default_factory=Mining)
+    transactions: Transactions = Field(default_factory=Transactions)
+    nodes: list[NodeGroup] = Field(min_length=1)
+    wallets: list[WalletGroup] = Field(default_factory=list)
+    attacks: list[PluginRef] = Field(default_factory=list)
+
+    @field_validator("nodes")
+    @classmethod
+    def _unique_groups(cls, groups: list[NodeGroup]) -> list[NodeGroup]:
+        seen: set[str] = set()
+        for g in groups:
+            if g.group in seen:
+                raise ValueError(f"node group {g.group!r} appears twice; group names are unique")
+            seen.add(g.group)
+        return groups
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        names = set(self.node_names())
+        groups = {g.group for g in self.nodes}
+        if not any(g.role == "miner" for g in self.nodes) and not self.attacks:
+            # A network that never mines can still be a connectivity test; allowed.
+            pass
+        wallet_names: set[str] = set()
+        for w in self.wallets:
+            if w.name in wallet_names:
+                raise ValueError(f"wallet group {w.name!r} appears twice")
+            wallet_names.add(w.name)
+            if w.node_group and w.node_group not in groups:
+                raise ValueError(
+                    f"wallet group {w.name!r}: node_group {w.node_group!r} does not exist; "
+                    f"groups are {sorted(groups)}"
+                )
+            for n in w.nodes:
+                if n not in names:
+                    raise ValueError(
+                        f"wallet group {w.name!r}: node {n!r} does not exist; "
+                        f"nodes are {_sample(names)}"
+                    )
+        return self
+
+    # -- derived views -------------------------------------------------------
+    def node_names(self) -> list[str]:
+        return [n for g in self.nodes for n in g.node_names()]
+
+    def group_of(self) -> dict[str, NodeGroup]:
+        return {n: g for g in self.nodes for n in g.node_names()}
+
+    def total_nodes(self) -> int:
+        return sum(g.count for g in self.nodes)
+
+    def wallet_placements(self) -> list[tuple[str, str, WalletGroup]]:
+        """(wallet name, node name, group) for every wallet, in a stable order."""
+        by_group = {g.group: g for g in self.nodes}
+        out: list[tuple[str, str, WalletGroup]] = []
+        for w in self.wallets:
+            hosts = by_group[w.node_group].node_names() if w.node_group else list(w.nodes)
+            for i, node in enumerate(hosts):
+                name = w.name if len(hosts) == 1 else f"{w.name}-{i}"
+                out.append((name, node, w))
+        return out
+
+
+def _sample(names: set[str], k: int = 8) -> str:
+    items = sorted(names)
+    return ", ".join(items[:k]) + (f", ... ({len(items)} in all)" if len(items) > k else "")
