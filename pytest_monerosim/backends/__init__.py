@@ -1,0 +1,58 @@
+"""Backends: each turns a validated scenario into the one :class:`~pytest_monerosim.result.Result`.
+
+* ``sim`` — the embedded discrete-event simulator (default);
+* ``monerod`` — real ``monerod``/``monero-wallet-rpc`` processes on loopback;
+* ``shadow`` — a Shadow 3.x config running the same binaries, run by ``shadow``.
+
+Backends never import pytest. A backend that cannot run here raises
+:class:`BackendUnavailable` (the plugin turns it into a skip, the CLI into exit 2).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Protocol
+
+if TYPE_CHECKING:
+    from ..config.model import Scenario
+    from ..registry import Registry
+    from ..result.model import Result
+
+BACKENDS = ("sim", "monerod", "shadow")
+_MODULES = {
+    "sim": "pytest_monerosim.backends.sim",
+    "monerod": "pytest_monerosim.backends.monerod.runner",
+    "shadow": "pytest_monerosim.backends.shadow.runner",
+}
+
+
+class BackendUnavailable(RuntimeError):
+    """This backend cannot run on this machine (a binary is missing); the message says why."""
+
+
+@dataclass
+class RunOptions:
+    seed: int | None = None
+    duration: float | None = None
+    workdir: Path | None = None
+    """Where logs, data dirs and generated configs go (real backends)."""
+    progress: Callable[[float, float, int], None] | None = None
+    """Called with (sim_time, duration, events) now and then."""
+    monerod_bin: str | None = None
+    wallet_rpc_bin: str | None = None
+    shadow_bin: str | None = None
+    time_scale: float = 120.0
+    """Real backend: simulated seconds per wall-clock second."""
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    def run(self, scenario: Scenario, registry: Registry, options: RunOptions) -> Result: ...
+
+
+def get_backend(name: str) -> Backend:
+    if name not in _MODULES:
+        raise ValueError(f"unknown backend {name!r}; accepted: {', '.join(BACKENDS)}")
+    return importlib.import_module(_MODULES[name])  # type: ignore[return-value]

@@ -1,0 +1,25 @@
+"""Checks: plain functions that raise ``AssertionError`` with a diagnosis a person can act on.
+
+Each takes a ``Result`` or a ``NetworkRun`` (what ``monero_network`` returns)::
+
+    from pytest_monerosim import checks
+    checks.consensus_reached(monero_network)
+"""
+
+from .connectivity import connected, degree_bounds, diameter_at_most, no_isolated_nodes, peer_graph
+from .consensus import block_interval, consensus_reached, converged_within, no_deep_reorgs
+from .performance import propagation_within, stale_rate_at_most
+
+__all__ = [
+    "block_interval",
+    "connected",
+    "consensus_reached",
+    "converged_within",
+    "degree_bounds",
+    "diameter_at_most",
+    "no_deep_reorgs",
+    "no_isolated_nodes",
+    "peer_graph",
+    "propagation_within",
+    "stale_rate_at_most",
+]

@@ -1,0 +1,94 @@
+"""``monerosim run SCENARIO.yaml``: run one network, print a summary, write the summary JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..backends import BACKENDS, BackendUnavailable, RunOptions
+from ..config.durations import parse_duration
+from ..config.loader import load_scenario
+from ..runner import NetworkRun, run_scenario
+from . import UsageFailure
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("run", help="run a scenario and print its summary")
+    p.add_argument("scenario", metavar="SCENARIO.yaml")
+    p.add_argument("--seed", type=int, default=None, help="override general.seed")
+    p.add_argument("--duration", default=None, help='override general.duration, e.g. "2h"')
+    p.add_argument("--backend", default=None, help=f"one of {', '.join(BACKENDS)} (default: sim)")
+    p.add_argument("--json", dest="json_out", default=None, metavar="OUT", help="write the summary JSON")
+    p.add_argument("--workdir", default=None, help="logs and data dirs of real backends")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a scenario field, e.g. --set p2p.out_peers=8 (repeatable)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only the summary JSON path")
+    p.set_defaults(func=main)
+
+
+def parse_overrides(items: list[str]) -> dict[str, object]:
+    import yaml
+
+    out: dict[str, object] = {}
+    for item in items:
+        if "=" not in item:
+            raise UsageFailure(f"--set {item!r}: expected PATH=VALUE, e.g. p2p.out_peers=8")
+        key, value = item.split("=", 1)
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def describe(run: NetworkRun) -> str:
+    s = run.summary
+    b, c, p = s["blocks"], s["consensus"], s["propagation"]
+    lines = [
+        f"scenario   {s['scenario']} on {s['backend']} (seed {s['seed']})",
+        f"network    {s['nodes']} nodes, {s['sim_seconds']:.0f} s simulated in {s['wall_seconds']:.2f} s "
+        f"({s['events']} events)",
+        f"blocks     {b['mined']} mined, height {b['main_chain_height']}, stale {b['stale']} "
+        f"({b['stale_rate']:.2%}), interval mean {b['mean_interval_s']} s / median {b['median_interval_s']} s",
+        f"reorgs     {s['reorgs']['count']} (max depth {s['reorgs']['max_depth']})",
+        f"propagate  p50 {p['p50_s']} s, p90 {p['p90_s']} s, p99 {p['p99_s']} s (to 90% of nodes)",
+        f"consensus  {'agreed' if c['agreed'] else 'NOT agreed'}: {c['distinct_tips']} tip(s), "
+        f"height spread {c['max_height_spread']}",
+    ]
+    if "transactions" in s:
+        t = s["transactions"]
+        lines.append(
+            f"txs        {t['created']} created, {t['confirmed']} confirmed ({t['in_blocks_ratio']:.0%}), "
+            f"{t['double_spends_rejected']} double spends rejected, {t['reversed']} reversed"
+        )
+    for name, metrics in (s.get("attacks") or {}).items():
+        flat = ", ".join(f"{k}={v}" for k, v in metrics.items() if not isinstance(v, (list, dict)))
+        lines.append(f"attack     {name}: {flat}")
+    return "\n".join(lines)
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.backend is not None and args.backend not in BACKENDS:
+        raise UsageFailure(f"--backend {args.backend!r}; accepted: {', '.join(BACKENDS)}")
+    duration = None
+    if args.duration is not None:
+        try:
+            duration = parse_duration(args.duration)
+        except ValueError as exc:
+            raise UsageFailure(f"--duration: {exc}") from None
+    scenario = load_scenario(args.scenario, overrides=parse_overrides(args.overrides))
+    options = RunOptions(seed=args.seed, duration=duration,
+                         workdir=Path(args.workdir) if args.workdir else None)
+    try:
+        run = run_scenario(scenario, backend=args.backend, options=options, source=args.scenario)
+    except BackendUnavailable as exc:
+        raise UsageFailure(str(exc)) from None
+    if args.json_out:
+        run.write_summary(args.json_out)
+    if args.quiet:
+        print(args.json_out or json.dumps(run.summary))
+    else:
+        print(describe(run))
+        if args.json_out:
+            print(f"summary    {args.json_out}")
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,30 @@
+"""Hooks pytest-monerosim adds to pytest (implement them in a ``conftest.py`` or plugin)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from ..registry import Registry
+    from ..runner import NetworkRun
+
+
+def pytest_monerosim_register(registry: Registry) -> None:
+    """Add behaviours, wallet strategies, attacks, topologies or latency models.
+
+    Called once per session after the built-ins and entry points are loaded::
+
+        def pytest_monerosim_register(registry):
+            registry.add(PluginSpec("attack", "my-attack", MyParams, MyAttack))
+    """
+
+
+def pytest_monerosim_network_done(item: pytest.Item, run: NetworkRun) -> None:
+    """Called after ``monero_network`` finished a run, before the test body asserts on it."""
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_monerosim_select_backend(item: pytest.Item, scenario: Any) -> str | None:
+    """Return a backend name to override ``--monerosim-backend`` for one test."""

@@ -1,0 +1,112 @@
+"""Attacks and sweeps become parametrized tests.
+
+* ``monerosim_attack``: one test per selected attack case. Cases come from
+  ``@pytest.mark.monerosim_attack(name, **params)`` markers, else from
+  ``--monerosim-attack``, else from every registered attack (each with its
+  ``default_sweep`` parameter sets).
+* ``@pytest.mark.monerosim_sweep(key=[...], ...)``: the cartesian product of the
+  lists, one test each, ids like ``q=0.1-z=2``. A key is a scenario path
+  (``p2p.out_peers``, ``duration``) or, for a test with one attack, a parameter of
+  that attack (``attackers``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from ..registry import Registry, UnknownPlugin
+
+
+@dataclass(frozen=True)
+class AttackCase:
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return "-".join([self.name] + [f"{k}={_fmt(v)}" for k, v in self.params.items()])
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return "+".join(_fmt(v) for v in value)
+    return str(value)
+
+
+def _attack_marker_args(name: str, **params: Any) -> AttackCase:
+    return AttackCase(name, params)
+
+
+def attack_cases(metafunc: pytest.Metafunc, registry: Registry, selected: tuple[str, ...]) -> list[AttackCase]:
+    markers = list(metafunc.definition.iter_markers("monerosim_attack"))
+    if markers:
+        cases = []
+        for m in reversed(markers):
+            try:
+                cases.append(_attack_marker_args(*m.args, **m.kwargs))
+            except TypeError as exc:
+                raise pytest.UsageError(
+                    f"{metafunc.definition.nodeid}: @pytest.mark.monerosim_attack{m.args!r}: {exc}; "
+                    "usage: monerosim_attack(name, **params)"
+                ) from None
+    else:
+        names = list(selected) or registry.names("attack")
+        cases = []
+        for name in names:
+            spec = registry.get("attack", name)
+            sweep = spec.default_sweep or ({},)
+            cases.extend(AttackCase(name, dict(p)) for p in sweep)
+    for case in cases:
+        try:
+            registry.validate("attack", case.name, case.params)
+        except UnknownPlugin as exc:
+            raise pytest.UsageError(f"{metafunc.definition.nodeid}: {exc}") from None
+        except Exception as exc:  # pydantic ValidationError
+            raise pytest.UsageError(
+                f"{metafunc.definition.nodeid}: attack {case.name!r} params {dict(case.params)}: "
+                f"{_first_error(exc)}"
+            ) from None
+    if selected and markers:
+        cases = [c for c in cases if c.name in selected]
+    return cases
+
+
+def _first_error(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        err = errors(include_url=False)[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        return f"{loc}: {err['msg']} (got {err.get('input')!r})"
+    return str(exc)
+
+
+def sweep_points(metafunc: pytest.Metafunc) -> list[dict[str, Any]] | None:
+    marker = metafunc.definition.get_closest_marker("monerosim_sweep")
+    if marker is None:
+        return None
+    if marker.args:
+        raise pytest.UsageError(
+            f"{metafunc.definition.nodeid}: monerosim_sweep takes keyword lists only, e.g. "
+            "monerosim_sweep(q=[0.1, 0.2], z=[1, 2])"
+        )
+    grid: dict[str, list[Any]] = {}
+    for key, values in marker.kwargs.items():
+        if not isinstance(values, (list, tuple)) or not values:
+            raise pytest.UsageError(
+                f"{metafunc.definition.nodeid}: monerosim_sweep {key}={values!r}; accepted: a "
+                "non-empty list of values"
+            )
+        grid[key] = list(values)
+    keys = list(grid)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*grid.values())]
+
+
+def sweep_id(point: Mapping[str, Any]) -> str:
+    return "-".join(f"{k.split('.')[-1]}={_fmt(v)}" for k, v in point.items())

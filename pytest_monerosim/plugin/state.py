@@ -1,0 +1,45 @@
+"""Per-session and per-item state kept in ``config.stash`` / ``item.stash``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .options import Settings
+
+if TYPE_CHECKING:
+    from ..config.model import Scenario
+    from ..registry import Registry
+    from ..runner import NetworkRun
+
+
+@dataclass
+class SessionState:
+    settings: Settings
+    _registry: Registry | None = None
+    config: pytest.Config | None = None
+    network_rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            from ..registry import default_registry
+
+            self._registry = default_registry()
+            assert self.config is not None
+            self.config.hook.pytest_monerosim_register(registry=self._registry)
+        return self._registry
+
+    def registry_if_built(self) -> Registry | None:
+        return self._registry
+
+
+SESSION = pytest.StashKey[SessionState]()
+ITEM_SCENARIO = pytest.StashKey["tuple[Scenario, str | None]"]()
+ITEM_RUNS = pytest.StashKey["list[NetworkRun]"]()
+
+
+def session_state(config: pytest.Config) -> SessionState:
+    return config.stash[SESSION]

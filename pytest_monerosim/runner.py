@@ -1,0 +1,110 @@
+"""Run a scenario on a backend and hand back a :class:`NetworkRun`.
+
+The one path from a validated scenario to a result, shared by the pytest
+plugin and the CLI: resolve plugin parameters (so bad input fails before any
+simulation starts), pick the backend, run, summarise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from .backends import BACKENDS, RunOptions, get_backend
+from .config.errors import ScenarioError
+from .config.model import Scenario
+from .config.resolve import ResolvedPlugin, resolve_plugins
+from .registry import Registry, default_registry
+from .result.model import Result
+from .result.summary import summarize
+
+
+@dataclass
+class NetworkRun:
+    """What a test gets from ``monero_network``: the result plus handles on it."""
+
+    scenario: Scenario
+    result: Result
+    backend: str
+    seed: int
+    source: str | None = None
+    plugins: dict[str, ResolvedPlugin] = field(default_factory=dict)
+
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        return summarize(self.result)
+
+    # -- handles ---------------------------------------------------------------
+    def nodes(self, role: str | None = None, group: str | None = None) -> list[str]:
+        return self.result.node_names(role=role, group=group)
+
+    def honest_nodes(self) -> list[str]:
+        return self.result.honest_nodes()
+
+    def attack(self, name: str) -> dict[str, Any]:
+        try:
+            return self.result.attacks[name]
+        except KeyError:
+            raise KeyError(
+                f"no attack {name!r} in this run; attacks run: {sorted(self.result.attacks) or 'none'}"
+            ) from None
+
+    def height(self, node: str | None = None) -> int:
+        return self.result.height(node)
+
+    def write_summary(self, path: str | Path) -> Path:
+        """Write the summary JSON atomically (a reader never sees half a file)."""
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.summary, indent=2) + "\n")
+        tmp.replace(p)
+        return p
+
+
+def prepare(
+    scenario: Scenario, registry: Registry, source: str | None = None
+) -> dict[str, ResolvedPlugin]:
+    """Validate every plugin reference and every attack's view of the scenario."""
+    plugins = resolve_plugins(scenario, registry, source=source)
+    for i, ref in enumerate(scenario.attacks):
+        spec = registry.get("attack", ref.name)
+        check = getattr(spec.factory, "check", None)
+        if check is not None:
+            try:
+                check(plugins[f"attacks[{i}]"].params, scenario)
+            except ValueError as exc:
+                raise ScenarioError(str(exc), source=source, path=f"attacks[{i}]") from None
+    return plugins
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    backend: str | None = None,
+    registry: Registry | None = None,
+    options: RunOptions | None = None,
+    source: str | None = None,
+) -> NetworkRun:
+    registry = registry or default_registry()
+    options = options or RunOptions()
+    name = backend or scenario.general.backend or "sim"
+    if name not in BACKENDS:
+        raise ScenarioError(f"unknown backend {name!r}; accepted: {', '.join(BACKENDS)}", path="backend")
+    if options.seed is not None:
+        scenario = scenario.model_copy(update={"general": scenario.general.model_copy(update={"seed": options.seed})})
+    if options.duration is not None:
+        scenario = scenario.model_copy(
+            update={"general": scenario.general.model_copy(update={"duration": options.duration})}
+        )
+    plugins = prepare(scenario, registry, source)
+    started = time.perf_counter()
+    result: Result = get_backend(name).run(scenario, registry, options)
+    if not result.wall_seconds:
+        result.wall_seconds = time.perf_counter() - started
+    return NetworkRun(scenario, result, name, scenario.general.seed, source, plugins)
