@@ -45,12 +45,16 @@ def consensus_reached(run: Any, max_height_spread: int = 0, nodes: list[str] | N
 
 def converged_within(run: Any, seconds: float, after: float = 0.0) -> float:
     """Every block on the final main chain found after ``after`` reached all honest nodes
-    within ``seconds``; returns the worst time observed."""
+    within ``seconds``; returns the worst time observed.
+
+    Blocks found in the last ``seconds`` of the run are not judged: they had no
+    chance to converge yet.
+    """
     result = as_result(run)
     honest = result.honest_nodes()
     worst, worst_block, missing = 0.0, None, []
     for block in result.main_chain()[1:]:
-        if block.found_at < after:
+        if block.found_at < after or block.found_at > result.sim_seconds - seconds:
             continue
         lacking = [n for n in honest if n not in block.arrivals]
         if lacking:
