@@ -191,6 +191,13 @@ def test_zero_nodes_is_an_error() -> None:
         gen("mesh", 0)
 
 
+def test_specs_are_callable_factories() -> None:
+    g = BUILTIN_TOPOLOGIES["ring"](8, {"k": 2}, random.Random(1))
+    assert g.number_of_edges() == 16
+    assert BUILTIN_LATENCY_MODELS["constant"]({"latency_s": 0.2}, random.Random(1)).latency(0, 1) \
+        == 0.2
+
+
 def test_build_network_unknown_kind_lists_known() -> None:
     with pytest.raises(ValueError, match=r"unknown topology 'torus'; known: file, mesh, monero"):
         build_network("torus", 5, {}, random.Random(1))

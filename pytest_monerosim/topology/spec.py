@@ -60,6 +60,12 @@ class TopologySpec(Generic[P]):
         graph.graph.setdefault("topology", self.name)
         return graph
 
+    def __call__(
+        self, n: int, raw: Mapping[str, Any] | BaseModel | None, rng: random.Random
+    ) -> nx.Graph:
+        """Same as :meth:`generate`, so a spec can serve as a registry factory."""
+        return self.generate(n, raw, rng)
+
 
 @dataclass(frozen=True)
 class LatencySpec(Generic[P]):
@@ -82,3 +88,9 @@ class LatencySpec(Generic[P]):
         self, raw: Mapping[str, Any] | BaseModel | None, rng: random.Random
     ) -> LatencyModel:
         return self.build(self.parse_params(raw), rng)
+
+    def __call__(
+        self, raw: Mapping[str, Any] | BaseModel | None, rng: random.Random
+    ) -> LatencyModel:
+        """Same as :meth:`create`, so a spec can serve as a registry factory."""
+        return self.create(raw, rng)
