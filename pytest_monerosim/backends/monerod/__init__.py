@@ -1,0 +1,41 @@
+"""The real-``monerod`` backend: regtest daemons and wallet RPCs on loopback."""
+
+from .daemon import MonerodNode, NodeHealth, check_version, find_binary
+from .errors import (
+    BinaryNotFound,
+    BinaryVersionError,
+    MonerodBackendError,
+    PortInUse,
+    ProcessDied,
+    RpcConnectionError,
+    RpcError,
+    RpcTimeout,
+)
+from .ports import NodePorts, PortAllocator, allocate_node_ports
+from .process import ManagedProcess, reap_stale
+from .rpc import Balance, DaemonRpc, WalletRpc
+from .wallet import WalletRpcNode
+
+__all__ = [
+    "Balance",
+    "BinaryNotFound",
+    "BinaryVersionError",
+    "DaemonRpc",
+    "ManagedProcess",
+    "MonerodBackendError",
+    "MonerodNode",
+    "NodeHealth",
+    "NodePorts",
+    "PortAllocator",
+    "PortInUse",
+    "ProcessDied",
+    "RpcConnectionError",
+    "RpcError",
+    "RpcTimeout",
+    "WalletRpc",
+    "WalletRpcNode",
+    "allocate_node_ports",
+    "check_version",
+    "find_binary",
+    "reap_stale",
+]
