@@ -137,15 +137,18 @@ class ManagedProcess:
         """Stop the process: ``graceful()`` -> SIGTERM to the group -> SIGKILL.
 
         Each step is taken only if the process outlived the previous one's
-        timeout. Errors from ``graceful`` (e.g. the RPC is already gone) are
-        ignored: the ladder goes on. Returns the exit code.
+        timeout. If ``graceful`` raises (e.g. the RPC is not listening yet),
+        the ladder goes straight on to SIGTERM. Returns the exit code.
         """
         if self._popen is None:
             return None
         if self.alive() and graceful is not None:
-            with contextlib.suppress(Exception):
+            try:
                 graceful()
-            self.wait(graceful_timeout)
+            except Exception:  # any failure means: escalate now
+                pass
+            else:
+                self.wait(graceful_timeout)
         if self.alive():
             self._signal_group(signal.SIGTERM)
             self.wait(term_timeout)
