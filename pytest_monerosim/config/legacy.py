@@ -1,0 +1,890 @@
+"""The existing Monerosim's YAML config ("legacy"), read faithfully and strictly.
+
+Upstream (github.com/Fountain5405/monerosim) has two forms of one format:
+
+* the *expanded* form its Rust generator reads (``src/config/types.rs``,
+  ``src/config/agent_config.rs``): ``general``, ``network``, ``agents`` (one
+  entry per agent) and an optional ``performance``;
+* the *scenario* form (``*.scenario.yaml``, ``scripts/scenario_parser.py``)
+  that adds agent ranges (``relay-{001..800}``), ``<field>_stagger`` fields,
+  per-agent value lists, ``type`` presets, ``auto`` values and a ``timing``
+  section, and is expanded into the first form.
+
+:func:`load_legacy` reads either. Ranges, staggers, lists and ``type`` are
+expanded here as upstream does; ``auto`` values are kept as the string
+``"auto"`` (upstream resolves them with machine-calibrated timing, which is a
+policy for ``migrate`` to choose). Every upstream field is accepted; unlike
+upstream (which ignores unknown keys) a misspelt key is an error naming it.
+Durations become seconds (float).
+"""
+
+from __future__ import annotations
+
+import difflib
+import random
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from .errors import ScenarioError
+from .loader import dotted, read_yaml
+
+__all__ = [
+    "LegacyAgent",
+    "LegacyConfig",
+    "LegacyConfigError",
+    "LegacyGeneral",
+    "LegacyGmlNetwork",
+    "LegacySwitchNetwork",
+    "is_legacy",
+    "legacy_from_dict",
+    "load_legacy",
+    "parse_legacy_duration",
+]
+
+TOP_LEVEL = ("general", "network", "agents", "performance", "timing")
+MIN_PHASE_GAP_S = 30.0  # upstream MIN_PHASE_GAP_SECONDS
+
+
+class LegacyConfigError(ScenarioError):
+    """A legacy config that cannot be read: file, line, dotted path, value, what is accepted."""
+
+
+# --------------------------------------------------------------------------- durations
+
+_UNIT_S = {
+    **dict.fromkeys(("ms", "msec", "millisecond", "milliseconds"), 0.001),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1.0),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60.0),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600.0),
+}
+_SINGLE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)")
+_COMPOUND = re.compile(r"(?:\d+(?:\.\d+)?[hms])+")
+DURATION_ACCEPTED = (
+    'seconds as a number, or a string like "3600", "3600s", "30m", "6h", "2.5h", "1h30m" '
+    "(units s/sec/seconds, m/min/minutes, h/hr/hours; ms for Shadow-level fields)"
+)
+
+
+def parse_legacy_duration(value: object) -> float:
+    """Seconds from an upstream duration: 3600, "3600", "3600s", "30m", "6h", "1h30m".
+
+    Single-unit forms follow the Rust generator (long unit names, decimals);
+    compound forms follow the scenario expander (h/m/s letters only).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        text = value.strip().lower()
+        single = _SINGLE.fullmatch(text)
+        if single and single.group(2) in ("", *_UNIT_S):
+            seconds = float(single.group(1)) * _UNIT_S.get(single.group(2), 1.0)
+        elif _COMPOUND.fullmatch(text):
+            seconds = sum(float(n) * _UNIT_S[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([hms])", text))
+        else:
+            raise ValueError(f"{value!r} is not a duration")
+    if not seconds >= 0 or seconds == float("inf"):
+        raise ValueError(f"{value!r} is not a duration >= 0")
+    return seconds
+
+
+def _duration(value: Any) -> Any:
+    try:
+        return parse_legacy_duration(value)
+    except ValueError as exc:
+        raise PydanticCustomError(
+            "legacy", "{problem}; accepted: {accepted}", {"problem": str(exc), "accepted": DURATION_ACCEPTED}
+        ) from None
+
+
+def _duration_or_auto(value: Any) -> Any:
+    return value if value == "auto" else _duration(value)
+
+
+Duration = Annotated[float, BeforeValidator(_duration)]
+"""Seconds; written in YAML as a number or a duration string."""
+AutoDuration = Annotated[float | Literal["auto"], BeforeValidator(_duration_or_auto)]
+"""Seconds, or ``"auto"`` (a scenario-form value upstream computes from its timing rules)."""
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Count = Annotated[StrictInt, Field(ge=0)]
+OptionValue = StrictBool | StrictInt | StrictStr
+"""A daemon/wallet CLI option: ``true`` -> ``--flag``, ``false`` -> omitted, else ``--flag=value``."""
+
+
+def _xmr(value: Any) -> Any:
+    try:
+        amount = Decimal(str(value)) if not isinstance(value, bool) else Decimal("NaN")
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount < 0:
+        raise PydanticCustomError(
+            "legacy",
+            "{problem}; accepted: {accepted}",
+            {
+                "problem": f"{value!r} is not an XMR amount",
+                "accepted": 'a decimal amount of XMR such as "1.5"',
+            },
+        )
+    return str(value)
+
+
+XmrAmount = Annotated[str, BeforeValidator(_xmr)]
+"""An amount of XMR, kept as the decimal text upstream passes on (e.g. "1.0")."""
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _attribute(value: Any) -> Any:
+    # Upstream wants strings; YAML booleans and numbers are written back as text.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    raise PydanticCustomError(
+        "legacy",
+        "{problem}; accepted: {accepted}",
+        {"problem": f"{value!r} is not a scalar", "accepted": "a string"},
+    )
+
+
+def _value_error(problem: str, accepted: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        "legacy", "{problem}; accepted: {accepted}", {"problem": problem, "accepted": accepted}
+    )
+
+
+class _Model(BaseModel):
+    """Unknown keys are errors that list the accepted ones (upstream silently ignores them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            for key in data:
+                if key not in cls.model_fields and not cls._extra_key(key):
+                    raise _unknown_key(key, cls._accepted_keys())
+        return data
+
+    @classmethod
+    def _extra_key(cls, key: Any) -> bool:
+        return False
+
+    @classmethod
+    def _accepted_keys(cls) -> list[str]:
+        return list(cls.model_fields)
+
+
+def _unknown_key(key: Any, accepted: list[str]) -> PydanticCustomError:
+    close = difflib.get_close_matches(str(key), accepted, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return PydanticCustomError(
+        "legacy_unknown_key",
+        "unknown field {key!r}{hint}; accepted: {accepted}",
+        {"key": key, "hint": hint, "accepted": ", ".join(accepted)},
+    )
+
+
+class LegacyTurnover(_Model):
+    """``general.turnover``: relays and users cycle offline/online (exponential sessions)."""
+
+    mean_session: Duration
+    mean_downtime: Duration
+    fraction: Fraction = 1.0
+    min_session: Duration | None = None  # upstream default 300 s
+    max_session: Duration | None = None
+    min_downtime: Duration | None = None  # upstream default 30 s
+
+
+class LegacyGeneral(_Model):
+    """``general``; defaults are upstream's."""
+
+    stop_time: Duration
+    simulation_seed: Count = 12345
+    parallelism: Count = 0
+    fresh_blockchain: StrictBool | None = None
+    python_venv: StrictStr | None = None
+    log_level: StrictStr | None = None  # agent log level: trace/debug/info/warn/error
+    shadow_log_level: StrictStr = "info"
+    enable_dns_server: StrictBool | None = None
+    difficulty_cache_ttl: Count = 30
+    runahead: Duration | None = None
+    bootstrap_end_time: AutoDuration | None = None
+    progress: StrictBool | None = None
+    process_threads: Count | None = None
+    native_preemption: StrictBool | None = None
+    daemon_defaults: dict[str, OptionValue] | None = None
+    wallet_defaults: dict[str, OptionValue] | None = None
+    shared_dir: StrictStr | None = None
+    daemon_data_dir: StrictStr | None = None
+    fallback_seeds: Literal["auto", "custom", "off"] = "auto"
+    reachable_fraction: Fraction = 1.0
+    reachable_by_role: dict[Literal["user", "relay"], Fraction] | None = None
+    hidden_fraction: Fraction = 0.0
+    turnover: LegacyTurnover | None = None
+
+
+PeerMode = Literal["Dynamic", "Hardcoded", "Hybrid"]
+Topology = Literal["Star", "Mesh", "Ring", "Dag"]
+
+
+class _PeerSettings(_Model):
+    peer_mode: PeerMode | None = None  # upstream default Dynamic
+    seed_nodes: list[StrictStr] | None = None
+    topology: Topology | None = None  # upstream default Dag
+
+    @model_validator(mode="after")
+    def _seeds_for_mode(self) -> _PeerSettings:
+        if self.seed_nodes is not None and not self.seed_nodes:
+            raise _value_error("seed_nodes is an empty list", "a non-empty list of 'ip:port'")
+        if self.peer_mode in ("Hardcoded", "Hybrid") and not self.seed_nodes:
+            raise _value_error(
+                f"peer_mode {self.peer_mode} needs seed_nodes",
+                "seed_nodes: ['ip:port', ...] with Hardcoded or Hybrid",
+            )
+        return self
+
+
+class LegacySwitchNetwork(_PeerSettings):
+    """``network: {type: 1_gbit_switch}``: every host on Shadow's one-node switch graph."""
+
+    type: Literal["1_gbit_switch"]
+    bandwidth: StrictStr | None = None  # accepted upstream, not used by its generator
+    latency: StrictStr | None = None  # likewise
+
+
+class RegionWeights(_Model):
+    north_america: Count | None = None
+    europe: Count | None = None
+    asia: Count | None = None
+    south_america: Count | None = None
+    africa: Count | None = None
+    oceania: Count | None = None
+
+
+class Distribution(_Model):
+    strategy: Literal["Global", "Sequential", "Weighted"] = "Global"
+    weights: RegionWeights | None = None
+
+
+class LegacyGmlNetwork(_PeerSettings):
+    """``network: {path: file.gml}``: hosts spread over a GML topology (AS-level graph)."""
+
+    path: Annotated[StrictStr, Field(min_length=1)]
+    distribution: Distribution | None = None
+
+
+def _network_tag(data: Any) -> str:
+    if isinstance(data, Mapping):
+        return "LegacyGmlNetwork" if "path" in data else "LegacySwitchNetwork"
+    return "LegacyGmlNetwork" if isinstance(data, LegacyGmlNetwork) else "LegacySwitchNetwork"
+
+
+LegacyNetwork = Annotated[
+    Annotated[LegacySwitchNetwork, Tag("LegacySwitchNetwork")]
+    | Annotated[LegacyGmlNetwork, Tag("LegacyGmlNetwork")],
+    Discriminator(_network_tag),
+]
+"""``type: 1_gbit_switch`` or ``path: <file.gml>`` (upstream: an untagged enum)."""
+
+
+class RemoteDaemon(_Model):
+    """A wallet-only agent's daemon: ``address: auto`` (a public node) or ``"ip:port"``."""
+
+    address: StrictStr
+    strategy: Literal["random", "first", "round_robin"] | None = None
+
+
+class LegacyPhase(_Model):
+    """One binary of an upgrade: ``daemon_<N>``, ``daemon_<N>_args|_env|_start|_stop``."""
+
+    path: StrictStr = ""
+    args: list[StrictStr] | None = None
+    env: dict[str, StrictStr] | None = None
+    start: AutoDuration | None = None
+    stop: Duration | None = None
+
+
+_PHASE_KEY = re.compile(r"^(daemon|wallet)_(\d+)(?:_(args|env|start|stop))?$")
+_PHASE_FIELD = {None: "path", "args": "args", "env": "env", "start": "start", "stop": "stop"}
+
+
+class LegacyAgent(_Model):
+    """One agent. What it *is* follows from what it has (see :attr:`role`)."""
+
+    daemon: StrictStr | RemoteDaemon | None = None
+    wallet: StrictStr | None = None
+    script: StrictStr | None = None
+    daemon_options: dict[str, OptionValue] | None = None
+    wallet_options: dict[str, OptionValue] | None = None
+    start_time: Duration | None = None
+    hashrate: Annotated[StrictInt, Field(ge=1, le=100)] | None = None
+    transaction_interval: AutoDuration | None = None
+    activity_start_time: AutoDuration | None = None
+    can_receive_distributions: StrictBool | None = None
+    wait_time: AutoDuration | None = None
+    initial_fund_amount: XmrAmount | None = None
+    max_transaction_amount: XmrAmount | None = None
+    min_transaction_amount: XmrAmount | None = None
+    md_n_recipients: Annotated[StrictInt, Field(ge=1, le=16)] | None = None
+    md_out_per_tx: Annotated[StrictInt, Field(ge=1, le=16)] | None = None
+    md_output_amount: Annotated[float, Field(gt=0)] | None = None
+    poll_interval: AutoDuration | None = None
+    status_file: StrictStr | None = None
+    enable_alerts: StrictBool | None = None
+    detailed_logging: StrictBool | None = None
+    daemon_args: list[StrictStr] | None = None
+    wallet_args: list[StrictStr] | None = None
+    daemon_env: dict[str, StrictStr] | None = None
+    wallet_env: dict[str, StrictStr] | None = None
+    attributes: dict[str, Annotated[str, BeforeValidator(_attribute)]] | None = None
+    subnet_group: StrictStr | None = None
+    daemon_phases: dict[int, LegacyPhase] | None = None
+    wallet_phases: dict[int, LegacyPhase] | None = None
+
+    @classmethod
+    def _extra_key(cls, key: Any) -> bool:
+        return isinstance(key, str) and _PHASE_KEY.match(key) is not None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_phases(cls, data: Any) -> Any:
+        """Fold the flat ``daemon_0``, ``daemon_0_start``... keys into ``*_phases``."""
+        if not isinstance(data, Mapping):
+            return data
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            match = _PHASE_KEY.match(key) if isinstance(key, str) else None
+            if match is None:
+                out[key] = value
+                continue
+            kind, number, part = match.group(1), int(match.group(2)), match.group(3)
+            phases = out.setdefault(f"{kind}_phases", {})
+            phases.setdefault(number, {})[_PHASE_FIELD[part]] = value
+        return out
+
+    @model_validator(mode="after")
+    def _upstream_rules(self) -> LegacyAgent:
+        _check_phases(self.daemon_phases or {}, "daemon")
+        local = isinstance(self.daemon, str) or bool(self.daemon_phases)
+        wallet = self.wallet is not None or bool(self.wallet_phases)
+        if self.hashrate is not None and not local:
+            raise _value_error(
+                "a miner (it has hashrate) needs a local daemon", "daemon: monerod together with hashrate"
+            )
+        if self.hashrate is not None and not wallet:
+            raise _value_error(
+                "a miner (it has hashrate) needs a wallet for its rewards",
+                "wallet: monero-wallet-rpc together with hashrate",
+            )
+        if not (self.daemon or wallet or self.script or self.daemon_phases):
+            raise _value_error(
+                "an agent needs at least one of daemon, wallet or script", "daemon, wallet and/or script"
+            )
+        if wallet and not local and not isinstance(self.daemon, RemoteDaemon):
+            raise _value_error(
+                "a wallet without a local daemon needs a remote daemon",
+                "daemon: {address: auto} or daemon: {address: 'ip:port'}",
+            )
+        if self.is_public_node and not local:
+            raise _value_error("attribute is_public_node needs a local daemon", "daemon: monerod")
+        return self
+
+    @property
+    def is_public_node(self) -> bool:
+        return (self.attributes or {}).get("is_public_node", "").lower() == "true"
+
+    @property
+    def role(self) -> str:
+        """miner, user, relay, distributor, monitor, wallet-only or custom (upstream's tests)."""
+        script = self.script or ""
+        local = isinstance(self.daemon, str) or bool(self.daemon_phases)
+        if self.hashrate is not None:
+            return "miner"
+        if script.endswith("miner_distributor"):
+            return "distributor"
+        if script.endswith("simulation_monitor"):
+            return "monitor"
+        if isinstance(self.daemon, RemoteDaemon):
+            return "wallet-only"
+        if script.endswith("regular_user"):
+            return "user"
+        if local and self.wallet is None and not self.wallet_phases and not script:
+            return "relay"
+        return "custom"
+
+
+def _check_phases(phases: Mapping[int, LegacyPhase], kind: str) -> None:
+    """Upstream's validate_daemon_phases: 0, 1, 2...; a path and start each; 30 s gaps."""
+    numbers = sorted(phases)
+    if numbers != list(range(len(numbers))):
+        raise _value_error(f"{kind} phases are numbered {numbers}", f"{kind}_0, {kind}_1, ...")
+    for n in numbers:
+        phase = phases[n]
+        if not phase.path:
+            raise _value_error(f"{kind}_{n} has no binary", f"{kind}_{n}: <binary name>")
+        if phase.start is None:
+            raise _value_error(f"{kind}_{n} has no start time", f"{kind}_{n}_start: <duration>")
+        if n + 1 not in phases:
+            continue
+        if phase.stop is None:
+            raise _value_error(
+                f"{kind}_{n} is followed by another phase but has no stop time",
+                f"{kind}_{n}_stop: <duration>",
+            )
+        start = phases[n + 1].start
+        if start != "auto" and start is not None and start < phase.stop + MIN_PHASE_GAP_S:
+            raise _value_error(
+                f"{kind}_{n + 1}_start {start:g}s is less than {MIN_PHASE_GAP_S:g}s after "
+                f"{kind}_{n}_stop {phase.stop:g}s",
+                "a start at least 30 s after the stop",
+            )
+
+
+class LegacyPerformance(_Model):
+    model_unblocked_syscall_latency: StrictBool = True
+
+
+class LegacyTiming(_Model):
+    """Scenario-form ``timing`` overrides for upstream's automatic timeline."""
+
+    user_spawn_start: Duration | None = None
+    bootstrap_end_time: Duration | None = None
+    md_start_time: Duration | None = None
+    activity_start_time: Duration | None = None
+    activity_batch_size: Annotated[StrictInt, Field(ge=1)] | None = None
+    activity_batch_interval: Duration | None = None
+    activity_batch_jitter: Fraction | None = None
+
+
+class LegacyConfig(_Model):
+    """A whole legacy config with one entry per agent (ranges already expanded).
+
+    ``groups`` maps each range key of a scenario file (``relay-{001..800}``) to
+    the agent ids it expanded to; ``form`` says which upstream form was read.
+    """
+
+    general: LegacyGeneral
+    network: LegacyNetwork | None = None  # upstream default: 1_gbit_switch, Dynamic, Dag
+    agents: dict[str, LegacyAgent] = Field(min_length=1)
+    performance: LegacyPerformance | None = None
+    timing: LegacyTiming | None = None
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    form: Literal["expanded", "scenario"] = "expanded"
+
+    @field_validator("network", mode="before")
+    @classmethod
+    def _network_kind(cls, network: Any) -> Any:
+        if isinstance(network, Mapping) and not ("type" in network) ^ ("path" in network):
+            raise _value_error(
+                "network needs exactly one of 'type' or 'path'",
+                "type: 1_gbit_switch, or path: <file.gml>",
+            )
+        return network
+
+    @classmethod
+    def _accepted_keys(cls) -> list[str]:
+        return list(TOP_LEVEL)  # groups and form are filled in by the loader
+
+    def network_file(self, config_file: str | Path) -> Path | None:
+        """The GML file of ``network.path``: absolute, or relative to the config's folder.
+
+        (Upstream resolves it against its own working directory, the repository root.)
+        """
+        if not isinstance(self.network, LegacyGmlNetwork):
+            return None
+        path = Path(self.network.path).expanduser()
+        return path if path.is_absolute() else Path(config_file).parent / path
+
+    @property
+    def total_hashrate(self) -> int:
+        """Sum of the miners' hashrates (upstream expects 100 and only warns otherwise)."""
+        return sum(a.hashrate or 0 for a in self.agents.values())
+
+    def by_role(self, role: str) -> dict[str, LegacyAgent]:
+        return {name: agent for name, agent in self.agents.items() if agent.role == role}
+
+
+# --------------------------------------------------------------------------- scenario form
+
+# scripts/timing_constants.py
+_AUTO_THRESHOLD = 50
+_BATCH = {
+    "initial_delay": 1200,
+    "batch_interval": 1200,
+    "initial_batch": 5,
+    "growth_factor": 2.0,
+    "max_batch": 200,
+    "intra_stagger": 5,
+}
+_UPGRADE_STAGGER_S = 30
+_EXPAND_SEED = 12345  # scenario_parser.py --seed default (it does not use simulation_seed)
+_RANGE = re.compile(r"^(.+?)\{(\d+)(?:\.\.(\d+))?\}$")
+_TYPE_SCRIPTS = {
+    "miner": "agents.autonomous_miner",
+    "user": "agents.regular_user",
+    "distributor": "agents.miner_distributor",
+    "monitor": "agents.simulation_monitor",
+}
+# scenario_parser.AGENT_TYPE_DEFAULTS, with upstream's placeholder `true` values
+# replaced by the binaries and scripts every upstream example names.
+_TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "miner": {
+        "daemon": "monerod",
+        "wallet": "monero-wallet-rpc",
+        "script": _TYPE_SCRIPTS["miner"],
+        "daemon_options": {"start-mining": True},
+    },
+    "user": {"daemon": "monerod", "wallet": "monero-wallet-rpc", "script": _TYPE_SCRIPTS["user"]},
+    "relay": {"daemon": "monerod"},
+    "spy": {"daemon": "monerod", "daemon_options": {"out-peers": 0}},
+    "distributor": {
+        "daemon": "monerod",
+        "wallet": "monero-wallet-rpc",
+        "script": _TYPE_SCRIPTS["distributor"],
+    },
+    "monitor": {"daemon": "monerod", "wallet": "monero-wallet-rpc", "script": _TYPE_SCRIPTS["monitor"]},
+}
+
+
+class _ExpandError(ValueError):
+    def __init__(self, path: tuple[Any, ...], problem: str, accepted: str) -> None:
+        self.path, self.problem, self.accepted = path, problem, accepted
+        super().__init__(problem)
+
+
+def _range_ids(key: str) -> list[str] | None:
+    """``miner-{001..005}`` -> miner-001..miner-005 (zero padding from the start number)."""
+    match = _RANGE.match(key)
+    if match is None:
+        return None
+    prefix, first = match.group(1), match.group(2)
+    start, end = int(first), int(match.group(3) or first)
+    if end < start:
+        raise _ExpandError(
+            ("agents", key), f"range {key!r} ends before it starts", "{START..END} with START <= END"
+        )
+    width = len(first) if first.startswith("0") and len(first) > 1 else 0
+    return [f"{prefix}{i:0{width}d}" for i in range(start, end + 1)]
+
+
+def _with_type(props: dict[str, Any], key: str) -> dict[str, Any]:
+    kind = props.pop("type", None)
+    if kind is None:
+        return props
+    if kind not in _TYPE_DEFAULTS:
+        raise _ExpandError(
+            ("agents", key, "type"), f"unknown agent type {kind!r}", ", ".join(sorted(_TYPE_DEFAULTS))
+        )
+    for name, default in _TYPE_DEFAULTS[kind].items():
+        if name not in props:
+            props[name] = default
+        elif isinstance(default, dict) and isinstance(props[name], dict):
+            props[name] = {**default, **props[name]}
+    return props
+
+
+def _batched(count: int, config: Mapping[str, Any]) -> list[float]:
+    """scenario_parser.calculate_batched_schedule: batches of 5, 10, 20... (<= 200)."""
+    cfg = {**_BATCH, **config}
+    times: list[float] = []
+    size, batch = float(cfg["initial_batch"]), 0
+    while len(times) < count:
+        take = min(int(size), int(cfg["max_batch"]), count - len(times))
+        begin = cfg["initial_delay"] + batch * cfg["batch_interval"]
+        times += [begin + i * cfg["intra_stagger"] for i in range(take)]
+        batch, size = batch + 1, int(size * cfg["growth_factor"])
+    return times
+
+
+def _stagger(
+    base: Any, spec: Any, count: int, offset: int, where: tuple[Any, ...], spawn: float | None
+) -> list[Any]:
+    """One field's per-agent values from its ``_stagger`` (scenario_parser.expand_stagger)."""
+    if isinstance(spec, list):
+        if len(spec) != count:
+            raise _ExpandError(
+                where, f"{len(spec)} values for {count} agents", f"a list of exactly {count} values"
+            )
+        return list(spec)
+    if isinstance(spec, Mapping) and "range" in spec:
+        low, high = spec["range"]
+        rng = random.Random(_EXPAND_SEED)  # upstream: absolute values, not offsets
+        return [rng.randint(low, high) for _ in range(count)]
+    try:
+        base_s = parse_legacy_duration(base) if base is not None else 0.0
+    except ValueError:
+        base_s = 0.0
+    if spec in ("auto", "batched") or (isinstance(spec, Mapping) and "batch_sizes" in spec):
+        if spec == "auto" and count < _AUTO_THRESHOLD:  # upstream: linear, 5 s apart
+            base_s = spawn if spawn is not None else base_s
+            return [base_s + (offset + i) * _BATCH["intra_stagger"] for i in range(count)]
+        config = dict(spec) if isinstance(spec, Mapping) else {}
+        if spawn is not None:
+            config["initial_delay"] = spawn
+        return [base_s + t for t in _batched(count, config)]
+    try:
+        interval = parse_legacy_duration(spec)
+    except ValueError:
+        raise _ExpandError(
+            where, f"{spec!r} is not a stagger", "a duration, auto, batched, {range: [lo, hi]} or a list"
+        ) from None
+    if spawn is not None:
+        base_s = spawn
+    return [base_s + (offset + i) * interval for i in range(count)]
+
+
+def _default_staggers(props: Mapping[str, Any], staggers: dict[str, Any], count: int) -> None:
+    script = str(props.get("script", ""))
+    daemon_only = ("daemon" in props or "daemon_0" in props) and not ("wallet" in props or "script" in props)
+    user = "regular_user" in script
+    if "start_time" in props and "start_time" not in staggers:
+        if user:
+            staggers["start_time"] = "auto"
+        elif "autonomous_miner" in script:
+            staggers["start_time"] = "1s"
+        elif daemon_only:
+            staggers["start_time"] = "5s"
+    activity = props.get("activity_start_time")
+    if user and activity not in (None, "auto") and "activity_start_time" not in staggers:
+        # Upstream uses a machine-calibrated safe interval here; without calibration
+        # data its formula reduces to this: max(1, transaction_interval // users).
+        try:
+            interval = parse_legacy_duration(props.get("transaction_interval", 60))
+        except ValueError:
+            interval = 60.0
+        staggers["activity_start_time"] = max(1, int(interval) // count)
+    for key in ("daemon_0_stop", "wallet_0_stop"):
+        if key in props and key not in staggers:
+            staggers[key] = _UPGRADE_STAGGER_S
+
+
+def _expand_group(
+    key: str, ids: list[str], props: dict[str, Any], offsets: dict[str, int], spawn: float | None
+) -> dict[str, dict[str, Any]]:
+    count = len(ids)
+    staggers = {k[: -len("_stagger")]: v for k, v in props.items() if k.endswith("_stagger")}
+    base = {k: v for k, v in props.items() if not k.endswith("_stagger")}
+    for name in staggers:
+        if name not in base:
+            raise _ExpandError(
+                ("agents", key, f"{name}_stagger"),
+                f"{name}_stagger has no {name} to stagger",
+                f"{name}: <value> next to {name}_stagger",
+            )
+    if count > 1:
+        _default_staggers(base, staggers, count)
+    user = "regular_user" in str(base.get("script", ""))
+    values: dict[str, list[Any]] = {}
+    for name, value in base.items():
+        if name in staggers:
+            kind = name.split("_")[0]
+            phase = kind in ("daemon", "wallet") and ("stop" in name or ("start" in name and "0" not in name))
+            offset = offsets[kind] if phase else 0
+            values[name] = _stagger(
+                value,
+                staggers[name],
+                count,
+                offset,
+                ("agents", key, f"{name}_stagger"),
+                spawn if name == "start_time" and user else None,
+            )
+            if phase and "stop" in name:
+                offsets[kind] += count
+        elif isinstance(value, list) and len(value) == count and not name.endswith("_args"):
+            values[name] = value
+        else:
+            values[name] = [value] * count
+    return {agent: {name: vals[i] for name, vals in values.items()} for i, agent in enumerate(ids)}
+
+
+def _expand(
+    agents: Mapping[str, Any], spawn: float | None
+) -> tuple[dict[str, Any], dict[str, list[str]], dict[str, str], bool]:
+    """(agents one per id, range groups, agent id -> YAML key, whether anything expanded)."""
+    out: dict[str, Any] = {}
+    groups: dict[str, list[str]] = {}
+    origin: dict[str, str] = {}
+    offsets = {"daemon": 0, "wallet": 0}
+    changed = False
+    for key, raw in agents.items():
+        key = str(key)
+        ids = _range_ids(key)
+        if not isinstance(raw, Mapping) or (
+            ids is None and not any(str(k).endswith("_stagger") or k == "type" for k in raw)
+        ):
+            out[key], origin[key] = raw, key
+            continue
+        changed = True
+        props = _with_type(dict(raw), key)
+        if ids is None:  # a singleton: upstream drops its staggers
+            out[key], origin[key] = {k: v for k, v in props.items() if not str(k).endswith("_stagger")}, key
+            continue
+        groups[key] = ids
+        for agent, data in _expand_group(key, ids, props, offsets, spawn).items():
+            if agent in out:
+                raise _ExpandError(
+                    ("agents", key),
+                    f"agent {agent!r} is defined twice",
+                    "agent ids that no other entry or range produces",
+                )
+            out[agent], origin[agent] = data, key
+    return out, groups, origin, changed
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def is_legacy(mapping: object) -> bool:
+    """True for upstream's format: an ``agents`` map (this project's scenarios have ``nodes``)."""
+    return (
+        isinstance(mapping, Mapping) and isinstance(mapping.get("agents"), Mapping) and "nodes" not in mapping
+    )
+
+
+def _model_names(cls: type[BaseModel] = _Model) -> set[str]:
+    names: set[str] = set()
+    for sub in cls.__subclasses__():
+        names |= {sub.__name__} | _model_names(sub)
+    return names
+
+
+_UNION_TAGS = {"bool", "int", "str", "float", "list", "dict"}
+
+
+def _is_tag(part: Any) -> bool:
+    """pydantic's names for union members and validators, which are not YAML keys."""
+    return isinstance(part, str) and (
+        "[" in part or part.startswith("function") or part in _UNION_TAGS or part in _model_names()
+    )
+
+
+def _yaml_loc(loc: tuple[Any, ...], origin: Mapping[str, str]) -> tuple[tuple[Any, ...], str]:
+    """A pydantic loc as the YAML path it came from, plus a note naming the expanded agent."""
+    parts = [p for p in loc if not _is_tag(p)]
+    note = ""
+    if len(parts) >= 2 and parts[0] == "agents" and str(parts[1]) in origin:
+        agent = str(parts[1])
+        if origin[agent] != agent:
+            note = f" (agent {agent})"
+        parts[1] = origin[agent]
+    if len(parts) >= 5 and parts[2] in ("daemon_phases", "wallet_phases") and isinstance(parts[3], int):
+        kind, field = parts[2].split("_")[0], parts[4]
+        parts[2:5] = [f"{kind}_{parts[3]}" + ("" if field == "path" else f"_{field}")]
+    return tuple(parts), note
+
+
+def _error(
+    problem: str,
+    accepted: str,
+    path: tuple[Any, ...],
+    value: Any,
+    note: str,
+    source: str | None,
+    lines: Mapping[tuple[Any, ...], int] | None,
+) -> LegacyConfigError:
+    probe = path
+    while probe and lines and probe not in lines:
+        probe = probe[:-1]
+    text = problem + note
+    if value is not None and repr(value) not in problem and not isinstance(value, Mapping):
+        text += f" (got {value!r})"
+    if accepted:
+        text += f"; accepted: {accepted}"
+    return LegacyConfigError(text, source=source, path=dotted(path) or None, line=(lines or {}).get(probe))
+
+
+def _from_validation(
+    exc: ValidationError,
+    origin: Mapping[str, str],
+    source: str | None,
+    lines: Mapping[tuple[Any, ...], int] | None,
+) -> LegacyConfigError:
+    errors = exc.errors(include_url=False)
+    # Prefer our own messages: for `daemon: {adress: auto}` the union member that
+    # explains the problem is RemoteDaemon's unknown field, not "not a string".
+    err = next((e for e in errors if e["type"].startswith("legacy")), errors[0])
+    ctx = err.get("ctx") or {}
+    path, note = _yaml_loc(tuple(err["loc"]), origin)
+    same = [e for e in errors if _yaml_loc(tuple(e["loc"]), origin)[0] == path]
+    if len(same) > 1 and all(e["type"].endswith("_type") for e in same):
+        # every member of a union refused the value: say what any of them would take
+        kinds = [str(e["msg"]).removeprefix("Input should be a valid ") for e in same]
+        err = {**err, "msg": "Input should be a valid " + " or ".join(dict.fromkeys(kinds))}
+        errors = [e for e in errors if e not in same[1:]]
+    value, accepted = err.get("input"), str(ctx.get("accepted", ""))
+    if err["type"] == "legacy_unknown_key":
+        path, value = path + (ctx["key"],), None
+        problem = f"unknown field {ctx['key']!r}{ctx['hint']}"
+    elif err["type"] == "legacy":
+        problem = str(ctx["problem"])
+    elif err["type"] == "missing":
+        problem, value = "is required but missing", None
+    else:
+        problem = str(err["msg"])
+    if len(errors) > 1:
+        accepted += f" ({len(errors) - 1} more error(s))" if accepted else ""
+    return _error(problem, accepted, path, value, note, source, lines)
+
+
+def legacy_from_dict(
+    data: Any, *, source: str | None = None, lines: Mapping[tuple[Any, ...], int] | None = None
+) -> LegacyConfig:
+    """Validate an upstream config already parsed from YAML (either form)."""
+    if not is_legacy(data):
+        raise LegacyConfigError(
+            "not an upstream Monerosim config: it needs an 'agents' map "
+            f"and top-level keys from {', '.join(TOP_LEVEL)}",
+            source=source,
+        )
+    timing = data.get("timing")
+    spawn = None
+    if isinstance(timing, Mapping) and timing.get("user_spawn_start") is not None:
+        try:
+            spawn = parse_legacy_duration(timing["user_spawn_start"])
+        except ValueError:
+            spawn = None  # reported by the timing model below
+    try:
+        agents, groups, origin, changed = _expand(data["agents"], spawn)
+    except _ExpandError as exc:
+        raise _error(exc.problem, exc.accepted, exc.path, None, "", source, lines) from None
+    for key in ("groups", "form"):
+        if key in data:
+            raise _error(f"unknown field {key!r}", ", ".join(TOP_LEVEL), (key,), None, "", source, lines)
+    form = "scenario" if changed or "timing" in data else "expanded"
+    try:
+        return LegacyConfig.model_validate({**data, "agents": agents, "groups": groups, "form": form})
+    except ValidationError as exc:
+        raise _from_validation(exc, origin, source, lines) from None
+
+
+def load_legacy(path: str | Path) -> LegacyConfig:
+    """Read and validate an upstream Monerosim config file (expanded or scenario form).
+
+    Raises :class:`LegacyConfigError` (a ``ScenarioError``) naming the file,
+    line, dotted field path, bad value and what is accepted.
+    """
+    data, lines = read_yaml(path)
+    return legacy_from_dict(data, source=str(path), lines=lines)
