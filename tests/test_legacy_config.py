@@ -252,6 +252,15 @@ def test_upstream_rules(mutate: Any, path: str, fragment: str) -> None:
     assert fragment in str(err)
 
 
+def test_bare_off_reads_as_upstream_reads_it(tmp_path: Path) -> None:
+    text = (
+        (FIXTURES / "quickstart.yaml")
+        .read_text()
+        .replace("  stop_time: 6h\n", "  stop_time: 6h\n  fallback_seeds: off\n")
+    )
+    assert load_legacy(write(tmp_path, text)).general.fallback_seeds == "off"
+
+
 def test_upgrade_phases() -> None:
     data = fixture_data("quickstart.yaml")
     relay = data["agents"]["relay-001"]

@@ -207,6 +207,12 @@ def _unknown_key(key: Any, accepted: list[str]) -> PydanticCustomError:
     )
 
 
+def _yaml11_off(value: Any) -> Any:
+    # upstream reads YAML 1.2 (serde_yaml), where a bare `off` is a string; PyYAML
+    # reads YAML 1.1, where it is False.
+    return "off" if value is False else value
+
+
 class LegacyTurnover(_Model):
     """``general.turnover``: relays and users cycle offline/online (exponential sessions)."""
 
@@ -239,7 +245,7 @@ class LegacyGeneral(_Model):
     wallet_defaults: dict[str, OptionValue] | None = None
     shared_dir: StrictStr | None = None
     daemon_data_dir: StrictStr | None = None
-    fallback_seeds: Literal["auto", "custom", "off"] = "auto"
+    fallback_seeds: Annotated[Literal["auto", "custom", "off"], BeforeValidator(_yaml11_off)] = "auto"
     reachable_fraction: Fraction = 1.0
     reachable_by_role: dict[Literal["user", "relay"], Fraction] | None = None
     hidden_fraction: Fraction = 0.0
