@@ -217,8 +217,8 @@ def load_scenario(
     """Load and validate a scenario file (this project's format or the legacy one)."""
     data, lines = read_yaml(path)
     if isinstance(data, dict):
-        from . import legacy_bridge
+        from .legacy_bridge import looks_legacy, scenario_from_legacy_file
 
-        if legacy_bridge.looks_legacy(data):
-            return legacy_bridge.scenario_from_legacy_file(path, overrides)
+        if looks_legacy(data):
+            return scenario_from_legacy_file(path, overrides)
     return scenario_from_dict(data, source=str(path), lines=lines, overrides=overrides)
