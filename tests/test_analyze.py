@@ -21,7 +21,7 @@ def summaries(q: float, z: int, n: int, p: float, seed: int = 1) -> list[dict]:
 
 def test_rate_interval_contains_truth_and_theory_is_attached() -> None:
     truth = double_spend_exact(0.3, 2)
-    (group,) = aggregate(summaries(0.3, 2, 2000, truth))
+    (group,) = aggregate(summaries(0.3, 2, 2000, truth), confidence=0.999)
     stat = group.metrics["success"]
     assert group.runs == 2000 and stat.kind == "rate"
     assert stat.low <= truth <= stat.high
