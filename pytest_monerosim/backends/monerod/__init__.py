@@ -1,6 +1,15 @@
 """The real-``monerod`` backend: regtest daemons and wallet RPCs on loopback."""
 
-from .daemon import MonerodNode, NodeHealth, check_version, find_binary
+from .daemon import (
+    MonerodNode,
+    NodeHealth,
+    check_version,
+    find_binary,
+    stop_nodes,
+    wait_for_connections,
+    wait_for_height,
+    wait_for_same_tip,
+)
 from .errors import (
     BinaryNotFound,
     BinaryVersionError,
@@ -38,4 +47,8 @@ __all__ = [
     "check_version",
     "find_binary",
     "reap_stale",
+    "stop_nodes",
+    "wait_for_connections",
+    "wait_for_height",
+    "wait_for_same_tip",
 ]
