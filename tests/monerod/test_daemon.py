@@ -153,3 +153,36 @@ def test_stop_leaves_no_process(make_node: MakeNode) -> None:
         os.killpg(pid, 0)
     assert not node.process.pid_file.exists()
     assert not node.alive()
+
+
+def test_daemon_rpc_surface(make_node: MakeNode, burn_address: str) -> None:
+    node = make_node("surface", offline=True)
+    node.start()
+    node.wait_ready(30)
+    rpc = node.rpc
+
+    mined = rpc.generateblocks(3, burn_address)
+    block = rpc.get_block(height=2)
+    assert block["block_header"]["hash"] == mined["blocks"][1]
+    assert rpc.get_block(block_hash=mined["blocks"][1])["block_header"]["height"] == 2
+    assert rpc.pop_blocks(1) == 3
+    assert rpc.get_height() == 3
+    assert rpc.get_alternate_chains() == []
+    assert rpc.get_connections() == []
+    assert rpc.get_peer_list() == {
+        "status": "OK", "untrusted": False, "white_list": [], "gray_list": [],
+    }
+    assert rpc.get_transaction_pool()["transactions"] == []
+    assert rpc.out_peers(0)["out_peers"] == 0
+    assert rpc.in_peers(3)["in_peers"] == 3
+    rpc.ban("10.1.2.3", 60)
+    assert [b["host"] for b in rpc.get_bans()] == ["10.1.2.3"]
+    rpc.flush_txpool()
+    with pytest.raises(RpcError) as unknown_tx:
+        rpc.relay_tx(["00" * 32])
+    assert unknown_tx.value.code == -5
+    with pytest.raises(RpcError) as garbage:
+        rpc.send_raw_transaction("00")
+    assert garbage.value.response is not None
+    assert garbage.value.response["status"] == "Failed"
+    assert "sanity_check_failed" in str(garbage.value)
