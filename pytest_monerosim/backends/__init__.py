@@ -11,9 +11,10 @@ Backends never import pytest. A backend that cannot run here raises
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ..config.model import Scenario
@@ -55,4 +56,5 @@ class Backend(Protocol):
 def get_backend(name: str) -> Backend:
     if name not in _MODULES:
         raise ValueError(f"unknown backend {name!r}; accepted: {', '.join(BACKENDS)}")
-    return importlib.import_module(_MODULES[name])  # type: ignore[return-value]
+    backend: Backend = importlib.import_module(_MODULES[name])  # a module with run()
+    return backend

@@ -10,7 +10,7 @@ from ..analysis.aggregate import aggregate, format_groups, load_summaries
 from . import UsageFailure
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("analyze", help="aggregate summary JSON files (or a JSON report) of a sweep")
     p.add_argument("files", nargs="+", metavar="SUMMARY.json")
     p.add_argument("--confidence", type=float, default=0.95)

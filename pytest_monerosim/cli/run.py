@@ -14,7 +14,7 @@ from ..runner import NetworkRun, run_scenario
 from . import UsageFailure
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a scenario and print its summary")
     p.add_argument("scenario", metavar="SCENARIO.yaml")
     p.add_argument("--seed", type=int, default=None, help="override general.seed")

@@ -11,7 +11,7 @@ from ..registry import default_registry
 from ..runner import prepare
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check scenario files (this format or the legacy one)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=main)

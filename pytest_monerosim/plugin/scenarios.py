@@ -108,7 +108,7 @@ def build_scenario(
     scenario = scenario_from_dict(data, source=source, lines=lines, overrides=overrides)
     attacks = [a.model_dump() for a in scenario.attacks]
     case: AttackCase | None = params.get("monerosim_attack")
-    if case is None and "monerosim_attack" not in item.fixturenames:
+    if case is None and "monerosim_attack" not in getattr(item, "fixturenames", ()):
         for m in reversed(list(item.iter_markers("monerosim_attack"))):
             name, *_ = m.args or (None,)
             attacks.append({"name": name, "params": dict(m.kwargs)})

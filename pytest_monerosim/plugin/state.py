@@ -10,9 +10,7 @@ import pytest
 from .options import Settings
 
 if TYPE_CHECKING:
-    from ..config.model import Scenario
     from ..registry import Registry
-    from ..runner import NetworkRun
 
 
 @dataclass
@@ -37,8 +35,10 @@ class SessionState:
 
 
 SESSION = pytest.StashKey[SessionState]()
-ITEM_SCENARIO = pytest.StashKey["tuple[Scenario, str | None]"]()
-ITEM_RUNS = pytest.StashKey["list[NetworkRun]"]()
+ITEM_SCENARIO = pytest.StashKey[tuple[Any, "str | None"]]()
+"""(Scenario, source) built at collection."""
+ITEM_RUNS = pytest.StashKey[list[Any]]()
+"""NetworkRuns of this test, in order."""
 
 
 def session_state(config: pytest.Config) -> SessionState:
