@@ -1,0 +1,532 @@
+"""Connections between nodes: monerod's peer selection, handshakes and timed syncs.
+
+For the dynamic ``monero`` topology the connection graph is an *outcome* of
+this module, following ``src/p2p/net_node.inl``:
+
+* **Connection maker** (``connections_maker``), one attempt at a time per
+  node. With fewer outgoing connections than ``out_peers * white_probability``
+  (70% → 8 of 12) it tries anchors (while it has fewer than ``anchors``
+  outgoing), then the white list, then the gray list; above that, gray first,
+  then white. A white pick takes the 20 most recently seen candidates and
+  favours the newest (``get_random_index_with_fixed_probability``: index =
+  x³ / (16³ m²), x uniform in [0, 16m]); a gray pick is uniform. Candidates in
+  the same /16 as an existing connection are skipped while others exist, each
+  host counts once, and an address that failed is skipped for an hour. With
+  no white peers, or when a round finds no candidate, the node asks a seed
+  node for its peer list (handshake, take the list, close). Nothing to do →
+  try again after ``connect_retry_s``.
+* **Connecting** costs one round trip (a dead or absent address: the 5 s
+  connect timeout). The responder refuses when full (``in_peers``), when the
+  initiator's IP already has a connection (``max_connections_per_ip`` 1) or
+  when a filter forbids the pair. On success the initiator puts the responder
+  in its white list and anchors and merges the responder's advertised list
+  into its gray list; the responder pings back and whitelists the initiator if
+  it accepts incoming connections. Both compare chains (payload sync).
+* **Timed sync** every ``timed_sync_s`` (60 s) on every connection: merge the
+  peer's advertised list, refresh last-seen of outgoing peers, sync the chain
+  if the peer is heavier. The same tick runs the gray-list housekeeping probe
+  (one random gray address: reachable → white, else dropped).
+* **Turnover** (optional): an outgoing connection lives an exponential time
+  of mean ``turnover_mean_s`` and is then closed and replaced.
+
+Static topologies (star, mesh, ring, file, ...) fix the links from the graph
+instead: each edge is (re)connected whenever both ends are online and the
+filters allow it; no peer lists are kept.
+
+EXTENSION POINTS (attacks build on these):
+
+* ``world.filters`` — link filters ``f(a, b) -> bool`` consulted before a
+  connection is made and before any message is delivered
+  (``world.add_filter``/``world.remove_filter``; partition = a filter plus
+  ``world.drop_links(pred)``, heal = remove the filter).
+* ``node.restart(at, downtime)`` — see :meth:`P2PNetwork.restart`.
+* ``node.advertise`` — replaces the node's advertised peer list.
+* ``world.add_node(...)`` — nodes (with chosen addresses) join at run time.
+* :meth:`P2PNetwork.connect` / :meth:`P2PNetwork.disconnect` — force a link
+  open or closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from operator import itemgetter
+from typing import TYPE_CHECKING
+
+from ..config.model import P2P
+from .node import Link
+
+if TYPE_CHECKING:
+    from .network import World
+    from .node import Node
+
+CONNECTION_TIMEOUT_S = 5.0
+"""``P2P_DEFAULT_CONNECTION_TIMEOUT``: an attempt to a dead address fails after this."""
+WHITE_PICK_DEPTH = 20
+"""A white pick considers the 20 most recently seen usable candidates."""
+GRAY_DRAWS = 64
+"""Random gray draws before falling back to a full scan of the list."""
+MAX_CONNECTIONS_PER_IP = 1
+
+
+class P2PNetwork:
+    """Connection management for every node of a world."""
+
+    def __init__(self, world: World, config: P2P, *, dynamic: bool) -> None:
+        self.world = world
+        self.engine = world.engine
+        self.config = config
+        self.dynamic = dynamic
+        self.period = float(config.timed_sync_s)
+        self.retry = float(config.connect_retry_s)
+        self.handshake_peers = config.handshake_peers
+        self.white_probability = config.white_probability
+        self.turnover = config.turnover_mean_s
+        self.seeds: list[Node] = []
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self, node: Node) -> None:
+        """Bring ``node`` online (its start time, or the end of a restart's downtime)."""
+        if node.online:
+            return
+        world = self.world
+        node.online = True
+        node.gen += 1
+        gen = node.gen
+        node.maker_busy = False
+        now = self.engine.now
+        node.next_seed_at = now
+        # get_and_empty_anchor_peerlist: anchors are tried once, oldest first;
+        # the ones that connect become anchors again through the handshake.
+        anchors = node.book.anchors
+        node.anchor_queue = sorted(anchors, key=anchors.__getitem__)
+        node.book.anchors = {}
+        world.mining.update(node)
+        for fn in world.hooks.on_node_started:
+            fn(node)
+        if node.static_peers is not None:
+            self._static_connect(node)
+        elif self.dynamic:
+            self._maker(node, gen)
+        self.engine.schedule(node.rng.random() * self.period, self._tick, node, gen)
+
+    def stop(self, node: Node) -> None:
+        """Take ``node`` offline: every connection closes; chain and peer lists stay."""
+        if not node.online:
+            return
+        node.online = False
+        node.gen += 1
+        for peer in list(node.links):
+            self.disconnect(node, peer, shutdown=True)
+        node.syncing.clear()
+        node.maker_busy = False
+        self.world.mining.update(node)
+
+    def restart(self, node: Node, at: float | None = None, downtime: float = 0.0) -> None:
+        """EXTENSION POINT: stop ``node`` at ``at`` (default now) and start it ``downtime`` later.
+
+        Connections drop; chain, white/gray lists and anchors survive. Back
+        online, the node reconnects to up to ``anchors`` anchor peers first,
+        which is what blunts an eclipse attack that waits for a restart.
+        """
+        if downtime < 0:
+            raise ValueError(f"downtime {downtime} must be >= 0")
+        when = self.engine.now if at is None else at
+        self.engine.at(when, self._restart_now, node, downtime)
+
+    def _restart_now(self, node: Node, downtime: float) -> None:
+        self.stop(node)
+        self.engine.schedule(downtime, self.start, node)
+
+    # -- links -----------------------------------------------------------------
+    def connect(self, a: Node, b: Node, latency: float | None = None) -> bool:
+        """EXTENSION POINT: open ``a`` → ``b`` now, as if a handshake just completed.
+
+        Returns False (and does nothing) if either is offline, they are already
+        linked, or a filter forbids it. Limits are not checked: this is the
+        tool for tests and attacks that need a given link.
+        """
+        if not (a.online and b.online) or b in a.links or a is b:
+            return False
+        if self.world.filters and not self.world.allowed(a, b):
+            return False
+        self._establish(a, b, self.world.latency(a, b) if latency is None else latency)
+        return True
+
+    def disconnect(self, a: Node, b: Node, *, shutdown: bool = False) -> None:
+        """EXTENSION POINT: close the connection between ``a`` and ``b`` (if any).
+
+        ``shutdown`` means ``a`` is stopping: it keeps ``b`` as an anchor. In
+        any other close the side that had opened the connection forgets the
+        anchor, as monerod does.
+        """
+        la = a.links.get(b)
+        lb = b.links.get(a)
+        if la is None or lb is None:
+            return
+        for x, link, y in ((a, la, b), (b, lb, a)):
+            if link.outgoing and y.address in x.book.white:
+                x.book.white[y.address] = link.since if link.since > x.last_tick else x.last_tick
+        del a.links[b]
+        del b.links[a]
+        for x, link, y, keep_anchor in ((a, la, b, shutdown), (b, lb, a, False)):
+            if link.outgoing:
+                x.out_count -= 1
+                if not keep_anchor:
+                    x.book.anchors.pop(y.address, None)
+            else:
+                x.in_count -= 1
+        hooks = self.world.hooks.on_disconnect
+        for fn in hooks:
+            fn(a, b)
+            fn(b, a)
+        for x, link in ((a, la), (b, lb)):
+            if link.outgoing and x.online and not shutdown:
+                self._wake(x)
+
+    def _establish(self, a: Node, b: Node, latency: float) -> None:
+        """The handshake ``a`` → ``b`` succeeded: link both ends and exchange state."""
+        now = self.engine.now
+        la = Link(latency, True, now)
+        lb = Link(latency, False, now)
+        a.links[b] = la
+        b.links[a] = lb
+        a.out_count += 1
+        b.in_count += 1
+        if self.dynamic and a.static_peers is None:
+            book = a.book
+            self.whitelist(a, b.address, now)
+            if b.address not in book.anchors:
+                book.anchors[b.address] = now
+            if a.accepts_incoming:  # b pings a back and whitelists it
+                self.whitelist(b, a.address, now)
+            book.merge(self.advertised(b, a), a.address, now)
+            la.seen_journal = len(b.book.journal)
+            if self.turnover:
+                life = a.rng.expovariate(1.0 / self.turnover)
+                self.engine.schedule(life, self._turnover, a, b, la)
+        for fn in self.world.hooks.on_connect:
+            fn(a, b, True)
+            fn(b, a, False)
+        relay = self.world.relay
+        relay.maybe_sync(a, b)
+        relay.maybe_sync(b, a)
+
+    def advertised(self, peer: Node, requester: Node) -> list[str]:
+        """The peer list ``peer`` hands to ``requester`` (override: ``peer.advertise``)."""
+        if peer.advertise is not None:
+            return list(peer.advertise(requester))
+        if len(peer.book.white) > self.handshake_peers:
+            self.refresh_seen(peer)
+        return peer.book.head(peer.rng, self.handshake_peers)
+
+    def _accepts(self, a: Node, b: Node) -> bool:
+        """Would ``b`` accept an incoming connection from ``a`` right now?"""
+        world = self.world
+        if not b.online or a in b.links or b.in_count >= b.in_limit:
+            return False
+        if world.filters and not world.allowed(a, b):
+            return False
+        if world.host_count.get(a.host, 1) > 1:
+            same = sum(1 for p in b.links if p.host == a.host)
+            if same >= MAX_CONNECTIONS_PER_IP:
+                return False
+        return True
+
+    def _turnover(self, a: Node, b: Node, link: Link) -> None:
+        if a.links.get(b) is link:
+            self.disconnect(a, b)
+
+    # -- connection maker --------------------------------------------------------
+    def _wake(self, node: Node) -> None:
+        if self.dynamic and node.static_peers is None and not node.maker_busy:
+            # monerod's maker runs once a second: the gap closes within a second.
+            self.engine.schedule(node.rng.random() * self.retry, self._maker, node, node.gen)
+
+    def _maker(self, node: Node, gen: int) -> None:
+        if gen != node.gen or not node.online or node.maker_busy:
+            return
+        if node.out_count >= node.out_limit:
+            return
+        now = self.engine.now
+        if not node.book.white and now >= node.next_seed_at and self._contact_seed(node):
+            return
+        choice = self._choose(node, now)
+        if choice is not None:
+            self._attempt(node, choice)
+            return
+        if now >= node.next_seed_at and self._contact_seed(node):
+            return
+        node.maker_busy = True
+        self.engine.schedule(self.retry, self._maker_retry, node, gen)
+
+    def _maker_retry(self, node: Node, gen: int) -> None:
+        if gen == node.gen:
+            node.maker_busy = False
+            self._maker(node, gen)
+
+    def _choose(self, node: Node, now: float) -> str | None:
+        out = node.out_count
+        pickers: tuple[Callable[[Node, float], str | None], ...]
+        if out < int(node.out_limit * self.white_probability):
+            if out < node.anchor_limit and node.anchor_queue:
+                pickers = (self._pick_anchor, self._pick_white, self._pick_gray)
+            else:
+                pickers = (self._pick_white, self._pick_gray)
+        else:
+            pickers = (self._pick_gray, self._pick_white)
+        for pick in pickers:
+            address = pick(node, now)
+            if address is not None:
+                return address
+        return None
+
+    def _usable(self, node: Node, address: str, now: float) -> bool:
+        if address == node.address:
+            return False
+        if node.book.failed and node.book.recently_failed(address, now):
+            return False
+        target = self.world.by_address.get(address)
+        return target is None or target not in node.links
+
+    def _pick_anchor(self, node: Node, now: float) -> str | None:
+        queue = node.anchor_queue
+        while queue:
+            address = queue.pop(0)
+            if self._usable(node, address, now):
+                return address
+        return None
+
+    def _pick_white(self, node: Node, now: float) -> str | None:
+        white = node.book.white
+        if not white:
+            return None
+        self.refresh_seen(node)
+        parts = self.world.addr_parts
+        subnets = {p.subnet for p in node.links}
+        entries = sorted(white.items(), key=itemgetter(1), reverse=True)
+        filtered: list[str] = []
+        for skip_same_subnet in (True, False):
+            hosts: set[str] = set()
+            skipped = 0
+            for address, _seen in entries:
+                if len(filtered) >= WHITE_PICK_DEPTH:
+                    break
+                host, subnet = parts(address)
+                if (skip_same_subnet and subnet in subnets) or host in hosts:
+                    skipped += 1
+                else:
+                    filtered.append(address)
+                hosts.add(host)
+            if filtered or not skipped:
+                break
+        if not filtered:
+            return None
+        m = min(len(filtered) - 1, WHITE_PICK_DEPTH)
+        rng = node.rng
+        tried: set[int] = set()
+        for _ in range(10):
+            if m:
+                x = rng.randrange(16 * m + 1)
+                index = x * x * x // (m * m * 4096)
+            else:
+                index = 0
+            if index in tried:
+                continue
+            tried.add(index)
+            address = filtered[index]
+            if self._usable(node, address, now):
+                return address
+        return None
+
+    def _pick_gray(self, node: Node, now: float) -> str | None:
+        gray = node.book.gray_list
+        if not gray:
+            return None
+        world = self.world
+        parts = world.addr_parts
+        host_count = world.host_count
+        subnets = {p.subnet for p in node.links}
+        rng = node.rng
+        # Uniform over the filtered list by rejection: same distribution as
+        # monerod's filter-then-pick, without scanning 5000 entries. A host
+        # with k known addresses is accepted with probability 1/k, which is
+        # monerod's "each host once".
+        for _ in range(GRAY_DRAWS):
+            address = gray[int(rng.random() * len(gray))]
+            host, subnet = parts(address)
+            if subnet in subnets:
+                continue
+            k = host_count.get(host, 1)
+            if k > 1 and rng.random() * k >= 1.0:
+                continue
+            if self._usable(node, address, now):
+                return address
+        for skip_same_subnet in (True, False):
+            hosts: set[str] = set()
+            candidates = []
+            for address in gray:
+                host, subnet = parts(address)
+                if (skip_same_subnet and subnet in subnets) or host in hosts:
+                    continue
+                hosts.add(host)
+                if self._usable(node, address, now):
+                    candidates.append(address)
+            if candidates:
+                return candidates[rng.randrange(len(candidates))]
+        return None
+
+    def _attempt(self, node: Node, address: str) -> None:
+        node.maker_busy = True
+        target = self.world.by_address.get(address)
+        if target is None or not target.online:
+            self.engine.schedule(CONNECTION_TIMEOUT_S, self._attempt_done, node, None, address,
+                                 0.0, node.gen)
+        else:
+            latency = self.world.latency(node, target)
+            self.engine.schedule(2 * latency, self._attempt_done, node, target, address,
+                                 latency, node.gen)
+
+    def _attempt_done(self, node: Node, target: Node | None, address: str, latency: float,
+                      gen: int) -> None:
+        if gen != node.gen:
+            return
+        node.maker_busy = False
+        if target is not None and node.out_count < node.out_limit and self._accepts(node, target):
+            self._establish(node, target, latency)
+        else:
+            node.book.failed[address] = self.engine.now
+        self._maker(node, gen)
+
+    def _contact_seed(self, node: Node) -> bool:
+        """``connect_to_seed``: handshake with a seed node just to take its peer list."""
+        seeds = [s for s in self.seeds if s is not node]
+        if not seeds:
+            return False
+        seed = seeds[node.rng.randrange(len(seeds))]
+        node.next_seed_at = self.engine.now + self.retry
+        node.maker_busy = True
+        if seed.online:
+            latency = self.world.latency(node, seed)
+            self.engine.schedule(2 * latency, self._seed_done, node, seed, node.gen)
+        else:
+            self.engine.schedule(CONNECTION_TIMEOUT_S, self._seed_done, node, None, node.gen)
+        return True
+
+    def _seed_done(self, node: Node, seed: Node | None, gen: int) -> None:
+        if gen != node.gen:
+            return
+        node.maker_busy = False
+        world = self.world
+        if seed is not None and seed.online and (not world.filters or world.allowed(node, seed)):
+            now = self.engine.now
+            if node.accepts_incoming:
+                self.whitelist(seed, node.address, now)
+            node.book.merge(self.advertised(seed, node), node.address, now)
+        self._maker(node, gen)
+
+    # -- timed sync ----------------------------------------------------------------
+    def _tick(self, node: Node, gen: int) -> None:
+        """One timed sync with every connection (``peer_sync_idle_maker``)."""
+        if gen != node.gen:
+            return
+        world = self.world
+        now = self.engine.now
+        node.last_tick = now
+        filters = world.filters
+        relay = world.relay
+        dynamic = self.dynamic and node.static_peers is None
+        book = node.book
+        white = book.white
+        gray_pos = book.gray_pos
+        gray = book.gray_list
+        failed = book.failed
+        own = node.address
+        depth = self.handshake_peers
+        seen = node.seen
+        tip_cum = node.chain.tip.cum
+        # The hot loop of large runs: every connection, every minute. Deltas of
+        # the peers' white-list journals are merged inline (usually 0-2 entries).
+        for peer, link in node.links.items():
+            if filters and not world.allowed(peer, node):
+                continue
+            if dynamic:
+                if peer.advertise is not None:
+                    book.merge(peer.advertise(node), own, now)
+                else:
+                    journal = peer.journal
+                    end = len(journal)
+                    begin = link.seen_journal
+                    if end != begin:
+                        link.seen_journal = end
+                        if end - begin > depth:
+                            book.merge(self.advertised(peer, node), own, now)
+                        else:
+                            for a in journal[begin:end]:
+                                if a in white or a in gray_pos or a == own:
+                                    continue
+                                if failed and a in failed and book.recently_failed(a, now):
+                                    continue
+                                gray_pos[a] = len(gray)
+                                gray.append(a)
+            ptip = peer.chain.tip
+            if ptip.cum > tip_cum and ptip not in seen:
+                relay.sync_from(node, peer)
+        if dynamic:
+            if len(gray) > book.gray_limit:
+                book.trim_gray()
+            self._housekeeping(node, now)
+            if node.out_count < node.out_limit and not node.maker_busy:
+                self._maker(node, gen)
+        elif node.static_peers is not None:
+            self._static_connect(node)
+        self.engine.schedule(self.period, self._tick, node, gen)
+
+    def refresh_seen(self, node: Node) -> None:
+        """Bring outgoing peers' last-seen times up to date in the white list.
+
+        Every timed sync refreshes all outgoing peers at once (the tick time),
+        so it is done only when someone reads the times: a white pick, a head
+        of more than ``handshake_peers`` entries, an eviction, a disconnect.
+        """
+        white = node.book.white
+        last = node.last_tick
+        for peer, link in node.links.items():
+            if link.outgoing and peer.address in white:
+                white[peer.address] = link.since if link.since > last else last
+
+    def whitelist(self, node: Node, address: str, now: float) -> None:
+        """Put ``address`` in ``node``'s white list (refreshing first if that evicts)."""
+        book = node.book
+        if len(book.white) >= book.white_limit and address not in book.white:
+            self.refresh_seen(node)
+        book.add_white(address, now)
+
+    def _housekeeping(self, node: Node, now: float) -> None:
+        """``gray_peerlist_housekeeping``: probe one gray address; alive → white, else forget."""
+        gray = node.book.gray_list
+        if not gray:
+            return
+        address = gray[int(node.rng.random() * len(gray))]
+        target = self.world.by_address.get(address)
+        if (target is not None and target.online and target.accepts_incoming
+                and (not self.world.filters or self.world.allowed(node, target))):
+            self.whitelist(node, address, now)
+        else:
+            node.book.remove_gray(address)
+
+    # -- static topologies -----------------------------------------------------------
+    def _static_connect(self, node: Node) -> None:
+        assert node.static_peers is not None
+        for peer, initiator in node.static_peers.items():
+            if peer in node.links or not peer.online:
+                continue
+            a, b = (node, peer) if initiator else (peer, node)
+            latency = self.world.latency(a, b)
+            self.engine.schedule(2 * latency, self._static_done, a, b, latency, a.gen, b.gen)
+
+    def _static_done(self, a: Node, b: Node, latency: float, gen_a: int, gen_b: int) -> None:
+        if a.gen != gen_a or b.gen != gen_b or not (a.online and b.online) or b in a.links:
+            return
+        if self.world.filters and not self.world.allowed(a, b):
+            return
+        self._establish(a, b, latency)
