@@ -1,0 +1,245 @@
+"""Block relay (fluffy blocks) and chain sync between connected nodes.
+
+The path of a block through a node, as in ``cryptonote_protocol_handler``:
+
+1. **Receive.** A fluffy block (header + tx hashes) arrives over a link. A
+   block already seen is dropped, but its sender is remembered as having it.
+   If the node lacks some of its transactions (the tx layer's
+   ``fluffy_missing_bytes`` hook), it asks the sender for them: one more round
+   trip plus their transfer time.
+2. **Verify.** Each node verifies one block at a time (a FIFO queue), taking
+   ``network.verification_s`` per block.
+3. **Accept.** The block joins the node's tree; if it moved the main-chain tip
+   (an extension or a reorg) the node relays it once to every peer except
+   those known to have it. Like monerod, a block that lands on an
+   alternative chain is not relayed.
+4. **Orphans.** A block whose parent the node has never seen waits for it,
+   and the node starts a chain sync with the sender.
+
+Sending: a node's uplink is one FIFO pipe. Sending ``size`` bytes to a peer
+takes ``8 * size / min(up, peer down)`` seconds after the previous send
+finishes; the block then arrives one link latency later. A send to a peer
+that already holds the block still occupies the uplink but schedules no
+arrival (it would be dropped on arrival anyway); this halves the events of a
+flood without changing any arrival time.
+
+Chain sync (``NOTIFY_REQUEST_CHAIN`` then ``NOTIFY_REQUEST_GET_OBJECTS`` in
+batches of 20): a node that learns of a heavier chain — in a handshake, a
+timed sync, or from an orphan — asks that peer for it. After one round trip
+it knows the missing blocks; each batch then costs a round trip plus its
+transfer time. Synced blocks are verified like any other but not relayed:
+peers catch up by syncing themselves, as in monerod.
+"""
+
+from __future__ import annotations
+
+from heapq import heappush
+from typing import TYPE_CHECKING
+
+from .chain import Block, TipChange
+
+if TYPE_CHECKING:
+    from .network import World
+    from .node import Node
+
+SYNC_BATCH = 20
+"""Blocks per request while syncing (``BLOCKS_SYNCHRONIZING_DEFAULT_COUNT``)."""
+
+
+class BlockRelay:
+    def __init__(self, world: World, verification_s: float) -> None:
+        self.world = world
+        self.engine = world.engine
+        self.hooks = world.hooks
+        self.verification_s = verification_s
+
+    # -- sending -------------------------------------------------------------
+    def send_block(self, node: Node, block: Block, skip: set[Node | None] | None) -> None:
+        """Fluffy block from ``node`` to every linked peer not in ``skip``."""
+        links = node.links
+        if not links:
+            return
+        engine = self.engine
+        now = engine.now
+        bits = block.size * 8.0
+        up = node.up_bps
+        t = node.up_free_at if node.up_free_at > now else now
+        heap = engine.heap
+        seq = engine.next_seq
+        deliver = self.on_block
+        for peer, link in links.items():
+            if skip is not None and peer in skip:
+                continue
+            down = peer.down_bps
+            t += bits / (up if up < down else down)
+            if block in peer.seen:
+                known = peer.pending.get(block)
+                if known is not None:
+                    known.add(node)
+                continue
+            # Inlined Engine.at (this loop runs once per link per block).
+            heappush(heap, (t + link.latency, seq(), deliver, (peer, block, node)))
+        node.up_free_at = t
+
+    def publish(self, node: Node, block: Block) -> None:
+        """``node`` announces a block it holds (its own find, or a withheld one)."""
+        parent = block.parent
+        if parent is None or parent not in node.chain.known:
+            raise ValueError(f"{node.name} cannot publish {block!r}: its parent is not on "
+                             f"the node's chain (publish ancestors first)")
+        node.seen.add(block)
+        block.arrivals.setdefault(node.name, self.engine.now)
+        self._join(node, block)
+        if node.online:
+            self.send_block(node, block, None)
+
+    # -- receiving -----------------------------------------------------------
+    def on_block(self, node: Node, block: Block, sender: Node) -> None:
+        """A fluffy block from ``sender`` arrives at ``node``."""
+        if block in node.seen:
+            known = node.pending.get(block)
+            if known is not None:
+                known.add(sender)
+            return
+        if not node.online or sender not in node.links:
+            return  # the connection closed while the block was in flight
+        world = self.world
+        if world.filters and not world.allowed(sender, node):
+            return
+        node.seen.add(block)
+        extra = 0.0
+        if self.hooks.fluffy_missing_bytes:
+            missing = self.hooks.missing_bytes(node, block, sender)
+            if missing > 0:
+                link = node.links[sender]
+                bw = sender.up_bps if sender.up_bps < node.down_bps else node.down_bps
+                extra = 2 * link.latency + missing * 8.0 / bw
+        self._receive(node, block, True, sender, extra)
+
+    def _receive(self, node: Node, block: Block, relay: bool, sender: Node | None,
+                 extra: float = 0.0) -> None:
+        parent = block.parent
+        if parent in node.chain.known or parent in node.pending:
+            self._enqueue(node, block, relay, sender, extra)
+            return
+        if parent in node.invalid:
+            node.invalid.add(block)
+            return
+        node.waiting.setdefault(parent, []).append((block, relay, sender))  # type: ignore[arg-type]
+        if parent not in node.seen and sender is not None:
+            self.sync_from(node, sender)
+
+    def _enqueue(self, node: Node, block: Block, relay: bool, sender: Node | None,
+                 extra: float = 0.0) -> None:
+        engine = self.engine
+        start = engine.now + extra
+        if node.verify_free_at > start:
+            start = node.verify_free_at
+        done = start + self.verification_s
+        node.verify_free_at = done
+        node.pending[block] = {sender}
+        heappush(engine.heap, (done, engine.next_seq(), self._accept, (node, block, relay)))
+
+    def _accept(self, node: Node, block: Block, relay: bool) -> None:
+        known = node.pending.pop(block, None)
+        hooks = self.hooks
+        if hooks.validate_block and not hooks.block_is_valid(node, block):
+            self._reject(node, block)
+            return
+        if node.name not in block.arrivals:
+            block.arrivals[node.name] = self.engine.now
+        change = self._join(node, block)
+        node.strategy.on_block_accepted(node, block, change)
+        if relay and change is not None and node.relaying and node.online:
+            self.send_block(node, block, known)
+        children = node.waiting.pop(block, None)
+        if children:
+            for child, child_relay, sender in children:
+                self._enqueue(node, child, child_relay, sender)
+
+    def _join(self, node: Node, block: Block) -> TipChange | None:
+        change = node.chain.add(block, self.engine.now)
+        if change is not None:
+            self.world.tip_changed(node, change)
+        for fn in self.hooks.on_block_accepted:
+            fn(node, block)
+        return change
+
+    def _reject(self, node: Node, block: Block) -> None:
+        todo = [block]
+        while todo:
+            b = todo.pop()
+            node.invalid.add(b)
+            for child, _relay, _sender in node.waiting.pop(b, ()):
+                todo.append(child)
+
+    # -- chain sync ----------------------------------------------------------
+    def maybe_sync(self, node: Node, peer: Node) -> None:
+        """Payload sync data says ``peer`` is heavier: fetch its chain."""
+        tip = peer.chain.tip
+        if tip.cum > node.chain.tip.cum and tip not in node.seen:
+            self.sync_from(node, peer)
+
+    def sync_from(self, node: Node, peer: Node) -> None:
+        if peer in node.syncing or not peer.relaying:
+            return
+        link = node.links.get(peer)
+        if link is None:
+            return
+        node.syncing[peer] = node.gen
+        self.engine.schedule(2 * link.latency, self._sync_chain, node, peer, node.gen)
+
+    def _sync_alive(self, node: Node, peer: Node, gen: int) -> bool:
+        """Is this sync still possible? (A restart clears ``node.syncing`` itself.)"""
+        if node.gen != gen:
+            return False
+        world = self.world
+        if (peer not in node.links or not peer.online
+                or (world.filters and not world.allowed(peer, node))):
+            node.syncing.pop(peer, None)
+            return False
+        return True
+
+    def _sync_chain(self, node: Node, peer: Node, gen: int) -> None:
+        """The peer's chain ids arrived: work out what is missing and fetch it."""
+        if not self._sync_alive(node, peer, gen):
+            return
+        missing: list[Block] = []
+        known = node.chain.known
+        pending = node.pending
+        seen = node.seen
+        b: Block | None = peer.chain.tip
+        while b is not None and b not in known and b not in pending:
+            if b not in seen:
+                missing.append(b)
+            b = b.parent
+        if not missing:
+            node.syncing.pop(peer, None)
+            return
+        missing.reverse()
+        self._request_batch(node, peer, missing, 0, gen)
+
+    def _request_batch(self, node: Node, peer: Node, blocks: list[Block], start: int,
+                       gen: int) -> None:
+        link = node.links[peer]
+        batch = blocks[start:start + SYNC_BATCH]
+        bw = peer.up_bps if peer.up_bps < node.down_bps else node.down_bps
+        transfer = sum(b.size for b in batch) * 8.0 / bw
+        self.engine.schedule(2 * link.latency + transfer, self._sync_batch, node, peer, blocks,
+                             start, gen)
+
+    def _sync_batch(self, node: Node, peer: Node, blocks: list[Block], start: int,
+                    gen: int) -> None:
+        if not self._sync_alive(node, peer, gen):
+            return
+        seen = node.seen
+        for b in blocks[start:start + SYNC_BATCH]:
+            if b not in seen:
+                seen.add(b)
+                self._receive(node, b, False, peer)
+        nxt = start + SYNC_BATCH
+        if nxt < len(blocks):
+            self._request_batch(node, peer, blocks, nxt, gen)
+            return
+        node.syncing.pop(peer, None)
+        self.maybe_sync(node, peer)
