@@ -1,0 +1,444 @@
+"""The world: a whole simulated Monero network built from a :class:`Scenario`.
+
+:class:`World` owns the engine, the block tree, the nodes and the services
+(:class:`~.p2p.P2PNetwork`, :class:`~.relay.BlockRelay`,
+:class:`~.mining.MiningScheduler`), runs until the scenario's duration and
+returns the :class:`~pytest_monerosim.result.model.Result`.
+
+Built from the scenario:
+
+* nodes from ``scenario.nodes`` (names from ``NodeGroup.node_names()``), each
+  with an IPv4 address (``"a.b.c.d:18080"``, distinct /16s drawn from the
+  ``addresses`` stream), P2P limits (scenario defaults, group overrides),
+  start time, region, bandwidth, hashrate, honesty;
+* the topology (registry kind ``topology``): a graph marked
+  ``graph.graph["dynamic"]`` (the ``monero`` kind) lets :mod:`.p2p` make the
+  links, with ``graph.graph["seed_nodes"]`` as seed nodes unless groups set
+  ``seed_node``; any other graph fixes the links (edge ``(u, v)``: ``u``
+  connects out to ``v``);
+* the latency model (kind ``latency_model``): ``latency(u, v)`` by node name,
+  or an edge's own ``latency_s`` from a topology file;
+* behaviours (kind ``behaviour``), one object per node, started with a
+  :class:`~.node.SimNodeAPI` when the node first comes online;
+* attacks (kind ``attack``): each factory's object becomes a component;
+* components named in :data:`COMPONENT_FACTORIES` (the wallet/tx layer) and
+  any passed in.
+
+EXTENSION POINTS on the world: :meth:`World.add_component`,
+:meth:`World.add_filter` / :meth:`World.remove_filter` / :meth:`World.drop_links`,
+:meth:`World.add_node`, :meth:`World.snapshot`, ``world.p2p.connect`` /
+``disconnect``, and per node ``restart``, ``advertise``, ``strategy``,
+``publish`` (see :mod:`.node`, :mod:`.p2p`, :mod:`.mining`, :mod:`.components`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import random
+import time as _wall
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import networkx as nx
+
+from ..config.model import NodeGroup, Scenario
+from ..registry import Registry
+from ..result.model import BlockRecord, PeerSnapshot, ReorgRecord, Result
+from .chain import BlockTree, TipChange
+from .components import Hooks
+from .difficulty import DifficultyParams
+from .engine import Engine, ProgressFn
+from .mining import (
+    EMPTY_SELECTION,
+    TOTAL_HASHES_PER_S,
+    HonestStrategy,
+    MiningScheduler,
+    MiningStrategy,
+    TxSelection,
+)
+from .node import Node, SimNodeAPI
+from .p2p import P2PNetwork
+from .peers import host_of, random_address, subnet_of
+from .relay import BlockRelay
+from .rng import derive_rng
+
+LinkFilter = Callable[[Node, Node], bool]
+"""``f(a, b)`` → False forbids ``a`` to connect to or deliver a message to ``b``."""
+
+COMPONENT_FACTORIES: tuple[str, ...] = ()
+"""Dotted paths ``"module:callable"`` of ``factory(world) -> component | None``,
+imported when a world is built (the wallet/transaction layer registers here)."""
+
+DEFAULT_SNAPSHOT_INTERVAL_S = 600.0
+
+
+class World:
+    """One simulated network, from scenario to result."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        registry: Registry,
+        *,
+        seed: int | None = None,
+        duration: float | None = None,
+        snapshot_interval_s: float | None = DEFAULT_SNAPSHOT_INTERVAL_S,
+        components: Iterable[Any] = (),
+    ) -> None:
+        self.scenario = scenario
+        self.registry = registry
+        self.seed = scenario.general.seed if seed is None else seed
+        self.duration = float(scenario.general.duration if duration is None else duration)
+        self.snapshot_interval_s = snapshot_interval_s
+        self.engine = Engine()
+        self.hooks = Hooks()
+        self.filters: list[LinkFilter] = []
+        self.nodes: dict[str, Node] = {}
+        self.by_address: dict[str, Node] = {}
+        self.host_count: dict[str, int] = {}
+        """Host (IP) → how many known addresses it has (ports): monerod counts hosts once."""
+        self._known_addresses: set[str] = set()
+        self._parts: dict[str, tuple[str, str]] = {}
+        self._edge_latency: dict[tuple[int, int], float] = {}
+        self.reorgs: list[ReorgRecord] = []
+        self.snapshots: list[PeerSnapshot] = []
+        self.log_records: list[dict[str, Any]] = []
+        self._address_rng = derive_rng(self.seed, "addresses")
+
+        mining = scenario.mining
+        self.target_s = mining.target_s
+        total = sum(g.hashrate * g.count for g in scenario.nodes if g.role == "miner")
+        self.hashes_per_unit = TOTAL_HASHES_PER_S / total if total > 0 else float(TOTAL_HASHES_PER_S)
+        self.initial_difficulty = max(1, round(TOTAL_HASHES_PER_S * mining.target_s))
+        self.tree = BlockTree(
+            self.initial_difficulty,
+            DifficultyParams(mining.target_s, mining.difficulty_window, mining.difficulty_lag,
+                             mining.difficulty_cut),
+            empty_block_size=mining.block_size_bytes,
+        )
+        self.mining = MiningScheduler(self, derive_rng(self.seed, "mining"), self.hashes_per_unit)
+        self.relay = BlockRelay(self, scenario.network.verification_s)
+
+        graph = self._build_topology()
+        self.dynamic = bool(graph.graph.get("dynamic"))
+        self.p2p = P2PNetwork(self, scenario.p2p, dynamic=self.dynamic)
+        self._build_latency()
+        self._build_nodes(graph)
+
+        for path in COMPONENT_FACTORIES:
+            module_name, _, attr = path.partition(":")
+            factory = getattr(importlib.import_module(module_name), attr or "make_component")
+            component = factory(self)
+            if component is not None:
+                self.add_component(component)
+        for ref in scenario.attacks:
+            spec = registry.get("attack", ref.name)
+            self.add_component(spec.factory(spec.validate(ref.params)))
+        for component in components:
+            self.add_component(component)
+
+    # -- building --------------------------------------------------------------------
+    def _build_topology(self) -> nx.Graph:
+        ref = self.scenario.network.topology
+        spec = self.registry.get("topology", ref.name)
+        params = spec.validate(ref.params)
+        rng = derive_rng(self.seed, "topology")
+        n = self.scenario.total_nodes()
+        factory = spec.factory
+        if hasattr(factory, "generate"):
+            graph = factory.generate(n, params, rng)
+        else:
+            graph = factory(n, params, rng)
+        if graph.number_of_nodes() != n:
+            raise ValueError(f"topology {ref.name!r} built {graph.number_of_nodes()} nodes; "
+                             f"the scenario has {n}")
+        return graph
+
+    def _build_latency(self) -> None:
+        ref = self.scenario.network.latency
+        spec = self.registry.get("latency_model", ref.name)
+        params = spec.validate(ref.params)
+        rng = derive_rng(self.seed, "latency")
+        factory = spec.factory
+        self.latency_model = factory.create(params, rng) if hasattr(factory, "create") \
+            else factory(params, rng)
+
+    def _build_nodes(self, graph: nx.Graph) -> None:
+        scenario = self.scenario
+        groups: list[tuple[str, NodeGroup]] = [(n, g) for g in scenario.nodes
+                                               for n in g.node_names()]
+        gnodes = list(graph.nodes())
+        # Regions: a group's own region wins, then the graph's, then the latency model's.
+        named = nx.Graph()
+        for (name, group), gn in zip(groups, gnodes, strict=True):
+            region = group.region or graph.nodes[gn].get("region")
+            named.add_node(name, **({"region": region} if region else {}))
+        assign = getattr(self.latency_model, "assign_regions", None)
+        if assign is not None:
+            assign(named)
+        net = scenario.network
+        for (name, group), gn in zip(groups, gnodes, strict=True):
+            attrs = graph.nodes[gn]
+            bw = group.bandwidth_bps
+            up = bw or attrs.get("bandwidth_up_bps") or attrs.get("bandwidth_bps") or net.bandwidth_bps
+            down = bw or attrs.get("bandwidth_down_bps") or attrs.get("bandwidth_bps") \
+                or net.bandwidth_bps
+            region = named.nodes[name].get("region")
+            self._new_node(name, group=group.group, role=group.role, honest=group.honest,
+                           address=None, region=region, up_bps=float(up), down_bps=float(down),
+                           start_time=group.start_time, seed_node=group.seed_node,
+                           hashrate=group.hashrate, out_peers=group.out_peers,
+                           in_peers=group.in_peers, anchors=group.anchors,
+                           behaviour=self._behaviour(group))
+        nodes = list(self.nodes.values())
+        by_graph = dict(zip(gnodes, nodes, strict=True))
+        if self.dynamic:
+            seeds = [n for n in nodes if n.seed_node]
+            if not seeds:
+                seeds = [by_graph[s] for s in graph.graph.get("seed_nodes", []) if s in by_graph]
+            self.p2p.seeds = seeds or nodes[:1]
+            for s in self.p2p.seeds:
+                s.seed_node = True
+        else:
+            for n in nodes:
+                n.static_peers = {}
+            for u, v, data in graph.edges(data=True):
+                a, b = by_graph[u], by_graph[v]
+                if a is b:
+                    continue
+                a.static_peers[b] = True
+                b.static_peers[a] = False
+                if "latency_s" in data:
+                    lat = float(data["latency_s"])
+                    self._edge_latency[(a.index, b.index)] = lat
+                    self._edge_latency[(b.index, a.index)] = lat
+
+    def _behaviour(self, group: NodeGroup) -> Any:
+        ref = group.behaviour_ref()
+        spec = self.registry.get("behaviour", ref.name)
+        return spec.factory(spec.validate(ref.params))
+
+    def _new_node(self, name: str, *, group: str, role: str, honest: bool, address: str | None,
+                  region: str | None, up_bps: float, down_bps: float, start_time: float,
+                  seed_node: bool, hashrate: float, out_peers: int | None,
+                  in_peers: int | None, anchors: int | None,
+                  behaviour: Any,
+                  strategy: MiningStrategy | None = None) -> Node:
+        if name in self.nodes:
+            raise ValueError(f"node {name!r} already exists")
+        if address is None:
+            address = self._fresh_address()
+        elif address in self.by_address:
+            raise ValueError(f"address {address!r} is already used by "
+                             f"{self.by_address[address].name!r}")
+        p2p = self.scenario.p2p
+        node = Node(
+            self, len(self.nodes), name, group=group, role=role, honest=honest, address=address,
+            region=region, up_bps=up_bps, down_bps=down_bps, start_time=start_time,
+            seed_node=seed_node, hashrate=hashrate,
+            out_limit=p2p.out_peers if out_peers is None else out_peers,
+            in_limit=p2p.in_peers if in_peers is None else in_peers,
+            anchor_limit=p2p.anchors if anchors is None else anchors,
+            white_limit=p2p.white_list_limit, gray_limit=p2p.gray_list_limit,
+            genesis=self.tree.genesis, strategy=strategy or HonestStrategy(),
+        )
+        self.nodes[name] = node
+        self.by_address[address] = node
+        self.register_address(address)
+        node.behaviour = behaviour
+        self.engine.at(max(start_time, self.engine.now), self._start_node, node)
+        return node
+
+    def _fresh_address(self) -> str:
+        rng = self._address_rng
+        while True:
+            address = random_address(rng)
+            if address not in self.by_address and address not in self._known_addresses:
+                return address
+
+    def _start_node(self, node: Node) -> None:
+        first = node.api is None
+        if first:
+            node.api = SimNodeAPI(node)
+        self.p2p.start(node)
+        if first and node.behaviour is not None:
+            node.behaviour.start(node.api)
+
+    # -- extension points --------------------------------------------------------------
+    def add_component(self, component: Any) -> None:
+        """Register a component (see :mod:`.components` for the hooks it may define)."""
+        self.hooks.add(component)
+
+    def add_filter(self, fn: LinkFilter) -> LinkFilter:
+        """Forbid connections/deliveries for which ``fn(a, b)`` is False; returns ``fn``."""
+        self.filters.append(fn)
+        return fn
+
+    def remove_filter(self, fn: LinkFilter) -> None:
+        self.filters.remove(fn)
+
+    def allowed(self, a: Node, b: Node) -> bool:
+        for fn in self.filters:
+            if not fn(a, b):
+                return False
+        return True
+
+    def drop_links(self, pred: Callable[[Node, Node], bool]) -> int:
+        """Close every connection (a, b) with ``pred(a, b)`` (a = the side that opened it)."""
+        doomed = [(a, b) for a in self.nodes.values() for b, link in a.links.items()
+                  if link.outgoing and pred(a, b)]
+        for a, b in doomed:
+            self.p2p.disconnect(a, b)
+        return len(doomed)
+
+    def add_node(
+        self,
+        name: str,
+        *,
+        group: str = "attacker",
+        role: str = "attacker",
+        honest: bool = False,
+        address: str | None = None,
+        hashrate: float = 0.0,
+        out_peers: int | None = None,
+        in_peers: int | None = None,
+        anchors: int | None = None,
+        start_at: float | None = None,
+        seed_node: bool = False,
+        region: str | None = None,
+        bandwidth_bps: float | None = None,
+        behaviour: Any = None,
+        strategy: MiningStrategy | None = None,
+    ) -> Node:
+        """EXTENSION POINT: a node joining the run (attacker nodes, late joiners).
+
+        ``address`` (``"a.b.c.d:port"``) sets its IP and /16; several nodes may
+        share an IP with different ports. ``behaviour`` is an object with
+        ``start(node_api)``; ``hashrate`` counts in the run's relative units (a
+        miner still needs ``node.set_hashrate`` or a mining behaviour to mine).
+        """
+        bw = bandwidth_bps or self.scenario.network.bandwidth_bps
+        if region is None:
+            region_of = getattr(self.latency_model, "region_of", None)
+            region = region_of(name) if region_of is not None else None
+        when = self.engine.now if start_at is None else start_at
+        return self._new_node(name, group=group, role=role, honest=honest, address=address,
+                              region=region, up_bps=bw, down_bps=bw, start_time=when,
+                              seed_node=seed_node, hashrate=hashrate, out_peers=out_peers,
+                              in_peers=in_peers, anchors=anchors, behaviour=behaviour,
+                              strategy=strategy)
+
+    def register_address(self, address: str) -> None:
+        """Make an address known (nodes' own, or fakes an attacker advertises)."""
+        if address not in self._known_addresses:
+            self._known_addresses.add(address)
+            host = host_of(address)
+            self.host_count[host] = self.host_count.get(host, 0) + 1
+
+    def addr_parts(self, address: str) -> tuple[str, str]:
+        """(host, /16 subnet) of an address, cached."""
+        parts = self._parts.get(address)
+        if parts is None:
+            parts = (host_of(address), subnet_of(address))
+            self._parts[address] = parts
+        return parts
+
+    def latency(self, a: Node, b: Node) -> float:
+        """One-way latency between two nodes (a topology file's edge value, else the model)."""
+        if self._edge_latency:
+            lat = self._edge_latency.get((a.index, b.index))
+            if lat is not None:
+                return lat
+        return float(self.latency_model.latency(a.name, b.name))
+
+    def node(self, name: str) -> Node:
+        return self.nodes[name]
+
+    def rng(self, name: str) -> random.Random:
+        """A fresh stream for component ``name`` (derive once and keep it)."""
+        return derive_rng(self.seed, name)
+
+    def log(self, node: str, event: str, **fields: object) -> None:
+        self.log_records.append({"time": self.engine.now, "node": node, "event": event, **fields})
+
+    def snapshot(self) -> PeerSnapshot:
+        """Record the current connection graph into the result's peer snapshots."""
+        edges = [(n.name, p.name) for n in self.nodes.values()
+                 for p, link in n.links.items() if link.outgoing]
+        snap = PeerSnapshot(time=self.engine.now, edges=edges)
+        self.snapshots.append(snap)
+        return snap
+
+    # -- services used by the sim's own modules ---------------------------------------------
+    def tip_changed(self, node: Node, change: TipChange) -> None:
+        node.tips.append(self.engine.now, change.new.height)
+        if change.reorg is not None:
+            self.reorgs.append(change.reorg)
+        if node.mining:
+            self.mining.update(node)
+        for fn in self.hooks.on_tip_changed:
+            fn(node, change)
+
+    def select_txs(self, node: Node, parent: Any) -> TxSelection:
+        if self.hooks.select_txs:
+            selection = self.hooks.txs_for(node, parent)
+            if selection is not None:
+                return selection
+        return EMPTY_SELECTION
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self, progress: ProgressFn | None = None, progress_every: int = 200_000) -> Result:
+        """Run to the end of the scenario and return the result."""
+        wall0 = _wall.perf_counter()
+        for fn in self.hooks.setup:
+            fn(self)
+        interval = self.snapshot_interval_s
+        if interval and interval > 0:
+            self.engine.schedule(interval, self._periodic_snapshot, interval)
+        self.engine.run(self.duration, progress=progress, progress_every=progress_every)
+        if interval and interval > 0 and (not self.snapshots
+                                          or self.snapshots[-1].time < self.engine.now):
+            self.snapshot()
+        result = self._result()
+        for fn in self.hooks.finish:
+            fn(self, result)
+        result.wall_seconds = _wall.perf_counter() - wall0
+        return result
+
+    def _periodic_snapshot(self, interval: float) -> None:
+        self.snapshot()
+        if self.engine.now + interval <= self.duration:
+            self.engine.schedule(interval, self._periodic_snapshot, interval)
+
+    def _result(self) -> Result:
+        result = Result(scenario=self.scenario.general.name, backend="sim", seed=self.seed,
+                        sim_seconds=self.engine.now, events=self.engine.events,
+                        genesis=self.tree.genesis.id, target_s=self.target_s)
+        for name, node in self.nodes.items():
+            result.nodes[name] = node.info
+            result.tips[name] = node.chain.tip.id
+            result.tip_history[name] = node.tips
+        for block in self.tree.blocks.values():
+            parent = block.parent
+            result.blocks[block.id] = BlockRecord(
+                id=block.id, height=block.height, parent=None if parent is None else parent.id,
+                miner=block.miner, found_at=block.found_at, difficulty=block.difficulty,
+                cumulative_difficulty=block.cum, reward=block.reward, size_bytes=block.size,
+                tx_ids=list(block.tx_ids), fees=block.fees, arrivals=block.arrivals,
+                timestamp=block.timestamp)
+        result.reorgs = list(self.reorgs)
+        result.peer_snapshots = list(self.snapshots)
+        result.coinbase_issued = sum(b.reward for b in result.main_chain()[1:])
+        result.extra.update(
+            initial_difficulty=self.initial_difficulty,
+            hashes_per_unit=self.hashes_per_unit,
+            topology="dynamic" if self.dynamic else "static",
+            seed_nodes=[n.name for n in self.p2p.seeds],
+            addresses={name: n.address for name, n in self.nodes.items()},
+        )
+        if self.log_records:
+            result.extra["log"] = list(self.log_records)
+        if math.isinf(result.sim_seconds):
+            result.sim_seconds = 0.0
+        return result
