@@ -70,4 +70,5 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
     return run_scenario(scenario, registry, seed=options.seed, duration=options.duration,
                         progress=options.progress,
                         snapshot_interval_s=snapshot,  # type: ignore[arg-type]
+                        components=options.extra.get("components", ()),  # type: ignore[arg-type]
                         )

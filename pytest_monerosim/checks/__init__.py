@@ -23,3 +23,9 @@ __all__ = [
     "propagation_within",
     "stale_rate_at_most",
 ]
+
+# Each check announces itself to listeners the plugin installs (Allure steps, bus events);
+# without one, the wrapper is a context-variable lookup.
+from ..observe.checks import observe_module as _observe_module  # noqa: E402
+
+_observe_module(globals(), __all__)

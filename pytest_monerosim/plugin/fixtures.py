@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -125,7 +126,13 @@ def monerosim_run(
             time_scale=settings.time_scale,
         )
         try:
-            net = run_scenario(scen, backend=chosen, registry=state.registry, options=options, source=source)
+            with contextlib.ExitStack() as stack:
+                for context in item.config.hook.pytest_monerosim_run_context(
+                    item=item, scenario=scen, backend=chosen, options=options
+                ):
+                    stack.enter_context(context)
+                net = run_scenario(scen, backend=chosen, registry=state.registry, options=options,
+                                   source=source)
         except BackendUnavailable as exc:
             pytest.skip(str(exc))
         except ScenarioError as exc:

@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from ..backends import RunOptions
     from ..registry import Registry
     from ..runner import NetworkRun
 
@@ -28,3 +31,15 @@ def pytest_monerosim_network_done(item: pytest.Item, run: NetworkRun) -> None:
 @pytest.hookspec(firstresult=True)
 def pytest_monerosim_select_backend(item: pytest.Item, scenario: Any) -> str | None:
     """Return a backend name to override ``--monerosim-backend`` for one test."""
+
+
+def pytest_monerosim_run_context(
+    item: pytest.Item, scenario: Any, backend: str, options: RunOptions
+) -> AbstractContextManager[None] | None:
+    """Return a context manager to wrap one network run, or None.
+
+    Called just before a network starts; every returned manager is entered (in
+    hook order) around the run. It may adjust ``options``: chain
+    ``options.progress`` or append simulator components to
+    ``options.extra["components"]``.
+    """

@@ -21,6 +21,12 @@ OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("wallet-rpc-bin", "path of monero-wallet-rpc (default: found on PATH)", "string"),
     ("shadow-bin", "path of the shadow binary (default: found on PATH)", "string"),
     ("time-scale", "real backend: simulated seconds per wall-clock second (default 120)", "string"),
+    # reporting (read by plugin/reporting_plugin.py)
+    ("report", "write one JSON report of the session to PATH.json (plus PATH.sweep.csv and the run log "
+     "PATH.log.jsonl)", "string"),
+    ("baseline", "fail networks whose summary metrics moved outside the envelopes stored in PATH (JSON)",
+     "string"),
+    ("progress", "progress of long runs on the terminal: auto (after 2 s, not under -q), on, off", "string"),
 )
 
 
@@ -30,6 +36,14 @@ def add_options(parser: pytest.Parser) -> None:
         dest = "monerosim_" + name.replace("-", "_")
         group.addoption(f"--monerosim-{name}", dest=dest, default=None, help=help_text)
         parser.addini(dest, help_text, type=ini_type, default=None)  # type: ignore[arg-type]
+    group.addoption("--monerosim-baseline-update", dest="monerosim_baseline_update", action="store_true",
+                    default=False, help="write or refresh the --monerosim-baseline file from this run")
+    group.addoption("--monerosim-plots", dest="monerosim_plots", action="store_true", default=False,
+                    help="write PNG plots (chain height, propagation, peer graph, attack series) next to "
+                    "each network's summary")
+    group.addoption("--monerosim-serve", dest="monerosim_serve", nargs="?", const="8765", default=None,
+                    metavar="PORT", help="serve the live dashboard and REST API on 127.0.0.1:PORT "
+                    "(default 8765; 0 = any free port) while the session runs")
 
 
 @dataclass(frozen=True)

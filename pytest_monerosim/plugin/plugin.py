@@ -60,6 +60,9 @@ def pytest_configure(config: pytest.Config) -> None:
     state = SessionState(read_settings(config), config=config)
     config.stash[SESSION] = state
     config.pluginmanager.register(_RowCollector(state), "monerosim-rows")
+    from .reporting_plugin import register as register_reporting
+
+    register_reporting(config)  # JSON report, baseline, Allure, plots, progress, live API
 
 
 def pytest_plugin_registered(plugin: Any, manager: pytest.PytestPluginManager) -> None:
