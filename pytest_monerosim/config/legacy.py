@@ -250,6 +250,9 @@ class LegacyGeneral(_Model):
     reachable_by_role: dict[Literal["user", "relay"], Fraction] | None = None
     hidden_fraction: Fraction = 0.0
     turnover: LegacyTurnover | None = None
+    use_agents: StrictBool | None = None
+    """The original plan's dual-mode switch (absent upstream): ``false`` runs the
+    processes only (mining, no agent scripts), ``true`` the agent framework."""
 
 
 PeerMode = Literal["Dynamic", "Hardcoded", "Hybrid"]

@@ -1,0 +1,1041 @@
+"""Translate the existing Monerosim's config ("legacy", see :mod:`.legacy`) into a scenario.
+
+:func:`migrate` / :func:`migrate_file` return a :class:`Migration`: the
+scenario as a plain dict in this project's format (validated by
+:func:`~pytest_monerosim.config.loader.scenario_from_dict`), plus one
+:class:`MigrationWarning` for every legacy setting that has no exact
+equivalent here. A warning names the legacy field (a dotted path into the
+legacy file, ``agents.<id>.<field>`` for an agent) and says what happens to it.
+
+The mapping, in short:
+
+* ``general.stop_time`` → ``general.duration``; ``simulation_seed`` → ``seed``;
+* agents with ``hashrate`` → ``role: miner`` node groups (equal settings share a
+  group of ``count``), their wallets → ``mining_wallet`` wallets; users →
+  ``role: user`` nodes with ``transaction_bot`` wallets; daemon-only agents →
+  ``role: relay``; the script-only ``miner-distributor`` → a ``distributor``
+  wallet on the first miner; the ``simulation-monitor`` → an ``observer`` node
+  when it has its own daemon, else nothing (the result records what it polled);
+* ``network.type: 1_gbit_switch`` → constant 1 ms latency and 1 Gbit bandwidth
+  (Shadow's built-in switch); ``network.path`` (a GML graph that hosts attach
+  to) → a ``regions`` latency model with one region per GML node and the
+  shortest-path latencies between them, hosts spread as upstream spreads them;
+* ``peer_mode`` / ``topology`` → a topology plugin (``monero`` discovery with
+  the miners as seed nodes for ``Dynamic``; ``star`` / ``mesh`` / ``ring`` for
+  ``Hardcoded``/``Hybrid``; ``Dag`` → ``mesh``, the same set of links);
+* ``out-peers`` / ``in-peers`` daemon options → ``p2p`` or group settings;
+  unreachable nodes (``reachable_fraction``) → ``in_peers: 0``;
+* Shadow-only knobs (``parallelism``, ``runahead``, ...) → kept in
+  :attr:`Migration.shadow_options` for the shadow backend
+  (``RunOptions.extra["shadow"]``); the scenario itself has no place for them.
+
+Dual mode (the original plan): ``general.use_agents: false`` keeps the legacy
+behaviour — processes and mining only, no wallet strategies but mining wallets.
+Absent or ``true`` runs every strategy, which is what upstream does today.
+
+Staggered start times (upstream spreads starts to spare Shadow a thundering
+herd) are collapsed: agents whose settings differ only in start times that
+chain within :data:`STAGGER_TOLERANCE_S` of each other share one group that
+starts at the earliest of them, with a warning.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import networkx as nx
+import yaml
+
+from .durations import format_duration
+from .errors import ScenarioError
+from .legacy import (
+    LegacyAgent,
+    LegacyConfig,
+    LegacyGmlNetwork,
+    LegacySwitchNetwork,
+    RemoteDaemon,
+    legacy_from_dict,
+    load_legacy,
+)
+from .model import ATOMIC_PER_XMR
+
+__all__ = [
+    "STAGGER_TOLERANCE_S",
+    "Migration",
+    "MigrationWarning",
+    "migrate",
+    "migrate_file",
+]
+
+STAGGER_TOLERANCE_S = 300.0
+"""Start times that chain within this many seconds of each other collapse into one group."""
+MAX_GML_REGIONS = 64
+"""Above this many GML nodes, regions are the nodes' ``region`` attributes, not the nodes."""
+SWITCH_LATENCY_S = 0.001
+SWITCH_BANDWIDTH_BPS = 1e9
+
+# Wallet strategies (pytest_monerosim/agents/wallets.py) and their parameter names.
+MINING_WALLET = "mining_wallet"
+TRANSACTION_BOT = "transaction_bot"
+DISTRIBUTOR = "distributor"
+HODLER = "hodler"
+
+# Defaults for upstream's "auto" values when nothing else pins them.
+AUTO_TRANSACTION_INTERVAL_S = 60.0
+AUTO_POLL_INTERVAL_S = 300.0
+
+_GROUP_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class MigrationWarning:
+    """A legacy setting with no exact equivalent: where it is and what became of it."""
+
+    field: str
+    """Dotted path into the legacy file (``general.parallelism``, ``agents.relay-001.subnet_group``)."""
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+@dataclass
+class Migration:
+    """The outcome of :func:`migrate`."""
+
+    scenario: dict[str, Any]
+    """This project's scenario, as plain data (``scenario_from_dict`` validates it)."""
+    warnings: list[MigrationWarning] = field(default_factory=list)
+    node_names: dict[str, str] = field(default_factory=dict)
+    """Legacy agent id → node name in the scenario (agents with a daemon)."""
+    wallet_names: dict[str, str] = field(default_factory=dict)
+    """Legacy agent id → wallet name in the scenario."""
+    shadow_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Shadow knobs of the legacy file as Shadow config sections (``general``,
+    ``experimental``), for ``RunOptions.extra["shadow"]``."""
+    use_agents: bool = True
+    source: str | None = None
+
+    def to_yaml(self) -> str:
+        """The scenario as YAML, headed by a comment listing the warnings."""
+        lines = ["# Scenario migrated by `monerosim migrate`"
+                 + (f" from {self.source}" if self.source else "") + "."]
+        if self.warnings:
+            lines.append(f"# {len(self.warnings)} legacy setting(s) without an exact equivalent:")
+            lines += [f"#   - {_one_line(str(w))}" for w in self.warnings]
+        else:
+            lines.append("# Every legacy setting has an equivalent here.")
+        if self.shadow_options:
+            lines.append("# Shadow options of the legacy file (for the shadow backend, "
+                         "RunOptions.extra['shadow']):")
+            for section, values in self.shadow_options.items():
+                lines += [f"#   {section}.{k}: {v}" for k, v in values.items()]
+        renamed = _renames(self.node_names)
+        if renamed:
+            lines.append("# Node names (legacy agent id -> node):")
+            lines += [f"#   {line}" for line in renamed]
+        body = yaml.safe_dump(self.scenario, sort_keys=False, default_flow_style=False, width=100)
+        return "\n".join(lines) + "\n" + body
+
+    def write(self, path: str | Path) -> Path:
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(self.to_yaml())
+        return out
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _renames(names: Mapping[str, str]) -> list[str]:
+    changed = [(old, new) for old, new in names.items() if old != new]
+    if len(changed) <= 12:
+        return [f"{old} -> {new}" for old, new in changed]
+    head = [f"{old} -> {new}" for old, new in changed[:10]]
+    return head + [f"... ({len(changed)} renamed in all; Migration.node_names has them)"]
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def migrate_file(path: str | Path) -> Migration:
+    """Read a legacy config file and translate it (a GML ``network.path`` is relative to it)."""
+    config = load_legacy(path)
+    return migrate(config, source=str(path), base_dir=Path(path).parent)
+
+
+def migrate(
+    legacy: LegacyConfig | Mapping[str, Any],
+    *,
+    source: str | None = None,
+    base_dir: str | Path | None = None,
+) -> Migration:
+    """Translate a legacy config (a :class:`LegacyConfig` or its YAML data) into a scenario.
+
+    ``base_dir`` is where a relative ``network.path`` is looked up (default: the
+    directory of ``source``, else the current one). Raises ``ScenarioError`` for
+    input that cannot be translated (an unreadable GML file, for instance).
+    """
+    config = legacy if isinstance(legacy, LegacyConfig) else legacy_from_dict(legacy, source=source)
+    if base_dir is None:
+        base_dir = Path(source).parent if source else Path.cwd()
+    return _Migrator(config, source, Path(base_dir)).run()
+
+
+# --------------------------------------------------------------------------- the work
+
+
+@dataclass
+class _NodeSpec:
+    """What becomes of one agent that has a daemon of its own."""
+
+    agent: str
+    role: str
+    start: float
+    hashrate: float = 0.0
+    out_peers: int | None = None
+    in_peers: int | None = None
+    seed: bool = False
+
+    def key(self) -> tuple[Any, ...]:
+        return (self.role, self.hashrate, self.out_peers, self.in_peers, self.seed)
+
+
+@dataclass
+class _WalletSpec:
+    agent: str
+    node_agent: str
+    """The agent whose node the wallet talks to."""
+    strategy: str
+    params: dict[str, Any]
+    receives: bool = False
+    """Upstream ``can_receive_distributions``."""
+
+
+class _Migrator:
+    def __init__(self, config: LegacyConfig, source: str | None, base_dir: Path) -> None:
+        self.cfg = config
+        self.source = source
+        self.base_dir = base_dir
+        self.warnings: list[MigrationWarning] = []
+        self.shadow: dict[str, dict[str, Any]] = {}
+        general = config.general
+        self.use_agents = general.use_agents is not False
+        self.bootstrap_s = general.bootstrap_end_time if isinstance(
+            general.bootstrap_end_time, float) else None
+        self.seed = general.simulation_seed
+        self.net: LegacySwitchNetwork | LegacyGmlNetwork | None = None
+
+    def warn(self, field: str, message: str) -> None:
+        self.warnings.append(MigrationWarning(field, message))
+
+    # -- top level -----------------------------------------------------------------
+    def run(self) -> Migration:
+        scenario: dict[str, Any] = {"general": self.general()}
+        scenario["network"] = network = self.network_section()
+        p2p = self.p2p_defaults()
+        if p2p:
+            scenario["p2p"] = p2p
+        nodes_specs, wallet_specs = self.agents()
+        groups, node_names, group_of_agent = self.node_groups(nodes_specs)
+        self.seed_nodes(network, groups, nodes_specs, group_of_agent)
+        scenario["nodes"] = groups
+        wallets, wallet_names = self.wallet_groups(wallet_specs, node_names, group_of_agent, groups)
+        if wallets:
+            scenario["wallets"] = wallets
+        self.performance()
+        self.timing()
+        return Migration(
+            scenario=scenario,
+            warnings=_merge(self.warnings, self.cfg),
+            node_names=node_names,
+            wallet_names=wallet_names,
+            shadow_options=self.shadow,
+            use_agents=self.use_agents,
+            source=self.source,
+        )
+
+    # -- general -------------------------------------------------------------------
+    def general(self) -> dict[str, Any]:
+        g = self.cfg.general
+        out: dict[str, Any] = {
+            "name": _scenario_name(self.source),
+            "seed": g.simulation_seed,
+            "duration": format_duration(g.stop_time),
+        }
+        if self.source:
+            out["description"] = f"migrated from the Monerosim config {Path(self.source).name}"
+        set_ = g.model_fields_set
+        shadow_general = self.shadow.setdefault("general", {})
+        shadow_exp: dict[str, Any] = {}
+        if "parallelism" in set_:
+            shadow_general["parallelism"] = g.parallelism
+            self._shadow_knob("general.parallelism")
+        if "shadow_log_level" in set_:
+            level = {"warn": "warning"}.get(g.shadow_log_level, g.shadow_log_level)
+            shadow_general["log_level"] = level
+            self._shadow_knob("general.shadow_log_level")
+        if "progress" in set_ and g.progress is not None:
+            shadow_general["progress"] = g.progress
+            self._shadow_knob("general.progress")
+        if g.bootstrap_end_time is not None:
+            if isinstance(g.bootstrap_end_time, float):
+                shadow_general["bootstrap_end_time"] = _shadow_time(g.bootstrap_end_time)
+                self._shadow_knob("general.bootstrap_end_time")
+            else:
+                self.warn("general.bootstrap_end_time",
+                          "'auto' is computed by upstream's calibrated timeline; Shadow's bootstrap "
+                          "period (unlimited bandwidth) has no equivalent here and is dropped")
+        if g.runahead is not None:
+            shadow_exp["runahead"] = _shadow_time(g.runahead)
+            self._shadow_knob("general.runahead")
+        if g.native_preemption is not None:
+            shadow_exp["native_preemption_enabled"] = g.native_preemption
+            self._shadow_knob("general.native_preemption")
+        if shadow_exp:
+            self.shadow["experimental"] = shadow_exp
+        if not shadow_general:
+            del self.shadow["general"]
+        if g.process_threads is not None:
+            self.warn("general.process_threads",
+                      "a knob of upstream's patched Shadow fork that stock Shadow 3.x lacks; dropped")
+        if g.log_level is not None:
+            self.warn("general.log_level",
+                      "agent log level; this project logs through pytest (use --log-level); dropped")
+        if g.fresh_blockchain is False:
+            self.warn("general.fresh_blockchain",
+                      "false reuses a chain snapshot upstream; every run here starts from genesis")
+        if g.python_venv is not None:
+            self.warn("general.python_venv",
+                      "agents run with the interpreter that runs pytest-monerosim; dropped")
+        if g.enable_dns_server is not None:
+            self.warn("general.enable_dns_server",
+                      "upstream's DNS host for monerod's seed lookups has no equivalent; nodes "
+                      "find seed nodes through the topology; dropped")
+        if "difficulty_cache_ttl" in set_:
+            self.warn("general.difficulty_cache_ttl",
+                      "a cache of upstream's mining agent; mining here is event driven; dropped")
+        for key in ("shared_dir", "daemon_data_dir"):
+            if getattr(g, key) is not None:
+                self.warn(f"general.{key}",
+                          "backends choose their own directories (RunOptions.workdir); dropped")
+        if "fallback_seeds" in set_ and g.fallback_seeds != "auto":
+            self.warn("general.fallback_seeds",
+                      f"{g.fallback_seeds!r}: monerod's compiled-in seed nodes are never used "
+                      "here; seed nodes come from the topology")
+        if g.hidden_fraction:
+            self.warn("general.hidden_fraction",
+                      f"{g.hidden_fraction}: nodes that do not advertise themselves have no "
+                      "equivalent; they are modelled as ordinary nodes")
+        if g.turnover is not None:
+            self.warn("general.turnover",
+                      "node churn (sessions offline and online) has no scenario field; nodes stay "
+                      "online (p2p.turnover_mean_s is connection turnover, not node churn)")
+        if g.use_agents is False:
+            self.warn("general.use_agents",
+                      "false: legacy mode, processes and mining only; user, distributor and other "
+                      "wallet strategies are left out (mining wallets stay)")
+        return out
+
+    def _shadow_knob(self, field: str) -> None:
+        self.warn(field, "Shadow-only: kept for the shadow backend (Migration.shadow_options); "
+                         "the scenario has no field for it")
+
+    def performance(self) -> None:
+        perf = self.cfg.performance
+        if perf is not None:
+            self.shadow.setdefault("general", {})["model_unblocked_syscall_latency"] = (
+                perf.model_unblocked_syscall_latency)
+            self._shadow_knob("performance.model_unblocked_syscall_latency")
+
+    def timing(self) -> None:
+        timing = self.cfg.timing
+        if timing is None:
+            return
+        if timing.bootstrap_end_time is not None:
+            self.shadow.setdefault("general", {})["bootstrap_end_time"] = _shadow_time(
+                timing.bootstrap_end_time)
+            self._shadow_knob("timing.bootstrap_end_time")
+        for key in ("activity_batch_size", "activity_batch_interval", "activity_batch_jitter"):
+            if getattr(timing, key) is not None:
+                self.warn(f"timing.{key}",
+                          "batched activity starts have no equivalent; each wallet group starts at "
+                          "its own start_time")
+
+    # -- network -------------------------------------------------------------------
+    def network_section(self) -> dict[str, Any]:
+        net = self.cfg.network
+        out: dict[str, Any] = {}
+        if net is None or isinstance(net, LegacySwitchNetwork):
+            out["latency"] = {"name": "constant", "latency_s": SWITCH_LATENCY_S}
+            out["bandwidth_bps"] = SWITCH_BANDWIDTH_BPS
+            if isinstance(net, LegacySwitchNetwork):
+                for key in ("latency", "bandwidth"):
+                    if getattr(net, key) is not None:
+                        self.warn(f"network.{key}",
+                                  "upstream ignores it for 1_gbit_switch (1 ms, 1 Gbit); so does "
+                                  "the migrated scenario")
+        else:
+            out.update(self.gml_network(net))
+        self.net = net
+        return out
+
+    def gml_network(self, net: LegacyGmlNetwork) -> dict[str, Any]:
+        path = self.cfg.network_file(self.source or self.base_dir / "x")
+        assert path is not None
+        if not path.is_absolute():
+            path = self.base_dir / Path(net.path)
+        from ..topology.files import TopologyFileError, load_topology_file
+
+        try:
+            graph = load_topology_file(path, "gml")
+        except (OSError, TopologyFileError) as exc:
+            raise ScenarioError(f"cannot use the GML network: {exc}", source=self.source,
+                                path="network.path") from None
+        lengths = _shortest_paths(graph, str(path), self.source)
+        weights = self.placement_weights(graph, net)
+        if len(graph) <= MAX_GML_REGIONS:
+            names = _region_names(graph)
+            regions = [{"name": names[n], "weight": w} for n, w in weights.items() if w > 0]
+            kept = [n for n, w in weights.items() if w > 0]
+            matrix: dict[str, dict[str, float]] = {}
+            for i, a in enumerate(kept):
+                matrix[names[a]] = {names[b]: _ms(lengths[a][b]) for b in kept[i:]}
+        else:
+            regions, matrix = self._coarse_regions(graph, lengths, weights, net)
+        lossy = [(u, v) for u, v, d in graph.edges(data=True) if d.get("packet_loss", 0.0) > 0]
+        if lossy:
+            self.warn("network.path", f"packet_loss on {len(lossy)} GML edge(s) has no equivalent in "
+                                      "the latency models; links are lossless")
+        bandwidth = _weighted_median(
+            [(float(graph.nodes[n].get("bandwidth_up_bps", SWITCH_BANDWIDTH_BPS)), w)
+             for n, w in weights.items() if w > 0])
+        ups = {graph.nodes[n].get("bandwidth_up_bps") for n in graph}
+        downs = {graph.nodes[n].get("bandwidth_down_bps") for n in graph}
+        if len(ups | downs) > 1:
+            self.warn("network.path",
+                      f"GML nodes have different host bandwidths; every node gets "
+                      f"{bandwidth / 1e6:g} Mbit/s (the placement-weighted median upload)")
+        if net.distribution is not None and net.distribution.strategy == "Sequential":
+            self.warn("network.distribution.strategy",
+                      "Sequential fills GML nodes in order; here nodes are dealt to them in "
+                      "proportion (equal weights), not in agent order")
+        self.warn("network.path",
+                  f"{path.name}: hosts attach to GML nodes as regions of a 'regions' latency "
+                  "model (shortest-path latencies); which agent lands on which GML node may "
+                  "differ from upstream, the proportions do not")
+        return {
+            "latency": {"name": "regions", "regions": regions, "latency_s": matrix,
+                        "intra_s": min(_ms(lengths[n][n]) for n in graph)},
+            "bandwidth_bps": bandwidth,
+        }
+
+    def placement_weights(self, graph: nx.Graph, net: LegacyGmlNetwork) -> dict[Any, float]:
+        dist = net.distribution
+        nodes = list(graph.nodes)
+        if dist is None or dist.strategy != "Weighted" or dist.weights is None:
+            return dict.fromkeys(nodes, 1.0)
+        wanted = {k: v for k, v in dist.weights.model_dump().items() if v}
+        by_region: dict[str, list[Any]] = {}
+        for n in nodes:
+            region = graph.nodes[n].get("region")
+            if isinstance(region, str):
+                by_region.setdefault(region, []).append(n)
+        missing = sorted(set(wanted) - set(by_region))
+        if missing:
+            self.warn("network.distribution.weights",
+                      f"no GML node has region {', '.join(missing)}; those weights are dropped")
+        weights = dict.fromkeys(nodes, 0.0)
+        for region, share in wanted.items():
+            for n in by_region.get(region, []):
+                weights[n] = share / len(by_region[region])
+        if not any(weights.values()):
+            self.warn("network.distribution", "no GML node matches the weights; nodes are spread "
+                                              "evenly")
+            return dict.fromkeys(nodes, 1.0)
+        return weights
+
+    def _coarse_regions(
+        self, graph: nx.Graph, lengths: Mapping[Any, Mapping[Any, float]],
+        weights: Mapping[Any, float], net: LegacyGmlNetwork,
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, float]]]:
+        """Large graphs: one region per ``region`` attribute, mean latencies between them."""
+        members: dict[str, list[Any]] = {}
+        for n in graph:
+            if weights.get(n, 0) > 0:
+                region = graph.nodes[n].get("region")
+                members.setdefault(region if isinstance(region, str) else "internet", []).append(n)
+        self.warn("network.path",
+                  f"{len(graph)} GML nodes are more than {MAX_GML_REGIONS}; latencies are averaged "
+                  f"over {len(members)} region(s) ({', '.join(sorted(members))})")
+        names = sorted(members)
+        regions = [{"name": r, "weight": sum(weights[n] for n in members[r])} for r in names]
+        matrix: dict[str, dict[str, float]] = {}
+        for i, a in enumerate(names):
+            matrix[a] = {}
+            for b in names[i:]:
+                values = [lengths[u][v] for u in members[a] for v in members[b]]
+                matrix[a][b] = _ms(sum(values) / len(values))
+        return regions, matrix
+
+    # -- agents --------------------------------------------------------------------
+    def agents(self) -> tuple[list[_NodeSpec], list[_WalletSpec]]:
+        nodes: list[_NodeSpec] = []
+        wallets: list[_WalletSpec] = []
+        unreachable = self.unreachable_agents()
+        public = [a for a, ag in self.cfg.agents.items() if ag.is_public_node]
+        later: list[tuple[str, LegacyAgent]] = []
+        for name, agent in self.cfg.agents.items():
+            role = agent.role
+            here = f"agents.{name}"
+            self.agent_common(name, agent)
+            has_daemon = isinstance(agent.daemon, str) or bool(agent.daemon_phases)
+            if has_daemon:
+                node_role = {"miner": "miner", "user": "user", "monitor": "observer"}.get(role, "relay")
+                spec = _NodeSpec(name, node_role, agent.start_time or 0.0,
+                                 hashrate=float(agent.hashrate or 0))
+                spec.out_peers, spec.in_peers = self.peer_options(f"{here}.daemon_options",
+                                                                  agent.daemon_options)
+                if name in unreachable:
+                    spec.in_peers = 0
+                nodes.append(spec)
+            if role == "miner":
+                wallets.append(_WalletSpec(name, name, MINING_WALLET, {},
+                                           receives=bool(agent.can_receive_distributions)))
+            elif role == "user":
+                self.user_wallet(name, agent, name, wallets)
+            elif role in ("distributor", "wallet-only"):
+                later.append((name, agent))
+            elif role == "monitor":
+                self.monitor(name, agent, has_daemon)
+            elif role == "custom":
+                self.custom(name, agent, has_daemon, wallets)
+        for name, agent in later:
+            if agent.role == "distributor":
+                self.distributor(name, agent, nodes, wallets, has_daemon=bool(agent.daemon))
+            else:
+                self.wallet_only(name, agent, nodes, public, wallets)
+        if not nodes:
+            raise ScenarioError("no agent has a daemon of its own, so the scenario would have no "
+                                "nodes; accepted: at least one agent with daemon: monerod",
+                                source=self.source, path="agents")
+        if not self.use_agents:
+            dropped = [w.agent for w in wallets if w.strategy != MINING_WALLET]
+            wallets = [w for w in wallets if w.strategy == MINING_WALLET]
+            if dropped:
+                self.warn("general.use_agents",
+                          f"false: wallets of {_some(dropped)} are not created")
+        return nodes, wallets
+
+    def agent_common(self, name: str, agent: LegacyAgent) -> None:
+        """Warnings for per-agent settings that no role maps."""
+        here = f"agents.{name}"
+        for key in ("daemon_args", "wallet_args", "daemon_env", "wallet_env"):
+            if getattr(agent, key):
+                self.warn(f"{here}.{key}", "extra process arguments/environment have no equivalent; "
+                                           "backends build the command lines")
+        if agent.wallet_options:
+            self.warn(f"{here}.wallet_options",
+                      f"monero-wallet-rpc flags {', '.join(agent.wallet_options)} have no equivalent")
+        if agent.subnet_group is not None:
+            self.warn(f"{here}.subnet_group",
+                      "addresses are assigned by the backend; a shared subnet is not modelled")
+        if agent.daemon_phases or agent.wallet_phases:
+            self.warn(f"{here}.daemon_0", "binary upgrade phases have no equivalent; the node runs "
+                                          "one monerod for the whole run")
+        extra = {k: v for k, v in (agent.attributes or {}).items() if k != "is_public_node"}
+        if extra:
+            self.warn(f"{here}.attributes", f"{', '.join(extra)} have no equivalent")
+        if isinstance(agent.daemon, str) and agent.daemon not in ("monerod",) and not \
+                agent.daemon.endswith("/monerod"):
+            self.warn(f"{here}.daemon", f"{agent.daemon!r}: backends run their configured monerod")
+
+    def peer_options(
+        self, where: str, options: Mapping[str, Any] | None
+    ) -> tuple[int | None, int | None]:
+        out_peers = in_peers = None
+        for key, value in (options or {}).items():
+            if key in ("out-peers", "in-peers") and isinstance(value, int) and not isinstance(
+                    value, bool) and value >= -1:
+                number = None if value == -1 else value
+                if key == "out-peers":
+                    out_peers = number
+                else:
+                    in_peers = number
+            elif key == "start-mining" or (key == "non-interactive" and value is True):
+                continue  # mining follows from hashrate; non-interactive is always the case
+            else:
+                self.warn(f"{where}.{key}",
+                          f"monerod flag {_flag(key, value)} has no scenario equivalent; the real "
+                          "backends build monerod's command line themselves")
+        return out_peers, in_peers
+
+    def p2p_defaults(self) -> dict[str, Any]:
+        defaults = self.cfg.general.daemon_defaults
+        out_peers, in_peers = self.peer_options("general.daemon_defaults", defaults)
+        out: dict[str, Any] = {}
+        if out_peers is not None:
+            out["out_peers"] = out_peers
+        if in_peers is not None:
+            out["in_peers"] = in_peers
+        if self.cfg.general.wallet_defaults:
+            keys = ", ".join(self.cfg.general.wallet_defaults)
+            self.warn("general.wallet_defaults",
+                      f"monero-wallet-rpc flags {keys} have no scenario equivalent")
+        return out
+
+    def unreachable_agents(self) -> set[str]:
+        """Users and relays behind NAT (upstream ``reachable_fraction``/``reachable_by_role``)."""
+        g = self.cfg.general
+        if "reachable_fraction" not in g.model_fields_set and not g.reachable_by_role:
+            return set()
+        by_role = dict(g.reachable_by_role or {})
+        out: set[str] = set()
+        rng = random.Random(f"{self.seed}:reachable")
+        for role in ("user", "relay"):
+            agents = [a for a, ag in self.cfg.agents.items() if ag.role == role
+                      and isinstance(ag.daemon, str) and not ag.is_public_node]
+            share = by_role.get(role, g.reachable_fraction)
+            hidden = len(agents) - round(share * len(agents))
+            out.update(rng.sample(agents, hidden) if hidden > 0 else [])
+        if out:
+            field = "general.reachable_by_role" if by_role else "general.reachable_fraction"
+            self.warn(field, f"{len(out)} unreachable user/relay node(s) get in_peers: 0 "
+                             "(which ones are drawn from the seed, not upstream's choice)")
+        return out
+
+    def _auto(self, where: str, value: float | str | None, fallback: float, what: str) -> float:
+        if isinstance(value, float):
+            return value
+        if value == "auto":
+            self.warn(where, f"'auto' is upstream's calibrated timeline; {what} "
+                             f"{format_duration(fallback)} is used")
+        return fallback
+
+    def user_wallet(self, name: str, agent: LegacyAgent, node_agent: str,
+                    wallets: list[_WalletSpec]) -> None:
+        here = f"agents.{name}"
+        interval = self._auto(f"{here}.transaction_interval", agent.transaction_interval,
+                              AUTO_TRANSACTION_INTERVAL_S, "an interval of")
+        timing = self.cfg.timing
+        start_default = (timing.activity_start_time if timing and timing.activity_start_time
+                         is not None else self.bootstrap_s if self.bootstrap_s is not None
+                         else agent.start_time or 0.0)
+        start = self._auto(f"{here}.activity_start_time", agent.activity_start_time,
+                           start_default, "a start time of")
+        wallets.append(_WalletSpec(name, node_agent, TRANSACTION_BOT,
+                                   {"interval_s": interval, "start_time": start},
+                                   receives=bool(agent.can_receive_distributions)))
+
+    def monitor(self, name: str, agent: LegacyAgent, has_daemon: bool) -> None:
+        here = f"agents.{name}"
+        what = ("its daemon becomes an observer node" if has_daemon
+                else "it is left out")
+        self.warn(here, f"the simulation monitor has no equivalent ({what}); every run records "
+                        "each node's chain, peers and sync state in its result")
+        for key in ("poll_interval", "status_file", "enable_alerts", "detailed_logging"):
+            if getattr(agent, key) is not None:
+                self.warn(f"{here}.{key}", "a setting of the simulation monitor; dropped")
+
+    def custom(self, name: str, agent: LegacyAgent, has_daemon: bool,
+               wallets: list[_WalletSpec]) -> None:
+        here = f"agents.{name}"
+        script = agent.script or "(no script)"
+        if has_daemon and agent.wallet is not None:
+            wallets.append(_WalletSpec(name, name, HODLER, {},
+                                       receives=bool(agent.can_receive_distributions)))
+            self.warn(f"{here}.script", f"{script}: no equivalent strategy; its wallet holds "
+                                        f"funds ({HODLER}) and its daemon is a relay")
+        elif has_daemon:
+            self.warn(f"{here}.script", f"{script}: no equivalent behaviour; its daemon is a relay")
+        else:
+            self.warn(here, f"a script-only agent ({script}) has no equivalent; left out")
+
+    def wallet_only(self, name: str, agent: LegacyAgent, nodes: list[_NodeSpec],
+                    public: list[str], wallets: list[_WalletSpec]) -> None:
+        here = f"agents.{name}"
+        remote = agent.daemon
+        assert isinstance(remote, RemoteDaemon)
+        if remote.address == "auto" and public:
+            host = public[0]
+            note = f"its wallet talks to the public node {host}"
+            if len(public) > 1 and remote.strategy not in (None, "first"):
+                note += f" (strategy {remote.strategy} over {len(public)} public nodes is not modelled)"
+        else:
+            host = nodes[0].agent
+            note = (f"remote daemon {remote.address!r} cannot be matched to an agent; its wallet "
+                    f"talks to {host}")
+        self.warn(f"{here}.daemon", note)
+        before = len(wallets)
+        if agent.script and agent.script.endswith("regular_user"):
+            self.user_wallet(name, agent, host, wallets)
+        else:
+            wallets.append(_WalletSpec(name, host, HODLER, {}))
+        if len(wallets) > before:
+            wallets[-1].node_agent = host
+            wallets[-1].receives = bool(agent.can_receive_distributions)
+
+    def distributor(self, name: str, agent: LegacyAgent, nodes: list[_NodeSpec],
+                    wallets: list[_WalletSpec], has_daemon: bool) -> None:
+        here = f"agents.{name}"
+        miners = [n.agent for n in nodes if n.role == "miner"]
+        if not miners:
+            self.warn(here, "the miner distributor has no miners to fund users from; left out")
+            return
+        timing = self.cfg.timing
+        wait_default = (timing.md_start_time if timing and timing.md_start_time is not None
+                        else self.bootstrap_s if self.bootstrap_s is not None else 3600.0)
+        wait = self._auto(f"{here}.wait_time", agent.wait_time, wait_default, "a wait of")
+        params: dict[str, Any] = {"wait_time": wait}
+        for key in ("initial_fund_amount", "max_transaction_amount", "min_transaction_amount"):
+            value = getattr(agent, key)
+            if value is not None:
+                params[key] = _atomic(value)
+        for key in ("md_n_recipients", "md_out_per_tx", "md_output_amount"):
+            if getattr(agent, key) is not None:
+                self.warn(f"{here}.{key}", "batched distribution settings have no equivalent in the "
+                                           "distributor strategy; dropped")
+        if has_daemon:
+            self.warn(f"{here}.daemon", "the distributor's own daemon becomes a relay; it pays from "
+                                        "the miners' rewards, not from a wallet of its own")
+        wallets.append(_WalletSpec(name, miners[0], DISTRIBUTOR, params))
+        if len(miners) > 1:
+            self.warn(here, f"upstream pays from every miner's wallet; here one distributor wallet "
+                            f"on {miners[0]} (its own rewards and those it is sent) does")
+
+    # -- grouping ------------------------------------------------------------------
+    def node_groups(
+        self, specs: list[_NodeSpec]
+    ) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
+        by_key: dict[tuple[Any, ...], list[_NodeSpec]] = {}
+        for spec in specs:
+            by_key.setdefault(spec.key(), []).append(spec)
+        clusters: list[list[_NodeSpec]] = []
+        for members in by_key.values():
+            clusters += _clusters(members, lambda s: s.start)
+        clusters.sort(key=lambda c: min(specs.index(s) for s in c))
+        used: set[str] = set()
+        groups: list[dict[str, Any]] = []
+        node_names: dict[str, str] = {}
+        group_of: dict[str, str] = {}
+        for cluster in clusters:
+            ids = [s.agent for s in cluster]
+            name = _unique(_group_name(ids, cluster[0].role, self.cfg.groups), used, len(ids))
+            first = cluster[0]
+            group: dict[str, Any] = {"group": name}
+            if len(ids) > 1:
+                group["count"] = len(ids)
+            group["role"] = first.role
+            if first.hashrate:
+                group["hashrate"] = first.hashrate
+            if first.out_peers is not None:
+                group["out_peers"] = first.out_peers
+            if first.in_peers is not None:
+                group["in_peers"] = first.in_peers
+            starts = [s.start for s in cluster]
+            if min(starts):
+                group["start_time"] = format_duration(min(starts))
+            if max(starts) > min(starts):
+                for agent in ids:
+                    self.warn(f"agents.{agent}.start_time",
+                              f"staggered starts {format_duration(min(starts))}..."
+                              f"{format_duration(max(starts))} collapse into one group {name!r} "
+                              f"that starts at {format_duration(min(starts))}")
+            groups.append(group)
+            names = [name] if len(ids) == 1 else [f"{name}-{i}" for i in range(len(ids))]
+            for agent, node in zip(ids, names, strict=True):
+                node_names[agent] = node
+                group_of[agent] = name
+        return groups, node_names, group_of
+
+    def seed_nodes(self, network: dict[str, Any], groups: list[dict[str, Any]],
+                   specs: list[_NodeSpec], group_of: Mapping[str, str]) -> None:
+        """``peer_mode``/``topology``/``seed_nodes`` → ``network.topology`` (and seed groups)."""
+        net = self.net
+        mode = (net.peer_mode if net is not None else None) or "Dynamic"
+        shape = (net.topology if net is not None else None) or "Dag"
+        seeds = net.seed_nodes if net is not None else None
+        miners = [s for s in specs if s.role == "miner"]
+        field = "network.topology"
+        if mode == "Dynamic" and miners:
+            network["topology"] = {"name": "monero"}
+            seed_groups = {group_of[m.agent] for m in miners}
+            for g in groups:
+                if g["group"] in seed_groups:
+                    g["seed_node"] = True
+            if net is not None and net.topology is not None:
+                self.warn(field, f"{shape}: upstream ignores it in Dynamic mode when there are "
+                                 "miners (they are every node's seed nodes); so does this scenario")
+            if seeds:
+                self.warn("network.seed_nodes", "ignored in Dynamic mode, upstream and here")
+            return
+        if seeds and mode in ("Hardcoded", "Hybrid"):
+            self.warn("network.seed_nodes",
+                      f"{', '.join(seeds)}: upstream IP addresses cannot be matched to nodes here; "
+                      + ("the topology below is used instead" if mode == "Hybrid" else
+                         "the nodes discover each other from the first node (monero topology)"))
+            if mode == "Hardcoded":
+                network["topology"] = {"name": "monero", "seeds": 1}
+                return
+        if shape == "Dag":
+            self.warn(field, "Dag (each node seeds from every earlier one) has no equivalent; the "
+                             "closest is mesh, the same set of links made as fixed connections")
+            shape = "Mesh"
+        network["topology"] = {"name": shape.lower()}
+        if mode != "Dynamic" or not miners:
+            self.warn(field, f"{shape}: upstream passes these peers as --seed-node (bootstrap, then "
+                             f"discovery); the {shape.lower()} topology keeps them as fixed links")
+        if shape == "Ring" and sum(g.get("count", 1) for g in groups) < 3:
+            network["topology"] = {"name": "mesh"}
+            self.warn(field, "Ring needs at least 3 nodes; mesh is used")
+
+    def wallet_groups(
+        self, specs: list[_WalletSpec], node_names: Mapping[str, str],
+        group_of: Mapping[str, str], groups: list[dict[str, Any]],
+    ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """One wallet group per (node group, strategy, parameters), in agent order."""
+        buckets: dict[tuple[str, str, str], list[_WalletSpec]] = {}
+        for w in specs:
+            rest = {k: v for k, v in w.params.items() if k != "start_time"}
+            key = (group_of[w.node_agent], w.strategy, repr(sorted(rest.items())))
+            buckets.setdefault(key, []).append(w)
+        clusters: list[tuple[str, str, list[_WalletSpec]]] = []
+        for (node_group, strategy, _), members in buckets.items():
+            for cluster in _clusters(members, lambda w: float(w.params.get("start_time", 0.0))):
+                clusters.append((node_group, strategy, cluster))
+        clusters.sort(key=lambda c: specs.index(c[2][0]))
+        used: set[str] = set()
+        out: list[dict[str, Any]] = []
+        names: dict[str, str] = {}
+        distributors: list[dict[str, Any]] = []
+        for node_group, strategy, members in clusters:
+            base = "distributor" if strategy == DISTRIBUTOR else f"{node_group}-{_WALLET_SUFFIX[strategy]}"
+            name = _unique(base, used, len(members))
+            starts = [float(w.params["start_time"]) for w in members if "start_time" in w.params]
+            if starts and max(starts) > min(starts):
+                for w in members:
+                    self.warn(f"agents.{w.agent}.activity_start_time",
+                              f"staggered activity starts {format_duration(min(starts))}..."
+                              f"{format_duration(max(starts))} collapse into wallet group {name!r} "
+                              f"starting at {format_duration(min(starts))}")
+                members = [_WalletSpec(w.agent, w.node_agent, w.strategy,
+                                       {**w.params, "start_time": min(starts)}, w.receives)
+                           for w in members]
+            entry: dict[str, Any] = {"name": name}
+            hosts = [node_names[w.node_agent] for w in members]
+            group_nodes = [n for a, n in node_names.items() if group_of[a] == node_group]
+            if sorted(hosts) == sorted(group_nodes) and len(set(hosts)) == len(hosts):
+                entry["node_group"] = node_group
+                hosts = group_nodes
+            else:
+                entry["nodes"] = hosts
+            entry["strategy"] = {"name": strategy, **members[0].params}
+            if strategy == DISTRIBUTOR:
+                distributors.append(entry)
+            out.append(entry)
+            taken: set[int] = set()
+            for w in members:
+                if len(hosts) == 1:
+                    names[w.agent] = name
+                    continue
+                i = next(i for i, h in enumerate(hosts) if h == node_names[w.node_agent] and i not in taken)
+                taken.add(i)
+                names[w.agent] = f"{name}-{i}"
+        receivers = [names[w.agent] for w in specs if w.receives and w.agent in names]
+        for entry in distributors:
+            entry["strategy"]["recipients"] = receivers
+        return out, names
+
+
+_WALLET_SUFFIX = {MINING_WALLET: "mining", TRANSACTION_BOT: "tx", HODLER: "hodl"}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _merge(warnings: list[MigrationWarning], cfg: LegacyConfig) -> list[MigrationWarning]:
+    """One warning for the same problem on many agents: ``agents.{user-001..user-100}.x``."""
+    order = {name: i for i, name in enumerate(cfg.agents)}
+    merged: dict[tuple[str, str], list[str]] = {}
+    out: list[MigrationWarning | tuple[str, str]] = []
+    for w in warnings:
+        agent, rest = _agent_field(w.field, order)
+        if agent is None:
+            out.append(w)
+            continue
+        key = (rest, w.message)
+        if key not in merged:
+            merged[key] = []
+            out.append(key)
+        merged[key].append(agent)
+    result: list[MigrationWarning] = []
+    for item in out:
+        if isinstance(item, MigrationWarning):
+            result.append(item)
+            continue
+        agents = merged[item]
+        result.append(MigrationWarning(f"agents.{_agents_span(agents, order, cfg.groups)}{item[0]}",
+                                       item[1]))
+    return result
+
+
+def _agent_field(field: str, order: Mapping[str, int]) -> tuple[str | None, str]:
+    """(agent id, the rest of the path after it) for ``agents.<id>...`` fields."""
+    if not field.startswith("agents."):
+        return None, field
+    body = field[len("agents."):]
+    for name in sorted(order, key=len, reverse=True):
+        if body == name or body.startswith(name + "."):
+            return name, body[len(name):]
+    return None, field
+
+
+def _agents_span(agents: list[str], order: Mapping[str, int], ranges: Mapping[str, list[str]]) -> str:
+    if len(agents) == 1:
+        return agents[0]
+    for key, members in ranges.items():
+        if sorted(members) == sorted(agents):
+            return key
+    idx = sorted(order[a] for a in agents)
+    if idx[-1] - idx[0] == len(idx) - 1:
+        first, last = min(agents, key=order.__getitem__), max(agents, key=order.__getitem__)
+        return f"{{{first}..{last}}}"
+    shown = sorted(agents, key=order.__getitem__)
+    return "{" + ", ".join(shown[:4]) + (f", ... ({len(shown)} agents)" if len(shown) > 4 else "") + "}"
+
+
+def _scenario_name(source: str | None) -> str:
+    if not source:
+        return "migrated"
+    stem = Path(source).name.split(".")[0]
+    return re.sub(r"[^a-z0-9-]+", "-", stem.lower()).strip("-") or "migrated"
+
+
+def _shadow_time(seconds: float) -> str:
+    from ..backends.shadow.units import format_time
+
+    return format_time(round(seconds, 9))
+
+
+def _flag(key: str, value: Any) -> str:
+    if value is True:
+        return f"--{key}"
+    return f"--{key}={str(value).lower() if isinstance(value, bool) else value}"
+
+
+def _atomic(xmr: str) -> int:
+    return int(Decimal(xmr) * ATOMIC_PER_XMR)
+
+
+def _ms(seconds: float) -> float:
+    """Seconds rounded to the microsecond (sums of GML latencies carry float noise)."""
+    return round(seconds, 6)
+
+
+def _some(items: list[str], k: int = 4) -> str:
+    return ", ".join(items[:k]) + (f" ... ({len(items)} in all)" if len(items) > k else "")
+
+
+T = TypeVar("T")
+
+
+def _clusters(members: list[T], start: Callable[[T], float]) -> list[list[T]]:
+    """Split where consecutive (sorted) start times are further apart than the tolerance.
+
+    Each cluster keeps the members' original order.
+    """
+    ordered = sorted(members, key=start)
+    out: list[list[T]] = [[ordered[0]]]
+    for prev, cur in zip(ordered, ordered[1:], strict=False):
+        if start(cur) - start(prev) > STAGGER_TOLERANCE_S:
+            out.append([])
+        out[-1].append(cur)
+    order = {id(m): i for i, m in enumerate(members)}
+    return [sorted(c, key=lambda m: order[id(m)]) for c in out]
+
+
+def _group_name(ids: list[str], role: str, ranges: Mapping[str, list[str]]) -> str:
+    if len(ids) == 1:
+        raw = ids[0]
+    else:
+        wanted = set(ids)
+        key = next((k for k, members in ranges.items() if wanted <= set(members)), None)
+        if key is not None:
+            raw = key.split("{", 1)[0]
+        else:
+            raw = _common_prefix(ids)
+        raw = raw.rstrip("-_0123456789.") or role
+    name = re.sub(r"[^a-z0-9-]+", "-", raw.lower()).strip("-")
+    if not name or not name[0].isalpha():
+        name = f"{role}-{name}" if name else role
+    assert _GROUP_NAME.match(name), name
+    return name
+
+
+def _common_prefix(ids: Iterable[str]) -> str:
+    items = list(ids)
+    first, last = min(items), max(items)
+    i = 0
+    while i < len(first) and i < len(last) and first[i] == last[i]:
+        i += 1
+    return first[:i]
+
+
+def _unique(name: str, used: set[str], count: int) -> str:
+    """``name`` or ``name-b``, ``name-c``... so that neither it nor its node names clash."""
+
+    def clashes(candidate: str) -> bool:
+        nodes = [candidate] if count == 1 else [f"{candidate}-{i}" for i in range(count)]
+        return candidate in used or any(n in used for n in nodes)
+
+    candidate, n = name, 1
+    while clashes(candidate):
+        n += 1
+        candidate = f"{name}-x{n}"
+    used.add(candidate)
+    if count > 1:
+        used.update(f"{candidate}-{i}" for i in range(count))
+    return candidate
+
+
+def _shortest_paths(graph: nx.Graph, path: str, source: str | None) -> dict[Any, dict[Any, float]]:
+    """One-way latency between every pair of GML nodes along the fastest path (Shadow's routing)."""
+    loops = {u: d["latency_s"] for u, v, d in graph.edges(data=True) if u == v}
+    simple = nx.Graph()
+    simple.add_nodes_from(graph.nodes)
+    simple.add_edges_from((u, v, d) for u, v, d in graph.edges(data=True) if u != v)
+    lengths: dict[Any, dict[Any, float]] = {}
+    for node in graph.nodes:
+        found = nx.single_source_dijkstra_path_length(simple, node, weight="latency_s")
+        if len(found) < len(graph):
+            lost = next(n for n in graph.nodes if n not in found)
+            raise ScenarioError(f"GML file {path}: node {lost} cannot be reached from node {node}; "
+                                "Shadow needs a connected graph", source=source, path="network.path")
+        lengths[node] = dict(found)
+        lengths[node][node] = float(loops.get(node, SWITCH_LATENCY_S))
+    return lengths
+
+
+def _region_names(graph: nx.Graph) -> dict[Any, str]:
+    labels = [graph.nodes[n].get("label") for n in graph]
+    if all(isinstance(x, str) and x for x in labels) and len(set(labels)) == len(labels):
+        return {n: str(graph.nodes[n]["label"]) for n in graph}
+    return {n: f"node{n}" for n in graph}
+
+
+def _weighted_median(values: list[tuple[float, float]]) -> float:
+    ordered = sorted(values)
+    total = sum(w for _, w in ordered)
+    acc = 0.0
+    for value, weight in ordered:
+        acc += weight
+        if acc >= total / 2:
+            return value
+    return ordered[-1][0]
