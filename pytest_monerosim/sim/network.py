@@ -99,7 +99,8 @@ class World:
         self.host_count: dict[str, int] = {}
         """Host (IP) → how many known addresses it has (ports): monerod counts hosts once."""
         self._known_addresses: set[str] = set()
-        self._parts: dict[str, tuple[str, str]] = {}
+        self.addr_cache: dict[str, tuple[str, str]] = {}
+        """Address → (host, /16), filled by :meth:`addr_parts`."""
         self._edge_latency: dict[tuple[int, int], float] = {}
         self.reorgs: list[ReorgRecord] = []
         self.snapshots: list[PeerSnapshot] = []
@@ -134,7 +135,11 @@ class World:
                 self.add_component(component)
         for ref in scenario.attacks:
             spec = registry.get("attack", ref.name)
-            self.add_component(spec.factory(spec.validate(ref.params)))
+            params = spec.validate(ref.params)
+            check = getattr(spec.factory, "check", None)
+            if callable(check):
+                check(params, scenario)
+            self.add_component(spec.factory(params))
         for component in components:
             self.add_component(component)
 
@@ -338,10 +343,10 @@ class World:
 
     def addr_parts(self, address: str) -> tuple[str, str]:
         """(host, /16 subnet) of an address, cached."""
-        parts = self._parts.get(address)
+        parts = self.addr_cache.get(address)
         if parts is None:
             parts = (host_of(address), subnet_of(address))
-            self._parts[address] = parts
+            self.addr_cache[address] = parts
         return parts
 
     def latency(self, a: Node, b: Node) -> float:

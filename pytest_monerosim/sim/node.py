@@ -66,7 +66,7 @@ class Node:
         # p2p
         "links", "out_count", "in_count", "out_limit", "in_limit", "anchor_limit", "book",
         "maker_busy", "next_seed_at", "anchor_queue", "static_peers", "advertise", "rng",
-        "journal", "last_tick",
+        "journal", "last_tick", "maker_backoff",
         # mining
         "hashrate", "mining", "strategy",
     )
@@ -140,6 +140,8 @@ class Node:
         self.journal = self.book.journal
         """Alias of ``book.journal`` (read once per link per timed sync)."""
         self.last_tick = 0.0
+        self.maker_backoff = 0.0
+        """Wait before the next fruitless connection round (doubles up to a timed sync)."""
         """Time of this node's last timed sync (outgoing peers were last seen then)."""
         self.maker_busy = False
         self.next_seed_at = 0.0

@@ -14,7 +14,11 @@ this module, following ``src/p2p/net_node.inl``:
   host counts once, and an address that failed is skipped for an hour. With
   no white peers, or when a round finds no candidate, the node asks a seed
   node for its peer list (handshake, take the list, close). Nothing to do →
-  try again after ``connect_retry_s``.
+  try again after ``connect_retry_s``. (monerod retries every second for
+  ever; here consecutive fruitless rounds back off, doubling up to one timed
+  sync period. Between timed syncs nothing a retry could find changes — lists
+  grow at timed syncs, which also run the maker, and a closed connection wakes
+  it at once — so only a lucky white pick can come earlier in monerod.)
 * **Connecting** costs one round trip (a dead or absent address: the 5 s
   connect timeout). The responder refuses when full (``in_peers``), when the
   initiator's IP already has a connection (``max_connections_per_ip`` 1) or
@@ -93,12 +97,13 @@ class P2PNetwork:
         node.gen += 1
         gen = node.gen
         node.maker_busy = False
+        node.maker_backoff = 0.0
         now = self.engine.now
         node.next_seed_at = now
         # get_and_empty_anchor_peerlist: anchors are tried once, oldest first;
         # the ones that connect become anchors again through the handshake.
         anchors = node.book.anchors
-        node.anchor_queue = sorted(anchors, key=anchors.__getitem__)
+        node.anchor_queue = sorted(anchors, key=anchors.__getitem__) if node.anchor_limit else []
         node.book.anchors = {}
         world.mining.update(node)
         for fn in world.hooks.on_node_started:
@@ -226,8 +231,8 @@ class P2PNetwork:
             return False
         if world.filters and not world.allowed(a, b):
             return False
-        if world.host_count.get(a.host, 1) > 1:
-            same = sum(1 for p in b.links if p.host == a.host)
+        if world.host_count.get(a.host, 1) > 1:  # has_too_many_connections: incoming only
+            same = sum(1 for p, link in b.links.items() if p.host == a.host and not link.outgoing)
             if same >= MAX_CONNECTIONS_PER_IP:
                 return False
         return True
@@ -238,6 +243,7 @@ class P2PNetwork:
 
     # -- connection maker --------------------------------------------------------
     def _wake(self, node: Node) -> None:
+        node.maker_backoff = 0.0
         if self.dynamic and node.static_peers is None and not node.maker_busy:
             # monerod's maker runs once a second: the gap closes within a second.
             self.engine.schedule(node.rng.random() * self.retry, self._maker, node, node.gen)
@@ -257,7 +263,9 @@ class P2PNetwork:
         if now >= node.next_seed_at and self._contact_seed(node):
             return
         node.maker_busy = True
-        self.engine.schedule(self.retry, self._maker_retry, node, gen)
+        delay = node.maker_backoff or self.retry
+        node.maker_backoff = min(2 * delay, max(self.period, self.retry))
+        self.engine.schedule(delay, self._maker_retry, node, gen)
 
     def _maker_retry(self, node: Node, gen: int) -> None:
         if gen == node.gen:
@@ -301,6 +309,7 @@ class P2PNetwork:
         if not white:
             return None
         self.refresh_seen(node)
+        cache = self.world.addr_cache
         parts = self.world.addr_parts
         subnets = {p.subnet for p in node.links}
         entries = sorted(white.items(), key=itemgetter(1), reverse=True)
@@ -311,7 +320,7 @@ class P2PNetwork:
             for address, _seen in entries:
                 if len(filtered) >= WHITE_PICK_DEPTH:
                     break
-                host, subnet = parts(address)
+                host, subnet = cache.get(address) or parts(address)
                 if (skip_same_subnet and subnet in subnets) or host in hosts:
                     skipped += 1
                 else:
@@ -392,6 +401,7 @@ class P2PNetwork:
             return
         node.maker_busy = False
         if target is not None and node.out_count < node.out_limit and self._accepts(node, target):
+            node.maker_backoff = 0.0
             self._establish(node, target, latency)
         else:
             node.book.failed[address] = self.engine.now
