@@ -86,6 +86,11 @@ TRANSACTION_BOT = "transaction_bot"
 DISTRIBUTOR = "distributor"
 HODLER = "hodler"
 
+# Upstream miner distributor's defaults (agents/miner_distributor/agent.py).
+UPSTREAM_N_RECIPIENTS = 8
+UPSTREAM_OUT_PER_TX = 2
+UPSTREAM_OUTPUT_XMR = "5.0"
+
 # Defaults for upstream's "auto" values when nothing else pins them.
 AUTO_TRANSACTION_INTERVAL_S = 60.0
 AUTO_POLL_INTERVAL_S = 300.0
@@ -684,6 +689,11 @@ class _Migrator:
 
     def distributor(self, name: str, agent: LegacyAgent, nodes: list[_NodeSpec],
                     wallets: list[_WalletSpec], has_daemon: bool) -> None:
+        """Upstream's miner distributor → a ``distributor`` wallet paying from every mining wallet.
+
+        Its own wallet sits on the first miner (it holds nothing itself: the
+        miners' ``mining_wallet`` s pay, as upstream's script pays from them).
+        """
         here = f"agents.{name}"
         miners = [n.agent for n in nodes if n.role == "miner"]
         if not miners:
@@ -693,22 +703,35 @@ class _Migrator:
         wait_default = (timing.md_start_time if timing and timing.md_start_time is not None
                         else self.bootstrap_s if self.bootstrap_s is not None else 3600.0)
         wait = self._auto(f"{here}.wait_time", agent.wait_time, wait_default, "a wait of")
-        params: dict[str, Any] = {"wait_time": wait}
-        for key in ("initial_fund_amount", "max_transaction_amount", "min_transaction_amount"):
+        outputs = agent.md_out_per_tx or UPSTREAM_OUT_PER_TX
+        params: dict[str, Any] = {
+            "wait_time": wait,
+            "sources": "miners",
+            "batch_size": agent.md_n_recipients or UPSTREAM_N_RECIPIENTS,
+            "outputs_per_recipient": outputs,
+        }
+        if agent.md_output_amount is not None:
+            params["initial_fund_amount"] = _atomic(str(agent.md_output_amount)) * outputs
+            if agent.initial_fund_amount is not None:
+                self.warn(f"{here}.initial_fund_amount",
+                          "md_output_amount x md_out_per_tx sets the first round's amount; dropped")
+        elif agent.initial_fund_amount is not None:
+            params["initial_fund_amount"] = _atomic(agent.initial_fund_amount)
+        else:
+            params["initial_fund_amount"] = _atomic(UPSTREAM_OUTPUT_XMR) * outputs
+        for key in ("min_transaction_amount", "max_transaction_amount"):
             value = getattr(agent, key)
             if value is not None:
                 params[key] = _atomic(value)
-        for key in ("md_n_recipients", "md_out_per_tx", "md_output_amount"):
-            if getattr(agent, key) is not None:
-                self.warn(f"{here}.{key}", "batched distribution settings have no equivalent in the "
-                                           "distributor strategy; dropped")
+        low, high = params.get("min_transaction_amount"), params.get("max_transaction_amount")
+        if low is not None and high is None and low > ATOMIC_PER_XMR:
+            params["max_transaction_amount"] = low
+        if high is not None and low is None and high < ATOMIC_PER_XMR // 10:
+            params["min_transaction_amount"] = high
         if has_daemon:
             self.warn(f"{here}.daemon", "the distributor's own daemon becomes a relay; it pays from "
-                                        "the miners' rewards, not from a wallet of its own")
+                                        "the miners' wallets, not from a wallet of its own")
         wallets.append(_WalletSpec(name, miners[0], DISTRIBUTOR, params))
-        if len(miners) > 1:
-            self.warn(here, f"upstream pays from every miner's wallet; here one distributor wallet "
-                            f"on {miners[0]} (its own rewards and those it is sent) does")
 
     # -- grouping ------------------------------------------------------------------
     def node_groups(
@@ -814,6 +837,7 @@ class _Migrator:
         used: set[str] = set()
         out: list[dict[str, Any]] = []
         names: dict[str, str] = {}
+        wallet_group: dict[str, str] = {}
         distributors: list[dict[str, Any]] = []
         for node_group, strategy, members in clusters:
             base = "distributor" if strategy == DISTRIBUTOR else f"{node_group}-{_WALLET_SUFFIX[strategy]}"
@@ -842,16 +866,50 @@ class _Migrator:
             out.append(entry)
             taken: set[int] = set()
             for w in members:
+                wallet_group[w.agent] = name
                 if len(hosts) == 1:
                     names[w.agent] = name
                     continue
                 i = next(i for i, h in enumerate(hosts) if h == node_names[w.node_agent] and i not in taken)
                 taken.add(i)
                 names[w.agent] = f"{name}-{i}"
-        receivers = [names[w.agent] for w in specs if w.receives and w.agent in names]
         for entry in distributors:
-            entry["strategy"]["recipients"] = receivers
+            entry["strategy"]["recipients"] = self.recipients(specs, names, wallet_group, group_of,
+                                                              groups)
         return out, names
+
+
+    def recipients(
+        self, specs: list[_WalletSpec], names: Mapping[str, str], wallet_group: Mapping[str, str],
+        group_of: Mapping[str, str], groups: list[dict[str, Any]],
+    ) -> str | list[str]:
+        """Upstream's ``can_receive_distributions`` wallets as the distributor's ``recipients``.
+
+        Mining wallets are sources, never recipients (the strategy leaves them out
+        anyway). ``users`` when they are exactly the wallets on user nodes, ``all``
+        when they are every other wallet, else wallet-group and wallet names.
+        """
+        role_of = {g["group"]: g["role"] for g in groups}
+        spenders = [w for w in specs if w.strategy not in (MINING_WALLET, DISTRIBUTOR)]
+        chosen = [w for w in spenders if w.receives]
+        on_users = [w for w in spenders if role_of[group_of[w.node_agent]] == "user"]
+        if {w.agent for w in chosen} == {w.agent for w in on_users} and chosen:
+            return "users"
+        if {w.agent for w in chosen} == {w.agent for w in spenders} and chosen:
+            return "all"
+        out: list[str] = []
+        for group in dict.fromkeys(wallet_group.values()):
+            members = [w for w in chosen if wallet_group[w.agent] == group]
+            size = sum(1 for g in wallet_group.values() if g == group)
+            if members and len(members) == size:
+                out.append(group)
+            else:
+                out += [names[w.agent] for w in members]
+        if not out:
+            self.warn("agents", "no wallet other than the miners' has can_receive_distributions: "
+                                "true; the distributor funds every user wallet instead")
+            return "users"
+        return out
 
 
 _WALLET_SUFFIX = {MINING_WALLET: "mining", TRANSACTION_BOT: "tx", HODLER: "hodl"}
