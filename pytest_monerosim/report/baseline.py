@@ -202,7 +202,7 @@ def format_deviations(devs: list[Deviation], with_key: bool = False) -> list[str
     head = (["network"] if with_key else []) + ["metric", "expected", "actual", "moved"]
     rows = [([d.key] if with_key else []) + [d.metric, d.expected, _fmt(d.actual), d.moved] for d in devs]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return lines

@@ -10,6 +10,7 @@ workers); the controller summarises every network's speed at the end.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -69,6 +70,7 @@ class ProgressLine:
         self.last_time = self.started
         self.rate = 0.0
         self.drawn = False
+        self.saved_fspath: object = None
         writer = getattr(terminal, "_tw", None)
         self.tty = bool(getattr(writer, "hasmarkup", False)) if tty is None else tty
 
@@ -87,6 +89,9 @@ class ProgressLine:
             return
         self.last_draw = now
         text = progress_text(self.label, sim_time, duration, events, self.rate, elapsed)
+        if not self.drawn:
+            # ensure_newline() forgets the "file.py " prefix pytest wrote; remember it for close()
+            self.saved_fspath = getattr(self.terminal, "currentfspath", None)
         if self.tty:
             if not self.drawn:
                 self.terminal.ensure_newline()
@@ -104,7 +109,14 @@ class ProgressLine:
             self.terminal.rewrite("", erase=True)
             self.terminal.write("\r")
         self.terminal.ensure_newline()
-        # pytest writes "file.py ..." only when the path changes; force it to write it anew.
-        if hasattr(self.terminal, "currentfspath"):
+        # pytest wrote "file.py " before the test and will append the result letter to it:
+        # write the prefix again (-v: make it re-print "file.py::test" with the result).
+        saved = self.saved_fspath
+        if isinstance(saved, os.PathLike):
+            start = getattr(self.terminal, "startpath", None)
+            rel = os.path.relpath(saved, start) if start is not None else os.fspath(saved)
+            self.terminal.write(rel + " ")
+            self.terminal.currentfspath = saved
+        elif saved is not None:
             self.terminal.currentfspath = -2
         self.drawn = False

@@ -1,0 +1,101 @@
+"""``monerosim serve SCENARIO.yaml``: run one network while serving the live dashboard and API.
+
+The API and dashboard listen on 127.0.0.1 only (``--port``, default 8765; 0
+picks a free port). The network runs in this process's main thread; the
+server runs beside it and stops when the command ends. After the run the
+server stays up for ``--linger`` seconds (default: until Ctrl-C) so the final
+state can be looked at. ``--paused`` holds the run before its first event
+until someone sends ``resume`` or ``step``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from ..backends import BACKENDS, BackendUnavailable, RunOptions
+from ..config.durations import parse_duration
+from ..config.loader import load_scenario
+from . import UsageFailure
+from .run import describe, parse_overrides
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run a scenario with the live dashboard and REST API on 127.0.0.1")
+    p.add_argument("scenario", metavar="SCENARIO.yaml")
+    p.add_argument("--port", type=int, default=8765,
+                   help="port on 127.0.0.1 (default 8765; 0 = any free port)")
+    p.add_argument("--seed", type=int, default=None, help="override general.seed")
+    p.add_argument("--duration", default=None, help='override general.duration, e.g. "2h"')
+    p.add_argument("--backend", default=None, help=f"one of {', '.join(BACKENDS)} (default: sim)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="override a scenario field (repeatable)")
+    p.add_argument("--paused", action="store_true", help="hold the run before its first event")
+    p.add_argument("--linger", type=float, default=None, metavar="SECONDS",
+                   help="keep serving this long after the run (default: until Ctrl-C)")
+    p.add_argument("--log", default=None, metavar="OUT.jsonl", help="write every event as JSON lines")
+    p.add_argument("--json", dest="json_out", default=None, metavar="OUT", help="write the summary JSON")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.backend is not None and args.backend not in BACKENDS:
+        raise UsageFailure(f"--backend {args.backend!r}; accepted: {', '.join(BACKENDS)}")
+    if not 0 <= args.port <= 65535:
+        raise UsageFailure(f"--port {args.port}; accepted: 0..65535")
+    if args.linger is not None and args.linger < 0:
+        raise UsageFailure(f"--linger {args.linger}; accepted: seconds >= 0")
+    duration = None
+    if args.duration is not None:
+        try:
+            duration = parse_duration(args.duration)
+        except ValueError as exc:
+            raise UsageFailure(f"--duration: {exc}") from None
+    scenario = load_scenario(args.scenario, overrides=parse_overrides(args.overrides))
+
+    from ..observe.api import ApiServer
+    from ..observe.observer import Observer
+    from ..runner import run_scenario
+
+    observer = Observer(watch=True)
+    if args.log:
+        observer.log_to(Path(args.log))
+    try:
+        server = ApiServer(observer, args.port).start()
+    except OSError as exc:
+        raise UsageFailure(f"--port: {exc}") from None
+    try:
+        print(f"monerosim: dashboard and API at {server.url}", flush=True)
+        options = RunOptions(seed=args.seed, duration=duration)
+        backend = args.backend or scenario.general.backend or "sim"
+        with observer.run(scenario=scenario, backend=backend, options=options, test=None):
+            if args.paused and observer.gate is not None:
+                observer.gate.pause()
+                print("monerosim: paused before the first event; POST "
+                      f"{server.url}api/agents/sim/command {{\"command\": \"resume\"}}", flush=True)
+            try:
+                run = run_scenario(scenario, backend=backend, options=options, source=args.scenario)
+            except BackendUnavailable as exc:
+                raise UsageFailure(str(exc)) from None
+        observer.run_done(run.result, run.summary)
+        if args.json_out:
+            run.write_summary(args.json_out)
+        print(describe(run), flush=True)
+        _linger(args.linger, server.url)
+    finally:
+        server.stop()
+        observer.close()
+    sys.stdout.flush()
+    return 0
+
+
+def _linger(seconds: float | None, url: str) -> None:
+    if seconds == 0:
+        return
+    if seconds is None:
+        print(f"monerosim: run finished; still serving {url} (Ctrl-C to stop)", flush=True)
+        while True:
+            time.sleep(3600)
+    time.sleep(seconds)
