@@ -81,6 +81,7 @@ class RunGate:
         self._until: float | None = None
         self._calls: deque[tuple[Callable[[], Any], Future[Any]]] = deque()
         self._open = True
+        self._inside = False
         self.now = 0.0
         self.max_pause = max_pause
         """A pause longer than this (wall seconds) resumes by itself: nothing hangs a session forever."""
@@ -172,11 +173,15 @@ class RunGate:
     # -- called from the run thread ------------------------------------------
     def checkpoint(self, now: float) -> None:
         self.now = now
-        if not self._paused and not self._calls:
-            return  # the common case: one attribute test and out
-        self._drain()
-        if self._paused:
-            self._wait_while_paused(now)
+        if (not self._paused and not self._calls) or self._inside:
+            return  # the common case: one attribute test and out; never nested (a command mining)
+        self._inside = True
+        try:
+            self._drain()
+            if self._paused:
+                self._wait_while_paused(now)
+        finally:
+            self._inside = False
 
     def _drain(self) -> None:
         while True:

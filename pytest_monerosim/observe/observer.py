@@ -213,6 +213,7 @@ class Observer:
     def _gate_changed(self, change: str, now: float) -> None:
         if self.current is not None:
             self.current["state"] = "paused" if change == "paused" else "running"
+            self.current["sim_time"] = now
         self.bus.publish(ev.RUN_PAUSED if change == "paused" else ev.RUN_RESUMED, time=now)
 
     # -- replay of a finished result -----------------------------------------
@@ -305,7 +306,10 @@ class Observer:
         run = dict(self.current) if self.current else None
         if run is not None:
             run.pop("wall_started", None)
-            run["paused"] = bool(self.gate and self.gate.paused and self.gate.is_open)
+            gate = self.gate
+            run["paused"] = bool(gate and gate.paused and gate.is_open)
+            if gate is not None and gate.is_open:
+                run["sim_time"] = max(run["sim_time"], gate.now)  # checkpoints are more frequent
         agents = self.registry.all()
         heights = [a.height for a in agents if a.kind == "node" and a.honest]
         return {
