@@ -5,6 +5,7 @@ const $ = (id) => document.getElementById(id);
 let cursor = 0;
 const recent = [];
 const history = {}; // node -> [[t, height], ...] (sampled from /api/agents polls)
+const MAX_ROWS = 25;
 
 function fmtTime(s) {
   if (s === null || s === undefined) return "–";
@@ -31,8 +32,9 @@ function showStatus(s) {
   $("test").textContent = run.test || "–";
   $("simtime").textContent = fmtTime(run.sim_time) + (run.duration ? " of " + fmtTime(run.duration) : "");
   $("progress").value = run.duration ? Math.min(1, (run.sim_time || 0) / run.duration) : 0;
-  $("events").textContent = fmtNum(run.events);
-  $("rate").textContent = fmtNum(run.rate);
+  // the simulator reports its event count every 200k events; until then there is nothing to show
+  $("events").textContent = run.events ? fmtNum(run.events) : "–";
+  $("rate").textContent = run.rate ? fmtNum(run.rate) : "–";
   $("eta").textContent = state === "running" && run.eta_s !== null && run.eta_s !== undefined ? fmtTime(run.eta_s) : "–";
   $("height").textContent = s.height.min === s.height.max ? s.height.max : s.height.min + " … " + s.height.max;
   $("agents-count").textContent = s.agents + " (" + s.nodes + " nodes)";
@@ -42,11 +44,16 @@ function showStatus(s) {
 
 function showAgents(list, simTime) {
   const body = $("agents").querySelector("tbody");
-  const rows = list.slice(0, 200).map((a) => {
+  const shown = list.filter((a) => !a.honest || a.role === "attacker" || a.kind !== "node")
+    .concat(list.filter((a) => a.honest && a.role !== "attacker" && a.kind === "node")).slice(0, MAX_ROWS);
+  const rows = shown.map((a) => {
     const cls = (!a.honest || a.role === "attacker") ? ' class="attacker"' : "";
     return `<tr${cls}><td>${a.id}</td><td>${a.kind}</td><td>${a.role}</td><td>${a.group}</td><td>${a.state}</td>` +
       `<td>${a.height}</td><td>${a.peers}</td><td>${a.blocks_found}</td><td>${a.reorgs}</td></tr>`;
   });
+  if (list.length > shown.length) {
+    rows.push(`<tr><td colspan="9" class="data">… ${list.length - shown.length} more (GET /api/agents)</td></tr>`);
+  }
   body.innerHTML = rows.join("");
   for (const a of list) {
     if (a.kind !== "node") continue;
@@ -90,6 +97,7 @@ async function pollEvents() {
 async function tick() {
   try {
     const status = await getJSON("/api/status");
+    if (cursor === 0) cursor = Math.max(0, status.events - 5000); // start with the recent past
     const t = showStatus(status);
     const agents = await getJSON("/api/agents");
     showAgents(agents.agents, t);
