@@ -92,6 +92,22 @@ class TxRecord:
     """Block that includes it on the final reference main chain."""
     confirmed_at: float | None = None
     status: str = "pending"  # pending | confirmed | rejected | reversed
+    seen_times: array | None = None
+    """Compact first-seen times: ``array('f')`` (float32 seconds) in the order of
+    ``Result.nodes``, NaN for never. Filled by the sim backend on every run, while
+    ``first_seen`` is left empty on huge runs; read either through :meth:`seen_by`."""
+    rings: list[list[int]] = field(default_factory=list)
+    """Per input, the ring members (output ids, as serialized: sorted)."""
+    real: list[int] = field(default_factory=list)
+    """Per input, the position of the spent output in its ring (the ground truth
+    ring signatures hide, kept for traceability analysis)."""
+
+    def seen_by(self, nodes: list[str]) -> dict[str, float]:
+        """Node → first-seen time, from ``first_seen`` or, when empty, ``seen_times``
+        (``nodes`` is ``list(result.nodes)``)."""
+        if self.first_seen or self.seen_times is None:
+            return self.first_seen
+        return {n: t for n, t in zip(nodes, self.seen_times, strict=False) if t == t}
 
 
 @dataclass

@@ -66,7 +66,7 @@ from .rng import derive_rng
 LinkFilter = Callable[[Node, Node], bool]
 """``f(a, b)`` → False forbids ``a`` to connect to or deliver a message to ``b``."""
 
-COMPONENT_FACTORIES: tuple[str, ...] = ()
+COMPONENT_FACTORIES: tuple[str, ...] = ("pytest_monerosim.sim.tx.component:make_component",)
 """Dotted paths ``"module:callable"`` of ``factory(world) -> component | None``,
 imported when a world is built (the wallet/transaction layer registers here)."""
 

@@ -1,0 +1,106 @@
+"""Building a transaction the way a wallet does: inputs, fee, change, rings.
+
+* Destinations plus one change output (a wallet always makes at least two).
+* Fee: the wallet's per-byte fee for the priority (2021 scaling tiers, from
+  its node's tip: block reward and median weight) times the estimated weight,
+  quantized up; the weight depends on the inputs, so selection iterates.
+* Inputs: the smallest single unlocked output that covers amount + fee, else
+  the largest ones until they do (at most :data:`MAX_INPUTS`).
+* Rings: each input's real output plus 15 decoys drawn by the gamma picker
+  from the node's main chain; the simulator keeps which member is real.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+from ...agents.api import InsufficientFunds
+from .decoys import GammaPicker, global_index, output_at
+from .fees import fee_for_weight
+from .ledger import ChainIndex, Ledger
+from .outputs import Tx
+from .weights import estimate_weight
+
+MAX_INPUTS = 64
+
+
+def select_inputs(spendable: Sequence[tuple[int, int]], amount: int, per_byte: int,
+                  n_outputs: int, ring_size: int) -> tuple[list[tuple[int, int]], int]:
+    """Outputs to spend and the fee; ``InsufficientFunds`` if they cannot cover ``amount``."""
+    def fee(n_in: int) -> int:
+        return fee_for_weight(estimate_weight(n_in, n_outputs, ring_size), per_byte)
+
+    ordered = sorted(spendable, key=lambda x: (x[1], x[0]))
+    one = fee(1)
+    for oid, value in ordered:
+        if value >= amount + one:
+            return [(oid, value)], one
+    chosen: list[tuple[int, int]] = []
+    total = 0
+    for oid, value in reversed(ordered):
+        chosen.append((oid, value))
+        total += value
+        if total >= amount + fee(len(chosen)):
+            return chosen, fee(len(chosen))
+        if len(chosen) >= MAX_INPUTS:
+            break
+    available = sum(v for _, v in spendable)
+    raise InsufficientFunds(
+        f"needs {amount} + fee {fee(max(1, len(chosen)))} atomic units; unlocked {available} in "
+        f"{len(spendable)} output(s)")
+
+
+def make_ring(ledger: Ledger, chain: ChainIndex, picker: GammaPicker, real: int,
+              ring_size: int) -> tuple[tuple[int, ...], int]:
+    """Ring of output ids around ``real`` (an output on ``chain``) and the real position."""
+    out = ledger.outputs[real]
+    height = ledger.output_height(out, chain)
+    if height is None:
+        raise ValueError(f"output {real} is not on the chain it is spent from")
+
+    def block_outputs(h: int) -> tuple[int, ...]:
+        return ledger.block_outputs[chain.ids[h]]
+
+    g = global_index(real, height, chain.cum, block_outputs)
+    members, pos = picker.ring(g, ring_size)
+    return tuple(output_at(i, chain.cum, block_outputs) for i in members), pos
+
+
+def build(
+    ledger: Ledger,
+    chain: ChainIndex,
+    rng: random.Random,
+    *,
+    tx_id: str,
+    sender: str | None,
+    origin: str,
+    spendable: Sequence[tuple[int, int]],
+    outputs: Sequence[tuple[str, int]],
+    per_byte: int,
+    ring_size: int,
+    now: float,
+) -> Tx:
+    """A new tx (its outputs registered in ``ledger``, the tx itself not yet)."""
+    for name, amount in outputs:
+        if amount <= 0:
+            raise ValueError(f"amount {amount} to {name} must be positive")
+    amount = sum(a for _, a in outputs)
+    n_out = len(outputs) + 1
+    inputs, fee = select_inputs(spendable, amount, per_byte, n_out, ring_size)
+    change = sum(v for _, v in inputs) - amount - fee
+    picker = GammaPicker(chain.cum, rng)
+    rings: list[tuple[int, ...]] = []
+    real: list[int] = []
+    for oid, _ in sorted(inputs):
+        ring, pos = make_ring(ledger, chain, picker, oid, ring_size)
+        rings.append(ring)
+        real.append(pos)
+    created = [ledger.new_output(a, name, tx=tx_id).id for name, a in outputs]
+    created.append(ledger.new_output(change, sender, tx=tx_id).id)
+    recipients: dict[str, int] = {}
+    for name, a in outputs:
+        recipients[name] = recipients.get(name, 0) + a
+    weight = estimate_weight(len(inputs), n_out, ring_size)
+    return Tx(tx_id, len(ledger.by_serial), sender, origin, tuple(sorted(oid for oid, _ in inputs)),
+              tuple(rings), tuple(real), tuple(created), fee, weight, now, recipients)

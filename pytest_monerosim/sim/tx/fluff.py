@@ -1,0 +1,519 @@
+"""Fluff-phase diffusion of every transaction at once, vectorised with numpy.
+
+What monerod does (``fluff_notify`` / ``fluff_flush`` in levin_notify.cpp):
+a node that fluffs a tx appends it to the queue of every connection except
+the one it came from; a connection whose queue was empty starts a timer of
+Poisson(20) quarter seconds (5 s on average) for an incoming connection and
+Poisson(10) quarters (2.5 s) for an outgoing one; when the timer fires the
+whole queue goes out as one message. A message carries many txs, and the
+number of flushes, not of txs, is what costs.
+
+How the engine does it: txs still spreading hold *slots*; each node has a
+bitset (``uint64`` words) of the slots it knows, and each directed connection
+a pending flush time (``inf`` when idle) and a *snapshot* of what its sender
+knew at its last flush: the queue is ``known[sender] & ~snapshot``, so
+queuing a tx on twenty connections costs nothing. Time advances in windows
+of ``step_s`` (a quarter second, monerod's timer resolution). In a window
+the due connections flush together; the txs their receivers lack become
+arrivals at ``flush time + latency``; arrivals inside the window become
+*learns*. A learn earlier than a flush its node took later in the same
+window rides with that flush; an idle connection starts its timer at the
+first learn of its sender that did not come from its receiver (monerod
+never queues a tx back to its source). A slot is recycled once every node
+knows its tx, or no connection still queues it and no arrival carries it.
+
+Everything else (Dandelion++ stems, pools, wallets) is Python around it:
+:meth:`inject` puts a tx into the fluff phase at a node, :meth:`add_embargo`
+arms an embargo timer, and ``admit`` is asked before a tracked node (a
+miner, a spy) or a flagged tx (a double spend) is accepted.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from .poisson import PoissonTable
+from .seen import SeenTable
+
+INF = math.inf
+WORD = 64
+ONE = np.uint64(1)
+AdmitFn = Callable[[int, int, float, int], bool]
+"""``admit(node, tx, time, sender)`` (sender -1: the node's own); False rejects it there."""
+
+_I64 = np.int64
+
+
+def _bits(slots: np.ndarray) -> np.ndarray:
+    return np.left_shift(ONE, (slots & (WORD - 1)).astype(np.uint64))
+
+
+def _first_per_key(key: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Indices of the earliest ``t`` for each distinct ``key`` (ties: the first listed)."""
+    m = key.size
+    if m < 2:
+        return np.arange(m)
+    rank = np.empty(m, dtype=_I64)
+    rank[np.argsort(t, kind="stable")] = np.arange(m)
+    order = np.argsort(key * m + rank)
+    ks = key[order]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = ks[1:] != ks[:-1]
+    return order[first]
+
+
+class FluffEngine:
+    def __init__(
+        self,
+        n_nodes: int,
+        *,
+        seed: int,
+        flush_in_s: float = 5.0,
+        flush_out_s: float = 2.5,
+        step_s: float = 0.25,
+        initial_slots: int = 64,
+        seen: SeenTable | None = None,
+    ) -> None:
+        self.n = n_nodes
+        self.step = step_s
+        self.now = 0.0
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+        self._cdf_in = np.array(PoissonTable(flush_in_s * 4).cdf)
+        self._cdf_out = np.array(PoissonTable(flush_out_s * 4).cdf)
+        self.seen = seen if seen is not None else SeenTable(n_nodes)
+        # connections, sorted by (src, dst); c_key = src * n + dst
+        self.c_src = np.zeros(0, dtype=_I64)
+        self.c_dst = np.zeros(0, dtype=_I64)
+        self.c_lat = np.zeros(0, dtype=np.float64)
+        self.c_out = np.zeros(0, dtype=bool)
+        self.c_key = np.zeros(0, dtype=_I64)
+        self.ptr = np.zeros(n_nodes + 1, dtype=_I64)
+        self.next_flush = np.zeros(0, dtype=np.float64)
+        self.last_flush = np.zeros(0, dtype=np.float64)
+        # slots
+        self.W = max(1, -(-initial_slots // WORD))
+        self.snap = np.zeros((0, self.W), dtype=np.uint64)
+        self.known = np.zeros((n_nodes, self.W), dtype=np.uint64)
+        self.slot_tx = np.full(self.W * WORD, -1, dtype=_I64)
+        self.count_known = np.zeros(self.W * WORD, dtype=_I64)
+        self.flagged_slot = np.zeros(self.W * WORD, dtype=bool)
+        self.free: list[int] = list(range(self.W * WORD - 1, -1, -1))
+        self.slot_of: dict[int, int] = {}
+        self.unreached: dict[int, np.ndarray] = {}
+        """Tx → nodes its fluff never reached (kept when its slot is recycled)."""
+        self.done: set[int] = set()
+        self.flagged: set[int] = set()
+        # nodes
+        self.relays = np.ones(n_nodes, dtype=bool)
+        self.tracked = np.zeros(n_nodes, dtype=bool)
+        self.admit: AdmitFn | None = None
+        # arrivals not yet applied: node, slot, time, sender node (-1: the node's own)
+        self._a_node = np.zeros(0, dtype=_I64)
+        self._a_slot = np.zeros(0, dtype=_I64)
+        self._a_t = np.zeros(0, dtype=np.float64)
+        self._a_from = np.zeros(0, dtype=_I64)
+        self._inj: list[tuple[int, int, float]] = []
+        self._embargo: list[tuple[float, int, int, int]] = []
+        self._eseq = 0
+        # this window: flushed connections, and the relaying learns (node, time, sender)
+        self._w_start = 0.0
+        self._w_due = np.zeros(0, dtype=_I64)
+        self._w_learns: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._first_t = np.full(n_nodes, INF)
+        self._second_t = np.full(n_nodes, INF)
+        self._first_from = np.full(n_nodes, -2, dtype=_I64)
+        # statistics
+        self.windows = 0
+        self.flushes = 0
+        self.messages = 0
+        self.learns = 0
+        self.embargo_fired = 0
+
+    @property
+    def slots(self) -> int:
+        return self.W * WORD
+
+    # -- topology --------------------------------------------------------------
+    def set_connections(self, src: np.ndarray, dst: np.ndarray, latency: np.ndarray,
+                        outgoing: np.ndarray) -> None:
+        """Replace the directed connections; surviving ones keep their queue and timer.
+
+        ``outgoing[i]`` is True when ``src[i]`` opened the connection (it then
+        flushes on the shorter, outgoing timer). A new connection starts with
+        an empty queue; the queue of a closed one is lost, as in monerod.
+        """
+        n = self.n
+        src = np.asarray(src, dtype=_I64)
+        dst = np.asarray(dst, dtype=_I64)
+        order = np.lexsort((dst, src))
+        src, dst = src[order], dst[order]
+        lat = np.maximum(np.asarray(latency, dtype=np.float64)[order], 1e-6)
+        out = np.asarray(outgoing, dtype=bool)[order]
+        key_new = src * n + dst
+        c_new = key_new.size
+        snap = self.known[src].copy()
+        nxt = np.full(c_new, INF)
+        last = np.full(c_new, -INF)
+        key_old = self.c_key
+        if key_old.size and c_new:
+            idx = np.minimum(np.searchsorted(key_old, key_new), key_old.size - 1)
+            match = key_old[idx] == key_new
+            rows = idx[match]
+            snap[match] = self.snap[rows]
+            nxt[match] = self.next_flush[rows]
+            last[match] = self.last_flush[rows]
+        self.c_src, self.c_dst, self.c_lat, self.c_out, self.c_key = src, dst, lat, out, key_new
+        self.ptr = np.searchsorted(src, np.arange(n + 1)).astype(_I64)
+        self.snap, self.next_flush, self.last_flush = snap, nxt, last
+        self._w_due = np.zeros(0, dtype=_I64)
+
+    def grow(self, n_nodes: int) -> None:
+        """Room for nodes that joined after the start (indices ``n .. n_nodes-1``)."""
+        extra = n_nodes - self.n
+        if extra <= 0:
+            return
+        self.known = np.concatenate((self.known, np.zeros((extra, self.W), dtype=np.uint64)))
+        self.relays = np.concatenate((self.relays, np.ones(extra, dtype=bool)))
+        self.tracked = np.concatenate((self.tracked, np.zeros(extra, dtype=bool)))
+        self._first_t = np.concatenate((self._first_t, np.full(extra, INF)))
+        self._second_t = np.concatenate((self._second_t, np.full(extra, INF)))
+        self._first_from = np.concatenate((self._first_from, np.full(extra, -2, dtype=_I64)))
+        self.count_known[:] = 0  # counts are against n; recount the active slots
+        for slot in self.slot_of.values():
+            w, bit = slot >> 6, ONE << np.uint64(slot & 63)
+            self.count_known[slot] = int(((self.known[:, w] & bit) != 0).sum())
+        self.n = n_nodes
+        self.c_key = self.c_src * n_nodes + self.c_dst
+        self.seen.grow(n_nodes)
+
+    def set_relaying(self, node: int, relay: bool) -> None:
+        self.relays[node] = relay
+
+    def track(self, node: int, on: bool = True) -> None:
+        """Ask ``admit`` before ``node`` accepts any tx."""
+        self.tracked[node] = on
+
+    def flag(self, tx: int) -> None:
+        """Ask ``admit`` before any node accepts ``tx`` (it conflicts with another)."""
+        self.flagged.add(tx)
+        slot = self.slot_of.get(tx)
+        if slot is not None:
+            self.flagged_slot[slot] = True
+
+    # -- external inputs -------------------------------------------------------
+    def inject(self, node: int, tx: int, t: float) -> None:
+        """``node`` fluffs ``tx`` at ``t`` (end of a stem, an embargo, plain diffusion)."""
+        self._inj.append((node, tx, t))
+
+    def add_embargo(self, node: int, tx: int, deadline: float) -> None:
+        """``node`` fluffs ``tx`` itself at ``deadline`` unless it has seen it fluffed by then."""
+        self._eseq += 1
+        heapq.heappush(self._embargo, (deadline, self._eseq, node, tx))
+
+    # -- queries ---------------------------------------------------------------
+    def knows(self, node: int, tx: int) -> bool:
+        """Has ``node`` taken ``tx`` in the fluff phase (as of :attr:`now`)?"""
+        slot = self.slot_of.get(tx)
+        if slot is not None:
+            return bool((int(self.known[node, slot >> 6]) >> (slot & 63)) & 1)
+        if tx in self.done:
+            miss = self.unreached.get(tx)
+            return miss is None or node not in set(miss.tolist())
+        return False
+
+    def active(self) -> int:
+        return len(self.slot_of)
+
+    # -- time ------------------------------------------------------------------
+    def sync(self, t: float) -> None:
+        """Advance to ``t`` unless the engine is already within one step of it."""
+        if t > self.now + self.step:
+            self.advance(t)
+
+    def advance(self, t: float) -> None:
+        """Process every flush, arrival and embargo up to time ``t``."""
+        while True:
+            if self._inj:
+                self._take_injections()
+            nf = float(self.next_flush.min()) if self.next_flush.size else INF
+            na = float(self._a_t.min()) if self._a_t.size else INF
+            ne = self._embargo[0][0] if self._embargo else INF
+            nxt = min(nf, na)
+            if ne <= nxt and ne <= t:
+                self._fire_embargo()
+                continue
+            if nxt > t:
+                break
+            self._window(nxt, min(nxt + self.step, t, ne))
+        self.now = max(self.now, t)
+
+    def _take_injections(self) -> None:
+        inj = self._inj
+        self._inj = []
+        slots = np.array([self._slot(tx) for _, tx, _ in inj], dtype=_I64)
+        nodes = np.array([i[0] for i in inj], dtype=_I64)
+        ts = np.array([i[2] for i in inj], dtype=np.float64)
+        self._push(nodes, slots, ts, np.full(nodes.size, -1, dtype=_I64))
+
+    def _push(self, nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray, senders: np.ndarray) -> None:
+        if not nodes.size:
+            return
+        self._a_node = np.concatenate((self._a_node, nodes))
+        self._a_slot = np.concatenate((self._a_slot, slots))
+        self._a_t = np.concatenate((self._a_t, ts))
+        self._a_from = np.concatenate((self._a_from, senders))
+
+    def _fire_embargo(self) -> None:
+        deadline, _, node, tx = heapq.heappop(self._embargo)
+        if self.knows(node, tx) or not self.relays[node]:
+            return
+        self.embargo_fired += 1
+        self.inject(node, tx, deadline)
+        self._take_injections()
+        self._window(deadline, deadline)
+
+    def _window(self, w_start: float, w_end: float) -> None:
+        self.windows += 1
+        self._w_start = w_start
+        due = np.flatnonzero(self.next_flush <= w_end)
+        self._w_due = due
+        if due.size:
+            self._flush(due)
+        self._w_learns = []
+        self._apply_arrivals(w_end)
+        if self._w_learns:
+            self._start_timers()
+        self._recycle()
+        self.now = max(self.now, w_end)
+
+    def _flush(self, due: np.ndarray) -> None:
+        f = self.next_flush[due]
+        self.next_flush[due] = INF
+        self.last_flush[due] = f
+        src_known = self.known[self.c_src[due]]
+        payload = src_known & ~self.snap[due]
+        self.snap[due] = src_known
+        self.flushes += due.size
+        new = payload & ~self.known[self.c_dst[due]]
+        r, w = np.nonzero(new)
+        if not r.size:
+            return
+        words = np.ascontiguousarray(new[r, w])
+        bits = np.unpackbits(words.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+        k, b = np.nonzero(bits)
+        rows = r[k]
+        slots = w[k] * WORD + b
+        self.messages += int(np.unique(r).size)
+        conn = due[rows]
+        self._push(self.c_dst[conn], slots, f[rows] + self.c_lat[conn], self.c_src[conn])
+
+    def _apply_arrivals(self, w_end: float) -> None:
+        while self._a_t.size:
+            now_mask = self._a_t <= w_end
+            if not now_mask.any():
+                return
+            keep = ~now_mask
+            nodes, slots = self._a_node[now_mask], self._a_slot[now_mask]
+            ts, senders = self._a_t[now_mask], self._a_from[now_mask]
+            self._a_node, self._a_slot = self._a_node[keep], self._a_slot[keep]
+            self._a_t, self._a_from = self._a_t[keep], self._a_from[keep]
+            self._learn(nodes, slots, ts, senders)
+
+    # -- slots -----------------------------------------------------------------
+    def _slot(self, tx: int) -> int:
+        slot = self.slot_of.get(tx)
+        if slot is not None:
+            return slot
+        if not self.free:
+            self._grow()
+        slot = self.free.pop()
+        self.slot_of[tx] = slot
+        self.slot_tx[slot] = tx
+        self.flagged_slot[slot] = tx in self.flagged
+        if tx in self.done:  # re-activated (an embargo after the fluff finished)
+            self.done.discard(tx)
+            miss = self.unreached.pop(tx, None)
+            w, bit = slot >> 6, ONE << np.uint64(slot & 63)
+            self.known[:, w] |= bit
+            self.snap[:, w] |= bit
+            if miss is not None:
+                self.known[miss, w] &= ~bit
+            self.count_known[slot] = self.n - (0 if miss is None else miss.size)
+        return slot
+
+    def _grow(self) -> None:
+        old = self.W * WORD
+        self.snap = np.concatenate((self.snap, np.zeros_like(self.snap)), axis=1)
+        self.known = np.concatenate((self.known, np.zeros_like(self.known)), axis=1)
+        self.slot_tx = np.concatenate((self.slot_tx, np.full(old, -1, dtype=_I64)))
+        self.count_known = np.concatenate((self.count_known, np.zeros(old, dtype=_I64)))
+        self.flagged_slot = np.concatenate((self.flagged_slot, np.zeros(old, dtype=bool)))
+        self.free.extend(range(2 * old - 1, old - 1, -1))
+        self.W *= 2
+
+    def _recycle(self) -> None:
+        if not self.slot_of:
+            return
+        queued = np.zeros(self.slots, dtype=bool)
+        if self.snap.shape[0]:
+            words = np.bitwise_or.reduce(self.known[self.c_src] & ~self.snap, axis=0)
+            queued = np.unpackbits(words.view(np.uint8), bitorder="little").astype(bool)
+        if self._a_slot.size:
+            queued[self._a_slot] = True
+        done = np.flatnonzero((self.slot_tx >= 0) & ((self.count_known >= self.n) | ~queued))
+        for slot in done.tolist():
+            self._release(slot)
+
+    def _release(self, slot: int) -> None:
+        tx = int(self.slot_tx[slot])
+        w, bit = slot >> 6, ONE << np.uint64(slot & 63)
+        if self.count_known[slot] < self.n:
+            self.unreached[tx] = np.flatnonzero((self.known[:, w] & bit) == 0)
+        if self._a_slot.size:
+            stale = self._a_slot == slot
+            if stale.any():
+                keep = ~stale
+                self._a_node, self._a_slot = self._a_node[keep], self._a_slot[keep]
+                self._a_t, self._a_from = self._a_t[keep], self._a_from[keep]
+        self.snap[:, w] &= ~bit
+        self.known[:, w] &= ~bit
+        self.count_known[slot] = 0
+        self.slot_tx[slot] = -1
+        self.flagged_slot[slot] = False
+        del self.slot_of[tx]
+        self.done.add(tx)
+        self.free.append(slot)
+
+    # -- learning --------------------------------------------------------------
+    def _learn(self, nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray, sender: np.ndarray) -> None:
+        if nodes.size > 1:
+            sel = self._earliest(nodes * self.slots + slots, ts)
+            nodes, slots, ts, sender = nodes[sel], slots[sel], ts[sel], sender[sel]
+        w = slots >> 6
+        bit = _bits(slots)
+        fresh = (self.known[nodes, w] & bit) == 0
+        if not fresh.all():
+            nodes, slots, ts, sender, w, bit = (nodes[fresh], slots[fresh], ts[fresh], sender[fresh],
+                                                w[fresh], bit[fresh])
+        if not nodes.size:
+            return
+        txs = self.slot_tx[slots]
+        ask = self.tracked[nodes] | self.flagged_slot[slots]
+        if self.admit is not None and ask.any():
+            ok = np.ones(nodes.size, dtype=bool)
+            for i in np.flatnonzero(ask).tolist():
+                ok[i] = self.admit(int(nodes[i]), int(txs[i]), float(ts[i]), int(sender[i]))
+            if not ok.all():
+                # a rejecting node keeps it out of its pool and never relays it; marking it
+                # known there (and in the snapshots of its connections) stops redeliveries
+                no = ~ok
+                np.bitwise_or.at(self.known, (nodes[no], w[no]), bit[no])
+                np.add.at(self.count_known, slots[no], 1)
+                self._hide(nodes[no], slots[no])
+                nodes, slots, ts, sender, txs, w, bit = (nodes[ok], slots[ok], ts[ok], sender[ok],
+                                                         txs[ok], w[ok], bit[ok])
+        np.bitwise_or.at(self.known, (nodes, w), bit)
+        np.add.at(self.count_known, slots, 1)
+        self.learns += nodes.size
+        self.seen.mark_many(txs, nodes, ts)
+        relay = self.relays[nodes]
+        if not relay.all():
+            self._hide(nodes[~relay], slots[~relay])
+            nodes, slots, ts, sender = nodes[relay], slots[relay], ts[relay], sender[relay]
+        if nodes.size:
+            self._ride_along(nodes, slots, ts, sender)
+            self._w_learns.append((nodes, ts, sender))
+
+    def _earliest(self, key: np.ndarray, ts: np.ndarray) -> np.ndarray:
+        """Indices of the earliest entry per key (keys < n * slots)."""
+        order = np.argsort(ts, kind="stable")
+        _, first = np.unique(key[order], return_index=True)
+        return order[first]
+
+    def _hide(self, nodes: np.ndarray, slots: np.ndarray) -> None:
+        """Keep these (node, slot) pairs out of the nodes' outgoing queues."""
+        starts = self.ptr[nodes]
+        counts = self.ptr[nodes + 1] - starts
+        total = int(counts.sum())
+        if not total:
+            return
+        rep = np.repeat(np.arange(nodes.size), counts)
+        conns = np.arange(total) + np.repeat(starts - (np.cumsum(counts) - counts), counts)
+        np.bitwise_or.at(self.snap, (conns, slots[rep] >> 6), _bits(slots[rep]))
+
+    def _ride_along(self, nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray, sender: np.ndarray) -> None:
+        """Learns made before a flush their node took later in this window go with it."""
+        due = self._w_due
+        if not due.size:
+            return
+        due_src = self.c_src[due]
+        lo = np.searchsorted(due_src, nodes, side="left")
+        hi = np.searchsorted(due_src, nodes, side="right")
+        counts = hi - lo
+        total = int(counts.sum())
+        if not total:
+            return
+        rep = np.repeat(np.arange(nodes.size), counts)
+        conns = due[np.arange(total) + np.repeat(lo - (np.cumsum(counts) - counts), counts)]
+        f = self.last_flush[conns]
+        dst = self.c_dst[conns]
+        late = (f > ts[rep]) & (dst != sender[rep])
+        if not late.any():
+            return
+        conns, rep, f = conns[late], rep[late], f[late]
+        slot_r = slots[rep]
+        np.bitwise_or.at(self.snap, (conns, slot_r >> 6), _bits(slot_r))
+        self._push(self.c_dst[conns], slot_r, f + self.c_lat[conns], self.c_src[conns])
+
+    def _start_timers(self) -> None:
+        """Idle connections whose sender learned something this window start a timer.
+
+        The timer starts at the sender's first learn after the connection's
+        last flush that did not come from the receiver (its second learn when
+        the first does not qualify: close enough, since nodes learn a few txs
+        per window at most).
+        """
+        nodes = np.concatenate([x[0] for x in self._w_learns])
+        ts = np.concatenate([x[1] for x in self._w_learns])
+        senders = np.concatenate([x[2] for x in self._w_learns])
+        self._w_learns = []
+        order = np.argsort(ts, kind="stable")
+        nodes, ts, senders = nodes[order], ts[order], senders[order]
+        first_t, first_from, second_t = self._first_t, self._first_from, self._second_t
+        _, i1 = np.unique(nodes, return_index=True)
+        first_t[nodes[i1]] = ts[i1]
+        first_from[nodes[i1]] = senders[i1]
+        rest = np.ones(nodes.size, dtype=bool)
+        rest[i1] = False
+        if rest.any():
+            _, i2 = np.unique(nodes[rest], return_index=True)
+            second_t[nodes[rest][i2]] = ts[rest][i2]
+        idle = np.flatnonzero(np.isinf(self.next_flush))
+        if idle.size:
+            src = self.c_src[idle]
+            t1 = first_t[src]
+            live = np.isfinite(t1)
+            if live.any():
+                idle, src, t1 = idle[live], src[live], t1[live]
+                use_second = (first_from[src] == self.c_dst[idle]) | (t1 < self.last_flush[idle])
+                t1 = np.where(use_second, second_t[src], t1)
+                go = np.isfinite(t1)
+                conns, t1 = idle[go], t1[go]
+                if conns.size:
+                    self.next_flush[conns] = t1 + self._draw(self.c_out[conns])
+        first_t[nodes] = INF
+        second_t[nodes] = INF
+        first_from[nodes] = -2
+
+    def _draw(self, outgoing: np.ndarray) -> np.ndarray:
+        """Flush delays: Poisson quarter seconds, shorter on outgoing connections."""
+        u = self.rng.random(outgoing.size)
+        k = np.empty(outgoing.size, dtype=_I64)
+        for mask, cdf in ((outgoing, self._cdf_out), (~outgoing, self._cdf_in)):
+            if mask.any():
+                k[mask] = np.minimum(np.searchsorted(cdf, u[mask], side="right"), cdf.size - 1)
+        return k * 0.25

@@ -1,0 +1,160 @@
+"""A wallet on the simulator: :class:`~pytest_monerosim.agents.api.WalletAPI` over the tx layer.
+
+Like ``monero-wallet-rpc`` against its ``monerod``, a wallet sees the main
+chain of the node it is placed on: its balance is the sum of its outputs on
+that chain not spent there, its unlocked balance the part old enough to
+spend (60 confirmations for a coinbase, 10 otherwise), minus the outputs its
+own unconfirmed txs spend. The view is incremental: the layer tells the
+wallet which blocks joined or left its node's main chain, and each block
+carries, per owner, the outputs it creates and the key images it spends.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ...agents.api import InsufficientFunds
+from ...agents.wallets import WalletInfo
+from .outputs import is_unlocked
+
+if TYPE_CHECKING:
+    from .component import TxLayer
+
+
+class NodeUnavailable(InsufficientFunds):
+    """The wallet's node is offline: nothing can be sent now."""
+
+
+class TransferRejected(InsufficientFunds):
+    """The node refused the tx (a key image already in its pool or chain)."""
+
+
+class SimWallet:
+    """One wallet; ``strategy`` is its wallet-strategy object."""
+
+    def __init__(self, layer: TxLayer, name: str, node: str, group: str, strategy_name: str,
+                 strategy: Any) -> None:
+        self._layer = layer
+        self._world = layer.world
+        self.name = name
+        self.node = node
+        self.group = group
+        self.address = f"monerosim:{name}"
+        self.strategy_name = strategy_name
+        self.strategy = strategy
+        self.rng: random.Random = layer.world.rng(f"wallet:{name}")
+        self.unspent: dict[int, int] = {}
+        """Output id → height, for this wallet's outputs on its node's chain not spent there."""
+        self.spent: dict[int, int] = {}
+        """Output id → height, for outputs spent on the chain (kept for reorgs)."""
+        self.pending: dict[str, tuple[int, ...]] = {}
+        """Own txs not yet on the chain → the key images they spend."""
+        self.sent: list[str] = []
+        self.funded_at: float | None = None
+        self.started = False
+
+    def __repr__(self) -> str:
+        return f"SimWallet({self.name!r} on {self.node})"
+
+    # -- AgentContext ------------------------------------------------------------
+    def now(self) -> float:
+        return self._world.engine.now
+
+    def schedule(self, delay: float, callback: Callable[[], None]) -> None:
+        self._world.engine.schedule(max(0.0, delay), callback)
+
+    def log(self, event: str, **fields: object) -> None:
+        self._world.log(self.name, event, **fields)
+
+    # -- WalletAPI ---------------------------------------------------------------
+    def height(self) -> int:
+        return self._layer.chain_of(self.node).tip_height
+
+    def directory(self) -> dict[str, str]:
+        return self._layer.directory
+
+    def balance(self) -> tuple[int, int]:
+        total = unlocked = 0
+        for _, amount, ok in self._outputs():
+            total += amount
+            if ok:
+                unlocked += amount
+        return total, unlocked
+
+    def transfer(self, destinations: dict[str, int], priority: int = 1) -> str:
+        if not destinations:
+            raise ValueError("transfer needs at least one destination")
+        return self._layer.send(self, list(destinations.items()), priority)
+
+    def transfer_outputs(self, outputs: list[tuple[str, int]], priority: int = 1) -> str:
+        """Like ``transfer`` but several outputs may go to one address (a distributor's batch)."""
+        if not outputs:
+            raise ValueError("transfer needs at least one destination")
+        return self._layer.send(self, outputs, priority)
+
+    # -- extras (RosterWalletAPI) ------------------------------------------------
+    def roster(self) -> list[WalletInfo]:
+        return self._layer.roster
+
+    def wallet(self, name: str) -> SimWallet:
+        return self._layer.wallets[name]
+
+    # -- the view ----------------------------------------------------------------
+    def spending(self) -> set[int]:
+        out: set[int] = set()
+        for kis in self.pending.values():
+            out.update(kis)
+        return out
+
+    def _outputs(self) -> list[tuple[int, int, bool]]:
+        """(output id, amount, unlocked) for every unspent output not being spent."""
+        ledger = self._layer.ledger
+        tip = self._layer.chain_of(self.node).tip_height
+        busy = self.spending()
+        out: list[tuple[int, int, bool]] = []
+        for oid, h in self.unspent.items():
+            if oid in busy:
+                continue
+            o = ledger.outputs[oid]
+            out.append((oid, o.amount, is_unlocked(h, tip, o.tx is None)))
+        return out
+
+    def spendable(self) -> list[tuple[int, int]]:
+        """(output id, amount) the wallet may spend now."""
+        return [(oid, amount) for oid, amount, ok in self._outputs() if ok]
+
+    def attach(self, created: list[int], spent: list[int], height: int, own_txs: list[str]) -> None:
+        """A block joined the node's main chain: its outputs for us, our key images it spends."""
+        for oid in created:
+            self.unspent[oid] = height
+            if self.funded_at is None and not self._is_change(oid):
+                self.funded_at = self._world.engine.now
+        for ki in spent:
+            h = self.unspent.pop(ki, None)
+            if h is not None:
+                self.spent[ki] = h
+        if spent:
+            kis = set(spent)
+            for tid in [t for t, k in self.pending.items() if kis.intersection(k)]:
+                del self.pending[tid]
+
+    def detach(self, created: list[int], spent: list[int], own_txs: list[str]) -> None:
+        """A block left the main chain (a reorg): undo :meth:`attach`; our txs in it are pending again."""
+        for ki in spent:
+            h = self.spent.pop(ki, None)
+            if h is not None:
+                self.unspent[ki] = h
+        for oid in created:
+            self.unspent.pop(oid, None)
+            self.spent.pop(oid, None)
+        ledger = self._layer.ledger
+        for tid in own_txs:
+            self.pending[tid] = ledger.txs[tid].spends
+
+    def _is_change(self, oid: int) -> bool:
+        o = self._layer.ledger.outputs[oid]
+        if o.tx is None:
+            return False
+        return self._layer.ledger.txs[o.tx].sender == self.name
