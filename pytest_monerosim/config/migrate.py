@@ -393,10 +393,9 @@ class _Migrator:
         return out
 
     def gml_network(self, net: LegacyGmlNetwork) -> dict[str, Any]:
-        path = self.cfg.network_file(self.source or self.base_dir / "x")
-        assert path is not None
-        if not path.is_absolute():
-            path = self.base_dir / Path(net.path)
+        path = Path(net.path).expanduser()
+        if not path.is_absolute():  # relative to the legacy file (upstream: to its checkout)
+            path = self.base_dir / path
         from ..topology.files import TopologyFileError, load_topology_file
 
         try:
