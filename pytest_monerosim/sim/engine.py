@@ -16,8 +16,8 @@ needs and kept small because it runs tens of millions of times per run:
 * There is one engine per run and no module state, so runs can be nested,
   interleaved or run in threads without seeing each other.
 
-Hot modules (relay) push onto ``engine.heap`` directly with
-``engine.next_seq()`` to save a method call per message; that is the only
+Hot modules (relay) push ``(time, engine.seq(), fn, args)`` onto
+``engine.heap`` directly to save a method call per message; that is the only
 sanctioned use of the heap outside this module.
 """
 
@@ -64,7 +64,7 @@ class Timer:
 class Engine:
     """One simulation clock and its event queue."""
 
-    __slots__ = ("now", "events", "heap", "_seq", "_running")
+    __slots__ = ("now", "events", "heap", "_seq", "seq", "_running")
 
     def __init__(self, start: float = 0.0) -> None:
         self.now: float = start
@@ -73,6 +73,8 @@ class Engine:
         """Events executed so far (updated when :meth:`run` returns or reports progress)."""
         self.heap: list[tuple[float, int, Callable[..., Any], tuple[Any, ...]]] = []
         self._seq = count()
+        self.seq = self._seq.__next__
+        """The tie-break counter's ``__next__`` (for code that pushes onto :attr:`heap`)."""
         self._running = False
 
     # -- scheduling ----------------------------------------------------------

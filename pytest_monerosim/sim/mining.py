@@ -22,8 +22,9 @@ decides which block the node mines on (:meth:`~MiningStrategy.mining_parent`),
 which transactions go in (:meth:`~MiningStrategy.select_txs`), what happens to
 a block the node finds (:meth:`~MiningStrategy.on_block_found`: publish it with
 ``node.publish(block)`` or keep it) and how to react to blocks from the
-network (:meth:`~MiningStrategy.on_block_accepted`). A strategy that changes its
-mining tip outside those calls must call ``node.mining_changed()``.
+network (:meth:`~MiningStrategy.on_block_accepted`). The scheduler re-reads
+the mining tip after each of the node's finds and tip changes; a strategy that
+moves it at any other moment must call ``node.mining_changed()``.
 """
 
 from __future__ import annotations
@@ -153,4 +154,5 @@ class MiningScheduler:
         block.arrivals[node.name] = now
         world.hooks.block_found(node, block)
         strategy.on_block_found(node, block)
+        self.update(node)  # a withheld block moves the mining tip without a tip change
         return block

@@ -377,6 +377,7 @@ class World:
 
     # -- services used by the sim's own modules ---------------------------------------------
     def tip_changed(self, node: Node, change: TipChange) -> None:
+        node.tip_cum = change.new.cum
         node.tips.append(self.engine.now, change.new.height)
         if change.reorg is not None:
             self.reorgs.append(change.reorg)

@@ -62,7 +62,7 @@ class Node:
         "online", "gen", "relaying", "behaviour", "api",
         # chain and relay
         "chain", "seen", "pending", "waiting", "invalid", "verify_free_at", "up_free_at",
-        "syncing", "tips",
+        "syncing", "tips", "tip_cum",
         # p2p
         "links", "out_count", "in_count", "out_limit", "in_limit", "anchor_limit", "book",
         "maker_busy", "next_seed_at", "anchor_queue", "static_peers", "advertise", "rng",
@@ -128,6 +128,8 @@ class Node:
         self.verify_free_at = 0.0
         self.up_free_at = 0.0
         self.syncing: dict[Node, int] = {}
+        self.tip_cum = genesis.cum
+        """``chain.tip.cum``, kept here for the timed-sync loop (one hop instead of three)."""
         self.tips = TipSeries()
         self.tips.append(0.0, 0)
         self.links: dict[Node, Link] = {}

@@ -53,6 +53,7 @@ EXTENSION POINTS (attacks build on these):
 from __future__ import annotations
 
 from collections.abc import Callable
+from heapq import heappush
 from operator import itemgetter
 from typing import TYPE_CHECKING
 
@@ -453,33 +454,38 @@ class P2PNetwork:
         own = node.address
         depth = self.handshake_peers
         seen = node.seen
-        tip_cum = node.chain.tip.cum
+        tip_cum = node.tip_cum
         # The hot loop of large runs: every connection, every minute. Deltas of
-        # the peers' white-list journals are merged inline (usually 0-2 entries).
+        # the peers' white-list journals are merged inline (usually one entry).
         for peer, link in node.links.items():
             if filters and not world.allowed(peer, node):
                 continue
             if dynamic:
-                if peer.advertise is not None:
-                    book.merge(peer.advertise(node), own, now)
-                else:
+                if peer.advertise is None:
                     journal = peer.journal
                     end = len(journal)
                     begin = link.seen_journal
                     if end != begin:
                         link.seen_journal = end
-                        if end - begin > depth:
-                            book.merge(self.advertised(peer, node), own, now)
-                        else:
+                        if end == begin + 1:
+                            a = journal[begin]
+                            if not (a in white or a in gray_pos or a == own
+                                    or (failed and book.recently_failed(a, now))):
+                                gray_pos[a] = len(gray)
+                                gray.append(a)
+                        elif end - begin <= depth:
                             for a in journal[begin:end]:
                                 if a in white or a in gray_pos or a == own:
                                     continue
-                                if failed and a in failed and book.recently_failed(a, now):
+                                if failed and book.recently_failed(a, now):
                                     continue
                                 gray_pos[a] = len(gray)
                                 gray.append(a)
-            ptip = peer.chain.tip
-            if ptip.cum > tip_cum and ptip not in seen:
+                        else:
+                            book.merge(self.advertised(peer, node), own, now)
+                else:
+                    book.merge(peer.advertise(node), own, now)
+            if peer.tip_cum > tip_cum and peer.chain.tip not in seen:
                 relay.sync_from(node, peer)
         if dynamic:
             if len(gray) > book.gray_limit:
@@ -489,7 +495,8 @@ class P2PNetwork:
                 self._maker(node, gen)
         elif node.static_peers is not None:
             self._static_connect(node)
-        self.engine.schedule(self.period, self._tick, node, gen)
+        engine = self.engine
+        heappush(engine.heap, (now + self.period, engine.seq(), self._tick, (node, gen)))
 
     def refresh_seen(self, node: Node) -> None:
         """Bring outgoing peers' last-seen times up to date in the white list.
@@ -513,16 +520,23 @@ class P2PNetwork:
 
     def _housekeeping(self, node: Node, now: float) -> None:
         """``gray_peerlist_housekeeping``: probe one gray address; alive → white, else forget."""
-        gray = node.book.gray_list
+        book = node.book
+        gray = book.gray_list
         if not gray:
             return
         address = gray[int(node.rng.random() * len(gray))]
         target = self.world.by_address.get(address)
-        if (target is not None and target.online and target.accepts_incoming
+        if (target is not None and target.online and target.in_limit > 0
                 and (not self.world.filters or self.world.allowed(node, target))):
-            self.whitelist(node, address, now)
+            white = book.white
+            if len(white) < book.white_limit:  # fast path of whitelist(): no eviction
+                book.remove_gray(address)
+                book.journal.append(address)
+                white[address] = now
+            else:
+                self.whitelist(node, address, now)
         else:
-            node.book.remove_gray(address)
+            book.remove_gray(address)
 
     # -- static topologies -----------------------------------------------------------
     def _static_connect(self, node: Node) -> None:

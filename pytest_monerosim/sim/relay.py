@@ -65,7 +65,7 @@ class BlockRelay:
         up = node.up_bps
         t = node.up_free_at if node.up_free_at > now else now
         heap = engine.heap
-        seq = engine.next_seq
+        seq = engine.seq
         deliver = self.on_block
         for peer, link in links.items():
             if skip is not None and peer in skip:
@@ -138,7 +138,7 @@ class BlockRelay:
         done = start + self.verification_s
         node.verify_free_at = done
         node.pending[block] = {sender}
-        heappush(engine.heap, (done, engine.next_seq(), self._accept, (node, block, relay)))
+        heappush(engine.heap, (done, engine.seq(), self._accept, (node, block, relay)))
 
     def _accept(self, node: Node, block: Block, relay: bool) -> None:
         known = node.pending.pop(block, None)
