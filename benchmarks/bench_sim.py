@@ -1,0 +1,157 @@
+"""Speed and scale of the embedded simulator (prints figures; asserts nothing).
+
+    python benchmarks/bench_sim.py            # everything, each case in its own process
+    python benchmarks/bench_sim.py engine     # event loop vs a bare heapq loop
+    python benchmarks/bench_sim.py 1k         # 1,000 nodes, 12 out-peers, 16 h, blocks only
+    python benchmarks/bench_sim.py 10k        # 10,000 nodes, 1 h
+    python benchmarks/bench_sim.py 1k --profile   # cProfile the run, top 25 by own time
+
+Targets: 1k ≤ 30 s wall; 10k ≤ 60 s wall and ≤ 4 GB peak RSS; the engine at
+≥ 40% of the bare loop's events/s. Each network case runs in a fresh process
+so its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import random
+import resource
+import subprocess
+import sys
+import time
+from heapq import heappop, heappush
+from typing import Any
+
+from pytest_monerosim.config.model import Scenario
+from pytest_monerosim.registry import Registry
+from pytest_monerosim.sim.engine import Engine
+
+
+def registry() -> Registry:
+    try:
+        from pytest_monerosim.registry import default_registry
+
+        return default_registry()
+    except (ImportError, AttributeError):  # other layers may be half-written
+        from pytest_monerosim.agents import behaviours
+        from pytest_monerosim.topology import plugins
+
+        reg = Registry()
+        reg.add_all(behaviours.PLUGINS)
+        reg.add_all(plugins.PLUGINS)
+        return reg
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+# -- engine ------------------------------------------------------------------------------
+
+
+def bench_engine(events: int = 2_000_000, pending: int = 10_000) -> None:
+    rng = random.Random(1)
+    delays = [rng.expovariate(1.0) for _ in range(4096)]
+
+    heap: list[tuple[float, int]] = [(delays[i % 4096], i) for i in range(pending)]
+    heap.sort()
+    t0 = time.perf_counter()
+    for n in range(events):
+        t, i = heappop(heap)
+        heappush(heap, (t + delays[n & 4095], i))
+    bare = events / (time.perf_counter() - t0)
+
+    engine = Engine()
+    state = {"n": 0}
+    schedule = engine.schedule
+
+    def hop(k: int) -> None:
+        n = state["n"] = state["n"] + 1
+        if n < events:
+            schedule(delays[n & 4095], hop, k)
+
+    for k in range(pending):
+        engine.schedule(delays[k % 4096], hop, k)
+    t0 = time.perf_counter()
+    ran = engine.run()
+    full = ran / (time.perf_counter() - t0)
+    print(f"engine: bare heapq push/pop {bare / 1e6:.2f} M events/s; "
+          f"Engine.schedule + run {full / 1e6:.2f} M events/s "
+          f"({100 * full / bare:.0f}% of bare; target >= 40%)")
+
+
+# -- networks ------------------------------------------------------------------------------
+
+
+def network(nodes: int, duration: str, miners: int = 10) -> Scenario:
+    return Scenario.model_validate({
+        "general": {"name": f"bench-{nodes}", "seed": 1, "duration": duration},
+        "network": {"topology": "monero",
+                    "latency": {"name": "uniform", "low": 0.02, "high": 0.2}},
+        "p2p": {"out_peers": 12},
+        "nodes": [
+            {"group": "miner", "count": miners, "role": "miner", "hashrate": 1.0},
+            {"group": "relay", "count": nodes - miners},
+        ],
+    })
+
+
+CASES: dict[str, tuple[int, str, float, float]] = {
+    # name: (nodes, duration, wall target s, rss target MB)
+    "1k": (1_000, "16h", 30.0, 4096.0),
+    "10k": (10_000, "1h", 60.0, 4096.0),
+}
+
+
+def bench_network(case: str, profile: bool = False) -> None:
+    from pytest_monerosim.backends.sim import run_scenario
+    from pytest_monerosim.result.summary import summarize
+
+    nodes, duration, wall_target, rss_target = CASES[case]
+    sc = network(nodes, duration)
+    reg = registry()
+    t0 = time.perf_counter()
+    if profile:
+        prof = cProfile.Profile()
+        result: Any = prof.runcall(run_scenario, sc, reg)
+    else:
+        result = run_scenario(sc, reg)
+    wall = time.perf_counter() - t0
+    s = summarize(result)
+    out = [len(v) for v in _out_peers(result).values()]
+    print(f"{case}: {nodes} nodes, {duration}: wall {wall:.1f} s (target <= {wall_target:.0f} s), "
+          f"peak RSS {peak_rss_mb():.0f} MB (target <= {rss_target:.0f} MB)")
+    print(f"    {result.events:,} events ({result.events / wall / 1e3:.0f} k/s), "
+          f"{s['blocks']['mined']} blocks, stale rate {s['blocks']['stale_rate']}, "
+          f"mean interval {s['blocks']['mean_interval_s']} s, "
+          f"propagation p50/p90 {s['propagation']['p50_s']}/{s['propagation']['p90_s']} s, "
+          f"out-degree min/max {min(out)}/{max(out)}, agreed {s['consensus']['agreed']}")
+    if profile:
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+
+def _out_peers(result: Any) -> dict[str, list[str]]:
+    peers: dict[str, list[str]] = {n: [] for n in result.nodes}
+    for a, b in result.peer_snapshots[-1].edges:
+        peers[a].append(b)
+    return peers
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("case", nargs="?", default="all", choices=["all", "engine", *CASES])
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv)
+    if args.case == "engine":
+        bench_engine()
+    elif args.case in CASES:
+        bench_network(args.case, args.profile)
+    else:
+        for case in ("engine", *CASES):
+            subprocess.run([sys.executable, __file__, case], check=True)
+
+
+if __name__ == "__main__":
+    main()
