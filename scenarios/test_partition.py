@@ -1,0 +1,48 @@
+"""Network partitions: two regions cut apart for an hour, then healed.
+
+The partition attack installs a link filter between the parts and drops
+every connection that crosses it; healing removes the filter and lets
+monerod's connection making bridge the parts again. Europe holds 70% of the
+hashrate. What is asserted is what the run measured: blocks per side, the
+reorg the lighter side undergoes, the time until every honest node is back on
+one tip.
+
+Run: ``pytest scenarios/test_partition.py``.
+"""
+
+import pytest
+
+from pytest_monerosim import checks
+
+pytestmark = pytest.mark.monerosim("../fixtures/scenarios/partition.yaml")
+
+EUROPE = [["region:europe"]]
+RECONVERGE_BOUND_S = 600.0
+
+
+@pytest.mark.monerosim_attack("partition", parts=EUROPE, start="30m", heal="90m")
+def test_every_honest_node_reconverges_after_the_heal(monero_network):
+    m = monero_network.attack("partition")
+    assert m["reconverged"], "honest nodes were still on several tips at the end of the run"
+    assert m["reconverge_s"] <= RECONVERGE_BOUND_S, f"took {m['reconverge_s']:.0f} s after the heal"
+    checks.consensus_reached(monero_network, max_height_spread=1)
+
+
+@pytest.mark.monerosim_attack("partition", parts=EUROPE, start="30m", heal="90m")
+def test_the_heavier_side_wins(monero_network):
+    m = monero_network.attack("partition")
+    assert m["heavier"] == "a", f"Europe (70% of the hashrate) should have the heavier chain: {m}"
+    assert m["heavier_won"] and m["winner"] == "a"
+    assert m["blocks"]["a"] > m["blocks"]["rest"]
+
+
+@pytest.mark.monerosim_attack("partition", parts=EUROPE, start="30m")
+@pytest.mark.monerosim_sweep(heal=["45m", "60m", "90m", "120m"])
+def test_reorg_depth_at_heal_is_what_the_lighter_side_mined(monero_network, monerosim_params):
+    """The lighter side's blocks since the fork are thrown away in one reorg at the heal."""
+    m = monero_network.attack("partition")
+    # The lighter side keeps mining on its own chain until it hears of the heavier one,
+    # so its branch is what it mined from the cut until then (less its own stale blocks).
+    assert m["lighter_blocks"] <= m["reorg_depth"] <= m["lighter_mined"]
+    assert m["lighter_mined"] - m["reorg_depth"] <= 2, m
+    assert m["reorg_depth"] <= m["orphaned"]
