@@ -109,7 +109,11 @@ class World:
 
         mining = scenario.mining
         self.target_s = mining.target_s
-        total = sum(g.hashrate * g.count for g in scenario.nodes if g.role == "miner")
+        # D0 makes the hashrate online at t=0 find one block per target; miners that
+        # join later add to it (blocks come faster until the retarget catches up).
+        miners = [g for g in scenario.nodes if g.role == "miner"]
+        total = sum(g.hashrate * g.count for g in miners if g.start_time <= 0) \
+            or sum(g.hashrate * g.count for g in miners)
         self.hashes_per_unit = TOTAL_HASHES_PER_S / total if total > 0 else float(TOTAL_HASHES_PER_S)
         self.initial_difficulty = max(1, round(TOTAL_HASHES_PER_S * mining.target_s))
         self.tree = BlockTree(

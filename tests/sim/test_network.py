@@ -242,3 +242,14 @@ def test_static_file_like_graph_has_its_edges(registry: Registry) -> None:
     g = nx.Graph(result.peer_snapshots[-1].edges)
     assert g.number_of_edges() == 16 and all(d == 4 for _, d in g.degree())
     assert [s.time for s in result.peer_snapshots] == [300, 600]
+
+
+def test_initial_difficulty_counts_the_hashrate_online_at_the_start(registry: Registry) -> None:
+    sc = scenario(
+        [{"group": "early", "count": 2, "role": "miner", "hashrate": 1.0},
+         {"group": "late", "count": 2, "role": "miner", "hashrate": 1.0, "start_time": "1h"}],
+        network={"topology": "mesh"},
+    )
+    world = build_world(sc, registry)
+    assert world.hashes_per_unit == 1_000_000 / 2
+    assert world.initial_difficulty == 120_000_000
