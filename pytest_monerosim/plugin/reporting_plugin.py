@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from ..report.baseline import Baseline, Deviation
     from ..runner import NetworkRun
 
-DEFAULT_PORT = 8765
 ITEM_DEVIATIONS = pytest.StashKey["dict[int, list[dict[str, Any]]]"]()
 ITEM_FILES = pytest.StashKey["dict[int, list[str]]"]()
 
@@ -164,8 +163,9 @@ class ReportingPlugin:
         if self.server is not None:
             lines.append(f"monerosim: live dashboard and API at {self.server.url} (loopback only)")
         elif self.options.serve_port is not None and _xdist_controller(config):
-            base = self.options.serve_port or DEFAULT_PORT
-            lines.append(f"monerosim: live API on each xdist worker: gwN at http://127.0.0.1:{base}+1+N/")
+            base = self.options.serve_port
+            where = f"gwN at http://127.0.0.1:{base}+1+N/" if base else "each on a free port"
+            lines.append(f"monerosim: live API on each xdist worker (they run the networks): {where}")
         if self.options.report is not None:
             lines.append(f"monerosim: report {self.options.report}")
         return lines
