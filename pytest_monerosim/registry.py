@@ -110,7 +110,7 @@ class Registry:
 def load_builtins(registry: Registry) -> None:
     for module_name in BUILTIN_MODULES:
         module = importlib.import_module(module_name)
-        registry.add_all(getattr(module, "PLUGINS"))
+        registry.add_all(module.PLUGINS)
 
 
 def load_entry_points(registry: Registry) -> None:
