@@ -137,6 +137,8 @@ class Observer:
             test=test,
         )
         self._chain_progress(options)
+        # Real backends may publish on observer.bus, set observer.live and observer.controller.
+        options.extra["observer"] = self
         if backend == "sim" and self.watch:
             from .sim_component import SimObserver, add_sim_component
 
