@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy  # noqa: F401  (see below)
 import pytest
+
+# pytester's in-process runs drop modules first imported inside them; numpy's C
+# core cannot be imported twice in one process, so it is imported here, once.
 
 ROOT = Path(__file__).parent
 FIXTURES = ROOT / "fixtures"
