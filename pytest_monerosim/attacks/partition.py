@@ -24,10 +24,11 @@ on the lighter parts' chains since the fork at the heal), ``lighter_mined``
 they keep mining on their own chain until they hear of the heavier one),
 ``reconverged`` / ``reconverge_s`` (first time after the heal that every online
 honest node had the same tip), ``orphaned`` (blocks found between the cut and
-the reconvergence that are not on the final main chain), ``txs_rolled_back`` / ``txs_reversed`` (txs
-in orphaned blocks / of those, not on the final main chain; ``None`` without
-the transaction layer); series ``distinct_tips`` (distinct tips among online
-honest nodes over time).
+the reconvergence that are not on the final main chain), ``txs_reversed``
+(txs whose confirmation the heal undid: they were in orphaned blocks) and
+``txs_not_reconfirmed`` (of those, the ones not on the final main chain at the
+end), both ``None`` without the transaction layer; series ``distinct_tips``
+(distinct tips among online honest nodes over time).
 """
 
 from __future__ import annotations
@@ -352,8 +353,8 @@ class Partition(Attack):
             winner=winner,
             orphaned=len(orphaned),
             reorged_nodes=len({r.node for r in after}),
-            txs_rolled_back=len(rolled) if have_txs else None,
-            txs_reversed=len(rolled - main_txs) if have_txs else None,
+            txs_reversed=len(rolled) if have_txs else None,
+            txs_not_reconfirmed=len(rolled - main_txs) if have_txs else None,
             blocks=blocks,
             parts={name: sorted(n.name for n, part in self.part_of.items() if part == name)
                    for name in self.names},

@@ -159,3 +159,27 @@ def test_bad_input_is_one_clear_error_before_the_run(params: dict[str, Any], mes
 def test_bad_params_fail_validation(params: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SPEC.validate(params)
+
+
+def test_txs_confirmed_on_the_losing_side_are_reversed_at_the_heal() -> None:
+    from pytest_monerosim.backends.sim import build_world
+
+    from .test_sybil import transacting, tx_registry
+
+    data = transacting().model_dump()
+    data["general"]["duration"] = 3600
+    side = ["miners-0", "miners-1", "seeds-0"] + [f"users-{i}" for i in range(10)]
+    data["attacks"] = [{"name": "partition",
+                        "params": {"parts": [side], "start": 1500, "heal": 2400}}]
+    registry = tx_registry()
+    registry.add(SPEC)
+    result = build_world(type(scenario()).model_validate(data), registry).run()
+    m = result.attacks["partition"]
+    assert m["reorg_depth"] > 0 and m["orphaned"] > 0
+    settled = m["healed_at"] + m["reconverge_s"]
+    main = {x.id for x in result.main_chain()}
+    orphaned = [b for b in result.blocks.values()
+                if b.id not in main and 1500 <= b.found_at <= settled]
+    in_orphans = {t for b in orphaned for t in b.tx_ids}
+    assert m["txs_reversed"] == len(in_orphans) > 0
+    assert 0 <= m["txs_not_reconfirmed"] <= m["txs_reversed"]
