@@ -6,6 +6,9 @@ grouped by (attack, parameters). For each group:
 
 * boolean metrics → success rate with a Wilson interval;
 * numeric metrics → mean with a normal interval;
+* an attack that runs several trials per run (``double_spend``) reports
+  ``successes`` and ``trials`` beside its ``success`` rate: ``success`` is then
+  the pooled rate over all trials with a Wilson interval;
 * the theory value beside a metric when the literature has one (see
   :data:`THEORY`).
 """
@@ -96,7 +99,12 @@ def aggregate(summaries: Iterable[Mapping[str, Any]], confidence: float = 0.95) 
             values = [r[key] for r in rows if key in r and _scalar(r[key])]
             if not values:
                 continue
-            if all(isinstance(v, bool) for v in values):
+            counts = _trial_counts(rows) if key == "success" else None
+            if counts is not None:
+                k, n = counts
+                ci = wilson_interval(k, n, confidence)
+                stat = MetricStat(key, n, k / n, ci.low, ci.high, "rate")
+            elif all(isinstance(v, bool) for v in values):
                 k = sum(1 for v in values if v)
                 ci = wilson_interval(k, len(values), confidence)
                 stat = MetricStat(key, len(values), k / len(values), ci.low, ci.high, "rate")
@@ -111,6 +119,17 @@ def aggregate(summaries: Iterable[Mapping[str, Any]], confidence: float = 0.95) 
             group.metrics[key] = stat
         groups.append(group)
     return groups
+
+
+def _trial_counts(rows: list[Mapping[str, Any]]) -> tuple[int, int] | None:
+    """Pooled (successes, trials) when every run reports both as integers (and some trial ran)."""
+    k = n = 0
+    for r in rows:
+        s, t = r.get("successes"), r.get("trials")
+        if not (isinstance(s, int) and isinstance(t, int)) or isinstance(s, bool) or isinstance(t, bool):
+            return None
+        k, n = k + s, n + t
+    return (k, n) if n > 0 and 0 <= k <= n else None
 
 
 def _has_theory_params(name: str, params: Mapping[str, Any]) -> bool:
