@@ -27,6 +27,15 @@ JUNIT_METRICS = (
 )
 
 
+SWEEP_METRICS = (
+    ("blocks.main_chain_height", "height"),
+    ("blocks.stale_rate", "stale_rate"),
+    ("reorgs.max_depth", "max_reorg"),
+    ("propagation.p90_s", "prop_p90_s"),
+    ("consensus.agreed", "agreed"),
+)
+
+
 def dig(data: dict[str, Any], dotted: str) -> Any:
     cur: Any = data
     for part in dotted.split("."):
@@ -116,7 +125,11 @@ def sweep_tables(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
             cells.update(row["attack"]["params"])
         cells.update(row["params"])
         cells["seed"] = row["seed"]
-        cells.update(scalar_metrics(row["summary"]))
+        metrics = scalar_metrics(row["summary"])
+        if not metrics:  # a sweep of network parameters: show how the network fared
+            for path, name in SWEEP_METRICS:
+                metrics[name] = dig(row["summary"], path)
+        cells.update(metrics)
         tables.setdefault(func, []).append(cells)
     return tables
 

@@ -1,8 +1,9 @@
 """Build each test's scenario at collection time, so bad input fails before any run.
 
 Sources, later ones winning: the ``@pytest.mark.monerosim(scenario, **overrides)``
-markers (module/class first, then function), the sweep point, the attack case,
-then ``--monerosim-seed`` / ``--monerosim-duration``.
+markers (module/class first, then function; the nearest marker naming a
+scenario starts afresh, dropping farther overrides), the sweep point, the
+attack case, then ``--monerosim-seed`` / ``--monerosim-duration``.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def _base(item: pytest.Item) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]
             raise ScenarioError(f"@pytest.mark.monerosim{marker.args!r}: {exc}; usage: "
                                 "monerosim(scenario=PATH|dict, **overrides)") from None
         if scenario is not None:
+            # A nearer scenario replaces a farther one, and the farther one's overrides with it.
+            overrides = {}
             if isinstance(scenario, (str, Path)):
                 path = _resolve_path(item, scenario)
                 data, lines = read_yaml(path)
