@@ -35,9 +35,9 @@ def test_anchor_connections_decide_the_restart(monero_network, monerosim_attack)
         assert m["time_to_eclipse_s"] <= 120
 
 
-@pytest.mark.monerosim_attack("eclipse", victim_anchors=0, relay_blocks=False)
-@pytest.mark.monerosim_attack("eclipse", victim_anchors=0, relay_blocks=True)
-@pytest.mark.monerosim_attack("eclipse", victim_anchors=0, hashrate=1.0)
+@pytest.mark.monerosim_attack("eclipse", victim_anchors=0, relay_blocks=False, hashrate=0)
+@pytest.mark.monerosim_attack("eclipse", victim_anchors=0, relay_blocks=True, hashrate=0)
+@pytest.mark.monerosim_attack("eclipse", victim_anchors=0, relay_blocks=False, hashrate=1.0)
 def test_eclipsed_victim_sees_only_what_the_attacker_shows(monero_network, monerosim_attack):
     """Starved, it stalls; fed, it keeps up; shown a private chain, it follows it."""
     m = monero_network.attack("eclipse")
