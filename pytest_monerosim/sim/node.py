@@ -55,18 +55,20 @@ class Link:
 class Node:
     """One node of the simulated network."""
 
+    # Slot order is memory order: what the timed-sync and relay loops read on
+    # *peer* nodes comes first, so one cache line serves a visit.
     __slots__ = (
-        "world", "index", "name", "group", "role", "honest", "address", "host", "subnet",
-        "region", "up_bps", "down_bps", "start_time", "seed_node", "info",
+        "advertise", "journal", "tip_cum", "chain", "seen", "pending", "down_bps", "online",
+        "links", "world", "index", "name", "group", "role", "honest", "address", "host",
+        "subnet", "region", "up_bps", "start_time", "seed_node", "info",
         # lifecycle
-        "online", "gen", "relaying", "behaviour", "api",
+        "gen", "relaying", "behaviour", "api",
         # chain and relay
-        "chain", "seen", "pending", "waiting", "invalid", "verify_free_at", "up_free_at",
-        "syncing", "tips", "tip_cum",
+        "waiting", "invalid", "verify_free_at", "up_free_at", "syncing", "tips",
         # p2p
-        "links", "out_count", "in_count", "out_limit", "in_limit", "anchor_limit", "book",
-        "maker_busy", "next_seed_at", "anchor_queue", "static_peers", "advertise", "rng",
-        "journal", "last_tick", "maker_backoff",
+        "out_count", "in_count", "out_limit", "in_limit", "anchor_limit", "book",
+        "maker_busy", "next_seed_at", "anchor_queue", "static_peers", "rng", "last_tick",
+        "maker_backoff",
         # mining
         "hashrate", "mining", "strategy",
     )
