@@ -9,6 +9,8 @@ grouped by (attack, parameters). For each group:
 * an attack that runs several trials per run (``double_spend``) reports
   ``successes`` and ``trials`` beside its ``success`` rate: ``success`` is then
   the pooled rate over all trials with a Wilson interval;
+* a single run's numeric metric with a standard error ``<metric>_se`` beside it
+  (``selfish_mining``'s ``revenue_share_se``) → that run's value ± z·se;
 * the theory value beside a metric when the literature has one (see
   :data:`THEORY`).
 """
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .stats import mean_ci, wilson_interval
+from .stats import mean_ci, wilson_interval, z_score
 from .theory import double_spend_exact, selfish_mining_revenue
 
 TheoryFn = Callable[[Mapping[str, Any]], dict[str, float]]
@@ -110,7 +112,11 @@ def aggregate(summaries: Iterable[Mapping[str, Any]], confidence: float = 0.95) 
                 stat = MetricStat(key, len(values), k / len(values), ci.low, ci.high, "rate")
             else:
                 nums = [float(v) for v in values]
-                if len(nums) < 2:
+                se: Any = rows[0].get(f"{key}_se") if len(rows) == 1 else None
+                if len(nums) < 2 and isinstance(se, (int, float)) and not isinstance(se, bool):
+                    half = z_score(confidence) * float(se)
+                    stat = MetricStat(key, 1, nums[0], nums[0] - half, nums[0] + half, "mean")
+                elif len(nums) < 2:
                     stat = MetricStat(key, 1, nums[0], nums[0], nums[0], "mean")
                 else:
                     est = mean_ci(nums, confidence)

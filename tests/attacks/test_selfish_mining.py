@@ -221,3 +221,14 @@ def test_race_probability_realises_gamma_in_expectation() -> None:
     assert sm.race_probability(0.0, rates) == 0.0
     assert sm.batch_se([True] * 10) is None
     assert sm.batch_se([i % 2 == 0 for i in range(400)]) == pytest.approx(0.0)
+
+
+def test_analyze_uses_the_runs_own_standard_error() -> None:
+    from pytest_monerosim.analysis.aggregate import aggregate
+
+    row = {"params": {"alpha": 0.35, "gamma": 0.5}, "revenue_share": 0.41,
+           "revenue_share_se": 0.01}
+    (group,) = aggregate([{"attacks": {"selfish_mining": row}}])
+    stat = group.metrics["revenue_share"]
+    assert stat.low == pytest.approx(0.41 - 1.959964 * 0.01, abs=1e-6)
+    assert stat.theory == pytest.approx(sm.selfish_mining_revenue(0.35, 0.5)) and stat.agrees
