@@ -123,7 +123,7 @@ class AmountDist(_Params):
                 try:
                     parse_amount(raw, self.unit)
                 except ValueError as exc:
-                    raise ValueError(f"{key}: {exc}") from None
+                    raise ValueError(str(exc) if key == "value" else f"{key}: {exc}") from None
         if self.dist == "uniform" and self.atomic("min") > self.atomic("max"):
             raise ValueError(f"min {self.min} is above max {self.max}")
         if self.dist != "uniform" and self.atomic(need[0]) == 0:

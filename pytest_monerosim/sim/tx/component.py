@@ -439,7 +439,8 @@ class TxLayer:
         return tx.id
 
     def watch(self, node: str, watcher: Watcher) -> None:
-        """Call ``watcher(tx_id, time, sender, phase)`` whenever ``node`` first gets a tx."""
+        """Call ``watcher(tx_id, time, sender, phase)`` when ``node`` gets a tx: on a stem
+        (``stem``, or ``origin`` for its own wallet's) and again when it arrives fluffed."""
         self.relay.watch(self.world.nodes[node], watcher)
 
     def info(self) -> dict[str, Any]:

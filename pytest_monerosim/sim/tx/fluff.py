@@ -13,7 +13,7 @@ bitset (``uint64`` words) of the slots it knows, and each directed connection
 a pending flush time (``inf`` when idle) and a *snapshot* of what its sender
 knew at its last flush: the queue is ``known[sender] & ~snapshot``, so
 queuing a tx on twenty connections costs nothing. Time advances in windows
-of ``step_s`` (a quarter second, monerod's timer resolution). In a window
+of ``step_s`` (half a second; monerod's timers tick in quarter seconds). In a window
 the due connections flush together; the txs their receivers lack become
 arrivals at ``flush time + latency``; arrivals inside the window become
 *learns*. A learn earlier than a flush its node took later in the same
@@ -42,6 +42,8 @@ from .seen import SeenTable
 INF = math.inf
 WORD = 64
 ONE = np.uint64(1)
+SWEEP_EVERY = 16
+"""Windows between full sweeps for slots nothing carries any more."""
 AdmitFn = Callable[[int, int, float, int], bool]
 """``admit(node, tx, time, sender)`` (sender -1: the node's own); False rejects it there."""
 
@@ -74,7 +76,7 @@ class FluffEngine:
         seed: int,
         flush_in_s: float = 5.0,
         flush_out_s: float = 2.5,
-        step_s: float = 0.25,
+        step_s: float = 0.5,
         initial_slots: int = 64,
         seen: SeenTable | None = None,
     ) -> None:
@@ -123,6 +125,7 @@ class FluffEngine:
         self._w_start = 0.0
         self._w_due = np.zeros(0, dtype=_I64)
         self._w_learns: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._sweep_in = SWEEP_EVERY
         self._first_t = np.full(n_nodes, INF)
         self._second_t = np.full(n_nodes, INF)
         self._first_from = np.full(n_nodes, -2, dtype=_I64)
@@ -356,16 +359,25 @@ class FluffEngine:
         self.W *= 2
 
     def _recycle(self) -> None:
+        """Free the slots of txs every node knows; now and then (or when slots run out) also
+        those no queue or arrival still carries (they never reach some nodes)."""
         if not self.slot_of:
             return
+        active = self.slot_tx >= 0
+        done = np.flatnonzero(active & (self.count_known >= self.n))
+        for slot in done.tolist():
+            self._release(slot)
+        self._sweep_in -= 1
+        if self._sweep_in > 0 and len(self.free) > self.slots // 4:
+            return
+        self._sweep_in = SWEEP_EVERY
         queued = np.zeros(self.slots, dtype=bool)
         if self.snap.shape[0]:
             words = np.bitwise_or.reduce(self.known[self.c_src] & ~self.snap, axis=0)
             queued = np.unpackbits(words.view(np.uint8), bitorder="little").astype(bool)
         if self._a_slot.size:
             queued[self._a_slot] = True
-        done = np.flatnonzero((self.slot_tx >= 0) & ((self.count_known >= self.n) | ~queued))
-        for slot in done.tolist():
+        for slot in np.flatnonzero((self.slot_tx >= 0) & ~queued).tolist():
             self._release(slot)
 
     def _release(self, slot: int) -> None:

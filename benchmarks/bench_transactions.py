@@ -1,0 +1,207 @@
+"""Speed and scale of the tx layer (prints figures; asserts nothing).
+
+    python benchmarks/bench_transactions.py              # the large run: 1,011 nodes, 16 h
+    python benchmarks/bench_transactions.py large --hours 4
+    python benchmarks/bench_transactions.py quickstart   # upstream's quickstart shape, 6 h
+    python benchmarks/bench_transactions.py fluff        # the fluff engine alone, 1,011 nodes
+    python benchmarks/bench_transactions.py large --profile
+
+The large run is upstream Monerosim's big shape: 5 miners, 200 users sending
+one tx per ~120 s (Poisson) once funded, 800 relays, 6 seed nodes, a
+distributor funding the users from the miners' coinbase. Targets: ≤ 300 s
+wall (stretch ≤ 60 s), ≤ 4 GB peak RSS. Each case runs in a fresh process so
+its peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import random
+import resource
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from pytest_monerosim.config.model import Scenario
+from pytest_monerosim.registry import Registry
+
+
+def registry() -> Registry:
+    try:
+        from pytest_monerosim.registry import default_registry
+
+        return default_registry()
+    except (ImportError, AttributeError):  # other layers may be half-written
+        from pytest_monerosim.agents import behaviours, wallets
+        from pytest_monerosim.topology import plugins
+
+        reg = Registry()
+        for module in (behaviours, wallets, plugins):
+            reg.add_all(module.PLUGINS)
+        return reg
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def large_scenario(hours: float, seed: int = 1) -> Scenario:
+    return Scenario.model_validate({
+        "general": {"name": "large-tx", "seed": seed, "duration": hours * 3600},
+        "network": {"topology": {"name": "monero"},
+                    "latency": {"name": "lognormal", "median_s": 0.06, "sigma": 0.5}},
+        "nodes": [
+            {"group": "seeds", "count": 6, "role": "relay", "seed_node": True},
+            {"group": "miners", "count": 5, "role": "miner", "hashrate": 20},
+            {"group": "users", "count": 200, "role": "user"},
+            {"group": "relays", "count": 800, "role": "relay"},
+        ],
+        "wallets": [
+            {"name": "mining", "node_group": "miners", "strategy": "mining_wallet"},
+            {"name": "user", "node_group": "users",
+             "strategy": {"name": "transaction_bot", "interval_s": 120, "schedule": "poisson",
+                          "amount": {"dist": "uniform", "min": "0.001 XMR", "max": "0.01 XMR"}}},
+            {"name": "distributor", "nodes": ["seeds-0"],
+             "strategy": {"name": "distributor", "initial_fund_amount": "5 XMR",
+                          "outputs_per_recipient": 15, "batch_size": 1, "interval_s": 600,
+                          "min_transaction_amount": "0.01 XMR",
+                          "max_transaction_amount": "0.1 XMR"}},
+        ],
+    })
+
+
+def quickstart_scenario(hours: float = 6.0, seed: int = 12345) -> Scenario:
+    """Upstream's quickstart: 5 miners (hashrate 20 each), 3 users from t=2400 s every 120 s,
+    a relay, a distributor."""
+    return Scenario.model_validate({
+        "general": {"name": "quickstart", "seed": seed, "duration": hours * 3600},
+        "network": {"topology": {"name": "monero"}},
+        "nodes": [
+            {"group": "miners", "count": 5, "role": "miner", "hashrate": 20, "seed_node": True},
+            {"group": "users", "count": 3, "role": "user"},
+            {"group": "relay", "role": "relay"},
+        ],
+        "wallets": [
+            {"name": "miner", "node_group": "miners", "strategy": "mining_wallet"},
+            {"name": "user", "node_group": "users",
+             "strategy": {"name": "transaction_bot", "interval_s": 120, "start_time": 2400}},
+            {"name": "distributor", "nodes": ["relay"],
+             "strategy": {"name": "distributor", "outputs_per_recipient": 15}},
+        ],
+    })
+
+
+def run(scenario: Scenario, profile: bool) -> None:
+    from pytest_monerosim.backends.sim import run_scenario
+    from pytest_monerosim.result.summary import summarize
+
+    def progress(now: float, total: float, events: int) -> None:
+        print(f"  t={now / 3600:5.2f} h  events={events:,}  wall={time.perf_counter() - t0:6.1f} s",
+              file=sys.stderr, flush=True)
+
+    reg = registry()
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    prof = cProfile.Profile() if profile else None
+    if prof:
+        prof.enable()
+    result = run_scenario(scenario, reg, progress=progress, progress_every=2_000_000)
+    if prof:
+        prof.disable()
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    s = summarize(result)
+    tx, wal, blocks = s["transactions"], s["wallets"], s["blocks"]
+    info = result.extra.get("transactions", {})
+    print(f"{scenario.general.name}: {len(result.nodes)} nodes, {scenario.general.duration / 3600:g} h "
+          f"simulated in {wall:.1f} s wall ({cpu:.1f} s CPU), peak RSS {peak_rss_mb():.0f} MB, "
+          f"{result.events:,} events")
+    print(f"  blocks: height {blocks['main_chain_height']}, stale {blocks['stale']}; "
+          f"consensus spread {s['consensus']['max_height_spread']}")
+    print(f"  txs: {tx['created']:,} created, {tx['relayed']:,} reached every honest node, "
+          f"{tx['confirmed']:,} confirmed ({tx['in_blocks_ratio']:.1%}); confirmation p50 "
+          f"{tx['confirmation_p50_s']} s, p90 {tx['confirmation_p90_s']} s")
+    print(f"  wallets: {wal['funded']}/{wal['count']} funded; fluff: {info.get('flushes', 0):,} flushes, "
+          f"{info.get('messages', 0):,} messages, {info.get('learns', 0):,} learns in "
+          f"{info.get('windows', 0):,} windows; mean stem {info.get('stem_length_mean')}")
+    props = _tx_propagation(result)
+    if props:
+        print(f"  tx propagation to all nodes after fluff start: p50 {props[0]:.2f} s, "
+              f"p90 {props[1]:.2f} s")
+    if prof:
+        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+
+def _tx_propagation(result: Any) -> tuple[float, float] | None:
+    spans = []
+    for t in result.txs.values():
+        if t.seen_times is None or t.status == "rejected":
+            continue
+        row = np.frombuffer(t.seen_times, dtype=np.float32)
+        if np.isnan(row).any():
+            continue
+        spans.append(float(row.max() - t.created_at))
+    if not spans:
+        return None
+    return float(np.percentile(spans, 50)), float(np.percentile(spans, 90))
+
+
+def bench_fluff(minutes: float = 20.0) -> None:
+    from pytest_monerosim.sim.tx.fluff import FluffEngine
+
+    n, out_peers = 1011, 12
+    rng = random.Random(1)
+    links: dict[tuple[int, int], bool] = {}
+    for u in range(n):
+        for v in rng.sample([x for x in range(n) if x != u], out_peers):
+            links.setdefault((u, v), True)
+            links.setdefault((v, u), False)
+    src = np.array([k[0] for k in links])
+    dst = np.array([k[1] for k in links])
+    engine = FluffEngine(n, seed=3, step_s=0.5)
+    engine.set_connections(src, dst, np.full(src.size, 0.05), np.array(list(links.values())))
+    t, k, end = 0.0, 0, minutes * 60
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    while True:
+        t += rng.expovariate(200 / 120)
+        if t > end:
+            break
+        engine.inject(rng.randrange(n), k, t)
+        k += 1
+        engine.sync(t)
+    engine.advance(end + 60)
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    print(f"fluff: {n} nodes, {src.size:,} directed links, {k:,} txs over {minutes:g} min in "
+          f"{wall:.2f} s wall, {cpu:.2f} s CPU ({cpu / minutes * 60 * 16:.0f} s CPU per 16 h); "
+          f"{engine.flushes:,} flushes, "
+          f"{engine.learns:,} learns, {engine.windows:,} windows; peak RSS {peak_rss_mb():.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("case", nargs="?", default="large", choices=["large", "quickstart", "fluff", "all"])
+    parser.add_argument("--hours", type=float, default=None)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    if args.case == "all":
+        for case in ("fluff", "quickstart", "large"):
+            subprocess.run([sys.executable, __file__, case], check=False)
+        return
+    if args.case == "fluff":
+        bench_fluff()
+    elif args.case == "quickstart":
+        run(quickstart_scenario(args.hours or 6.0), args.profile)
+    else:
+        run(large_scenario(args.hours or 16.0), args.profile)
+
+
+if __name__ == "__main__":
+    main()
