@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from ..agents.api import InsufficientFunds
 from ..analysis.theory import double_spend_exact
 from ..config.model import Seconds
 from ..registry import PluginSpec
@@ -467,6 +468,7 @@ class DoubleSpend(Attack):
         self.done: list[Trial] = []
         self.started = 0
         self.funds_waits = 0
+        self.payments_refused = 0
 
     @classmethod
     def check(cls, params: BaseModel, scenario: Scenario) -> None:
@@ -547,15 +549,29 @@ class DoubleSpend(Attack):
         self.trial = trial
         self.strategy.base = node.chain.tip
         self.strategy.private = []
-        if not self.p.premine:
-            self.pay(trial)
+        if not self.p.premine and not self.pay(trial):
+            return
         node.mining_changed()
 
-    def pay(self, trial: Trial) -> None:
+    def pay(self, trial: Trial) -> bool:
+        """Send the payment; if the attacker's node refuses it, drop the trial and retry later."""
+        try:
+            self.txs.broadcast(trial)
+        except InsufficientFunds as exc:  # includes the tx layer's TransferRejected
+            assert self.world is not None and self.node is not None
+            self.world.log(self.node.name, "double_spend_payment_refused", reason=str(exc))
+            self.payments_refused += 1
+            self.txs.done(trial)
+            self.trial = None
+            self.started -= 1
+            self.strategy.base, self.strategy.private = None, []
+            self.node.mining_changed()
+            self.schedule(FUNDS_RETRY_S, self.start_trial)
+            return False
         trial.phase = "waiting"
         trial.paid_at = self.now()
         trial.fork = self.strategy.base
-        self.txs.broadcast(trial)
+        return True
 
     def public_moved(self, node: Node) -> None:
         """The public chain the attacker sees moved (an honest block)."""
@@ -576,8 +592,8 @@ class DoubleSpend(Attack):
 
     def private_block(self, node: Node) -> None:
         trial = self.trial
-        if trial is not None and trial.phase == "premining":
-            self.pay(trial)  # the conflicting spend is mined: now pay the merchant
+        if trial is not None and trial.phase == "premining" and not self.pay(trial):
+            return  # the conflicting spend is mined: now pay the merchant (refused: retry later)
         self.decide()
 
     def decide(self) -> None:
@@ -649,6 +665,7 @@ class DoubleSpend(Attack):
             released=sum(1 for t in trials if t.released_at is not None),
             give_up_deficit=self.cutoff,
             payment_delayed=sum(1 for t in trials if t.payment_delayed),
+            payments_refused=self.payments_refused,
             mean_deficit_at_accept=sum(deficits) / len(deficits) if deficits else None,
             max_reorg_depth=max((t.reorg_depth for t in trials), default=0),
             theory_exact=double_spend_exact(p.q, p.z),

@@ -284,3 +284,33 @@ def test_analyze_pools_the_trials_of_each_run() -> None:
     assert stat.theory == pytest.approx(double_spend_exact(0.3, 2)) and stat.agrees
     (one,) = aggregate([summary(43, 100)])
     assert one.metrics["success"].n == 100 and one.metrics["success"].low < 0.432 < one.metrics["success"].high
+
+
+def test_a_custom_tx_model_and_a_refused_payment() -> None:
+    from pytest_monerosim.agents.api import InsufficientFunds
+
+    class Flaky(ds.ChainLevelTxs):
+        """Chain-level txs whose first payment the attacker's node refuses."""
+
+        def __init__(self) -> None:
+            super().__init__(1_000)
+            self.calls = 0
+
+        def broadcast(self, trial: ds.Trial) -> None:
+            self.calls += 1
+            if self.calls == 1:
+                raise InsufficientFunds("refused for the test")
+            super().broadcast(trial)
+
+    sc = scenario(3, behaviour="hashrate_mining", duration="1d", q=0.3, z=1)
+    plain = sc.model_copy(update={"attacks": []})
+    params = ds.DoubleSpendParams(q=0.3, z=1, trials=3)
+    txs = Flaky()
+    attack = DoubleSpend(params, txs)
+    world = build_world(plain, registry(), snapshot_interval_s=None, components=[attack])
+    result = world.run()
+    m = result.attacks["double_spend"]
+    assert attack.txs is txs and txs.calls == 4
+    assert m["payments_refused"] == 1 and m["trials"] == 3
+    assert [t.index for t in attack.done] == [0, 1, 2]
+    assert any(r["event"] == "double_spend_payment_refused" for r in result.extra["log"])
