@@ -43,7 +43,9 @@ slot held by the attacker at some point after ``start``), ``time_to_eclipse_s``
 ``height_lag`` (honest height minus the victim's at the end), ``victim_chain``
 (``"honest"``, ``"stalled"``: two or more blocks behind, or ``"attacker"``:
 on a chain with attacker-mined blocks the honest network does not have),
-``honest_out`` (honest outgoing connections at the end), ``eclipsed_at_end``;
+``honest_out`` (honest outgoing connections at the end), ``isolated_at_end``
+(the victim is online and every connection it has, in or out, is the
+attacker's: Heilman et al.'s monopolised victim, even with slots still free);
 series ``out_fraction``, ``all_fraction``, ``honest_out``, ``height_lag``;
 per victim under ``victims``; node lists ``victim`` and ``attackers``.
 """
@@ -147,7 +149,10 @@ class EclipseParams(AttackParams):
     connectors: int | None = Field(default=None, ge=0)
     """How many attacker addresses connect in to the victim (the fresh white-list entries
     and the incoming slots); the others are only advertised and reach its gray list.
-    None: all of them."""
+    None: all of them. On a small network, honest gray entries drain away (the victim's
+    gray housekeeping promotes one a minute) and all-connect wins; on a large one
+    handshakes keep bringing honest gray entries, and the attacker needs many
+    advertised-only addresses to win the gray picks (``benchmarks/bench_attacks.py``)."""
     subnets: int | None = Field(default=None, ge=1)
     """/16 subnets the attacker addresses span (monerod takes one outgoing peer per /16
     while it has other candidates); default: one per address."""
@@ -433,7 +438,8 @@ class Eclipse(Attack):
                 "height_lag": lag,
                 "victim_chain": self._chain_kind(victim, honest_chain, lag),
                 "honest_out": honest,
-                "eclipsed_at_end": (victim.out_count >= victim.out_limit > 0 and honest == 0),
+                "isolated_at_end": (victim.online and bool(victim.links)
+                                    and all(p in self.attacker_nodes for p in victim.links)),
                 "series": {"out_fraction": state.series_out, "all_fraction": state.series_all,
                            "honest_out": state.series_honest, "height_lag": state.series_lag},
             }
@@ -450,7 +456,7 @@ class Eclipse(Attack):
             victim_chain=_worst(chains),
             all_fraction=round(sum(r["all_fraction"] for r in rows) / n, 4),
             honest_out=min(r["honest_out"] for r in rows),
-            eclipsed_at_end=all(r["eclipsed_at_end"] for r in rows),
+            isolated_at_end=all(r["isolated_at_end"] for r in rows),
             eclipsed_victims=sum(r["eclipsed"] for r in rows),
             restart_at=self.restarted_at,
             victim=[v.name for v in self.victims],

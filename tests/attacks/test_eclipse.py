@@ -99,7 +99,7 @@ def test_only_the_victim_talks_to_attacker_addresses() -> None:
 def test_without_anchors_enough_addresses_fully_eclipse_the_victim_after_restart() -> None:
     world, attack, m = run(attackers=32, victim_anchors=0)
     victim = world.nodes["victim"]
-    assert m["eclipsed"] and m["eclipsed_at_end"]
+    assert m["eclipsed"] and m["isolated_at_end"]
     assert m["out_fraction"] == 1.0 and m["honest_out"] == 0
     assert all(p in attack.attacker_nodes for p in victim.out_peers())
     assert m["time_to_eclipse_s"] is not None and 60 <= m["time_to_eclipse_s"] <= 120
