@@ -48,6 +48,10 @@ EXTENSION POINTS (attacks build on these):
 * ``world.add_node(...)`` — nodes (with chosen addresses) join at run time.
 * :meth:`P2PNetwork.connect` / :meth:`P2PNetwork.disconnect` — force a link
   open or closed.
+* ``node.book`` — the lists themselves (:class:`~.peers.PeerBook`): seed a
+  victim's gray list with ``add_gray``/``merge``, whitelist with
+  :meth:`P2PNetwork.whitelist`. Outgoing peers' last-seen times are refreshed
+  lazily: call :meth:`P2PNetwork.refresh_seen` before reading the values.
 """
 
 from __future__ import annotations
