@@ -1,0 +1,526 @@
+"""A process plan stood up for real on loopback: :class:`LoopbackNetwork`.
+
+Each host gets its own loopback IP for P2P (``127.0.x.y``; Linux routes all of
+127/8 to ``lo``), so ``set_bans`` can cut one node off from another (every
+connection still *comes from* 127.0.0.1, hence monerod's per-IP connection
+limit is raised), while RPC servers listen on 127.0.0.1. Ports come from a
+:class:`~.ports.PortAllocator` of this run, so runs in parallel (xdist
+workers, other sessions) never collide. Everything a run starts lives under
+``<workdir>/hosts/<host>/`` (monerod's data dir ``chain/``, ``monerod.log``,
+wallets, agents' ``*.jsonl``), the layout Shadow gives its hosts, so the same
+parser reads both.
+
+Lifecycle (see :func:`pytest_monerosim.backends.monerod.runner.run`)::
+
+    with LoopbackNetwork.from_scenario(scenario, registry, workdir=...) as net:
+        net.start()      # daemons (in parallel), peering and sync, wallets
+        net.run()        # agents for duration / time_scale wall seconds
+        result = net.collect()
+
+Leaving the ``with`` block (normally, on an error or on Ctrl-C) stops every
+process; a worker killed outright takes them along through PDEATHSIG, and
+:func:`~.process.reap_stale` (called by :meth:`start`) kills what an owner
+that died some other way left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ...agents.hosting import HostedAgent, parse_agent_args, script_of
+from ...agents.runtime import AgentErrors, Clock, EventLog, WalletDirectory
+from ...config.model import Scenario
+from ...registry import Registry
+from ...result.model import Result
+from ..parse import MONEROD_LOG, build_result, host_directories
+from ..plan import (
+    AgentRuntimeArgs,
+    DaemonSpec,
+    HostPlan,
+    PlanOptions,
+    ProcessPlan,
+    WalletSpec,
+    agent_argv,
+    agent_env,
+    build_plan,
+    loopback_discovery,
+    monerod_argv,
+    wallet_rpc_argv,
+)
+from .daemon import DEFAULT_MAX_CONNECTIONS_PER_IP, MonerodNode, stop_nodes, wait_for_height
+from .errors import MonerodBackendError, ProcessDied
+from .ports import LOOPBACK, NodePorts, PortAllocator
+from .process import ManagedProcess, reap_stale
+from .wallet import WalletRpcNode
+
+READY_TIMEOUT_S = 60.0
+SYNC_TIMEOUT_S = 60.0
+HEALTH_EVERY_S = 0.2
+AGENT_EXIT_TIMEOUT_S = 60.0
+
+
+def default_root() -> Path:
+    """Where runs without an explicit workdir go (one directory per user)."""
+    import os
+
+    return Path(tempfile.gettempdir()) / f"monerosim-runs-{os.getuid()}"
+
+
+def loopback_ip(index: int) -> str:
+    """The P2P address of host ``index``: 127.0.0.2, 127.0.0.3, ... 127.0.1.2, ..."""
+    return f"127.0.{index // 250}.{index % 250 + 2}"
+
+
+class PlannedDaemon(MonerodNode):
+    """A :class:`MonerodNode` whose command line is the plan's :func:`monerod_argv`."""
+
+    def __init__(self, host: HostPlan, spec: DaemonSpec, *, address: str, host_dir: Path,
+                 peer_addresses: dict[str, str], binary: str | None) -> None:
+        self.spec = spec
+        self.address = address
+        self.peer_addresses = peer_addresses
+        super().__init__(host.name, host_dir / "chain",
+                         NodePorts(p2p=spec.p2p_port, rpc=spec.rpc_port, zmq=0, wallet=0),
+                         binary=binary, run_dir=host_dir)
+
+    @property
+    def log_path(self) -> Path:
+        return self.run_dir / MONEROD_LOG
+
+    @property
+    def stdout_path(self) -> Path:
+        return self.run_dir / "monerod.out"
+
+    @property
+    def p2p_address(self) -> str:
+        return f"{self.address}:{self.ports.p2p}"
+
+    def command_line(self) -> list[str]:
+        return monerod_argv(
+            self.spec, address=self.address, rpc_address=LOOPBACK, data_dir=self.data_dir,
+            log_file=self.log_path, peer_addresses=self.peer_addresses, binary=self.binary,
+            max_connections_per_ip=DEFAULT_MAX_CONNECTIONS_PER_IP,
+        )
+
+
+class PlannedWallet(WalletRpcNode):
+    """A :class:`WalletRpcNode` whose command line is the plan's :func:`wallet_rpc_argv`."""
+
+    def __init__(self, spec: WalletSpec, *, host_dir: Path, daemon_address: str,
+                 binary: str | None) -> None:
+        self.spec = spec
+        super().__init__(f"wallet-{spec.name}", host_dir / "wallets" / spec.name, daemon_address,
+                         spec.rpc_port, binary=binary, run_dir=host_dir)
+
+    def command_line(self) -> list[str]:
+        return wallet_rpc_argv(self.spec, address=LOOPBACK, daemon_address=self.daemon_address,
+                               wallet_dir=self.wallet_dir, log_file=self.log_path,
+                               binary=self.binary)
+
+
+class LoopbackNetwork:
+    """Runs a :class:`ProcessPlan` as real processes on this machine."""
+
+    def __init__(
+        self,
+        plan: ProcessPlan,
+        registry: Registry,
+        *,
+        workdir: Path,
+        allocator: PortAllocator | None = None,
+        time_scale: float = 120.0,
+        monerod_bin: str | None = None,
+        wallet_rpc_bin: str | None = None,
+        agents: str = "thread",
+        plugin_modules: Sequence[str] = (),
+        progress: Callable[[float, float, int], None] | None = None,
+        premine: dict[str, int] | None = None,
+    ) -> None:
+        if agents not in ("thread", "process", "none"):
+            raise ValueError(f"agents={agents!r}; accepted: thread, process, none")
+        if not plan.agents("monitor"):
+            raise ValueError("the plan has no monitor agent; build it with PlanOptions(monitor=True)")
+        self.plan = plan
+        self.registry = registry
+        self.workdir = Path(workdir)
+        self.hosts_dir = self.workdir / "hosts"
+        self.shared_dir = self.workdir / "shared"
+        self.allocator = allocator
+        self.time_scale = time_scale
+        self.monerod_bin = monerod_bin
+        self.wallet_rpc_bin = wallet_rpc_bin
+        self.agent_mode = agents
+        self.plugin_modules = list(plugin_modules)
+        self.progress = progress
+        self.premine = dict(premine or {})
+        unknown = sorted(set(self.premine) - {w.name for _, w in plan.wallets()})
+        if unknown:
+            raise ValueError(f"premine names wallets {unknown} that are not in the scenario")
+        self.ips = {h: loopback_ip(i) for i, h in enumerate(plan.hosts)}
+        self.daemon_specs = self._render_peers()
+        self.daemons: dict[str, PlannedDaemon] = {}
+        self.wallets: dict[str, PlannedWallet] = {}
+        self.agent_threads: dict[str, HostedAgent] = {}
+        self.agent_procs: dict[str, ManagedProcess] = {}
+        self.errors = AgentErrors()
+        self.directory = WalletDirectory(self.shared_dir)
+        self.t0: float | None = None
+        self.started_wall = time.time()
+        self.phases: dict[str, float] = {}
+        self._closed = False
+
+    # -- construction ----------------------------------------------------------------
+    @classmethod
+    def from_scenario(
+        cls,
+        scenario: Scenario,
+        registry: Registry,
+        *,
+        workdir: Path,
+        plan_options: PlanOptions | None = None,
+        **kwargs: Any,
+    ) -> LoopbackNetwork:
+        """Plan ``scenario`` with ports from a fresh allocator (released by :meth:`close`)."""
+        allocator = PortAllocator()
+        try:
+            plan = build_plan(scenario, registry, ports=lambda host, role: allocator.allocate(),
+                              options=plan_options or PlanOptions())
+        except BaseException:
+            allocator.close()
+            raise
+        return cls(plan, registry, workdir=workdir, allocator=allocator, **kwargs)
+
+    def _render_peers(self) -> dict[str, DaemonSpec]:
+        """The daemons as they run here: discovery replaced by drawn peers on loopback."""
+        specs = {h.name: h.daemon for h in self.plan.daemon_hosts() if h.daemon is not None}
+        if not self.plan.dynamic:
+            return specs
+        picks = loopback_discovery(self.plan)
+        out: dict[str, DaemonSpec] = {}
+        for name, spec in specs.items():
+            chosen = picks.get(name, ())
+            out[name] = dataclasses.replace(
+                spec, exclusive_peers=chosen, seed_peers=(),
+                out_peers=max(len(chosen), spec.out_peers or 0) if chosen else 0,
+                offline=spec.offline or (not chosen and len(specs) == 1),
+            )
+        return out
+
+    def host_dir(self, host: str) -> Path:
+        return self.hosts_dir / host
+
+    def node(self, name: str) -> PlannedDaemon:
+        """The daemon of scenario node ``name``."""
+        return self.daemons[self.plan.host_of_node(name).name]
+
+    def now(self) -> float:
+        """Simulated seconds since t0 (negative before the run starts)."""
+        if self.t0 is None:
+            return 0.0
+        return (time.time() - self.t0) * self.time_scale
+
+    # -- start -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Daemons, peering and sync, wallets; sets ``t0`` and starts the agents."""
+        reap_stale(self.workdir.parent)
+        self.hosts_dir.mkdir(parents=True, exist_ok=True)
+        self.shared_dir.mkdir(parents=True, exist_ok=True)
+        (self.workdir / "plan.json").write_text(json.dumps(self.plan.to_json(), indent=1))
+        peer_addresses = self.plan.peer_addresses(self.ips.__getitem__)
+        for host in self.plan.daemon_hosts():
+            self.daemons[host.name] = PlannedDaemon(
+                host, self.daemon_specs[host.name], address=self.ips[host.name],
+                host_dir=self.host_dir(host.name), peer_addresses=peer_addresses,
+                binary=self.monerod_bin,
+            )
+        for host, spec in self.plan.wallets():
+            self.wallets[spec.name] = PlannedWallet(
+                spec, host_dir=self.host_dir(host.name),
+                daemon_address=self.daemons[host.name].rpc_address, binary=self.wallet_rpc_bin,
+            )
+        first = [d for d in self.daemons.values() if d.spec.start_time <= 0]
+        wallets = [w for w in self.wallets.values() if w.spec.start_time <= 0]
+        procs: list[MonerodNode | WalletRpcNode] = [*first, *wallets]
+        for proc in procs:  # from this thread: PDEATHSIG follows the starting thread
+            proc.start()
+        _parallel(lambda d: d.wait_ready(READY_TIMEOUT_S), first)
+        self._phase("daemons_ready")
+        _parallel(lambda w: w.wait_ready(READY_TIMEOUT_S), wallets)
+        _parallel(self._create_wallet, wallets)
+        self._phase("wallets_ready")
+        self.wait_synchronized(first)
+        self._phase("connected")
+        self._premine()
+        self._phase("premined")
+        self.t0 = time.time()
+        manifest = {"t0": self.t0, "time_scale": self.time_scale, "ips": self.ips,
+                    "daemons": {n: d.command_line() for n, d in self.daemons.items()}}
+        (self.workdir / "run.json").write_text(json.dumps(manifest, indent=1))
+        self._start_agents()
+
+    def _phase(self, name: str) -> None:
+        """Record how long the setup took so far (``result.extra["phases_s"]``)."""
+        self.phases[name] = round(time.time() - self.started_wall, 3)
+
+    def _premine(self) -> None:
+        """Blocks mined before t0 (``premine={wallet: blocks}``): history with spendable coins."""
+        if not self.premine:
+            return
+        clock = Clock(time.time(), self.time_scale)  # records' t is recomputed from wall later
+        for wallet_name, blocks in self.premine.items():
+            wallet = self.wallets[wallet_name]
+            daemon = self.daemons[self.plan.wallet(wallet_name)[0].name]
+            records = EventLog(self.host_dir(daemon.name) / "setup.jsonl", "setup", clock)
+            try:
+                address = self.directory.wait_for(wallet_name, 1.0)
+                answer = daemon.rpc.generateblocks(int(blocks), address)
+                for i, block in enumerate(answer.get("blocks", [])):
+                    records.write("mined", node=daemon.name, block=block,
+                                  height=int(answer["height"]) - len(answer["blocks"]) + 1 + i,
+                                  premine=wallet.spec.name)
+            finally:
+                records.close()
+        running = [d for d in self.daemons.values() if d.process is not None]
+        wait_for_height(running, max(d.rpc.get_height() for d in running), timeout=SYNC_TIMEOUT_S)
+
+    def _create_wallet(self, wallet: PlannedWallet) -> None:
+        address = wallet.open_or_create(wallet.spec.filename)
+        self.directory.publish(wallet.spec.name, address, wallet.spec.node)
+
+    def wait_synchronized(self, daemons: Iterable[PlannedDaemon] | None = None,
+                          timeout: float = SYNC_TIMEOUT_S) -> None:
+        """Every daemon connected (if it has peers) and synchronized, so it can mine."""
+        todo = list(self.daemons.values() if daemons is None else daemons)
+        deadline = time.monotonic() + timeout
+        while todo:
+            waiting = []
+            for d in todo:
+                d.ensure_alive()
+                with d.diagnose():
+                    info = d.rpc.get_info()
+                peers = int(info.get("outgoing_connections_count", 0)) + int(
+                    info.get("incoming_connections_count", 0))
+                if not info.get("synchronized") or (peers == 0 and not d.spec.offline
+                                                    and len(self.daemons) > 1):
+                    waiting.append((d, info, peers))
+            if not waiting:
+                return
+            if time.monotonic() >= deadline:
+                states = ", ".join(f"{d.name}: synchronized={i.get('synchronized')}, {p} peers"
+                                   for d, i, p in waiting)
+                raise MonerodBackendError(
+                    f"daemons not connected and synchronized within {timeout:g} s ({states}); "
+                    f"see their logs under {self.hosts_dir}")
+            todo = [d for d, _, _ in waiting]
+            time.sleep(0.1)
+
+    # -- agents ------------------------------------------------------------------------
+    def agent_argvs(self) -> dict[str, list[str]]:
+        """Each agent's command line (what the process mode executes)."""
+        assert self.t0 is not None
+        argvs = {}
+        for host in self.plan.hosts.values():
+            runtime = AgentRuntimeArgs(
+                out_dir=str(self.host_dir(host.name)), shared_dir=str(self.shared_dir),
+                t0=self.t0, time_scale=self.time_scale, duration=self.plan.duration,
+                seed=self.plan.seed, plugin_modules=tuple(self.plugin_modules),
+            )
+            for agent in host.agents:
+                argvs[agent.name] = agent_argv(agent, self.plan, runtime,
+                                               address_of=self.ips.__getitem__,
+                                               rpc_address_of=lambda _h: LOOPBACK)
+        return argvs
+
+    def _start_agents(self) -> None:
+        if self.agent_mode == "none":
+            self._start_monitor_only()
+            return
+        hosts = {a.name: a.host for a in self.plan.agents()}
+        for name, argv in self.agent_argvs().items():
+            host_dir = self.host_dir(hosts[name])
+            host_dir.mkdir(parents=True, exist_ok=True)
+            if self.agent_mode == "thread":
+                setup = parse_agent_args(script_of(argv), argv[3:])
+                agent = HostedAgent(setup, self.registry, self.errors)
+                self.agent_threads[name] = agent
+                agent.start_thread()
+            else:
+                env = agent_env(home=str(self.workdir), pythonpath=_pythonpath())
+                proc = ManagedProcess(argv, name=name, run_dir=host_dir,
+                                      log_path=host_dir / f"{name}.out", env=env)
+                self.agent_procs[name] = proc
+                proc.start()
+
+    def _start_monitor_only(self) -> None:
+        """``agents="none"``: no behaviours or strategies, only the monitor (tests drive)."""
+        for name, argv in self.agent_argvs().items():
+            if script_of(argv) == "monitor":
+                setup = parse_agent_args("monitor", argv[3:])
+                agent = HostedAgent(setup, self.registry, self.errors)
+                self.agent_threads[name] = agent
+                agent.start_thread()
+
+    # -- run ---------------------------------------------------------------------------
+    def run(self, duration: float | None = None) -> None:
+        """Let the network live ``duration`` simulated seconds (default the plan's) from t0."""
+        assert self.t0 is not None, "start() first"
+        duration = self.plan.duration if duration is None else duration
+        end = self.t0 + duration / self.time_scale
+        pending = sorted((d for d in self.daemons.values() if d.spec.start_time > 0),
+                         key=lambda d: d.spec.start_time)
+        next_progress = 0.0
+        while True:
+            now = time.time()
+            if now >= end:
+                break
+            while pending and self.now() >= pending[0].spec.start_time:
+                self._start_late(pending.pop(0))
+            self.check_health()
+            if self.progress is not None and now >= next_progress:
+                self.progress(min(self.now(), duration), duration, self.blocks_mined())
+                next_progress = now + 0.5
+            time.sleep(max(0.0, min(HEALTH_EVERY_S, end - time.time())))
+        self.check_health()
+        self._phase("ran")
+
+    def _start_late(self, daemon: PlannedDaemon) -> None:
+        daemon.start()
+        for wallet in self.wallets.values():
+            if wallet.spec.node == daemon.name and wallet.process is None:
+                wallet.start()  # its user agent opens or creates the wallet
+
+    def check_health(self) -> None:
+        """Raise :class:`ProcessDied` (with the log tail) for any process that died."""
+        procs: list[MonerodNode | WalletRpcNode] = [*self.daemons.values(), *self.wallets.values()]
+        for proc in procs:
+            if proc.process is not None and not proc.process.alive():
+                proc.ensure_alive()
+        for name, agent_proc in self.agent_procs.items():
+            code = agent_proc.returncode
+            if code not in (None, 0):
+                raise ProcessDied(name, code, agent_proc.log_tail(), agent_proc.log_path,
+                                  "while the run was going on")
+        if self.errors.fatal:
+            raise MonerodBackendError("agent failed:\n" + "\n".join(self.errors.fatal))
+
+    def blocks_mined(self) -> int:
+        return sum(a.node_api.blocks_mined for a in self.agent_threads.values()
+                   if a.node_api is not None)
+
+    # -- end ---------------------------------------------------------------------------
+    def stop_agents(self) -> None:
+        """Stop behaviours and strategies, then the monitor's final sweep (daemons still up)."""
+        monitors = {n: a for n, a in self.agent_threads.items() if a.setup.script == "monitor"}
+        others = [a for n, a in self.agent_threads.items() if n not in monitors]
+        for agent in others:
+            agent.scheduler.stop()
+        for agent in others:
+            agent.stop()
+            agent.finish()
+        for agent in monitors.values():
+            agent.stop()
+            agent.finish()
+        deadline = time.monotonic() + AGENT_EXIT_TIMEOUT_S
+        for proc in self.agent_procs.values():  # they exit by themselves at the end
+            proc.wait(max(0.0, deadline - time.monotonic()))
+        for proc in self.agent_procs.values():
+            proc.stop()
+        failed = {n: p.returncode for n, p in self.agent_procs.items() if p.returncode not in (0, None)}
+        if failed:
+            name, code = next(iter(failed.items()))
+            proc = self.agent_procs[name]
+            raise ProcessDied(name, code, proc.log_tail(), proc.log_path, "at the end of the run")
+        if self.errors.fatal:
+            raise MonerodBackendError("agent failed:\n" + "\n".join(self.errors.fatal))
+
+    def collect(self) -> Result:
+        """Stop the agents, sweep, and build the :class:`Result` (processes keep running)."""
+        assert self.t0 is not None
+        self.stop_agents()
+        self._phase("collected")
+        end = time.time()
+        result = build_result(
+            self.plan, host_directories(self.plan, self.hosts_dir), t0=self.t0,
+            time_scale=self.time_scale, backend="monerod",
+            sim_seconds=min(self.plan.duration, (end - self.t0) * self.time_scale),
+            wall_seconds=end - self.started_wall,
+        )
+        result.extra["phases_s"] = dict(self.phases)
+        result.extra["workdir"] = str(self.workdir)
+        if self.plan.dynamic:
+            result.extra["loopback_peers"] = {h: list(d.exclusive_peers)
+                                              for h, d in self.daemon_specs.items()}
+        return result
+
+    def close(self) -> None:
+        """Stop every process this network started (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            for agent in self.agent_threads.values():
+                agent.scheduler.stop()
+            for proc in self.agent_procs.values():
+                with contextlib.suppress(Exception):
+                    proc.stop(term_timeout=3.0)
+            _stop_wallets(list(self.wallets.values()))
+            stop_nodes([d for d in self.daemons.values() if d.process is not None])
+            for agent in self.agent_threads.values():
+                agent.stop(timeout=2.0)
+                with contextlib.suppress(Exception):
+                    agent.log.close()
+        finally:
+            if self.allocator is not None:
+                self.allocator.close()
+
+    def __enter__(self) -> LoopbackNetwork:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _stop_wallets(wallets: list[PlannedWallet]) -> None:
+    """Ask every wallet-rpc to save and exit at once, then run the ladder on stragglers."""
+    for wallet in wallets:
+        if wallet.alive():
+            with contextlib.suppress(MonerodBackendError):
+                wallet.rpc.stop_wallet()
+    deadline = time.monotonic() + 15.0
+    for wallet in wallets:
+        if wallet.process is not None:
+            wallet.process.wait(max(0.0, deadline - time.monotonic()))
+    for wallet in wallets:
+        wallet.stop(timeout=2.0)
+
+
+def _parallel(fn: Callable[[Any], Any], items: Sequence[Any]) -> None:
+    """Run ``fn`` over ``items`` on threads (waiting on RPC); re-raise the first error."""
+    if not items:
+        return
+    if len(items) == 1:
+        fn(items[0])
+        return
+    with ThreadPoolExecutor(max_workers=min(16, len(items))) as pool:
+        futures = [pool.submit(fn, item) for item in items]
+        errors = [f.exception() for f in futures]
+    for error in errors:
+        if error is not None:
+            raise error
+
+
+def _pythonpath() -> list[str]:
+    """The interpreter's import path, for agent processes (their environment is explicit)."""
+    return [p for p in sys.path if p and Path(p).is_dir()]
+
+
+__all__ = ["LoopbackNetwork", "PlannedDaemon", "PlannedWallet", "default_root", "loopback_ip"]

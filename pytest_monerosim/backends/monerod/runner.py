@@ -1,0 +1,111 @@
+"""The ``monerod`` backend: a scenario as real regtest processes on loopback.
+
+``run(scenario, registry, options)`` plans the scenario
+(:func:`~pytest_monerosim.backends.plan.build_plan`), stands it up with
+:class:`~.network.LoopbackNetwork` (daemons started together and awaited in
+parallel, peered by the plan, synchronized; one wallet-rpc per wallet), runs
+the agents for ``duration / time_scale`` wall seconds, then collects: the
+monitor's final sweep of every node (chains, alternative chains, pools,
+peers, wallets) and every monerod log (arrival of each block at each node to
+1 ms of wall time, i.e. ``time_scale / 1000`` simulated seconds; reorgs), and
+returns the same :class:`~pytest_monerosim.result.model.Result` as the
+simulator, with ``backend == "monerod"``.
+
+Options (``RunOptions``): ``workdir`` (default a fresh directory under
+``$TMPDIR/monerosim-runs-<uid>/``), ``time_scale`` (simulated seconds per
+wall second, default 120), ``monerod_bin`` / ``wallet_rpc_bin``, and in
+``extra``: ``monerod_agents`` = ``thread`` (default: agents on threads of
+this process) or ``process`` (each agent as ``python -m
+pytest_monerosim.agents.<script>``, as under Shadow), ``plugin_modules``
+(modules with a ``PLUGINS`` list that agent processes load), ``monitor_poll_s``
+(default 30 simulated seconds), ``premine`` (``{wallet: blocks}`` mined to those
+wallets before time 0, so a run can start with spendable coins; their records
+have negative times).
+
+Differences from the simulator, by nature of regtest: difficulty is fixed
+(every block has difficulty 1, so the heaviest chain is the longest), and
+mining is ``generateblocks`` on each miner's Poisson timer; relay, sync,
+reorgs, pools and wallets are monerod's own.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import BackendUnavailable
+from ..plan import PlanOptions
+from .daemon import MONEROD, check_version, find_binary
+from .errors import BinaryNotFound, BinaryVersionError
+from .network import LoopbackNetwork, default_root
+from .wallet import WALLET_RPC
+
+if TYPE_CHECKING:
+    from ...config.model import Scenario
+    from ...registry import Registry
+    from ...result.model import Result
+    from .. import RunOptions
+
+PACKAGE_HINT = "install Debian's package 'monero' (apt-get install -y monero)"
+
+
+def require_binaries(options: RunOptions, wallets: bool = True) -> dict[str, Path]:
+    """Paths of monerod (and monero-wallet-rpc); ``BackendUnavailable`` naming the package."""
+    wanted = [(MONEROD, options.monerod_bin)]
+    if wallets:
+        wanted.append((WALLET_RPC, options.wallet_rpc_bin))
+    found: dict[str, Path] = {}
+    for name, configured in wanted:
+        try:
+            path = find_binary(name, configured)
+            check_version(str(path))
+        except BinaryNotFound as exc:
+            raise BackendUnavailable(
+                f"the monerod backend needs {name}, which is not installed here: "
+                f"{PACKAGE_HINT}, or set --monerod-bin ({exc})") from None
+        except BinaryVersionError as exc:
+            raise BackendUnavailable(f"the monerod backend needs Monero 0.18: {exc}") from None
+        found[name] = path
+    return found
+
+
+def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
+    """Stand ``scenario`` up as real processes, run it, and return its result."""
+    if scenario.attacks:
+        names = ", ".join(a.name for a in scenario.attacks)
+        raise BackendUnavailable(
+            f"the monerod backend does not run attack plugins ({names}) yet; drive attacks on "
+            "real nodes with pytest_monerosim.backends.monerod.actions")
+    binaries = require_binaries(options, wallets=bool(scenario.wallets))
+    extra: dict[str, Any] = dict(options.extra)
+    plan_options = PlanOptions(
+        monitor=True, monitor_poll_s=float(extra.get("monitor_poll_s", 30.0)),
+    )
+    with LoopbackNetwork.from_scenario(
+        scenario, registry, workdir=_workdir(options), plan_options=plan_options,
+        time_scale=options.time_scale, monerod_bin=str(binaries[MONEROD]),
+        wallet_rpc_bin=str(binaries[WALLET_RPC]) if WALLET_RPC in binaries else None,
+        agents=str(extra.get("monerod_agents", "thread")),
+        plugin_modules=_modules(extra.get("plugin_modules", ())),
+        progress=options.progress,
+        premine={str(k): int(v) for k, v in dict(extra.get("premine") or {}).items()},
+    ) as network:
+        network.start()
+        network.run()
+        return network.collect()
+
+
+def _workdir(options: RunOptions) -> Path:
+    """A fresh run directory: under ``options.workdir`` if given, else the per-user root."""
+    root = Path(options.workdir) if options.workdir else default_root()
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=root))
+
+
+def _modules(value: object) -> Sequence[str]:
+    if isinstance(value, str):
+        return [m for m in value.split(",") if m]
+    return [str(m) for m in value] if isinstance(value, (list, tuple)) else []
