@@ -190,7 +190,7 @@ class P2PNetwork:
             fn(a, b)
             fn(b, a)
         for x, link in ((a, la), (b, lb)):
-            if link.outgoing and x.online and not shutdown:
+            if link.outgoing and x.online:  # a stopping node is already offline
                 self._wake(x)
 
     def _establish(self, a: Node, b: Node, latency: float) -> None:

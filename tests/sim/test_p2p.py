@@ -186,3 +186,17 @@ def test_static_links_survive_restarts(registry: Registry) -> None:
     world.engine.at(120, lambda: seen.append(len(hub.links)))
     world.run()
     assert seen == [0] and len(hub.links) == 4
+
+
+def test_peers_of_a_stopping_node_refill_their_slots_at_once(registry: Registry) -> None:
+    sc = monero_net(60, duration=1805)
+    world = build_world(sc, registry, snapshot_interval_s=None)
+    victim = world.node("r-10")
+    dialers: list[Any] = []
+    counts: list[int] = []
+    world.engine.at(1799, lambda: dialers.extend(victim.in_peers()))
+    victim.restart(at=1800, downtime=600)
+    world.engine.at(1803, lambda: counts.extend(p.out_count for p in dialers))
+    world.run()
+    assert dialers and not victim.online
+    assert counts == [12] * len(dialers)  # within seconds, not at the next timed sync
