@@ -47,6 +47,7 @@ from pytest_monerosim.backends.shadow.writer import (
     ShadowSettings,
     host_addresses,
     network_graph,
+    shadow_latency,
     write_shadow_dir,
 )
 from pytest_monerosim.cli import main as cli_main
@@ -246,7 +247,7 @@ def test_gml_parses_back_with_networkx(tmp_path: Path, registry: Registry) -> No
             assert parsed.has_edge(by_label[host], by_label[host])  # the self-loop hosts attach to
         for u, v, data in plan_graph.edges(data=True):
             edge = parsed.edges[by_label[u], by_label[v]]
-            assert parse_time(edge["latency"]) == pytest.approx(data["latency_s"], abs=1e-9)
+            assert parse_time(edge["latency"]) == pytest.approx(data["latency_s"], abs=5e-7)
             assert isinstance(edge["packet_loss"], float)
         assert "packet_loss 0.0\n" in text and "packet_loss 0\n" not in text
         # the project's own reader agrees (and checks every Shadow rule)
@@ -336,11 +337,18 @@ def test_overrides_reach_the_config(tmp_path: Path, registry: Registry) -> None:
     assert cfg["experimental"] == {"runahead": "100 ms"}
 
 
-def test_latency_without_a_shadow_form_is_refused(tmp_path: Path, registry: Registry) -> None:
-    data = json.loads(json.dumps(SCENARIOS["star"]))
-    data["network"]["latency"]["latency_s"] = 2.5e-10
-    with pytest.raises(ValueError, match="nanoseconds"):
-        write_shadow_dir(scenario_from_dict(data), registry, tmp_path / "x", FIXED)
+def test_latencies_are_whole_microseconds(tmp_path: Path, registry: Registry) -> None:
+    assert shadow_latency(0.058124867967993404) == 0.058125
+    assert shadow_latency(2.5e-10) == 0.000001  # never zero: Shadow refuses that
+    data = json.loads(json.dumps(SCENARIOS["regions"]))
+    data["network"]["latency"] = {"name": "lognormal", "median_s": 0.06, "sigma": 0.5}
+    layout = write_shadow_dir(scenario_from_dict(data), registry, tmp_path / "ln", FIXED)
+    graph = read_gml((layout.directory / GRAPH_FILE).read_text())
+    ids = {d["label"]: n for n, d in graph.nodes(data=True)}
+    for u, v, d in layout.plan.graph.edges(data=True):
+        written = graph.edges[ids[u], ids[v]]["latency_s"]
+        assert written == pytest.approx(d["latency_s"], abs=5e-7)
+        assert round(written * 1e6, 6) == round(written * 1e6)
 
 
 # --------------------------------------------------------------------------- runner checks
@@ -540,3 +548,17 @@ def test_parser_reads_shadows_layout(emulated_run: tuple[Any, ShadowDirectory]) 
     again = parse_shadow_data(layout)
     assert sorted(again.blocks) == sorted(result.blocks)
     assert {n: again.height(n) for n in again.nodes} == {n: result.height(n) for n in result.nodes}
+
+
+def test_a_large_legacy_network_is_written_compact(tmp_path: Path, cli_registry: Registry,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "large"
+    assert cli_main(["shadow-config", str(LEGACY / "large_relays.yaml"), "-o", str(out)]) == 0
+    assert "909 hosts" in capsys.readouterr().out
+    text = (out / GRAPH_FILE).read_text()
+    graph = read_gml(text)
+    assert len(graph) == 6 + 1  # the six AS nodes of three_regions.gml, and the monitor's
+    cfg = yaml.safe_load((out / CONFIG_FILE).read_text())
+    assert cfg["network"]["use_shortest_path"] is False
+    assert all("bandwidth_up" in host for host in cfg["hosts"].values())
+    assert cfg["experimental"] == {"runahead": "100 ms", "native_preemption_enabled": True}

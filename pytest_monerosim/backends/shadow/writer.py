@@ -4,7 +4,7 @@ The directory holds::
 
     shadow.yaml        the Shadow config (validated with validate_shadow_config first)
     network.gml        the network graph (written by gml.write_gml, checked by validate_gml)
-    plan.json          the process plan it was made from (hosts, processes, edges)
+    plan.json          the process plan it was made from (hosts, processes, addresses)
     agents/<host>/<agent>.py
                        one wrapper per agent process: `python agents/miner-0/miner-miner-0.py`
                        runs the agent exactly as Shadow does, for debugging by hand
@@ -28,7 +28,8 @@ How the plan maps onto Shadow:
 * daemons and wallet RPCs are expected to be ``running`` when Shadow stops;
   agents stop by themselves at the scenario's duration and must have exited 0
   by ``stop_time`` (duration + :attr:`ShadowSettings.grace_s`);
-* the network: one GML node per host, with the plan's latencies on edges
+* the network: one GML node per host, with the plan's latencies (to the
+  microsecond) on edges
   (every pair for the dynamic ``monero`` topology, so routing is direct;
   ``use_shortest_path`` otherwise) and bandwidths on nodes; or, for large
   networks whose latency model is ``constant`` or jitter-free ``regions``, one
@@ -87,6 +88,7 @@ __all__ = [
     "build_shadow_config",
     "host_addresses",
     "network_graph",
+    "shadow_latency",
     "write_shadow_dir",
 ]
 
@@ -219,10 +221,10 @@ def network_graph(
         return (*_compact_graph(plan, scenario, regional), False, True)
     graph = nx.Graph()
     for name, data in plan.graph.nodes(data=True):
-        graph.add_node(name, bandwidth_up_bps=data["bandwidth_up_bps"],
-                       bandwidth_down_bps=data["bandwidth_down_bps"])
+        graph.add_node(name, bandwidth_up_bps=round(data["bandwidth_up_bps"]),
+                       bandwidth_down_bps=round(data["bandwidth_down_bps"]))
     for u, v, data in plan.graph.edges(data=True):
-        graph.add_edge(u, v, latency_s=float(data["latency_s"]), packet_loss=0.0)
+        graph.add_edge(u, v, latency_s=shadow_latency(data["latency_s"]), packet_loss=0.0)
     n = graph.number_of_nodes()
     complete = graph.number_of_edges() == n * (n - 1) // 2
     if not complete and not nx.is_connected(graph):
@@ -231,6 +233,14 @@ def network_graph(
                          f"{', '.join(parts[0][:4])} reach no other host); Shadow routes between "
                          "every pair of hosts")
     return graph, {h: h for h in graph.nodes}, not complete, False
+
+
+def shadow_latency(seconds: float) -> float:
+    """A latency Shadow can take: whole microseconds (latency models draw arbitrary floats).
+
+    At least 1 µs, since Shadow refuses a zero latency.
+    """
+    return max(1, round(float(seconds) * 1_000_000)) / 1_000_000
 
 
 def _regional_latency(plan: ProcessPlan, scenario: Scenario) -> dict[str, Any] | None:
@@ -259,7 +269,8 @@ def _compact_graph(
     attach: dict[str, Any] = {}
     if table["kind"] == "constant":
         graph.add_node("internet", bandwidth_bps=default)
-        graph.add_edge("internet", "internet", latency_s=table["latency_s"], packet_loss=0.0)
+        graph.add_edge("internet", "internet", latency_s=shadow_latency(table["latency_s"]),
+                       packet_loss=0.0)
         attach.update(dict.fromkeys(plan.hosts, "internet"))
         return graph, attach
     names = [r["name"] for r in table["regions"]]
@@ -270,10 +281,11 @@ def _compact_graph(
             between[frozenset((a, b))] = float(value)
     for name in names:
         graph.add_node(name, bandwidth_bps=default)
-        graph.add_edge(name, name, latency_s=between.get(frozenset((name,)), intra), packet_loss=0.0)
+        graph.add_edge(name, name, latency_s=shadow_latency(between.get(frozenset((name,)), intra)),
+                       packet_loss=0.0)
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            graph.add_edge(a, b, latency_s=between[frozenset((a, b))], packet_loss=0.0)
+            graph.add_edge(a, b, latency_s=shadow_latency(between[frozenset((a, b))]), packet_loss=0.0)
     agent_only = [h for h in plan.hosts.values() if h.node is None]
     if agent_only:  # the monitor: one node linked to every region over a LAN-like link
         graph.add_node("agents", bandwidth_bps=default)
@@ -500,8 +512,9 @@ def write_shadow_dir(
         path = out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    (out / PLAN_FILE).write_text(json.dumps(
-        {**plan.to_json(), "addresses": addresses}, indent=1, sort_keys=True) + "\n")
+    manifest = {k: v for k, v in plan.to_json().items() if k != "edges"}  # the GML has the network
+    (out / PLAN_FILE).write_text(json.dumps({**manifest, "addresses": addresses}, indent=1,
+                                            sort_keys=True) + "\n")
     (out / CONFIG_FILE).write_text(
         "# Shadow 3.x config written by pytest-monerosim; run: shadow shadow.yaml (in this directory).\n"
         "# monerod's database uses msync and mlock, which stock Shadow does not support: run it with\n"
