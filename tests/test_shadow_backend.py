@@ -562,3 +562,18 @@ def test_a_large_legacy_network_is_written_compact(tmp_path: Path, cli_registry:
     assert cfg["network"]["use_shortest_path"] is False
     assert all("bandwidth_up" in host for host in cfg["hosts"].values())
     assert cfg["experimental"] == {"runahead": "100 ms", "native_preemption_enabled": True}
+
+
+def test_the_plugin_skips_with_the_reason(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(pytester.path))  # no shadow anywhere
+    pytester.makepyfile(test_net="""
+        import pytest
+
+        @pytest.mark.monerosim({"general": {"duration": "10m"}, "network": {"topology": {"name": "mesh"}},
+                                "nodes": [{"group": "m", "count": 2, "role": "miner", "hashrate": 1}]})
+        def test_x(monero_network):
+            pass
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--monerosim-backend=shadow", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*Shadow is built from source (https://github.com/shadow/shadow)*"])

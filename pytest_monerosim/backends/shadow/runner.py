@@ -135,9 +135,9 @@ def run_with_layout(
         asked = f" ({options.shadow_bin} is not an executable)" if options.shadow_bin else ""
         raise BackendUnavailable(
             f"the shadow backend needs the Shadow simulator, which is not installed here{asked}: "
-            f"Shadow is built from source ({SHADOW_REPO}); put 'shadow' on PATH or pass "
-            f"--monerosim-shadow-bin. The generated config is in {layout.directory} "
-            f"(run it there with: shadow {CONFIG_FILE})")
+            f"Shadow is built from source ({SHADOW_REPO}); put 'shadow' on PATH or give its path "
+            f"(pytest --monerosim-shadow-bin, RunOptions.shadow_bin). The generated config is in "
+            f"{layout.directory} (run it there with: shadow {CONFIG_FILE})")
     missing = _missing_binaries(settings)
     if missing:
         raise BackendUnavailable(
