@@ -143,6 +143,9 @@ class BlockRelay:
     def _accept(self, node: Node, block: Block, relay: bool) -> None:
         known = node.pending.pop(block, None)
         hooks = self.hooks
+        if block.parent not in node.chain.known:  # queued behind a parent that was rejected
+            self._reject(node, block)
+            return
         if hooks.validate_block and not hooks.block_is_valid(node, block):
             self._reject(node, block)
             return

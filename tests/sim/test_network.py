@@ -253,3 +253,27 @@ def test_initial_difficulty_counts_the_hashrate_online_at_the_start(registry: Re
     world = build_world(sc, registry)
     assert world.hashes_per_unit == 1_000_000 / 2
     assert world.initial_difficulty == 120_000_000
+
+
+def test_rejected_blocks_and_their_descendants_go_nowhere(registry: Registry) -> None:
+    class RejectMinerB:
+        """The tx layer's hook in miniature: b's odd blocks break a rule (a double spend,
+        say); its even blocks are fine on their own but build on the odd ones."""
+
+        def validate_block(self, node: Any, block: Any) -> bool:
+            return block.miner != "b" or node.name == "b" or block.height % 2 == 0
+
+    sc = scenario(
+        [{"group": "a", "role": "miner", "hashrate": 1.0},
+         {"group": "b", "role": "miner", "hashrate": 1.0,
+          "behaviour": {"name": "constant_mining", "interval": 0.2}},
+         {"group": "r", "count": 3}],
+        general={"duration": 60},
+        network={"topology": "mesh", "verification_s": 0.5},  # children queue behind parents
+    )
+    result = run_scenario(sc, registry, components=[RejectMinerB()], snapshot_interval_s=None)
+    by_b = [blk for blk in result.blocks.values() if blk.miner == "b"]
+    assert len(by_b) > 100
+    assert all(set(blk.arrivals) == {"b"} for blk in by_b)
+    for name in ("a", "r-0", "r-1", "r-2"):
+        assert all(blk.miner != "b" for blk in result.main_chain(name))
