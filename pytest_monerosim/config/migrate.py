@@ -523,7 +523,7 @@ class _Migrator:
                 self.custom(name, agent, has_daemon, wallets)
         for name, agent in later:
             if agent.role == "distributor":
-                self.distributor(name, agent, nodes, wallets, has_daemon=bool(agent.daemon))
+                self.distributor(name, agent, nodes, wallets, has_daemon=isinstance(agent.daemon, str))
             else:
                 self.wallet_only(name, agent, nodes, public, wallets)
         if not nodes:
