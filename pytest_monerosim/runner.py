@@ -83,6 +83,23 @@ def prepare(
     return plugins
 
 
+def for_backend(scenario: Scenario, backend: str, options: RunOptions, source: str | None = None) -> Scenario:
+    """Apply the scenario's ``backends.<name>`` section: overrides, and options into ``options.extra``."""
+    section = scenario.backends.get(backend)  # type: ignore[call-overload]
+    if section is None:
+        return scenario
+    if section.options:
+        options.extra.setdefault(backend, dict(section.options))
+    if not section.overrides:
+        return scenario
+    from .config.loader import scenario_from_dict
+
+    data = scenario.model_dump(mode="json")
+    data.pop("backends", None)
+    adjusted = scenario_from_dict(data, source=source, overrides=section.overrides)
+    return adjusted.model_copy(update={"backends": scenario.backends})
+
+
 def run_scenario(
     scenario: Scenario,
     *,
@@ -102,6 +119,7 @@ def run_scenario(
         scenario = scenario.model_copy(
             update={"general": scenario.general.model_copy(update={"duration": options.duration})}
         )
+    scenario = for_backend(scenario, name, options, source)
     plugins = prepare(scenario, registry, source)
     started = time.perf_counter()
     result: Result = get_backend(name).run(scenario, registry, options)

@@ -145,3 +145,22 @@ def test_plugin_ref_shorthand():
                                        "behaviour": {"name": "constant_mining", "interval": 60}}]})
     assert s.nodes[0].behaviour_ref().name == "observer"
     assert s.nodes[1].behaviour_ref().params == {"interval": 60}
+
+
+def test_backend_section_shrinks_the_network_for_real_daemons():
+    from pytest_monerosim.backends import RunOptions
+    from pytest_monerosim.runner import for_backend
+
+    s = scenario_from_dict({
+        "nodes": [{"group": "m", "count": 4, "role": "miner", "hashrate": 1}, {"group": "r", "count": 96}],
+        "backends": {"monerod": {"overrides": {"nodes.r.count": 1, "duration": "10m"}},
+                     "shadow": {"options": {"general": {"parallelism": 2}}}},
+    })
+    options = RunOptions()
+    real = for_backend(s, "monerod", options)
+    assert real.total_nodes() == 5 and real.general.duration == 600
+    assert for_backend(s, "sim", options) is s
+    for_backend(s, "shadow", options)
+    assert options.extra["shadow"] == {"general": {"parallelism": 2}}
+    with pytest.raises(ScenarioError, match="backends.lxc|backends"):
+        scenario_from_dict({"nodes": [{"group": "a"}], "backends": {"lxc": {}}})

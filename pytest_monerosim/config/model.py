@@ -184,6 +184,16 @@ class WalletGroup(_Model):
         return self
 
 
+class BackendSection(_Model):
+    """Per-backend adjustments: ``backends: {monerod: {overrides: {...}}, shadow: {options: {...}}}``."""
+
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    """Dotted-path overrides applied when the scenario runs on this backend (a 100-node
+    suite can shrink to 5 real daemons)."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Backend settings passed through (e.g. Shadow ``general`` keys for the shadow backend)."""
+
+
 class Scenario(_Model):
     general: General = Field(default_factory=General)
     network: Network = Field(default_factory=Network)
@@ -193,6 +203,7 @@ class Scenario(_Model):
     nodes: list[NodeGroup] = Field(min_length=1)
     wallets: list[WalletGroup] = Field(default_factory=list)
     attacks: list[PluginRef] = Field(default_factory=list)
+    backends: dict[Backend, BackendSection] = Field(default_factory=dict)
 
     @field_validator("nodes")
     @classmethod
