@@ -137,8 +137,7 @@ class Migration:
         else:
             lines.append("# Every legacy setting has an equivalent here.")
         if self.shadow_options:
-            lines.append("# Shadow options of the legacy file (for the shadow backend, "
-                         "RunOptions.extra['shadow']):")
+            lines.append("# Shadow options of the legacy file (kept in backends.shadow.options):")
             for section, values in self.shadow_options.items():
                 lines += [f"#   {section}.{k}: {v}" for k, v in values.items()]
         renamed = _renames(self.node_names)
@@ -257,6 +256,8 @@ class _Migrator:
             scenario["wallets"] = wallets
         self.performance()
         self.timing()
+        if self.shadow:
+            scenario["backends"] = {"shadow": {"options": {k: dict(v) for k, v in self.shadow.items()}}}
         return Migration(
             scenario=scenario,
             warnings=_merge(self.warnings, self.cfg),
@@ -350,8 +351,8 @@ class _Migrator:
         return out
 
     def _shadow_knob(self, field: str) -> None:
-        self.warn(field, "Shadow-only: kept for the shadow backend (Migration.shadow_options); "
-                         "the scenario has no field for it")
+        self.warn(field, "Shadow-only: kept for the shadow backend (backends.shadow.options); "
+                         "the other backends ignore it")
 
     def performance(self) -> None:
         perf = self.cfg.performance
