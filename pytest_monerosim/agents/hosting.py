@@ -42,6 +42,7 @@ from .runtime import (
     WalletDirectory,
     wait_rpc,
     wallet_address,
+    write_wallet_state,
 )
 
 BURN_ADDRESS = (
@@ -78,7 +79,9 @@ class AgentSetup:
 
     @property
     def end_wall(self) -> float:
-        return self.t0 + self.duration / self.time_scale
+        """When the agent stops: the run's end (the monitor: plus its ``grace_s``)."""
+        grace = float(self.options.get("grace_s", 0.0)) if self.script == "monitor" else 0.0
+        return self.t0 + (self.duration + grace) / self.time_scale
 
 
 def _parser(script: str) -> argparse.ArgumentParser:
@@ -234,8 +237,6 @@ class HostedAgent:
         self.monitor = Monitor(
             daemons={n: daemon_client(u) for n, u in opts.get("daemons", {}).items()},
             p2p=opts.get("p2p", {}),
-            wallets={n: (wallet_client(w["url"]), str(w["node"]))
-                     for n, w in opts.get("wallets", {}).items()},
             log=self.log, shared_dir=s.shared_dir, poll_s=float(opts.get("poll_s", 30.0)),
         )
         self.monitor.start(self.scheduler)
@@ -263,9 +264,15 @@ class HostedAgent:
         self.scheduler.join(timeout)
 
     def finish(self) -> None:
-        """The monitor's final sweep (daemons must still run), then the ``stop`` record."""
+        """Final records (daemons and wallets must still run), then the ``stop`` record.
+
+        The monitor makes its sweep; a wallet agent reports its wallet's state.
+        """
         if self.monitor is not None:
             self.monitor.sweep()
+        if self.wallet_api is not None:
+            write_wallet_state(self.log, self.wallet_api.name, self.wallet_api.node,
+                               self.wallet_api.client)
         self.log.write("stop", blocks_mined=self.node_api.blocks_mined if self.node_api else 0)
         self.log.close()
 

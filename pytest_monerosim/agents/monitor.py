@@ -12,9 +12,6 @@ Records (JSON lines, see :mod:`pytest_monerosim.backends.parse`):
   ``peer_ids`` (peer id → host, learned from outgoing connections);
 * ``tx`` — a transaction's details (final sweep): ``id``, ``fee``, ``weight``,
   ``key_images``, ``in_pool``, ``block_height``;
-* ``wallet`` — a wallet's final state: ``name``, ``node``, ``address``, ``balance``,
-  ``unlocked``, ``incoming`` / ``outgoing`` transfers (``txid``, ``amount``, ``fee``,
-  ``height``, ``type``);
 * ``final`` — the end of the final sweep: ``tips`` and ``pools`` (each node's pool).
 
 Command line (see :mod:`._cli`)::
@@ -22,7 +19,7 @@ Command line (see :mod:`._cli`)::
     python -m pytest_monerosim.agents.monitor --name monitor --host monitor \\
         --out DIR --shared DIR --t0 EPOCH --time-scale 120 --duration 3600 --seed 1 \\
         --options '{"poll_s": 30, "daemons": {"n0": "http://127.0.0.1:18081"},
-                    "p2p": {"n0": "127.0.0.2:18080"}, "wallets": {"w": {"url": ..., "node": "n0"}}}'
+                    "p2p": {"n0": "127.0.0.2:18080"}}'
 """
 
 from __future__ import annotations
@@ -36,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.monerod.errors import MonerodBackendError
-from ..backends.monerod.rpc import DaemonRpc, WalletRpc
+from ..backends.monerod.rpc import DaemonRpc
 from .runtime import EventLog, PeerNames, Scheduler
 
 GENESIS_PARENT = "0" * 64
@@ -47,20 +44,23 @@ PEERS_EVERY_POLLS = 4
 
 
 class Monitor:
-    """Polls daemons (tips, new blocks, pools, peers) and, at the end, wallets."""
+    """Polls daemons: tips, new blocks, pools, peers; a final sweep at the end.
+
+    It never calls a wallet: monero-wallet-rpc must not serve two clients at
+    once (a refresh during a transfer can hang both), so each wallet's own
+    agent reports its final state (:func:`~.runtime.write_wallet_state`).
+    """
 
     def __init__(
         self,
         *,
         daemons: Mapping[str, DaemonRpc],
         p2p: Mapping[str, str],
-        wallets: Mapping[str, tuple[WalletRpc, str]],
         log: EventLog,
         shared_dir: Path | None = None,
         poll_s: float = 30.0,
     ) -> None:
         self.daemons = dict(daemons)
-        self.wallets = dict(wallets)
         self.log = log
         self.poll_s = poll_s
         self.shared_dir = shared_dir
@@ -69,6 +69,7 @@ class Monitor:
         self.tips: dict[str, str] = {}
         self.pools: dict[str, set[str]] = {}
         self.seen_txs: set[str] = set()
+        self.seen_by: dict[str, set[str]] = {}
         self.polls = 0
 
     # -- periodic -------------------------------------------------------------------
@@ -102,6 +103,7 @@ class Monitor:
         txs = set(rpc.get_transaction_pool_hashes())
         new = sorted(txs - self.pools.get(node, set()))
         self.pools[node] = txs
+        self.seen_by.setdefault(node, set()).update(txs)
         if new:
             self.seen_txs.update(new)
             self.log.write("pool", node=node, txs=new)
@@ -121,6 +123,8 @@ class Monitor:
         tx_ids: list[str] = []
         if int(header.get("num_txes", 0)) > 0:
             tx_ids = [str(t) for t in rpc.get_block(block_hash=block_id).get("tx_hashes", [])]
+            self.seen_txs.update(tx_ids)
+            self.seen_by.setdefault(node, set()).update(tx_ids)
         self.known_blocks.add(block_id)
         height = int(header["height"])
         self.log.write(
@@ -171,7 +175,7 @@ class Monitor:
             time.sleep(0.05)
 
     def sweep(self) -> None:
-        """Everything at the end: tips, every chain and alternative chain, txs, wallets, peers.
+        """Everything at the end: tips, every chain and alternative chain, txs, peers.
 
         Mining has stopped by now; :meth:`settle` first lets blocks still
         propagating arrive (at most :data:`SETTLE_WALL_S` wall seconds).
@@ -190,41 +194,25 @@ class Monitor:
                                node=node)
         self.snapshot_peers()
         self._sweep_txs()
-        self._sweep_wallets()
         self.log.write("final", tips=self.tips,
                        pools={n: sorted(p) for n, p in self.pools.items()})
 
     def _sweep_txs(self) -> None:
-        rpc = next(iter(self.daemons.values()), None)
-        if rpc is None or not self.seen_txs:
-            return
-        ids = sorted(self.seen_txs)
-        for i in range(0, len(ids), 100):
-            try:
-                answer = rpc.get_transactions(ids[i:i + 100], decode_as_json=True)
-            except MonerodBackendError:
-                continue
-            for tx in answer.get("txs", []):
-                self.log.write("tx", **tx_details(tx))
-
-    def _sweep_wallets(self) -> None:
-        for name, (wallet, node) in self.wallets.items():
-            try:
-                wallet.refresh()
-                bal = wallet.get_balance()
-                transfers = wallet.get_transfers(pending=False, failed=False)
-                address = wallet.get_address()
-            except MonerodBackendError as exc:
-                self.log.write("error", error=type(exc).__name__, message=str(exc), fatal=False,
-                               wallet=name)
-                continue
-            self.log.write(
-                "wallet", name=name, node=node, address=address, balance=bal.balance,
-                unlocked=bal.unlocked_balance,
-                incoming=[_transfer(t) for t in transfers.get("in", [])],
-                outgoing=[_transfer(t) for t in transfers.get("out", [])],
-                pool_in=[_transfer(t) for t in transfers.get("pool", [])],
-            )
+        """Details of every tx seen, asked of a node that has it (a stem tx is in one pool)."""
+        todo = set(self.seen_txs)
+        for node, rpc in self.daemons.items():
+            ids = sorted(todo & self.seen_by.get(node, set())) + sorted(todo - self.seen_by.get(
+                node, set()))
+            for i in range(0, len(ids), 100):
+                try:
+                    answer = rpc.get_transactions(ids[i:i + 100], decode_as_json=True)
+                except MonerodBackendError:
+                    continue
+                for tx in answer.get("txs", []):
+                    self.log.write("tx", **tx_details(tx))
+                    todo.discard(str(tx.get("tx_hash")))
+            if not todo:
+                return
 
 
 def tx_details(tx: Mapping[str, Any]) -> dict[str, Any]:
@@ -241,12 +229,6 @@ def tx_details(tx: Mapping[str, Any]) -> dict[str, Any]:
         "block_height": int(tx["block_height"]) if not tx.get("in_pool") and "block_height" in tx
         else None,
     }
-
-
-def _transfer(t: Mapping[str, Any]) -> dict[str, Any]:
-    return {"txid": str(t.get("txid", "")), "amount": int(t.get("amount", 0)),
-            "fee": int(t.get("fee", 0)), "height": int(t.get("height", 0)),
-            "type": str(t.get("type", ""))}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -515,6 +515,34 @@ class AgentErrors:
         return on_error
 
 
+def write_wallet_state(log: EventLog, name: str, node: str, client: WalletRpc) -> None:
+    """A ``wallet`` record: the wallet's final ``address``, ``balance``, ``unlocked`` and its
+    ``incoming`` (confirmed) / ``outgoing`` (confirmed and pending) / ``pool_in`` transfers
+    (``txid``, ``amount``, ``fee``, ``height``, ``type``). Written by the wallet's own
+    agent, its only client."""
+    try:
+        client.refresh()
+        bal = client.get_balance()
+        transfers = client.get_transfers(failed=False)
+        address = client.get_address()
+    except MonerodBackendError as exc:
+        log.write("error", error=type(exc).__name__, message=str(exc), fatal=False, wallet=name)
+        return
+    log.write(
+        "wallet", name=name, node=node, address=address, balance=bal.balance,
+        unlocked=bal.unlocked_balance,
+        incoming=[_transfer(t) for t in transfers.get("in", [])],
+        outgoing=[_transfer(t) for t in [*transfers.get("out", []), *transfers.get("pending", [])]],
+        pool_in=[_transfer(t) for t in transfers.get("pool", [])],
+    )
+
+
+def _transfer(t: Mapping[str, Any]) -> dict[str, Any]:
+    return {"txid": str(t.get("txid", "")), "amount": int(t.get("amount", 0)),
+            "fee": int(t.get("fee", 0)), "height": int(t.get("height", 0)),
+            "type": str(t.get("type", ""))}
+
+
 def _split_url(url: str) -> tuple[str, int]:
     from urllib.parse import urlsplit
 
@@ -572,4 +600,5 @@ __all__ = [
     "WalletDirectory",
     "wait_rpc",
     "wallet_address",
+    "write_wallet_state",
 ]

@@ -264,6 +264,9 @@ class PlanOptions:
     """An agent-only host polling every daemon (tips, peers, blocks) and wallet."""
     monitor_poll_s: float = 30.0
     """Simulated seconds between the monitor's polls."""
+    monitor_grace_s: float = 60.0
+    """The monitor outlives the other agents by this much before its final sweep, so a
+    transfer or block made at the very end is in it (agents in their own processes)."""
 
 
 # -- building ----------------------------------------------------------------------
@@ -458,7 +461,8 @@ def _add_monitor(hosts: dict[str, HostPlan], options: PlanOptions) -> None:
     hosts[name] = HostPlan(
         name=name, node=None, group="monitor", role="monitor",
         agents=[AgentSpec(name="monitor", script="monitor", host=name,
-                          options={"poll_s": options.monitor_poll_s})],
+                          options={"poll_s": options.monitor_poll_s,
+                                   "grace_s": options.monitor_grace_s})],
     )
 
 
@@ -656,8 +660,6 @@ def agent_argv(
         options["daemons"] = {h.name: f"http://{rpc_of(h.name)}:{h.daemon.rpc_port}"
                               for h in plan.daemon_hosts() if h.daemon is not None}
         options["p2p"] = plan.peer_addresses(address_of)
-        options["wallets"] = {w.name: {"url": f"http://{rpc_of(h.name)}:{w.rpc_port}", "node": w.node}
-                              for h, w in plan.wallets()}
     if options:
         argv += ["--options", json.dumps(options, sort_keys=True)]
     return argv

@@ -49,8 +49,7 @@ class NetworkActions:
         if network.t0 is None:
             raise MonerodBackendError("start the network before acting on it")
         self.network = network
-        monitor = next(h for h in network.plan.hosts.values() if h.role == "monitor")
-        self.log = EventLog(network.host_dir(monitor.name) / "actions.jsonl", "actions",
+        self.log = EventLog(network.host_dir(network.monitor_host) / "actions.jsonl", "actions",
                             Clock(network.t0, network.time_scale))
         self.names = PeerNames(network.plan.peer_addresses(network.ips.__getitem__))
         self.bans: dict[str, set[str]] = {}

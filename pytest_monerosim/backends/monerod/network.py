@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ...agents.hosting import HostedAgent, parse_agent_args, script_of
-from ...agents.runtime import AgentErrors, Clock, EventLog, WalletDirectory
+from ...agents.runtime import AgentErrors, Clock, EventLog, WalletDirectory, write_wallet_state
 from ...config.model import Scenario
 from ...registry import Registry
 from ...result.model import Result
@@ -214,6 +214,10 @@ class LoopbackNetwork:
                 offline=spec.offline or (not chosen and len(specs) == 1),
             )
         return out
+
+    @property
+    def monitor_host(self) -> str:
+        return next(h.name for h in self.plan.hosts.values() if h.role == "monitor")
 
     def host_dir(self, host: str) -> Path:
         return self.hosts_dir / host
@@ -423,8 +427,9 @@ class LoopbackNetwork:
         others = [a for n, a in self.agent_threads.items() if n not in monitors]
         for agent in others:
             agent.scheduler.stop()
-        for agent in others:
+        for agent in others:  # all idle before any reports: one client per wallet at a time
             agent.stop()
+        for agent in others:
             agent.finish()
         for agent in monitors.values():
             agent.stop()
@@ -446,6 +451,13 @@ class LoopbackNetwork:
         """Stop the agents, sweep, and build the :class:`Result` (processes keep running)."""
         assert self.t0 is not None
         self.stop_agents()
+        if self.agent_mode == "none":  # no wallet agents: report the wallets from here
+            log = EventLog(self.host_dir(self.monitor_host) / "wallets.jsonl", "runner",
+                           Clock(self.t0, self.time_scale))
+            for wallet in self.wallets.values():
+                if wallet.alive():
+                    write_wallet_state(log, wallet.spec.name, wallet.spec.node, wallet.rpc)
+            log.close()
         self._phase("collected")
         end = time.time()
         result = build_result(
