@@ -33,6 +33,8 @@ SWEEP_METRICS = (
     ("reorgs.max_depth", "max_reorg"),
     ("propagation.p90_s", "prop_p90_s"),
     ("consensus.agreed", "agreed"),
+    ("transactions.created", "txs"),
+    ("transactions.confirmation_p50_s", "conf_p50_s"),
 )
 
 
@@ -128,7 +130,9 @@ def sweep_tables(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         metrics = scalar_metrics(row["summary"])
         if not metrics:  # a sweep of network parameters: show how the network fared
             for path, name in SWEEP_METRICS:
-                metrics[name] = dig(row["summary"], path)
+                value = dig(row["summary"], path)
+                if value is not None:
+                    metrics[name] = value
         cells.update(metrics)
         tables.setdefault(func, []).append(cells)
     return tables
