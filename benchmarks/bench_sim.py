@@ -54,35 +54,43 @@ def peak_rss_mb() -> float:
 # -- engine ------------------------------------------------------------------------------
 
 
-def bench_engine(events: int = 2_000_000, pending: int = 10_000) -> None:
+def bench_engine(events: int = 500_000, pending: int = 10_000, rounds: int = 7) -> None:
+    """Best of ``rounds`` alternating runs each, so a busy neighbour hits both alike."""
     rng = random.Random(1)
     delays = [rng.expovariate(1.0) for _ in range(4096)]
 
-    heap: list[tuple[float, int]] = [(delays[i % 4096], i) for i in range(pending)]
-    heap.sort()
-    t0 = time.perf_counter()
-    for n in range(events):
-        t, i = heappop(heap)
-        heappush(heap, (t + delays[n & 4095], i))
-    bare = events / (time.perf_counter() - t0)
+    def bare() -> float:
+        heap: list[tuple[float, int]] = [(delays[i % 4096], i) for i in range(pending)]
+        heap.sort()
+        t0 = time.perf_counter()
+        for n in range(events):
+            t, i = heappop(heap)
+            heappush(heap, (t + delays[n & 4095], i))
+        return events / (time.perf_counter() - t0)
 
-    engine = Engine()
-    state = {"n": 0}
-    schedule = engine.schedule
+    def engine() -> float:
+        eng = Engine()
+        state = {"n": 0}
+        schedule = eng.schedule
 
-    def hop(k: int) -> None:
-        n = state["n"] = state["n"] + 1
-        if n < events:
-            schedule(delays[n & 4095], hop, k)
+        def hop(k: int) -> None:
+            n = state["n"] = state["n"] + 1
+            if n < events:
+                schedule(delays[n & 4095], hop, k)
 
-    for k in range(pending):
-        engine.schedule(delays[k % 4096], hop, k)
-    t0 = time.perf_counter()
-    ran = engine.run()
-    full = ran / (time.perf_counter() - t0)
-    print(f"engine: bare heapq push/pop {bare / 1e6:.2f} M events/s; "
-          f"Engine.schedule + run {full / 1e6:.2f} M events/s "
-          f"({100 * full / bare:.0f}% of bare; target >= 40%)")
+        for k in range(pending):
+            eng.schedule(delays[k % 4096], hop, k)
+        t0 = time.perf_counter()
+        ran = eng.run()
+        return ran / (time.perf_counter() - t0)
+
+    best_bare = best_engine = 0.0
+    for _ in range(rounds):
+        best_bare = max(best_bare, bare())
+        best_engine = max(best_engine, engine())
+    print(f"engine: bare heapq push/pop {best_bare / 1e6:.2f} M events/s; "
+          f"Engine.schedule + run {best_engine / 1e6:.2f} M events/s "
+          f"({100 * best_engine / best_bare:.0f}% of bare; target >= 40%; best of {rounds})")
 
 
 # -- networks ------------------------------------------------------------------------------
