@@ -269,12 +269,34 @@ class HostedAgent:
         The monitor makes its sweep; a wallet agent reports its wallet's state.
         """
         if self.monitor is not None:
+            wait_stopped(self.setup.shared_dir, self.setup.options.get("agents", []))
             self.monitor.sweep()
         if self.wallet_api is not None:
             write_wallet_state(self.log, self.wallet_api.name, self.wallet_api.node,
                                self.wallet_api.client)
         self.log.write("stop", blocks_mined=self.node_api.blocks_mined if self.node_api else 0)
         self.log.close()
+        mark_stopped(self.setup.shared_dir, self.setup.name)
+
+
+STOPPED_DIR = "stopped"
+STOP_WAIT_WALL_S = 30.0
+
+
+def mark_stopped(shared_dir: Path, agent: str) -> None:
+    """Say ``agent`` is done (``<shared>/stopped/<agent>``): it no longer calls any RPC."""
+    path = shared_dir / STOPPED_DIR
+    path.mkdir(parents=True, exist_ok=True)
+    (path / agent).touch()
+
+
+def wait_stopped(shared_dir: Path, agents: Sequence[str], timeout: float = STOP_WAIT_WALL_S) -> None:
+    """Wait (wall seconds) until ``agents`` have all stopped: the monitor sweeps after them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all((shared_dir / STOPPED_DIR / a).exists() for a in agents):
+            return
+        time.sleep(0.05)
 
 
 def _wait_synchronized(rpc: DaemonRpc, node: str, timeout: float = READY_TIMEOUT_S) -> None:

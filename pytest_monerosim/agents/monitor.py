@@ -177,7 +177,8 @@ class Monitor:
     def sweep(self) -> None:
         """Everything at the end: tips, every chain and alternative chain, txs, peers.
 
-        Mining has stopped by now; :meth:`settle` first lets blocks still
+        Called once the other agents have stopped (their ``<shared>/stopped/``
+        marks, see :mod:`.hosting`); :meth:`settle` first lets blocks still
         propagating arrive (at most :data:`SETTLE_WALL_S` wall seconds).
         """
         self.settle()

@@ -657,6 +657,7 @@ def agent_argv(
             for h, w in plan.wallets()
         ]
     if agent.script == "monitor":
+        options["agents"] = [a.name for a in plan.agents() if a.script != "monitor"]
         options["daemons"] = {h.name: f"http://{rpc_of(h.name)}:{h.daemon.rpc_port}"
                               for h in plan.daemon_hosts() if h.daemon is not None}
         options["p2p"] = plan.peer_addresses(address_of)

@@ -369,6 +369,7 @@ class LoopbackNetwork:
         for name, argv in self.agent_argvs().items():
             if script_of(argv) == "monitor":
                 setup = parse_agent_args("monitor", argv[3:])
+                setup.options["agents"] = []  # the plan's other agents do not run
                 agent = HostedAgent(setup, self.registry, self.errors)
                 self.agent_threads[name] = agent
                 agent.start_thread()
