@@ -40,7 +40,7 @@ def quickstart(duration: str | float = "6h", seed: int = 12345, **tx: Any) -> Sc
             {"name": "user", "node_group": "users",
              "strategy": {"name": "transaction_bot", "interval_s": 120, "start_time": 2400}},
             {"name": "distributor", "nodes": ["relay"],
-             "strategy": {"name": "distributor", "outputs_per_recipient": 15}},
+             "strategy": "distributor"},
         ],
     }
     if tx:

@@ -226,3 +226,20 @@ def test_a_spy_sees_every_tx_with_its_sender() -> None:
     # a stem hop is seen again when the fluff comes back
     stems = {tx for tx, _t, _s, phase in log if phase == "stem"}
     assert any((tx, "fluff") in {(x, p) for x, _t, _s, p in log} for tx in stems)
+
+
+def test_fluffy_block_charges_the_txs_a_node_lacks() -> None:
+    world = build_world(quickstart("3h"), make_registry(), snapshot_interval_s=None)
+    world.run()
+    layer = world.tx
+    wallet = max((w for w in layer.wallets.values() if w.strategy_name == "mining_wallet"),
+                 key=lambda w: w.balance()[1])
+    tid = wallet.transfer({layer.directory["user-0"]: 10**12})  # at the very end: not relayed yet
+    tx = layer.ledger.txs[tid]
+    origin, far = world.nodes[tx.origin], world.nodes["relay"]
+    block = world.tree.new_block(origin.chain.tip, origin.name, world.engine.now, tx_ids=(tid,),
+                                 tx_bytes=tx.weight, fees=tx.fee)
+    assert layer.fluffy_missing_bytes(origin, block, None) == 0
+    assert layer.fluffy_missing_bytes(far, block, origin) == tx.weight
+    old = world.tree.get(world.nodes["relay"].chain.tip.id)
+    assert all(layer.fluffy_missing_bytes(far, b, None) == 0 for b in old.chain()[-5:])

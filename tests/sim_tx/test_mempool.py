@@ -5,7 +5,6 @@ from __future__ import annotations
 from pytest_monerosim.sim.tx.mempool import AddResult, Mempool
 from pytest_monerosim.sim.tx.outputs import Tx
 
-
 _KEY_IMAGES: dict[str, int] = {}
 
 

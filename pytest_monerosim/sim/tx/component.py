@@ -89,7 +89,7 @@ class TxLayer:
         self._medians: dict[str, int] = {}
         self._fees: dict[tuple[str, int], int] = {}
         self._scratch: ChainIndex | None = None
-        self._serials: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._parts: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = {}
         genesis = world.tree.genesis
         out = self.ledger.new_output(genesis.reward, None, block=genesis.id)
         self.ledger.add_block(genesis.id, None, 0, [out.id], [])
@@ -167,17 +167,33 @@ class TxLayer:
         if not block.tx_ids:
             return 0
         self.relay.sync()
-        arrays = self._serials.get(block.id)
-        if arrays is None:
-            txs = [self.ledger.txs[t] for t in block.tx_ids if t in self.ledger.txs]
-            arrays = (np.array([t.serial for t in txs], dtype=np.int64),
-                      np.array([t.weight for t in txs], dtype=np.int64))
-            self._serials[block.id] = arrays
-        rows, weights = arrays
-        if node.index >= self.relay.fluff.n:
-            return int(weights.sum())
-        times = self.relay.fluff.seen.times(rows, node.index)
-        return int(weights[times > self.world.engine.now].sum())
+        seen = self.relay.fluff.seen
+        parts = self._parts.get(block.id)
+        if parts is None:
+            parts = self._split(block, seen.chunk)
+            self._parts[block.id] = parts
+        if node.index >= seen.n:
+            return sum(int(w.sum()) for _, _, w in parts)
+        now = self.world.engine.now
+        missing = 0
+        chunks = seen.chunks
+        for k, rows, weights in parts:
+            if k >= len(chunks):
+                missing += int(weights.sum())
+            else:
+                missing += int(weights[chunks[k][rows, node.index] > now].sum())
+        return missing
+
+    def _split(self, block: Block, chunk: int) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """A block's txs as (seen-table chunk, rows in it, weights)."""
+        txs = [self.ledger.txs[t] for t in block.tx_ids if t in self.ledger.txs]
+        serial = np.array([t.serial for t in txs], dtype=np.int64)
+        weight = np.array([t.weight for t in txs], dtype=np.int64)
+        out = []
+        for k in sorted(set((serial // chunk).tolist())):
+            sel = serial // chunk == k
+            out.append((k, serial[sel] - k * chunk, weight[sel]))
+        return out
 
     def finish(self, world: World, result: Result) -> None:
         from .records import write_records
@@ -446,5 +462,5 @@ class TxLayer:
     def info(self) -> dict[str, Any]:
         f = self.relay.fluff
         return {"windows": f.windows, "flushes": f.flushes, "messages": f.messages,
-                "learns": f.learns, "embargo_fired": f.embargo_fired,
+                "learns": f.learns, "embargo_fired": f.embargo_fired, "slots": f.slots,
                 "stem_hops": self.relay.stem_hops, "epochs": self.relay.router.epochs_started}

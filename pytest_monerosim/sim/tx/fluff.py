@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -54,18 +55,15 @@ def _bits(slots: np.ndarray) -> np.ndarray:
     return np.left_shift(ONE, (slots & (WORD - 1)).astype(np.uint64))
 
 
-def _first_per_key(key: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Indices of the earliest ``t`` for each distinct ``key`` (ties: the first listed)."""
-    m = key.size
-    if m < 2:
-        return np.arange(m)
-    rank = np.empty(m, dtype=_I64)
-    rank[np.argsort(t, kind="stable")] = np.arange(m)
-    order = np.argsort(key * m + rank)
+def _by_key_then_time(key: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Order sorting by ``key`` then ``t`` (one argsort), and the mask of each key's first."""
+    span = float(t.max() - t.min()) if t.size else 0.0
+    frac = (t - t.min()) / (span * 1.000001 + 1e-9) if t.size else t
+    order = np.argsort(key.astype(np.float64) + frac, kind="stable")
     ks = key[order]
     first = np.ones(order.size, dtype=bool)
     first[1:] = ks[1:] != ks[:-1]
-    return order[first]
+    return order, first
 
 
 class FluffEngine:
@@ -118,7 +116,7 @@ class FluffEngine:
         self._a_slot = np.zeros(0, dtype=_I64)
         self._a_t = np.zeros(0, dtype=np.float64)
         self._a_from = np.zeros(0, dtype=_I64)
-        self._inj: list[tuple[int, int, float]] = []
+        self._inj: deque[tuple[int, int, float]] = deque()
         self._embargo: list[tuple[float, int, int, int]] = []
         self._eseq = 0
         # this window: flushed connections, and the relaying learns (node, time, sender)
@@ -209,8 +207,13 @@ class FluffEngine:
 
     # -- external inputs -------------------------------------------------------
     def inject(self, node: int, tx: int, t: float) -> None:
-        """``node`` fluffs ``tx`` at ``t`` (end of a stem, an embargo, plain diffusion)."""
-        self._inj.append((node, tx, t))
+        """``node`` fluffs ``tx`` at ``t`` (end of a stem, an embargo, plain diffusion).
+
+        Injections come in time order (the world's clock), never before :attr:`now`.
+        """
+        if self._inj and t < self._inj[-1][2]:
+            t = self._inj[-1][2]
+        self._inj.append((node, tx, max(t, self.now)))
 
     def add_embargo(self, node: int, tx: int, deadline: float) -> None:
         """``node`` fluffs ``tx`` itself at ``deadline`` unless it has seen it fluffed by then."""
@@ -238,28 +241,37 @@ class FluffEngine:
             self.advance(t)
 
     def advance(self, t: float) -> None:
-        """Process every flush, arrival and embargo up to time ``t``."""
+        """Process every flush, arrival, injection and embargo up to time ``t``."""
+        inj = self._inj
+        embargo = self._embargo
         while True:
-            if self._inj:
-                self._take_injections()
             nf = float(self.next_flush.min()) if self.next_flush.size else INF
             na = float(self._a_t.min()) if self._a_t.size else INF
-            ne = self._embargo[0][0] if self._embargo else INF
-            nxt = min(nf, na)
-            if ne <= nxt and ne <= t:
-                self._fire_embargo()
-                continue
+            ni = inj[0][2] if inj else INF
+            ne = embargo[0][0] if embargo else INF
+            nxt = min(nf, na, ni, ne)
             if nxt > t:
                 break
-            self._window(nxt, min(nxt + self.step, t, ne))
+            w_end = min(nxt + self.step, t)
+            if inj and inj[0][2] <= w_end:
+                self._take_injections(w_end)
+            due: list[tuple[float, int, int]] = []
+            while embargo and embargo[0][0] <= w_end:
+                deadline, _, node, tx = heapq.heappop(embargo)
+                due.append((deadline, node, tx))
+            self._window(nxt, w_end, due)
         self.now = max(self.now, t)
 
-    def _take_injections(self) -> None:
+    def _take_injections(self, until: float) -> None:
+        """Injections up to ``until`` become arrivals (slots are taken only now, so only
+        txs actually spreading hold one)."""
         inj = self._inj
-        self._inj = []
-        slots = np.array([self._slot(tx) for _, tx, _ in inj], dtype=_I64)
-        nodes = np.array([i[0] for i in inj], dtype=_I64)
-        ts = np.array([i[2] for i in inj], dtype=np.float64)
+        taken: list[tuple[int, int, float]] = []
+        while inj and inj[0][2] <= until:
+            taken.append(inj.popleft())
+        slots = np.array([self._slot(tx) for _, tx, _ in taken], dtype=_I64)
+        nodes = np.array([i[0] for i in taken], dtype=_I64)
+        ts = np.array([i[2] for i in taken], dtype=np.float64)
         self._push(nodes, slots, ts, np.full(nodes.size, -1, dtype=_I64))
 
     def _push(self, nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray, senders: np.ndarray) -> None:
@@ -270,16 +282,8 @@ class FluffEngine:
         self._a_t = np.concatenate((self._a_t, ts))
         self._a_from = np.concatenate((self._a_from, senders))
 
-    def _fire_embargo(self) -> None:
-        deadline, _, node, tx = heapq.heappop(self._embargo)
-        if self.knows(node, tx) or not self.relays[node]:
-            return
-        self.embargo_fired += 1
-        self.inject(node, tx, deadline)
-        self._take_injections()
-        self._window(deadline, deadline)
-
-    def _window(self, w_start: float, w_end: float) -> None:
+    def _window(self, w_start: float, w_end: float,
+                embargoes: list[tuple[float, int, int]] | None = None) -> None:
         self.windows += 1
         self._w_start = w_start
         due = np.flatnonzero(self.next_flush <= w_end)
@@ -288,10 +292,26 @@ class FluffEngine:
             self._flush(due)
         self._w_learns = []
         self._apply_arrivals(w_end)
+        if embargoes:
+            self._fire_embargoes(embargoes, w_end)
         if self._w_learns:
             self._start_timers()
         self._recycle()
         self.now = max(self.now, w_end)
+
+    def _fire_embargoes(self, embargoes: list[tuple[float, int, int]], w_end: float) -> None:
+        """Embargo timers due in this window: a node still without the fluffed tx fluffs it
+        itself, at its deadline (checked at the window's end, so a fluff arriving within the
+        same half second after the deadline counts as in time)."""
+        fired = [(d, node, tx) for d, node, tx in embargoes
+                 if self.relays[node] and not self.knows(node, tx)]
+        if not fired:
+            return
+        self.embargo_fired += len(fired)
+        slots = np.array([self._slot(tx) for _, _, tx in fired], dtype=_I64)
+        self._push(np.array([f[1] for f in fired], dtype=_I64), slots,
+                   np.array([f[0] for f in fired]), np.full(len(fired), -1, dtype=_I64))
+        self._apply_arrivals(w_end)
 
     def _flush(self, due: np.ndarray) -> None:
         f = self.next_flush[due]
@@ -310,7 +330,7 @@ class FluffEngine:
         k, b = np.nonzero(bits)
         rows = r[k]
         slots = w[k] * WORD + b
-        self.messages += int(np.unique(r).size)
+        self.messages += int(np.count_nonzero(new.any(axis=1)))
         conn = due[rows]
         self._push(self.c_dst[conn], slots, f[rows] + self.c_lat[conn], self.c_src[conn])
 
@@ -359,17 +379,18 @@ class FluffEngine:
         self.W *= 2
 
     def _recycle(self) -> None:
-        """Free the slots of txs every node knows; now and then (or when slots run out) also
-        those no queue or arrival still carries (they never reach some nodes)."""
+        """Free the slots of txs every node knows; every :data:`SWEEP_EVERY` windows also
+        those no queue or arrival carries any more (they will never reach some nodes)."""
         if not self.slot_of:
             return
-        active = self.slot_tx >= 0
-        done = np.flatnonzero(active & (self.count_known >= self.n))
+        done = np.flatnonzero((self.slot_tx >= 0) & (self.count_known >= self.n))
         for slot in done.tolist():
             self._release(slot)
         self._sweep_in -= 1
-        if self._sweep_in > 0 and len(self.free) > self.slots // 4:
-            return
+        if self._sweep_in <= 0:
+            self._sweep()
+
+    def _sweep(self) -> None:
         self._sweep_in = SWEEP_EVERY
         queued = np.zeros(self.slots, dtype=bool)
         if self.snap.shape[0]:
@@ -441,9 +462,8 @@ class FluffEngine:
             self._w_learns.append((nodes, ts, sender))
 
     def _earliest(self, key: np.ndarray, ts: np.ndarray) -> np.ndarray:
-        """Indices of the earliest entry per key (keys < n * slots)."""
-        order = np.argsort(ts, kind="stable")
-        _, first = np.unique(key[order], return_index=True)
+        """Indices of the earliest entry per key."""
+        order, first = _by_key_then_time(key, ts)
         return order[first]
 
     def _hide(self, nodes: np.ndarray, slots: np.ndarray) -> None:
@@ -493,17 +513,18 @@ class FluffEngine:
         ts = np.concatenate([x[1] for x in self._w_learns])
         senders = np.concatenate([x[2] for x in self._w_learns])
         self._w_learns = []
-        order = np.argsort(ts, kind="stable")
+        order, first = _by_key_then_time(nodes, ts)
         nodes, ts, senders = nodes[order], ts[order], senders[order]
         first_t, first_from, second_t = self._first_t, self._first_from, self._second_t
-        _, i1 = np.unique(nodes, return_index=True)
+        i1 = np.flatnonzero(first)
         first_t[nodes[i1]] = ts[i1]
         first_from[nodes[i1]] = senders[i1]
-        rest = np.ones(nodes.size, dtype=bool)
-        rest[i1] = False
-        if rest.any():
-            _, i2 = np.unique(nodes[rest], return_index=True)
-            second_t[nodes[rest][i2]] = ts[rest][i2]
+        i2 = i1 + 1
+        has = i2 < nodes.size
+        i1, i2 = i1[has], i2[has]
+        has = nodes[i2] == nodes[i1]
+        if has.any():
+            second_t[nodes[i1[has]]] = ts[i2[has]]
         idle = np.flatnonzero(np.isinf(self.next_flush))
         if idle.size:
             src = self.c_src[idle]
