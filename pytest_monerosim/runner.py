@@ -67,9 +67,7 @@ class NetworkRun:
         return p
 
 
-def prepare(
-    scenario: Scenario, registry: Registry, source: str | None = None
-) -> dict[str, ResolvedPlugin]:
+def prepare(scenario: Scenario, registry: Registry, source: str | None = None) -> dict[str, ResolvedPlugin]:
     """Validate every plugin reference and every attack's view of the scenario."""
     plugins = resolve_plugins(scenario, registry, source=source)
     for i, ref in enumerate(scenario.attacks):
@@ -114,7 +112,9 @@ def run_scenario(
     if name not in BACKENDS:
         raise ScenarioError(f"unknown backend {name!r}; accepted: {', '.join(BACKENDS)}", path="backend")
     if options.seed is not None:
-        scenario = scenario.model_copy(update={"general": scenario.general.model_copy(update={"seed": options.seed})})
+        scenario = scenario.model_copy(
+            update={"general": scenario.general.model_copy(update={"seed": options.seed})}
+        )
     if options.duration is not None:
         scenario = scenario.model_copy(
             update={"general": scenario.general.model_copy(update={"duration": options.duration})}

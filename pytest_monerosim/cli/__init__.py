@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="monerosim", description="Monero network simulations (pytest-monerosim)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name, module_name in COMMANDS.items():
+    for module_name in COMMANDS.values():
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

@@ -22,8 +22,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", default=None, help=f"one of {', '.join(BACKENDS)} (default: sim)")
     p.add_argument("--json", dest="json_out", default=None, metavar="OUT", help="write the summary JSON")
     p.add_argument("--workdir", default=None, help="logs and data dirs of real backends")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-                   help="override a scenario field, e.g. --set p2p.out_peers=8 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a scenario field, e.g. --set p2p.out_peers=8 (repeatable)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="print only the summary JSON path")
     p.set_defaults(func=main)
 
@@ -48,7 +54,8 @@ def describe(run: NetworkRun) -> str:
         f"network    {s['nodes']} nodes, {s['sim_seconds']:.0f} s simulated in {s['wall_seconds']:.2f} s "
         f"({s['events']} events)",
         f"blocks     {b['mined']} mined, height {b['main_chain_height']}, stale {b['stale']} "
-        f"({b['stale_rate']:.2%}), interval mean {b['mean_interval_s']} s / median {b['median_interval_s']} s",
+        f"({b['stale_rate']:.2%}), interval mean {b['mean_interval_s']} s / "
+        f"median {b['median_interval_s']} s",
         f"reorgs     {s['reorgs']['count']} (max depth {s['reorgs']['max_depth']})",
         f"propagate  p50 {p['p50_s']} s, p90 {p['p90_s']} s, p99 {p['p99_s']} s (to 90% of nodes)",
         f"consensus  {'agreed' if c['agreed'] else 'NOT agreed'}: {c['distinct_tips']} tip(s), "
@@ -76,8 +83,9 @@ def main(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageFailure(f"--duration: {exc}") from None
     scenario = load_scenario(args.scenario, overrides=parse_overrides(args.overrides))
-    options = RunOptions(seed=args.seed, duration=duration,
-                         workdir=Path(args.workdir) if args.workdir else None)
+    options = RunOptions(
+        seed=args.seed, duration=duration, workdir=Path(args.workdir) if args.workdir else None
+    )
     try:
         run = run_scenario(scenario, backend=args.backend, options=options, source=args.scenario)
     except BackendUnavailable as exc:

@@ -36,15 +36,21 @@ def _resolve(registry: Registry, kind: Kind, ref: PluginRef, loc: tuple[Any, ...
     return ResolvedPlugin(ref.name, params, dotted(loc))
 
 
-def resolve_plugins(scenario: Scenario, registry: Registry, source: str | None = None) -> dict[str, ResolvedPlugin]:
+def resolve_plugins(
+    scenario: Scenario, registry: Registry, source: str | None = None
+) -> dict[str, ResolvedPlugin]:
     """Map of dotted path → validated plugin; raises ``ScenarioError`` on the first bad one."""
     out: dict[str, ResolvedPlugin] = {}
     items: list[tuple[Kind, PluginRef, tuple[Any, ...]]] = [
         ("topology", scenario.network.topology, ("network", "topology")),
         ("latency_model", scenario.network.latency, ("network", "latency")),
     ]
-    items += [("behaviour", g.behaviour_ref(), ("nodes", i, "behaviour")) for i, g in enumerate(scenario.nodes)]
-    items += [("wallet_strategy", w.strategy, ("wallets", i, "strategy")) for i, w in enumerate(scenario.wallets)]
+    items += [
+        ("behaviour", g.behaviour_ref(), ("nodes", i, "behaviour")) for i, g in enumerate(scenario.nodes)
+    ]
+    items += [
+        ("wallet_strategy", w.strategy, ("wallets", i, "strategy")) for i, w in enumerate(scenario.wallets)
+    ]
     items += [("attack", a, ("attacks", i)) for i, a in enumerate(scenario.attacks)]
     for kind, ref, loc in items:
         try:

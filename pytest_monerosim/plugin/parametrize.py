@@ -44,7 +44,9 @@ def _attack_marker_args(name: str, **params: Any) -> AttackCase:
     return AttackCase(name, params)
 
 
-def attack_cases(metafunc: pytest.Metafunc, registry: Registry, selected: tuple[str, ...]) -> list[AttackCase]:
+def attack_cases(
+    metafunc: pytest.Metafunc, registry: Registry, selected: tuple[str, ...]
+) -> list[AttackCase]:
     markers = list(metafunc.definition.iter_markers("monerosim_attack"))
     if markers:
         cases = []
@@ -105,7 +107,7 @@ def sweep_points(metafunc: pytest.Metafunc) -> list[dict[str, Any]] | None:
             )
         grid[key] = list(values)
     keys = list(grid)
-    return [dict(zip(keys, combo)) for combo in itertools.product(*grid.values())]
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*grid.values())]
 
 
 def sweep_id(point: Mapping[str, Any]) -> str:

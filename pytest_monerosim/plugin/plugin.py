@@ -105,7 +105,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("monerosim_params", points, ids=[sweep_id(p) for p in points], indirect=True)
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     """Build and validate every network test's scenario before anything runs."""
     state = session_state(config)
     errors: list[str] = []

@@ -46,7 +46,9 @@ def _resolve_path(item: pytest.Item, spec: str | Path) -> Path:
     return item.path.parent / p
 
 
-def _base(item: pytest.Item) -> tuple[dict[str, Any], dict[tuple[Any, ...], int] | None, str | None, dict[str, Any]]:
+def _base(
+    item: pytest.Item,
+) -> tuple[dict[str, Any], dict[tuple[Any, ...], int] | None, str | None, dict[str, Any]]:
     data: Any = None
     lines = None
     source = None
@@ -55,8 +57,10 @@ def _base(item: pytest.Item) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]
         try:
             scenario, kw = _marker_args(*marker.args, **marker.kwargs)
         except TypeError as exc:
-            raise ScenarioError(f"@pytest.mark.monerosim{marker.args!r}: {exc}; usage: "
-                                "monerosim(scenario=PATH|dict, **overrides)") from None
+            raise ScenarioError(
+                f"@pytest.mark.monerosim{marker.args!r}: {exc}; usage: "
+                "monerosim(scenario=PATH|dict, **overrides)"
+            ) from None
         if scenario is not None:
             # A nearer scenario replaces a farther one, and the farther one's overrides with it.
             overrides = {}
@@ -95,9 +99,7 @@ def _split_sweep(point: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     return paths, attack
 
 
-def build_scenario(
-    item: pytest.Item, settings: Settings, registry: Registry
-) -> tuple[Scenario, str | None]:
+def build_scenario(item: pytest.Item, settings: Settings, registry: Registry) -> tuple[Scenario, str | None]:
     data, lines, source, overrides = _base(item)
     callspec = getattr(item, "callspec", None)
     params = callspec.params if callspec else {}

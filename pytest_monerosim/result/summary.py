@@ -49,7 +49,8 @@ def blocks_section(result: Result) -> dict[str, Any]:
     main = result.main_chain()
     mined = sum(1 for b in result.blocks.values() if b.parent is not None)
     stale = mined - (len(main) - 1)
-    intervals = [b.timestamp_or_found() - a.timestamp_or_found() for a, b in zip(main[1:], main[2:])]
+    stamps = [b.timestamp_or_found() for b in main[1:]]
+    intervals = [later - earlier for earlier, later in zip(stamps, stamps[1:], strict=False)]
     return {
         "mined": mined,
         "main_chain_height": main[-1].height,
