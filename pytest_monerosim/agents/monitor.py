@@ -39,6 +39,7 @@ from .runtime import EventLog, PeerNames, Scheduler
 GENESIS_PARENT = "0" * 64
 SETTLE_WALL_S = 2.0
 """At the end, wait up to this long (wall) for the nodes' tips to agree before the sweep."""
+MIN_POLL_WALL_S = 0.5
 PEERS_EVERY_POLLS = 4
 """A peer snapshot every this many polls (tips and pools are polled every time)."""
 
@@ -74,11 +75,15 @@ class Monitor:
 
     # -- periodic -------------------------------------------------------------------
     def start(self, scheduler: Scheduler) -> None:
+        """Poll every ``poll_s`` simulated seconds, but at most every :data:`MIN_POLL_WALL_S`
+        wall seconds: on a fast time scale, polling 25 daemons would eat a core."""
+        every = max(self.poll_s, MIN_POLL_WALL_S * scheduler.clock.scale)
+
         def tick() -> None:
             try:
                 self.poll()
             finally:
-                scheduler.schedule(self.poll_s, tick)
+                scheduler.schedule(every, tick)
         scheduler.schedule(0.0, tick)
 
     def poll(self) -> None:

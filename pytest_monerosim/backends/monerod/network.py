@@ -43,6 +43,7 @@ from ...registry import Registry
 from ...result.model import Result
 from ..parse import MONEROD_LOG, build_result, host_directories
 from ..plan import (
+    BURN_ADDRESS,
     AgentRuntimeArgs,
     DaemonSpec,
     HostPlan,
@@ -66,6 +67,7 @@ READY_TIMEOUT_S = 60.0
 SYNC_TIMEOUT_S = 60.0
 HEALTH_EVERY_S = 0.2
 AGENT_EXIT_TIMEOUT_S = 60.0
+WARMUP_SETTLE_S = 1.0
 
 
 def default_root() -> Path:
@@ -144,6 +146,7 @@ class LoopbackNetwork:
         plugin_modules: Sequence[str] = (),
         progress: Callable[[float, float, int], None] | None = None,
         premine: dict[str, int] | None = None,
+        warmup_block: bool = False,
     ) -> None:
         if agents not in ("thread", "process", "none"):
             raise ValueError(f"agents={agents!r}; accepted: thread, process, none")
@@ -162,6 +165,7 @@ class LoopbackNetwork:
         self.plugin_modules = list(plugin_modules)
         self.progress = progress
         self.premine = dict(premine or {})
+        self.warmup_block = warmup_block
         unknown = sorted(set(self.premine) - {w.name for _, w in plan.wallets()})
         if unknown:
             raise ValueError(f"premine names wallets {unknown} that are not in the scenario")
@@ -263,6 +267,10 @@ class LoopbackNetwork:
         self._phase("wallets_ready")
         self.wait_synchronized(first)
         self._phase("connected")
+        _parallel(warm_pow, first)
+        if self.warmup_block:
+            self._mine_warmup_block(first)
+        self._phase("pow_warm")
         self._premine()
         self._phase("premined")
         self.t0 = time.time()
@@ -270,6 +278,26 @@ class LoopbackNetwork:
                     "daemons": {n: d.command_line() for n, d in self.daemons.items()}}
         (self.workdir / "run.json").write_text(json.dumps(manifest, indent=1))
         self._start_agents()
+
+    def _mine_warmup_block(self, daemons: Sequence[PlannedDaemon]) -> None:
+        """One block (to a burn address) before t0, so every node sets up RandomX for the chain.
+
+        The first block a node adds makes it build its main RandomX cache
+        (``calc_pow`` only warms a secondary one): on 25 nodes that stalls the
+        first block of a run for ~10 s of wall time. Opt-in, as it puts a
+        block (height 1, negative time) on the chain the run starts from.
+        """
+        miner = daemons[0]
+        clock = Clock(time.time(), self.time_scale)
+        log = EventLog(self.host_dir(miner.name) / "setup.jsonl", "setup", clock)
+        try:
+            answer = miner.rpc.generateblocks(1, BURN_ADDRESS)
+            log.write("mined", node=miner.name, block=answer["blocks"][0],
+                      height=int(answer["height"]), warmup=True)
+        finally:
+            log.close()
+        wait_for_height(list(daemons), int(answer["height"]) + 1, timeout=SYNC_TIMEOUT_S)
+        time.sleep(WARMUP_SETTLE_S)  # the cache is built on a background thread
 
     def _phase(self, name: str) -> None:
         """Record how long the setup took so far (``result.extra["phases_s"]``)."""
@@ -500,6 +528,23 @@ class LoopbackNetwork:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def warm_pow(daemon: MonerodNode) -> None:
+    """Have ``daemon`` compute one RandomX hash (``calc_pow``) before the run starts.
+
+    A node builds its RandomX cache (256 MiB, about half a CPU-second) the
+    first time it checks a block; 25 nodes doing it at the first block of a
+    run would stall propagation for seconds. A node that had been running
+    would have done it long before, so it is done here, during setup.
+    """
+    genesis = daemon.rpc.get_block(height=0)
+    body = {"jsonrpc": "2.0", "id": "0", "method": "calc_pow", "params": {
+        "major_version": int(genesis["block_header"].get("major_version", 16)) or 16,
+        "height": 1, "block_blob": genesis["blob"], "seed_hash": genesis["block_header"]["hash"]}}
+    # calc_pow answers a bare string, which the RPC client's result check refuses
+    with contextlib.suppress(Exception):
+        daemon.rpc.session.post(f"{daemon.rpc.base_url}/json_rpc", json=body, timeout=60.0)
 
 
 def _stop_wallets(wallets: list[PlannedWallet]) -> None:

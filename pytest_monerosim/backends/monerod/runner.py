@@ -20,7 +20,9 @@ pytest_monerosim.agents.<script>``, as under Shadow), ``plugin_modules``
 (modules with a ``PLUGINS`` list that agent processes load), ``monitor_poll_s``
 (default 30 simulated seconds), ``premine`` (``{wallet: blocks}`` mined to those
 wallets before time 0, so a run can start with spendable coins; their records
-have negative times).
+have negative times), ``warmup_block`` (one block mined before time 0 so that
+every node has built its RandomX cache before the run: recommended from ~10
+nodes, where that first-block cost stalls propagation for seconds).
 
 Differences from the simulator, by nature of regtest: difficulty is fixed
 (every block has difficulty 1, so the heaviest chain is the longest), and
@@ -92,6 +94,7 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
         plugin_modules=_modules(extra.get("plugin_modules", ())),
         progress=options.progress,
         premine={str(k): int(v) for k, v in dict(extra.get("premine") or {}).items()},
+        warmup_block=bool(extra.get("warmup_block", False)),
     ) as network:
         network.start()
         network.run()
