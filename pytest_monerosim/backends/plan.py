@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -698,7 +697,7 @@ def loopback_discovery(plan: ProcessPlan, *, seed: int | None = None) -> dict[st
     while others remain. That is the random out-degree-``k`` graph discovery
     converges to in a small network.
     """
-    rng = random.Random(derive_rng(plan.seed if seed is None else seed, "loopback-discovery").random())
+    rng = derive_rng(plan.seed if seed is None else seed, "loopback-discovery")
     chosen: dict[str, tuple[str, ...]] = {}
     hosts = plan.daemon_hosts()
     for host in hosts:

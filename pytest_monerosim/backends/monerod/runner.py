@@ -51,9 +51,6 @@ if TYPE_CHECKING:
     from ...result.model import Result
     from .. import RunOptions
 
-PACKAGE_HINT = "install Debian's package 'monero' (apt-get install -y monero)"
-
-
 def require_binaries(options: RunOptions, wallets: bool = True) -> dict[str, Path]:
     """Paths of monerod (and monero-wallet-rpc); ``BackendUnavailable`` naming the package."""
     wanted = [(MONEROD, options.monerod_bin)]
@@ -65,9 +62,8 @@ def require_binaries(options: RunOptions, wallets: bool = True) -> dict[str, Pat
             path = find_binary(name, configured)
             check_version(str(path))
         except BinaryNotFound as exc:
-            raise BackendUnavailable(
-                f"the monerod backend needs {name}, which is not installed here: "
-                f"{PACKAGE_HINT}, or set --monerod-bin ({exc})") from None
+            # the message names the binary and Debian's package 'monero'
+            raise BackendUnavailable(f"the monerod backend cannot run: {exc}") from None
         except BinaryVersionError as exc:
             raise BackendUnavailable(f"the monerod backend needs Monero 0.18: {exc}") from None
         found[name] = path
