@@ -21,17 +21,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..backends.monerod.errors import MonerodBackendError
-from ..backends.monerod.rpc import DaemonRpc, WalletRpc
+from ..backends.monerod.rpc import DaemonRpc
 from ..registry import Registry
 from .runtime import (
+    BURN_ADDRESS,
     AgentErrors,
     Clock,
     EventLog,
@@ -40,14 +41,13 @@ from .runtime import (
     RpcWallet,
     Scheduler,
     WalletDirectory,
+    daemon_client,
     wait_rpc,
     wallet_address,
+    wallet_client,
     write_wallet_state,
 )
 
-BURN_ADDRESS = (
-    "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
-)
 READY_TIMEOUT_S = 120.0
 """Wall seconds an agent waits for its daemon or wallet to come up."""
 
@@ -154,20 +154,6 @@ def agent_registry(kind: str, modules: Sequence[str] = ()) -> Registry:
     return registry
 
 
-def daemon_client(url: str, timeout: float = 30.0) -> DaemonRpc:
-    parts = urlsplit(url)
-    if not parts.hostname or not parts.port:
-        raise ValueError(f"daemon URL {url!r} must look like http://ip:port")
-    return DaemonRpc(parts.hostname, parts.port, timeout=timeout)
-
-
-def wallet_client(url: str, timeout: float = 60.0) -> WalletRpc:
-    parts = urlsplit(url)
-    if not parts.hostname or not parts.port:
-        raise ValueError(f"wallet URL {url!r} must look like http://ip:port")
-    return WalletRpc(parts.hostname, parts.port, timeout=timeout)
-
-
 class HostedAgent:
     """One agent's objects and scheduler; started with :meth:`begin`."""
 
@@ -187,7 +173,7 @@ class HostedAgent:
     def begin(self) -> None:
         s = self.setup
         self.log.write("start", script=s.script, host=s.host, node=s.node, wallet=s.wallet,
-                       plugin=s.plugin, params=s.params, start=s.start, pid=_pid())
+                       plugin=s.plugin, params=s.params, start=s.start, pid=os.getpid())
         starter = {"miner": self._start_node, "user": self._start_wallet,
                    "distributor": self._start_wallet, "monitor": self._start_monitor}[s.script]
         self.scheduler.at(s.start, starter)
@@ -312,9 +298,3 @@ def _wait_synchronized(rpc: DaemonRpc, node: str, timeout: float = READY_TIMEOUT
             raise MonerodBackendError(f"daemon of {node} not synchronized after {timeout:g} s; "
                                       "it needs a peer to sync with")
         time.sleep(0.1)
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()

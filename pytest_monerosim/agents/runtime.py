@@ -42,13 +42,18 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..backends.monerod.errors import MonerodBackendError, RpcError
 from ..backends.monerod.rpc import DaemonRpc, WalletRpc
 from ..sim.rng import derive_rng
 from .api import InsufficientFunds
 
-RECORD_VERSION = 1
+BURN_ADDRESS = (
+    "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
+)
+"""A valid mainnet-format address nobody in a run owns: the coinbase destination of a
+miner without a wallet (regtest accepts mainnet-style addresses)."""
 
 # monero-wallet-rpc error codes (src/wallet/wallet_rpc_server_error_codes.h)
 WALLET_NOT_ENOUGH_MONEY = -17
@@ -472,11 +477,11 @@ class RpcWallet(_Context):
             entry = next((r for r in self._roster if r["name"] == name), None)
             if entry is None or not entry.get("url") or not entry.get("daemon"):
                 raise KeyError(f"wallet {name!r} is not in this agent's roster")
-            wallet = _wallet_client(str(entry["url"]))
+            wallet = wallet_client(str(entry["url"]))
             address = self._directory.addresses().get(name) or wallet.get_address()
             self._handles[name] = RpcWallet(
                 name=name, node=str(entry["node"]), address=address, wallet=wallet,
-                daemon=_daemon_client(str(entry["daemon"])), scheduler=self._scheduler,
+                daemon=daemon_client(str(entry["daemon"])), scheduler=self._scheduler,
                 log=self._log, seed=self._seed, directory=self._directory, roster=self._roster,
             )
         return self._handles[name]
@@ -544,22 +549,22 @@ def _transfer(t: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _split_url(url: str) -> tuple[str, int]:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     if not parts.hostname or not parts.port:
         raise ValueError(f"RPC URL {url!r} must look like http://ip:port")
     return parts.hostname, parts.port
 
 
-def _daemon_client(url: str) -> DaemonRpc:
+def daemon_client(url: str, timeout: float = 30.0) -> DaemonRpc:
+    """A monerod RPC client for ``http://ip:port``."""
     host, port = _split_url(url)
-    return DaemonRpc(host, port)
+    return DaemonRpc(host, port, timeout=timeout)
 
 
-def _wallet_client(url: str) -> WalletRpc:
+def wallet_client(url: str, timeout: float = 60.0) -> WalletRpc:
+    """A monero-wallet-rpc client for ``http://ip:port``."""
     host, port = _split_url(url)
-    return WalletRpc(host, port, timeout=60.0)
+    return WalletRpc(host, port, timeout=timeout)
 
 
 def wait_rpc(call: Callable[[], object], what: str, timeout: float = 60.0) -> None:
@@ -590,6 +595,7 @@ def wallet_address(wallet: WalletRpc, filename: str) -> str:
 
 
 __all__ = [
+    "BURN_ADDRESS",
     "AgentErrors",
     "Clock",
     "EventLog",
@@ -598,7 +604,9 @@ __all__ = [
     "RpcWallet",
     "Scheduler",
     "WalletDirectory",
+    "daemon_client",
     "wait_rpc",
+    "wallet_client",
     "wallet_address",
     "write_wallet_state",
 ]

@@ -41,6 +41,7 @@ from typing import Any, Literal
 
 import networkx as nx
 
+from ..agents.runtime import BURN_ADDRESS
 from ..agents.wallets import WalletInfo, coinbase_wallet
 from ..config.model import Scenario
 from ..registry import Registry
@@ -65,11 +66,6 @@ AGENT_HOST_LATENCY_S = 0.001
 Script = Literal["miner", "user", "distributor", "monitor"]
 SCRIPTS: tuple[Script, ...] = ("miner", "user", "distributor", "monitor")
 
-BURN_ADDRESS = (
-    "44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A"
-)
-"""A valid mainnet-format address nobody in a run owns: the coinbase destination of a
-miner without a wallet (regtest accepts mainnet-style addresses)."""
 
 PortSource = Callable[[str, str], int]
 """``ports(host, role)`` → port; roles are ``p2p``, ``rpc`` and ``wallet:<name>``."""
