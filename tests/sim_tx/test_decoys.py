@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import random
 import statistics
+from typing import Any
 
+import numpy as np
 import pytest
 
 from pytest_monerosim.sim.tx.decoys import (
@@ -27,13 +29,15 @@ def offsets() -> list[int]:
     return [PER_BLOCK * (h + 1) for h in range(BLOCKS)]
 
 
-def test_pick_ages_follow_the_gamma_in_log_seconds(offsets: list[int]) -> None:
-    picker = GammaPicker(offsets, random.Random(7))
+@pytest.mark.parametrize("batched", [False, True], ids=["random", "numpy"])
+def test_pick_ages_follow_the_gamma_in_log_seconds(offsets: list[int], batched: bool) -> None:
+    rng: Any = np.random.default_rng(7) if batched else random.Random(7)
+    picker = GammaPicker(offsets, rng)
     newest = offsets[picker.end - 1] - 1
     logs = []
-    for _ in range(20_000):
-        i = picker.pick()
-        if i is None:
+    picks = picker.pick_many(20_000).tolist() if batched else [picker.pick() for _ in range(20_000)]
+    for i in picks:
+        if i is None or i < 0:
             continue
         age_s = (newest - i) * picker.average_output_time
         logs.append(math.log(age_s + DEFAULT_UNLOCK_TIME))
@@ -45,9 +49,24 @@ def test_pick_ages_follow_the_gamma_in_log_seconds(offsets: list[int]) -> None:
     assert want_mean < GAMMA_SHAPE * GAMMA_SCALE
     assert mean == pytest.approx(want_mean, abs=0.05)
     assert sd == pytest.approx(want_sd, rel=0.05)
-    # about 1.5 days: the median pick is ~ exp(11.77) s old
+    # about 1.5 days: the median pick is ~ exp(11.7) s old
     median_age = math.exp(statistics.median(logs)) - DEFAULT_UNLOCK_TIME
-    assert 0.8 * 129_000 < median_age < 1.2 * 129_000
+    want_median = math.exp(_truncated_median(GAMMA_SHAPE, GAMMA_SCALE, cut)) - DEFAULT_UNLOCK_TIME
+    assert 100_000 < want_median < 130_000
+    assert median_age == pytest.approx(want_median, rel=0.1)
+
+
+def _truncated_median(shape: float, scale: float, cut: float, steps: int = 20_000) -> float:
+    norm = math.lgamma(shape) + shape * math.log(scale)
+    dx = cut / steps
+    dens = [math.exp((shape - 1) * math.log((k - 0.5) * dx) - (k - 0.5) * dx / scale - norm) * dx
+            for k in range(1, steps + 1)]
+    total, acc = sum(dens), 0.0
+    for k, p in enumerate(dens, start=1):
+        acc += p
+        if acc >= total / 2:
+            return k * dx
+    return cut
 
 
 def _truncated_gamma(shape: float, scale: float, cut: float, steps: int = 20_000) -> tuple[float, float]:
@@ -70,8 +89,9 @@ def test_never_picks_the_last_nine_blocks(offsets: list[int]) -> None:
     assert all(p is None or p < limit for p in picks)
 
 
-def test_ring_holds_real_plus_distinct_decoys_sorted(offsets: list[int]) -> None:
-    picker = GammaPicker(offsets, random.Random(3))
+@pytest.mark.parametrize("batched", [False, True], ids=["random", "numpy"])
+def test_ring_holds_real_plus_distinct_decoys_sorted(offsets: list[int], batched: bool) -> None:
+    picker = GammaPicker(offsets, np.random.default_rng(3) if batched else random.Random(3))
     real = offsets[-50] - 3
     ring, pos = picker.ring(real, 16)
     assert len(ring) == len(set(ring)) == 16

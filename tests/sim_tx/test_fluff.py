@@ -135,3 +135,18 @@ def test_many_txs_at_once_share_flushes() -> None:
     crossings = 300 * eng.c_src.size
     assert eng.flushes < crossings / 5
     assert eng.active() == 0 and eng.slots <= 512
+
+
+def test_an_embargo_after_the_fluff_finished_spreads_it_again() -> None:
+    eng = engine_with(4, [(0, 1), (2, 3)])  # two islands
+    eng.inject(0, 0, 0.0)
+    eng.advance(60.0)
+    eng._sweep()  # nothing carries tx 0 any more: its slot is recycled
+    assert 0 in eng.done and list(eng.unreached[0]) == [2, 3]
+    src, dst = np.array([0, 1, 1, 2, 2, 3]), np.array([1, 0, 2, 1, 3, 2])
+    eng.set_connections(src, dst, np.full(6, 0.05), np.array([True, False] * 3))
+    eng.seen.mark(0, 2, 62.0)  # node 2 gets tx 0 on a stem and arms its embargo
+    eng.add_embargo(2, 0, 100.0)
+    eng.advance(200.0)
+    assert eng.embargo_fired == 1
+    assert 100.0 < eng.seen.get(0, 3) < 120.0  # the re-fluff reaches the other island node

@@ -15,6 +15,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+import numpy as np
+
 from ...agents.api import InsufficientFunds
 from .decoys import GammaPicker, global_index, output_at
 from .fees import fee_for_weight
@@ -70,7 +72,7 @@ def make_ring(ledger: Ledger, chain: ChainIndex, picker: GammaPicker, real: int,
 def build(
     ledger: Ledger,
     chain: ChainIndex,
-    rng: random.Random,
+    rng: random.Random | np.random.Generator,
     *,
     tx_id: str,
     sender: str | None,

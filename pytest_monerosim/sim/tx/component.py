@@ -67,7 +67,7 @@ class TxLayer:
         self.roster = [WalletInfo(name, g.name, node, group_of[node].role, g.strategy.name)
                        for name, node, g in scenario.wallet_placements()]
         self.ledger = Ledger()
-        self.rng = world.rng("tx.decoys")
+        self.rng = np.random.Generator(np.random.PCG64(world.rng("tx.decoys").getrandbits(63)))
         self.wallets: dict[str, SimWallet] = {}
         self.by_node: dict[str, list[SimWallet]] = {}
         for info, (_, _, group) in zip(self.roster, scenario.wallet_placements(), strict=True):
@@ -408,8 +408,7 @@ class TxLayer:
                    per_byte=self.fee_per_byte(node.chain.tip, priority),
                    ring_size=self.cfg.ring_size, now=self.world.engine.now)
         self._submit(tx, node)
-        wallet.pending[tx.id] = tx.spends
-        wallet.sent.append(tx.id)
+        wallet.add_pending(tx.id, tx.spends)
         return tx.id
 
     def _submit(self, tx: Tx, node: Node) -> None:

@@ -23,6 +23,8 @@ import random
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 GAMMA_SHAPE = 19.28
 GAMMA_SCALE = 1 / 1.61
 TARGET_S = 120
@@ -38,9 +40,14 @@ class NotEnoughOutputs(ValueError):
 
 
 class GammaPicker:
-    """Picks global output indices on one chain, given its cumulative output counts."""
+    """Picks global output indices on one chain, given its cumulative output counts.
 
-    def __init__(self, offsets: Sequence[int], rng: random.Random,
+    ``rng`` is a ``random.Random`` (one pick at a time) or a numpy ``Generator``
+    (picks drawn in batches, what the simulator uses: a young chain throws most
+    picks away, as wallet2 does, and batches make that cheap).
+    """
+
+    def __init__(self, offsets: Sequence[int], rng: random.Random | np.random.Generator,
                  shape: float = GAMMA_SHAPE, scale: float = GAMMA_SCALE) -> None:
         n = len(offsets)
         if n < SPENDABLE_AGE:
@@ -57,9 +64,13 @@ class GammaPicker:
         """Blocks [0, end) hold the unlocked outputs."""
         self.num_outputs = offsets[self.end - 1]
         self.average_output_time = TARGET_S * consider / outputs_considered
+        self._offsets_np: np.ndarray | None = None
 
     def pick(self) -> int | None:
         """One global output index, or None for a bad pick (the caller redraws)."""
+        if isinstance(self.rng, np.random.Generator):
+            i = int(self.pick_many(1)[0])
+            return None if i < 0 else i
         rng = self.rng
         x = math.exp(rng.gammavariate(self.shape, self.scale))
         if x > DEFAULT_UNLOCK_TIME:
@@ -77,6 +88,27 @@ class GammaPicker:
             return None
         return first + rng.randrange(count)
 
+    def pick_many(self, size: int) -> np.ndarray:
+        """``size`` picks at once (numpy ``Generator`` only); -1 marks a bad pick."""
+        rng = self.rng
+        assert isinstance(rng, np.random.Generator)
+        if self._offsets_np is None:
+            self._offsets_np = np.asarray(self.offsets[:self.end], dtype=np.int64)
+        offsets = self._offsets_np
+        x = np.exp(rng.gamma(self.shape, self.scale, size))
+        recent = x <= DEFAULT_UNLOCK_TIME
+        x = np.where(recent, rng.integers(0, RECENT_SPEND_WINDOW, size).astype(np.float64),
+                     x - DEFAULT_UNLOCK_TIME)
+        age = (x / self.average_output_time).astype(np.int64)
+        ok = age < self.num_outputs
+        index = self.num_outputs - 1 - np.where(ok, age, 0)
+        block = np.searchsorted(offsets, index, side="left")
+        first = np.where(block > 0, offsets[np.maximum(block - 1, 0)], 0)
+        count = offsets[np.minimum(block, offsets.size - 1)] - first
+        ok &= count > 0
+        pick = first + (rng.random(size) * np.maximum(count, 1)).astype(np.int64)
+        return np.where(ok, pick, -1)
+
     def ring(self, real: int, size: int,
              usable: Callable[[int], bool] | None = None) -> tuple[list[int], int]:
         """``real`` plus up to ``size - 1`` distinct decoys, sorted; returns (ring, real position).
@@ -86,14 +118,19 @@ class GammaPicker:
         """
         members = {real}
         want = min(size, self.num_outputs)
-        tries = 0
         budget = MAX_TRIES_PER_MEMBER * size
+        tries = 0
+        batched = isinstance(self.rng, np.random.Generator)
         while len(members) < want and tries < budget:
-            tries += 1
-            i = self.pick()
-            if i is None or i in members or (usable is not None and not usable(i)):
-                continue
-            members.add(i)
+            picks = self.pick_many(4 * size) if batched else [self.pick()]
+            for p in picks:
+                tries += 1
+                i = None if p is None or p < 0 else int(p)
+                if i is None or i in members or (usable is not None and not usable(i)):
+                    continue
+                members.add(i)
+                if len(members) >= want:
+                    break
         ring = sorted(members)
         return ring, ring.index(real)
 

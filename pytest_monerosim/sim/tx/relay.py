@@ -56,6 +56,8 @@ class TxRelay:
             start_time=lambda name: world.nodes[name].start_time)
         self.embargo = PoissonTimer(cfg.embargo_mean_s, 1.0)
         self.links: dict[tuple[int, int], tuple[float, bool]] = {}
+        self.out: dict[str, list[str]] = {}
+        """Node → its outgoing peers, in connection order (the stem candidates)."""
         self._dirty = False
         self.stem_held: dict[int, set[int]] = {}
         self.watchers: dict[int, list[Watcher]] = {}
@@ -66,8 +68,7 @@ class TxRelay:
 
     # -- nodes and links -------------------------------------------------------
     def _out_peers(self, name: str) -> list[str]:
-        node = self.world.nodes[name]
-        return [p.name for p, link in node.links.items() if link.outgoing and p.online]
+        return self.out.get(name, [])
 
     def add_node(self, node: Node) -> None:
         """Make room for a node that joined after the start (an attacker's, a late joiner)."""
@@ -81,10 +82,15 @@ class TxRelay:
         self.add_node(peer)
         self.links[(node.index, peer.index)] = (node.links[peer].latency, outgoing)
         self._dirty = True
+        if outgoing:
+            self.out.setdefault(node.name, []).append(peer.name)
 
     def disconnect(self, node: Node, peer: Node) -> None:
-        if self.links.pop((node.index, peer.index), None) is not None:
+        link = self.links.pop((node.index, peer.index), None)
+        if link is not None:
             self._dirty = True
+            if link[1]:
+                self.out[node.name].remove(peer.name)
 
     def set_relaying(self, node: Node) -> None:
         self.fluff.set_relaying(node.index, node.relaying)

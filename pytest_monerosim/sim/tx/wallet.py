@@ -54,6 +54,8 @@ class SimWallet:
         self.sent: list[str] = []
         self.funded_at: float | None = None
         self.started = False
+        self._version = 0
+        self._cache: tuple[str, int, list[tuple[int, int, bool]]] | None = None
 
     def __repr__(self) -> str:
         return f"SimWallet({self.name!r} on {self.node})"
@@ -108,10 +110,19 @@ class SimWallet:
             out.update(kis)
         return out
 
+    def add_pending(self, tx_id: str, key_images: tuple[int, ...]) -> None:
+        self.pending[tx_id] = key_images
+        self.sent.append(tx_id)
+        self._version += 1
+
     def _outputs(self) -> list[tuple[int, int, bool]]:
         """(output id, amount, unlocked) for every unspent output not being spent."""
+        chain = self._layer.chain_of(self.node)
+        cache = self._cache
+        if cache is not None and cache[0] == chain.tip and cache[1] == self._version:
+            return cache[2]
         ledger = self._layer.ledger
-        tip = self._layer.chain_of(self.node).tip_height
+        tip = chain.tip_height
         busy = self.spending()
         out: list[tuple[int, int, bool]] = []
         for oid, h in self.unspent.items():
@@ -119,6 +130,7 @@ class SimWallet:
                 continue
             o = ledger.outputs[oid]
             out.append((oid, o.amount, is_unlocked(h, tip, o.tx is None)))
+        self._cache = (chain.tip, self._version, out)
         return out
 
     def spendable(self) -> list[tuple[int, int]]:
@@ -127,6 +139,7 @@ class SimWallet:
 
     def attach(self, created: list[int], spent: list[int], height: int, own_txs: list[str]) -> None:
         """A block joined the node's main chain: its outputs for us, our key images it spends."""
+        self._version += 1
         for oid in created:
             self.unspent[oid] = height
             if self.funded_at is None and not self._is_change(oid):
@@ -142,6 +155,7 @@ class SimWallet:
 
     def detach(self, created: list[int], spent: list[int], own_txs: list[str]) -> None:
         """A block left the main chain (a reorg): undo :meth:`attach`; our txs in it are pending again."""
+        self._version += 1
         for ki in spent:
             h = self.spent.pop(ki, None)
             if h is not None:
