@@ -131,7 +131,7 @@ def run(scenario: Scenario, profile: bool) -> None:
           f"{info.get('windows', 0):,} windows; mean stem {info.get('stem_length_mean')}")
     props = _tx_propagation(result)
     if props:
-        print(f"  tx propagation to all nodes after fluff start: p50 {props[0]:.2f} s, "
+        print(f"  tx propagation to all nodes from creation: p50 {props[0]:.2f} s, "
               f"p90 {props[1]:.2f} s")
     if prof:
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
