@@ -243,3 +243,36 @@ def test_fluffy_block_charges_the_txs_a_node_lacks() -> None:
     assert layer.fluffy_missing_bytes(far, block, origin) == tx.weight
     old = world.tree.get(world.nodes["relay"].chain.tip.id)
     assert all(layer.fluffy_missing_bytes(far, b, None) == 0 for b in old.chain()[-5:])
+
+
+def test_wallet_balances_follow_monero_wallet_rules() -> None:
+    world = build_world(_miners_and_sink("4h", 3), make_registry(), snapshot_interval_s=None)
+    layer = world.tx
+    seen: dict[str, Any] = {}
+
+    def pay() -> None:
+        w = _richest(layer, ["wa-0", "wa-1", "wa-2"])
+        before = w.balance()
+        tid = w.transfer({layer.directory["sink"]: 10**12})
+        tx = layer.ledger.txs[tid]
+        spent = sum(layer.ledger.outputs[ki].amount for ki in tx.spends)
+        seen.update(wallet=w.name, before=before, after=w.balance(), tx=tx, spent=spent,
+                    sink=layer.wallets["sink"].balance())
+
+    def later() -> None:
+        seen["sink_later"] = layer.wallets["sink"].balance()
+
+    world.engine.at(9000, pay)
+    world.engine.at(9000 + 20 * 120, later)
+    result = world.run()
+    tx = seen["tx"]
+    # the total drops by amount + fee at once (pending change still counts), the unlocked
+    # balance by everything the inputs held
+    assert seen["after"][0] == seen["before"][0] - 10**12 - tx.fee
+    assert seen["after"][1] == seen["before"][1] - seen["spent"]
+    assert seen["sink"] == (0, 0)  # nothing until a block carries it
+    assert seen["sink_later"] == (10**12, 10**12)  # 20 blocks later: confirmed and unlocked
+    rec = result.wallets["sink"]
+    assert rec.balance == rec.received == 10**12 and rec.funded_at is not None
+    payer = result.wallets[seen["wallet"]]
+    assert payer.fees_paid == tx.fee and payer.sent == 10**12 and payer.tx_count == 1

@@ -78,11 +78,19 @@ class SimWallet:
         return self._layer.directory
 
     def balance(self) -> tuple[int, int]:
+        """(total, unlocked) like ``get_balance``: the total counts the change of our own
+        unconfirmed txs (as wallet2 does), the unlocked part only what can be spent now."""
         total = unlocked = 0
         for _, amount, ok in self._outputs():
             total += amount
             if ok:
                 unlocked += amount
+        if self.pending:
+            ledger = self._layer.ledger
+            for tid in self.pending:
+                change = ledger.outputs[ledger.txs[tid].outputs[-1]]
+                if change.owner == self.name:
+                    total += change.amount
         return total, unlocked
 
     def transfer(self, destinations: dict[str, int], priority: int = 1) -> str:
