@@ -216,7 +216,8 @@ class _Context:
         self._scheduler.schedule(delay, callback)
 
     def log(self, event: str, **fields: object) -> None:
-        self._log.write("log", event=event, source=self.name, **fields)
+        """A ``log`` record: ``event``, ``ctx`` (this agent's node or wallet) and ``fields``."""
+        self._log.write("log", event=event, ctx=self.name, fields=fields)
 
 
 class PeerNames:

@@ -60,6 +60,14 @@ DAEMON_LOG_LEVEL = "0,blockchain:INFO"
 block a node adds (main chain or alternative) and per reorganisation, which the
 parser (:mod:`pytest_monerosim.backends.parse`) turns into arrival times and reorgs."""
 
+RPC_CONNECTION_LIMITS = (
+    "--rpc-max-connections", "1000",
+    "--rpc-max-connections-per-public-ip", "1000",
+    "--rpc-max-connections-per-private-ip", "1000",
+)
+"""monerod and wallet-rpc allow 3 RPC connections per public IP (25 per private one):
+under Shadow the monitor and agents reach daemons from other hosts' (public) IPs."""
+
 AGENT_PACKAGE = "pytest_monerosim.agents"
 AGENT_HOST_LATENCY_S = 0.001
 """Latency between an agent-only host (the monitor) and the nodes it polls."""
@@ -523,6 +531,7 @@ def monerod_argv(
         "--rpc-bind-port", str(daemon.rpc_port),
         "--rpc-ssl", "disabled",
         "--disable-rpc-ban",
+        *RPC_CONNECTION_LIMITS,
         "--allow-local-ip",
         "--disable-dns-checkpoints",
         "--check-updates", "disabled",
@@ -571,6 +580,7 @@ def wallet_rpc_argv(
         "--disable-rpc-login",
         "--disable-rpc-ban",
         "--rpc-ssl", "disabled",  # else it makes a TLS key at every start: seconds of CPU
+        *RPC_CONNECTION_LIMITS,
         "--rpc-bind-ip", address,
         "--rpc-bind-port", str(wallet.rpc_port),
         "--wallet-dir", wallet_dir,

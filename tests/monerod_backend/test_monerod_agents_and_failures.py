@@ -18,21 +18,26 @@ from pytest_monerosim.registry import Registry
 from pytest_monerosim.runner import run_scenario
 
 
-def test_agent_scripts_mine_and_transfer_as_processes(registry: Registry, tmp_path: Path) -> None:
+def test_agent_scripts_mine_fund_and_transfer_as_processes(registry: Registry, tmp_path: Path) -> None:
     sc = Scenario.model_validate({
         "general": {"name": "scripts", "duration": 1200, "seed": 5},
         "network": {"topology": "ring"},
         "nodes": [{"group": "m", "count": 2, "role": "miner", "hashrate": 1},
                   {"group": "u", "role": "user"}],
         "wallets": [
+            {"name": "mw", "nodes": ["m-0"], "strategy": "mining_wallet"},
+            {"name": "bank", "nodes": ["m-0"],
+             "strategy": {"name": "distributor", "initial_fund_amount": "8 XMR",
+                          "outputs_per_recipient": 2, "interval_s": None}},
             {"name": "alice", "nodes": ["m-1"],
              "strategy": {"name": "transaction_bot", "interval_s": 60, "amount": "1 XMR",
                           "recipients": ["bob"]}},
             {"name": "bob", "nodes": ["u"], "strategy": "hodler"},
         ],
     })
+    # 20 coinbases to mw then 66 to alice: at height 86 both have unlocked outputs
     run = run_scenario(sc, backend="monerod", registry=registry, options=RunOptions(
-        workdir=tmp_path, extra={"monerod_agents": "process", "premine": {"alice": 76}}))
+        workdir=tmp_path, extra={"monerod_agents": "process", "premine": {"mw": 20, "alice": 66}}))
     result = run.result
     hosts = Path(result.extra["workdir"]) / "hosts"
 
@@ -51,6 +56,11 @@ def test_agent_scripts_mine_and_transfer_as_processes(registry: Registry, tmp_pa
     assert all(t.key_images for t in sent), "the monitor decoded each tx"
     alice = result.wallets["alice"]
     assert alice.tx_count == len(sent) and alice.sent >= len(sent) * 10**12
+    funding = [t for t in result.txs.values() if t.sender == "mw"]
+    assert funding and funding[0].recipients == {"bob": 8 * 10**12}, "the distributor script paid"
+    bank_log = [r for r in read_records(hosts / "m-0") if r["agent"] == "distributor-bank"]
+    assert bank_log[0]["pid"] != os.getpid()
+    assert any(r["type"] == "log" and r["event"] == "distributor_funded" for r in bank_log)
     user_log = [r for r in read_records(hosts / "m-1") if r["agent"] == "user-alice"]
     assert user_log[0]["type"] == "start" and user_log[0]["pid"] != os.getpid()
     assert user_log[-1]["type"] == "stop"

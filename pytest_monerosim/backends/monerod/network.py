@@ -321,8 +321,9 @@ class LoopbackNetwork:
                                   premine=wallet.spec.name)
             finally:
                 records.close()
-        running = [d for d in self.daemons.values() if d.process is not None]
-        wait_for_height(running, max(d.rpc.get_height() for d in running), timeout=SYNC_TIMEOUT_S)
+            # every node has these blocks before the next wallet's are mined elsewhere
+            running = [d for d in self.daemons.values() if d.process is not None]
+            wait_for_height(running, int(answer["height"]) + 1, timeout=SYNC_TIMEOUT_S)
 
     def _create_wallet(self, wallet: PlannedWallet) -> None:
         address = wallet.open_or_create(wallet.spec.filename)

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import BackendUnavailable
+from .. import DEFAULT_TIME_SCALE, BackendUnavailable
 from ..plan import PlanOptions
 from .daemon import MONEROD, check_version, find_binary
 from .errors import BinaryNotFound, BinaryVersionError
@@ -84,7 +84,7 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
     )
     with LoopbackNetwork.from_scenario(
         scenario, registry, workdir=_workdir(options), plan_options=plan_options,
-        time_scale=options.time_scale, monerod_bin=str(binaries[MONEROD]),
+        time_scale=options.time_scale or DEFAULT_TIME_SCALE, monerod_bin=str(binaries[MONEROD]),
         wallet_rpc_bin=str(binaries[WALLET_RPC]) if WALLET_RPC in binaries else None,
         agents=str(extra.get("monerod_agents", "thread")),
         plugin_modules=_modules(extra.get("plugin_modules", ())),
