@@ -38,12 +38,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import DEFAULT_TIME_SCALE, BackendUnavailable
+from .. import BackendUnavailable
 from ..plan import PlanOptions
 from .daemon import MONEROD, check_version, find_binary
 from .errors import BinaryNotFound, BinaryVersionError
 from .network import LoopbackNetwork, default_root
 from .wallet import WALLET_RPC
+
+FALLBACK_TIME_SCALE = 120.0
+"""Simulated seconds per wall second when neither the options nor the scenario say."""
 
 if TYPE_CHECKING:
     from ...config.model import Scenario
@@ -78,13 +81,17 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
             f"the monerod backend does not run attack plugins ({names}) yet; drive attacks on "
             "real nodes with pytest_monerosim.backends.monerod.actions")
     binaries = require_binaries(options, wallets=bool(scenario.wallets))
-    extra: dict[str, Any] = dict(options.extra)
+    # backend options: the scenario's own (``extra["monerod"]``), overridden by top-level ones
+    nested = options.extra.get("monerod")
+    extra: dict[str, Any] = {**(dict(nested) if isinstance(nested, dict) else {}),
+                             **{k: v for k, v in options.extra.items() if k != "monerod"}}
+    time_scale = float(options.time_scale or extra.get("time_scale") or FALLBACK_TIME_SCALE)
     plan_options = PlanOptions(
         monitor=True, monitor_poll_s=float(extra.get("monitor_poll_s", 30.0)),
     )
     with LoopbackNetwork.from_scenario(
         scenario, registry, workdir=_workdir(options), plan_options=plan_options,
-        time_scale=options.time_scale or DEFAULT_TIME_SCALE, monerod_bin=str(binaries[MONEROD]),
+        time_scale=time_scale, monerod_bin=str(binaries[MONEROD]),
         wallet_rpc_bin=str(binaries[WALLET_RPC]) if WALLET_RPC in binaries else None,
         agents=str(extra.get("monerod_agents", "thread")),
         plugin_modules=_modules(extra.get("plugin_modules", ())),
