@@ -56,8 +56,12 @@ def check_attacker(scenario: Scenario, field: str, name: str) -> None:
                          "network to compete with")
 
 
-def add_attacker(world: World, name: str, hashrate: float) -> Node:
-    """Add the attacker's node (dishonest, no outgoing slots of its own) and start it mining."""
+def add_attacker(world: World, name: str, share: float) -> Node:
+    """Add the attacker's node (dishonest, no outgoing slots of its own) and start it mining.
+
+    Its hashrate makes up ``share`` of the network's, the scenario's miners being the rest.
+    """
+    hashrate = attacker_hashrate(share, scenario_hashrate(world.scenario))
     node = world.add_node(name, group=name, role="attacker", honest=False, hashrate=hashrate,
                           out_peers=0, anchors=0)
     node.set_hashrate(hashrate)

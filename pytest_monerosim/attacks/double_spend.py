@@ -73,14 +73,7 @@ from ..sim.chain import Block, TipChange
 from ..sim.mining import EMPTY_SELECTION, MiningStrategy, TxSelection
 from ..sim.tx.builder import build
 from ..sim.tx.outputs import Tx, is_unlocked
-from ._mining import (
-    LinkEveryone,
-    add_attacker,
-    attacker_hashrate,
-    check_attacker,
-    check_share,
-    scenario_hashrate,
-)
+from ._mining import LinkEveryone, add_attacker, check_attacker, check_share
 from .base import Attack, AttackParams
 
 if TYPE_CHECKING:
@@ -492,7 +485,7 @@ class DoubleSpend(Attack):
         if merchant not in world.nodes:
             raise ValueError(f"merchant={merchant!r} is not a node of this network")
         self.merchant = world.nodes[merchant]
-        node = add_attacker(world, p.node, attacker_hashrate(p.q, scenario_hashrate(world.scenario)))
+        node = add_attacker(world, p.node, p.q)
         node.set_strategy(self.strategy)
         self.node = node
         world.add_component(LinkEveryone(node))

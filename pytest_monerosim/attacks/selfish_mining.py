@@ -59,14 +59,7 @@ from ..analysis.theory import selfish_mining_revenue, selfish_mining_threshold
 from ..registry import PluginSpec
 from ..sim.chain import Block, TipChange, common_ancestor
 from ..sim.mining import MiningStrategy
-from ._mining import (
-    LinkEveryone,
-    add_attacker,
-    attacker_hashrate,
-    check_attacker,
-    check_share,
-    scenario_hashrate,
-)
+from ._mining import LinkEveryone, add_attacker, check_attacker, check_share
 from .base import Attack, AttackParams
 
 if TYPE_CHECKING:
@@ -266,8 +259,7 @@ class SelfishMining(Attack):
     def setup(self, world: World) -> None:
         p = self.p
         self.rng = world.rng(f"attack:{self.name}")
-        others = scenario_hashrate(world.scenario)
-        node = add_attacker(world, p.node, attacker_hashrate(p.alpha, others))
+        node = add_attacker(world, p.node, p.alpha)
         node.relaying = False  # it sends only what it publishes
         node.set_strategy(self.strategy)
         self.node = node
