@@ -6,12 +6,16 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..backends import BACKENDS, BackendUnavailable, RunOptions
 from ..config.durations import parse_duration
 from ..config.loader import load_scenario
 from ..runner import NetworkRun, run_scenario
 from . import UsageFailure
+
+if TYPE_CHECKING:
+    from ..config.model import Scenario
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +50,23 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
     return out
 
 
+def check_backend(args: argparse.Namespace) -> None:
+    """``UsageFailure`` unless ``--backend`` is unset or a known backend."""
+    if args.backend is not None and args.backend not in BACKENDS:
+        raise UsageFailure(f"--backend {args.backend!r}; accepted: {', '.join(BACKENDS)}")
+
+
+def load_from_args(args: argparse.Namespace) -> tuple[Scenario, float | None]:
+    """The scenario with its ``--set`` overrides, and the ``--duration`` in seconds (or None)."""
+    duration = None
+    if args.duration is not None:
+        try:
+            duration = parse_duration(args.duration)
+        except ValueError as exc:
+            raise UsageFailure(f"--duration: {exc}") from None
+    return load_scenario(args.scenario, overrides=parse_overrides(args.overrides)), duration
+
+
 def describe(run: NetworkRun) -> str:
     s = run.summary
     b, c, p = s["blocks"], s["consensus"], s["propagation"]
@@ -74,15 +95,8 @@ def describe(run: NetworkRun) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.backend is not None and args.backend not in BACKENDS:
-        raise UsageFailure(f"--backend {args.backend!r}; accepted: {', '.join(BACKENDS)}")
-    duration = None
-    if args.duration is not None:
-        try:
-            duration = parse_duration(args.duration)
-        except ValueError as exc:
-            raise UsageFailure(f"--duration: {exc}") from None
-    scenario = load_scenario(args.scenario, overrides=parse_overrides(args.overrides))
+    check_backend(args)
+    scenario, duration = load_from_args(args)
     options = RunOptions(
         seed=args.seed, duration=duration, workdir=Path(args.workdir) if args.workdir else None
     )

@@ -16,10 +16,8 @@ import time
 from pathlib import Path
 
 from ..backends import BACKENDS, BackendUnavailable, RunOptions
-from ..config.durations import parse_duration
-from ..config.loader import load_scenario
 from . import UsageFailure
-from .run import describe, parse_overrides
+from .run import check_backend, describe, load_from_args
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -41,19 +39,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.backend is not None and args.backend not in BACKENDS:
-        raise UsageFailure(f"--backend {args.backend!r}; accepted: {', '.join(BACKENDS)}")
+    check_backend(args)
     if not 0 <= args.port <= 65535:
         raise UsageFailure(f"--port {args.port}; accepted: 0..65535")
     if args.linger is not None and args.linger < 0:
         raise UsageFailure(f"--linger {args.linger}; accepted: seconds >= 0")
-    duration = None
-    if args.duration is not None:
-        try:
-            duration = parse_duration(args.duration)
-        except ValueError as exc:
-            raise UsageFailure(f"--duration: {exc}") from None
-    scenario = load_scenario(args.scenario, overrides=parse_overrides(args.overrides))
+    scenario, duration = load_from_args(args)
 
     from ..observe.api import ApiServer
     from ..observe.observer import Observer
