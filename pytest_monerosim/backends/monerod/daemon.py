@@ -32,11 +32,10 @@ from .errors import (
     BinaryVersionError,
     MonerodBackendError,
     PortInUse,
-    ProcessDied,
     RpcConnectionError,
-    RpcError,
     RpcTimeout,
 )
+from .node_base import RpcProcessNode
 from .ports import LOOPBACK, NodePorts, allocate_node_ports, port_is_free
 from .process import ManagedProcess
 from .rpc import DaemonRpc
@@ -106,8 +105,14 @@ class NodeHealth:
         return self.alive and self.rpc_ok
 
 
-class MonerodNode:
+class MonerodNode(RpcProcessNode):
     """A regtest ``monerod`` bound to loopback, with its RPC client."""
+
+    KIND = "node"
+    NOT_ANSWERING = (
+        "{name}: RPC {url} not answering after {timeout:g} s although the process runs"
+    )
+    rpc: DaemonRpc
 
     def __init__(
         self,
@@ -167,21 +172,6 @@ class MonerodNode:
         """``127.0.0.1:port``: what a wallet passes as ``--daemon-address``."""
         return f"{self.host}:{self.ports.rpc}"
 
-    @property
-    def log_path(self) -> Path:
-        """monerod's own log (``--log-file``)."""
-        return self.run_dir / f"{self.name}.log"
-
-    @property
-    def stdout_path(self) -> Path:
-        """stdout/stderr of the process: start-up failures and crashes land here."""
-        return self.run_dir / f"{self.name}.out"
-
-    def log_tail(self, n: int = 40) -> str:
-        if self.process is not None:
-            return self.process.log_tail(n)
-        return ""
-
     # -- command line -------------------------------------------------------------
 
     def command_line(self) -> list[str]:
@@ -236,48 +226,17 @@ class MonerodNode:
             bound.append(("zmq", self.ports.zmq))
         return bound
 
-    # -- lifecycle -----------------------------------------------------------------
+    # -- lifecycle (start, wait_ready, stop: see RpcProcessNode) --------------------
 
-    def start(self) -> None:
-        """Launch the process (returns at once; see :meth:`wait_ready`)."""
-        if self.process is not None and self.process.alive():
-            raise MonerodBackendError(f"node {self.name} is already running")
-        for role, port in self._bound_ports():
-            if not port_is_free(port, self.host):
-                raise PortInUse(port, f"{self.name} {role}")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.process = ManagedProcess(
-            self.command_line(),
-            name=self.name,
-            run_dir=self.run_dir,
-            log_path=self.stdout_path,
-        )
-        self.process.start()
+    def _state_dir(self) -> Path:
+        return self.data_dir
 
-    def wait_ready(self, timeout: float = 60.0) -> float:
-        """Poll ``get_info`` until the RPC answers; return the seconds it took.
+    def _probe_rpc(self) -> bool:
+        info = self.rpc.request("get_info", timeout=2.0, retry=False)
+        return bool(info.get("status") == "OK")
 
-        Fails fast with :class:`PortInUse` or :class:`ProcessDied` (carrying
-        the log tail) if the process exits meanwhile.
-        """
-        proc = self._require_process()
-        begin = time.monotonic()
-        deadline = begin + timeout
-        while True:
-            if not proc.alive():
-                self._raise_death("while starting")
-            try:
-                info = self.rpc.request("get_info", timeout=2.0, retry=False)
-                if info.get("status") == "OK":
-                    return time.monotonic() - begin
-            except (RpcConnectionError, RpcTimeout, RpcError):
-                pass
-            if time.monotonic() >= deadline:
-                raise MonerodBackendError(
-                    f"{self.name}: RPC {self.rpc.base_url} not answering after {timeout:g} s "
-                    f"although the process runs; log {self.stdout_path}:\n{self.log_tail()}"
-                )
-            time.sleep(0.1)
+    def _stop_rpc(self) -> None:
+        self.rpc.stop_daemon()
 
     def wait_synchronized(self, timeout: float = 60.0) -> None:
         """Wait until the daemon reports ``synchronized`` (it can then mine)."""
@@ -296,15 +255,6 @@ class MonerodNode:
                     "after connecting to a peer, or when started offline"
                 )
             time.sleep(0.2)
-
-    def ensure_alive(self) -> None:
-        """Raise :class:`ProcessDied` with the log tail if the process has exited."""
-        proc = self._require_process()
-        if not proc.alive():
-            self._raise_death("unexpectedly")
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.alive()
 
     @contextlib.contextmanager
     def diagnose(self) -> Iterator[None]:
@@ -343,48 +293,17 @@ class MonerodNode:
             incoming=int(info.get("incoming_connections_count", 0)),
         )
 
-    def stop(self, timeout: float = 15.0) -> int | None:
-        """``stop_daemon`` RPC, then SIGTERM, then SIGKILL; return the exit code."""
-        if self.process is None:
-            return None
-        code = self.process.stop(
-            graceful=self.rpc.stop_daemon,
-            graceful_timeout=timeout,
-            term_timeout=5.0,
-            kill_timeout=5.0,
-        )
-        self.rpc.session.close()
-        return code
-
-    def __enter__(self) -> MonerodNode:
-        self.start()
-        self.wait_ready()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     def __repr__(self) -> str:
         return f"MonerodNode({self.name!r}, p2p={self.ports.p2p}, rpc={self.ports.rpc})"
 
     # -- internals -------------------------------------------------------------------
 
-    def _require_process(self) -> ManagedProcess:
-        if self.process is None:
-            raise MonerodBackendError(f"node {self.name} was never started")
-        return self.process
-
-    def _raise_death(self, when: str) -> None:
-        proc = self._require_process()
-        tail = proc.log_tail()
-        code = proc.returncode
-        proc.stop()  # reap it and drop its pid file
-        died = ProcessDied(self.name, code, tail, self.stdout_path, when)
+    def _death_cause(self, tail: str) -> PortInUse | None:
         if "Failed to bind" in tail or "Address already in use" in tail:
             for role, port in self._bound_ports():
                 if not port_is_free(port, self.host):
-                    raise PortInUse(port, f"{self.name} {role}") from died
-        raise died
+                    return PortInUse(port, f"{self.name} {role}")
+        return None
 
 
 # -- waiting on several nodes --------------------------------------------------------
