@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,7 +42,7 @@ def registry() -> Registry:
 
 
 def scenario(topology: object = "ring", **extra: object) -> Scenario:
-    data = {
+    data: dict[str, Any] = {
         "general": {"name": "plan", "duration": 600, "seed": 4},
         "network": {"topology": topology, "latency": {"name": "constant", "latency_s": 0.03}},
         "nodes": [{"group": "m", "count": 2, "role": "miner", "hashrate": 3},
