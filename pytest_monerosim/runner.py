@@ -70,6 +70,13 @@ class NetworkRun:
 def prepare(scenario: Scenario, registry: Registry, source: str | None = None) -> dict[str, ResolvedPlugin]:
     """Validate every plugin reference and every attack's view of the scenario."""
     plugins = resolve_plugins(scenario, registry, source=source)
+    if scenario.wallets:
+        from .agents.wallets import validate_wallets
+
+        try:
+            validate_wallets(scenario, registry)
+        except ScenarioError as exc:
+            raise ScenarioError(exc.message, source=source or exc.source, path=exc.path) from None
     for i, ref in enumerate(scenario.attacks):
         spec = registry.get("attack", ref.name)
         check = getattr(spec.factory, "check", None)

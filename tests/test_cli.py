@@ -74,3 +74,15 @@ def test_console_script_entry_point() -> None:
     done = subprocess.run([sys.executable, "-m", "pytest_monerosim.cli", "validate", str(SMALL)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def test_validate_catches_wallet_errors_before_any_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "nodes:\n  - {group: m, role: miner, hashrate: 1}\n  - {group: u, role: user}\n"
+        "wallets:\n  - {name: mw, node_group: m, strategy: mining_wallet}\n"
+        "  - {name: uw, node_group: u, strategy: {name: transaction_bot, recipients: [nobody]}}\n"
+    )
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "nobody" in err and "wallets" in err

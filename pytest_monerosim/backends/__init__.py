@@ -44,8 +44,9 @@ class RunOptions:
     monerod_bin: str | None = None
     wallet_rpc_bin: str | None = None
     shadow_bin: str | None = None
-    time_scale: float = 120.0
-    """Real backend: simulated seconds per wall-clock second."""
+    time_scale: float | None = None
+    """Real backend: simulated seconds per wall-clock second (None: the scenario's
+    ``backends.monerod.options.time_scale``, else 120)."""
     extra: dict[str, object] = field(default_factory=dict)
 
 

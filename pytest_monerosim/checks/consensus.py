@@ -92,8 +92,13 @@ def no_deep_reorgs(run: Any, max_depth: int) -> None:
         )
 
 
-def block_interval(run: Any, target: float | None = None, tolerance: float = 0.25) -> float:
-    """Mean main-chain block interval within ``tolerance`` (relative) of the target."""
+def block_interval(run: Any, target: float | None = None, tolerance: float | None = None) -> float:
+    """Mean main-chain block interval within ``tolerance`` (relative) of the target.
+
+    Without a tolerance: four standard errors of the mean of exponential intervals
+    (coefficient of variation 1), i.e. ``4 / sqrt(n)`` — a false alarm about once in
+    16,000 runs, whatever the run's length.
+    """
     result = as_result(run)
     target = target or result.target_s
     main = result.main_chain()
@@ -101,6 +106,8 @@ def block_interval(run: Any, target: float | None = None, tolerance: float = 0.2
         raise AssertionError(f"only {len(main) - 1} blocks on the main chain; cannot judge the interval")
     span = main[-1].timestamp_or_found() - main[1].timestamp_or_found()
     mean = span / (len(main) - 2)
+    if tolerance is None:
+        tolerance = 4 / (len(main) - 2) ** 0.5
     if abs(mean - target) > tolerance * target:
         raise AssertionError(
             f"mean block interval {mean:.1f}s over {len(main) - 2} intervals is outside "

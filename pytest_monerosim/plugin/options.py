@@ -57,7 +57,7 @@ class Settings:
     monerod_bin: str | None = None
     wallet_rpc_bin: str | None = None
     shadow_bin: str | None = None
-    time_scale: float = 120.0
+    time_scale: float | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -95,7 +95,7 @@ def read_settings(config: pytest.Config) -> Settings:
         except ValueError as exc:
             raise pytest.UsageError(f"--monerosim-duration: {exc}") from None
     scale_text = _get(config, "time-scale")
-    time_scale = 120.0
+    time_scale = None
     if scale_text is not None:
         try:
             time_scale = float(scale_text)

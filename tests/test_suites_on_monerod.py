@@ -1,0 +1,35 @@
+"""The consensus and connectivity suites pass on real monerod too (5 daemons, 2 wallets).
+
+Runs the user-facing suites exactly as a user would, with
+``--monerosim-backend=monerod``; their scenario's ``backends.monerod`` section
+shrinks the network, and tests that need the simulator are skipped with a reason.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = [
+    pytest.mark.monerod,
+    pytest.mark.skipif(shutil.which("monerod") is None,
+                       reason="needs monerod: apt-get install -y monero (Debian package 'monero')"),
+]
+
+
+def test_consensus_and_connectivity_suites_on_real_daemons(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(
+        str(ROOT / "scenarios" / "test_consensus.py"),
+        str(ROOT / "scenarios" / "test_connectivity.py"),
+        "--monerosim-backend=monerod", "-p", "no:cacheprovider", "-rs",
+        timeout=1500,
+    )
+    result.assert_outcomes(passed=4, skipped=10)
+    result.stdout.fnmatch_lines([
+        "*small-network ?monerod? 5 nodes*consensus agreed*",
+        "*this test runs on backend(s) sim, not monerod*",
+    ])
