@@ -28,6 +28,10 @@ Differences from the simulator, by nature of regtest: difficulty is fixed
 (every block has difficulty 1, so the heaviest chain is the longest), and
 mining is ``generateblocks`` on each miner's Poisson timer; relay, sync,
 reorgs, pools and wallets are monerod's own.
+
+Attack plugins run through per-attack drivers (:mod:`.attacks`: ``partition``
+so far) with the same parameters and metrics as on the simulator; a scenario
+with any other attack raises ``BackendUnavailable`` naming the supported ones.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import BackendUnavailable
 from ..plan import PlanOptions
+from .attacks import require_supported, run_with_attacks
 from .daemon import MONEROD, check_version, find_binary
 from .errors import BinaryNotFound, BinaryVersionError
 from .network import LoopbackNetwork, default_root
@@ -75,11 +80,7 @@ def require_binaries(options: RunOptions, wallets: bool = True) -> dict[str, Pat
 
 def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
     """Stand ``scenario`` up as real processes, run it, and return its result."""
-    if scenario.attacks:
-        names = ", ".join(a.name for a in scenario.attacks)
-        raise BackendUnavailable(
-            f"the monerod backend does not run attack plugins ({names}) yet; drive attacks on "
-            "real nodes with pytest_monerosim.backends.monerod.actions")
+    require_supported(scenario)  # attacks with a monerod driver (.attacks) only
     binaries = require_binaries(options, wallets=bool(scenario.wallets))
     # backend options: the scenario's own (``extra["monerod"]``), overridden by top-level ones
     nested = options.extra.get("monerod")
@@ -100,6 +101,8 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
         warmup_block=bool(extra.get("warmup_block", False)),
     ) as network:
         network.start()
+        if scenario.attacks:
+            return run_with_attacks(network, scenario, registry)
         network.run()
         return network.collect()
 
