@@ -57,6 +57,7 @@ from ..plan import (
     monerod_argv,
     wallet_rpc_argv,
 )
+from .control import MonerodController
 from .daemon import DEFAULT_MAX_CONNECTIONS_PER_IP, MonerodNode, stop_nodes, wait_for_height
 from .errors import MonerodBackendError, ProcessDied
 from .ports import LOOPBACK, NodePorts, PortAllocator
@@ -147,6 +148,7 @@ class LoopbackNetwork:
         progress: Callable[[float, float, int], None] | None = None,
         premine: dict[str, int] | None = None,
         warmup_block: bool = False,
+        observer: Any = None,
     ) -> None:
         if agents not in ("thread", "process", "none"):
             raise ValueError(f"agents={agents!r}; accepted: thread, process, none")
@@ -181,6 +183,7 @@ class LoopbackNetwork:
         self.started_wall = time.time()
         self.phases: dict[str, float] = {}
         self._closed = False
+        self.control = MonerodController.attach(self, observer)  # live API commands and events
 
     # -- construction ----------------------------------------------------------------
     @classmethod

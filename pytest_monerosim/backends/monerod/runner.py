@@ -99,6 +99,7 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
         progress=options.progress,
         premine={str(k): int(v) for k, v in dict(extra.get("premine") or {}).items()},
         warmup_block=bool(extra.get("warmup_block", False)),
+        observer=extra.get("observer"),
     ) as network:
         network.start()
         if scenario.attacks:
