@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 import pytest
 
 from ..backends import BACKENDS
-from ..config.durations import parse_duration
 
 OPTIONS: tuple[tuple[str, str, str], ...] = (
     # (name without prefix, help, ini type)
@@ -87,6 +86,8 @@ def read_settings(config: pytest.Config) -> Settings:
             raise pytest.UsageError(
                 f"--monerosim-seed={seed_text!r} is not a seed; accepted: an integer >= 0"
             ) from None
+    from ..config.durations import parse_duration
+
     duration_text = _get(config, "duration")
     duration = None
     if duration_text is not None:

@@ -1,0 +1,134 @@
+"""The session's hooks: collection-time scenarios, parametrization, reports, summary.
+
+Registered by :func:`pytest_monerosim.plugin.plugin.pytest_configure`, so the
+scenario model, registry and runner are imported only once pytest is configured
+(and after coverage measurement has started).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from ..config.errors import ScenarioError
+from .parametrize import attack_cases, sweep_id, sweep_points
+from .reporting import (
+    format_table,
+    junit_properties,
+    network_line,
+    rows_for,
+    sweep_tables,
+)
+from .scenarios import build_scenario
+from .state import ITEM_RUNS, ITEM_SCENARIO, SESSION, SessionState, session_state
+
+NETWORK_FIXTURES = ("monero_network", "monerosim_scenario", "monerosim_run")
+
+
+def pytest_plugin_registered(plugin: Any, manager: pytest.PytestPluginManager) -> None:
+    # A conftest loaded after the registry was built still gets to register plugins.
+    register = getattr(plugin, "pytest_monerosim_register", None)
+    if register is None:
+        return
+    config = getattr(manager, "_config", None) or getattr(plugin, "config", None)
+    if config is None or SESSION not in getattr(config, "stash", {}):
+        return
+    registry = config.stash[SESSION].registry_if_built()
+    if registry is not None:
+        register(registry=registry)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    s = session_state(config).settings
+    parts = [f"backend={s.backend}"]
+    parts.append(f"seed={s.seed if s.seed is not None else 'from scenario'}")
+    parts.append(f"duration={s.duration if s.duration is not None else 'from scenario'}")
+    if s.attacks:
+        parts.append(f"attacks={','.join(s.attacks)}")
+    if s.out:
+        parts.append(f"out={s.out}")
+    return ["monerosim: " + " ".join(parts)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    state = session_state(metafunc.config)
+    if "monerosim_attack" in metafunc.fixturenames:
+        cases = attack_cases(metafunc, state.registry, state.settings.attacks)
+        metafunc.parametrize("monerosim_attack", cases, ids=[c.id for c in cases], indirect=True)
+    points = sweep_points(metafunc)
+    if points is not None:
+        if "monerosim_params" not in metafunc.fixturenames:
+            raise pytest.UsageError(
+                f"{metafunc.definition.nodeid} has @pytest.mark.monerosim_sweep but uses none of "
+                f"{', '.join(NETWORK_FIXTURES)} or monerosim_params"
+            )
+        metafunc.parametrize("monerosim_params", points, ids=[sweep_id(p) for p in points], indirect=True)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Build and validate every network test's scenario before anything runs."""
+    state = session_state(config)
+    errors: list[str] = []
+    for item in items:
+        if not any(f in getattr(item, "fixturenames", ()) for f in NETWORK_FIXTURES):
+            continue
+        try:
+            item.stash[ITEM_SCENARIO] = build_scenario(item, state.settings, state.registry)
+        except ScenarioError as exc:
+            errors.append(f"{item.nodeid}: {exc}")
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise pytest.UsageError(errors[0] + more)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    runs = item.stash.get(ITEM_RUNS, None)
+    if not runs or report.when != "call":
+        return report
+    state = session_state(item.config)
+    rows = rows_for(item, runs, state.settings.backend_explicit)
+    report.monerosim = rows
+    report.user_properties.extend(junit_properties(rows))
+    if report.failed:
+        lines = [f"seed {row['seed']} on {row['backend']}: replay with\n    {row['replay']}" for row in rows]
+        report.sections.append(("monerosim replay", "\n".join(lines)))
+    return report
+
+
+class RowCollector:
+    """Gathers network rows from test reports (local or sent by xdist workers)."""
+
+    def __init__(self, state: SessionState) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        rows = getattr(report, "monerosim", None)
+        if rows and report.when == "call":
+            self.state.network_rows.extend(rows)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = session_state(config)
+    rows = state.network_rows
+    if not rows or hasattr(config, "workerinput"):
+        return
+    tr = terminalreporter
+    tr.write_sep("=", f"monerosim: {len(rows)} network(s)")
+    verbose = config.getoption("verbose", 0)
+    shown = rows if verbose > 0 or len(rows) <= 20 else rows[:20]
+    for row in shown:
+        tr.write_line(network_line(row))
+    if len(shown) < len(rows):
+        tr.write_line(f"... {len(rows) - len(shown)} more (use -v to list all)")
+    for func, cells in sweep_tables(rows).items():
+        if len(cells) < 2:
+            continue
+        tr.write_sep("-", f"sweep {func}")
+        for line in format_table(cells):
+            tr.write_line(line)
