@@ -240,3 +240,29 @@ def test_help_lists_options(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(["*Monero network simulation*", "*--monerosim-backend=*",
                                  "*--monerosim-seed=*"])
+
+
+def test_behaviour_fixture_runs_every_behaviour_or_the_marked_ones(pytester: pytest.Pytester) -> None:
+    make(pytester, """
+        @pytest.mark.monerosim(SMALL)
+        def test_each(monero_network, monerosim_behaviour):
+            group = monero_network.scenario.nodes[0]
+            assert group.behaviour_ref().name == monerosim_behaviour.name
+            mined = monero_network.height()
+            if monerosim_behaviour.name in ("observer", "standard_sync"):
+                assert mined == 0, "relays and observers never mine"
+            else:
+                assert mined > 0
+
+        @pytest.mark.monerosim(SMALL)
+        @pytest.mark.monerosim_behaviour("constant_mining", interval=600)
+        def test_marked(monero_network, monerosim_behaviour):
+            assert monero_network.height() in (5, 6)
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=5)
+    result.stdout.fnmatch_lines([
+        "*test_each?constant_mining? PASSED*",
+        "*test_each?observer? PASSED*",
+        "*test_marked?constant_mining-interval=600? PASSED*",
+    ])

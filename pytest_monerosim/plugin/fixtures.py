@@ -4,6 +4,7 @@
 * ``monero_network`` — runs it on the selected backend, returns a ``NetworkRun``;
 * ``monerosim_run`` — a factory to run further scenarios in one test;
 * ``monerosim_attack`` — the attack case of this test (parametrized);
+* ``monerosim_behaviour`` — the node behaviour case of this test (parametrized);
 * ``monerosim_params`` — this test's sweep point (``{}`` outside sweeps);
 * ``monerosim_registry`` — the session's plugin registry;
 * ``monerosim_workdir`` — where this test's networks write summaries and logs.
@@ -31,6 +32,7 @@ from .state import ITEM_RUNS, ITEM_SCENARIO, session_state
 __all__ = [
     "monero_network",
     "monerosim_attack",
+    "monerosim_behaviour",
     "monerosim_params",
     "monerosim_registry",
     "monerosim_run",
@@ -47,6 +49,14 @@ def monerosim_registry(pytestconfig: pytest.Config) -> Registry:
 @pytest.fixture
 def monerosim_params(request: pytest.FixtureRequest) -> dict[str, Any]:
     return dict(getattr(request, "param", None) or {})
+
+
+@pytest.fixture
+def monerosim_behaviour(request: pytest.FixtureRequest) -> Any:
+    param = getattr(request, "param", None)
+    if param is None:
+        raise pytest.UsageError(f"{request.node.nodeid} uses monerosim_behaviour but it was not parametrized")
+    return param
 
 
 @pytest.fixture

@@ -32,6 +32,52 @@ class AttackCase:
         return "-".join([self.name] + [f"{k}={_fmt(v)}" for k, v in self.params.items()])
 
 
+@dataclass(frozen=True)
+class BehaviourCase:
+    """A node behaviour applied to one node group (``None``: the first miner group)."""
+
+    name: str
+    group: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        parts = [self.name] + ([f"group={self.group}"] if self.group else [])
+        return "-".join(parts + [f"{k}={_fmt(v)}" for k, v in self.params.items()])
+
+
+def _behaviour_marker_args(name: str, group: str | None = None, **params: Any) -> BehaviourCase:
+    return BehaviourCase(name, group, params)
+
+
+def behaviour_cases(metafunc: pytest.Metafunc, registry: Registry) -> list[BehaviourCase]:
+    """``@pytest.mark.monerosim_behaviour(name, group=None, **params)`` markers, else every
+    registered behaviour with its default parameters."""
+    markers = list(metafunc.definition.iter_markers("monerosim_behaviour"))
+    cases = []
+    for m in reversed(markers):
+        try:
+            cases.append(_behaviour_marker_args(*m.args, **m.kwargs))
+        except TypeError as exc:
+            raise pytest.UsageError(
+                f"{metafunc.definition.nodeid}: @pytest.mark.monerosim_behaviour{m.args!r}: {exc}; "
+                "usage: monerosim_behaviour(name, group=None, **params)"
+            ) from None
+    if not markers:
+        cases = [BehaviourCase(name) for name in registry.names("behaviour")]
+    for case in cases:
+        try:
+            registry.validate("behaviour", case.name, case.params)
+        except UnknownPlugin as exc:
+            raise pytest.UsageError(f"{metafunc.definition.nodeid}: {exc}") from None
+        except Exception as exc:  # pydantic ValidationError
+            raise pytest.UsageError(
+                f"{metafunc.definition.nodeid}: behaviour {case.name!r} params {dict(case.params)}: "
+                f"{_first_error(exc)}"
+            ) from None
+    return cases
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"

@@ -21,6 +21,8 @@ MARKERS = (
     "the attack to the scenario of a test that does not use it); may be repeated",
     "monerosim_sweep(**grid): one test per point of the cartesian product of the lists; keys are "
     "scenario paths or parameters of the test's attack",
+    "monerosim_behaviour(name, group=None, **params): give a node group (default: the first miner "
+    "group) this behaviour; narrows the monerosim_behaviour fixture (default: every behaviour)",
     "monerosim_backends(*names): backends this test supports; skipped on others",
 )
 

@@ -58,6 +58,9 @@ def rows_for(item: pytest.Item, runs: list[NetworkRun], backend_explicit: bool) 
     callspec = getattr(item, "callspec", None)
     params = dict(callspec.params.get("monerosim_params") or {}) if callspec else {}
     attack = callspec.params.get("monerosim_attack") if callspec else None
+    behaviour = callspec.params.get("monerosim_behaviour") if callspec else None
+    if behaviour is not None:
+        params = {"behaviour": behaviour.id, **params}
     rows = []
     for run in runs:
         rows.append(

@@ -99,6 +99,21 @@ def _split_sweep(point: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]
     return paths, attack
 
 
+def _behaviour_group(data: Any, overrides: dict[str, Any], group: str | None) -> str:
+    groups = [g for g in (data.get("nodes") or []) if isinstance(g, dict)] if isinstance(data, dict) else []
+    names = [str(g.get("group")) for g in groups]
+    if group is not None:
+        if group not in names:
+            raise ScenarioError(
+                f"monerosim_behaviour group={group!r} is not a node group; groups are {names}"
+            )
+        return group
+    miners = [str(g.get("group")) for g in groups if g.get("role") == "miner"]
+    if not (miners or names):
+        raise ScenarioError("monerosim_behaviour: the scenario has no node group")
+    return (miners or names)[0]
+
+
 def build_scenario(item: pytest.Item, settings: Settings, registry: Registry) -> tuple[Scenario, str | None]:
     data, lines, source, overrides = _base(item)
     callspec = getattr(item, "callspec", None)
@@ -110,6 +125,11 @@ def build_scenario(item: pytest.Item, settings: Settings, registry: Registry) ->
         overrides["seed"] = settings.seed
     if settings.duration is not None:
         overrides["duration"] = settings.duration
+    behaviour = params.get("monerosim_behaviour")
+    if behaviour is not None:
+        overrides[f"nodes.{_behaviour_group(data, overrides, behaviour.group)}.behaviour"] = {
+            "name": behaviour.name, **dict(behaviour.params)
+        }
     scenario = scenario_from_dict(data, source=source, lines=lines, overrides=overrides)
     attacks = [a.model_dump() for a in scenario.attacks]
     case: AttackCase | None = params.get("monerosim_attack")

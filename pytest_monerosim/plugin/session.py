@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ..config.errors import ScenarioError
-from .parametrize import attack_cases, sweep_id, sweep_points
+from .parametrize import attack_cases, behaviour_cases, sweep_id, sweep_points
 from .reporting import (
     format_table,
     junit_properties,
@@ -54,6 +54,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     state = session_state(metafunc.config)
+    if "monerosim_behaviour" in metafunc.fixturenames:
+        behaviours = behaviour_cases(metafunc, state.registry)
+        metafunc.parametrize(
+            "monerosim_behaviour", behaviours, ids=[c.id for c in behaviours], indirect=True
+        )
     if "monerosim_attack" in metafunc.fixturenames:
         cases = attack_cases(metafunc, state.registry, state.settings.attacks)
         metafunc.parametrize("monerosim_attack", cases, ids=[c.id for c in cases], indirect=True)
