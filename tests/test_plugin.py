@@ -266,3 +266,24 @@ def test_behaviour_fixture_runs_every_behaviour_or_the_marked_ones(pytester: pyt
         "*test_each?observer? PASSED*",
         "*test_marked?constant_mining-interval=600? PASSED*",
     ])
+
+
+def test_unknown_or_misconfigured_attack_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    make(pytester, """
+        @pytest.mark.monerosim(SMALL)
+        @pytest.mark.monerosim_attack("eclipze")
+        def test_x(monero_network, monerosim_attack):
+            pass
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown attack 'eclipze'; registered: double_spend, eclipse*"])
+    make(pytester, """
+        @pytest.mark.monerosim(SMALL)
+        @pytest.mark.monerosim_attack("double_spend", q=1.5)
+        def test_x(monero_network, monerosim_attack):
+            pass
+    """)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*test_x[[]double_spend-q=1.5[]]*attacks[[]0[]]: q=1.5*must be in (0, 1)*"])

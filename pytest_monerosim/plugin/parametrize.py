@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from ..registry import Registry, UnknownPlugin
+from ..registry import Kind, Registry, UnknownPlugin
 
 
 @dataclass(frozen=True)
@@ -65,17 +65,24 @@ def behaviour_cases(metafunc: pytest.Metafunc, registry: Registry) -> list[Behav
             ) from None
     if not markers:
         cases = [BehaviourCase(name) for name in registry.names("behaviour")]
+    _validate_cases(metafunc, registry, "behaviour", cases)
+    return cases
+
+
+def _validate_cases(
+    metafunc: pytest.Metafunc, registry: Registry, kind: Kind, cases: list[Any]
+) -> None:
+    """Each case's params against its plugin's schema; a bad one is a ``UsageError``."""
     for case in cases:
         try:
-            registry.validate("behaviour", case.name, case.params)
+            registry.validate(kind, case.name, case.params)
         except UnknownPlugin as exc:
             raise pytest.UsageError(f"{metafunc.definition.nodeid}: {exc}") from None
         except Exception as exc:  # pydantic ValidationError
             raise pytest.UsageError(
-                f"{metafunc.definition.nodeid}: behaviour {case.name!r} params {dict(case.params)}: "
+                f"{metafunc.definition.nodeid}: {kind} {case.name!r} params {dict(case.params)}: "
                 f"{_first_error(exc)}"
             ) from None
-    return cases
 
 
 def _fmt(value: Any) -> str:
@@ -111,16 +118,7 @@ def attack_cases(
             spec = registry.get("attack", name)
             sweep = spec.default_sweep or ({},)
             cases.extend(AttackCase(name, dict(p)) for p in sweep)
-    for case in cases:
-        try:
-            registry.validate("attack", case.name, case.params)
-        except UnknownPlugin as exc:
-            raise pytest.UsageError(f"{metafunc.definition.nodeid}: {exc}") from None
-        except Exception as exc:  # pydantic ValidationError
-            raise pytest.UsageError(
-                f"{metafunc.definition.nodeid}: attack {case.name!r} params {dict(case.params)}: "
-                f"{_first_error(exc)}"
-            ) from None
+    _validate_cases(metafunc, registry, "attack", cases)
     if selected and markers:
         cases = [c for c in cases if c.name in selected]
     return cases

@@ -54,6 +54,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     state = session_state(metafunc.config)
+    try:
+        _parametrize(metafunc, state)
+    except pytest.UsageError as exc:
+        # Raised here it would be a collection error (exit 2); kept for
+        # pytest_collection_modifyitems, which ends the session as a usage error (exit 4).
+        state.collection_errors.append(str(exc))
+
+
+def _parametrize(metafunc: pytest.Metafunc, state: SessionState) -> None:
     if "monerosim_behaviour" in metafunc.fixturenames:
         behaviours = behaviour_cases(metafunc, state.registry)
         metafunc.parametrize(
@@ -77,7 +86,7 @@ def pytest_collection_modifyitems(
 ) -> None:
     """Build and validate every network test's scenario before anything runs."""
     state = session_state(config)
-    errors: list[str] = []
+    errors: list[str] = list(state.collection_errors)
     for item in items:
         if not any(f in getattr(item, "fixturenames", ()) for f in NETWORK_FIXTURES):
             continue

@@ -19,6 +19,8 @@ class SessionState:
     _registry: Registry | None = None
     config: pytest.Config | None = None
     network_rows: list[dict[str, Any]] = field(default_factory=list)
+    collection_errors: list[str] = field(default_factory=list)
+    """Usage errors found while parametrizing, raised once collection is complete."""
 
     @property
     def registry(self) -> Registry:
