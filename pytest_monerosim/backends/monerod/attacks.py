@@ -15,16 +15,25 @@ A driver exposes ``events()`` (simulated times → actions), ``poll(now)``
 network's clock (``t0 + t / time_scale``).
 
 Supported: ``partition`` (``set_bans`` between the parts at ``start``, lifted
-at ``heal``). Other attacks raise ``BackendUnavailable``.
+at ``heal``) and ``double_spend`` (one trial: the attacker's node is isolated,
+pays the merchant and itself with one output, both sides mine at rates
+(1-q):q on a Poisson schedule, release once the payment has ``z``
+confirmations and the private chain is longer). Other attacks raise
+``BackendUnavailable``.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ...analysis.theory import double_spend_exact
+from ...attacks.double_spend import DoubleSpend, DoubleSpendParams, auto_deficit, default_merchant
 from ...attacks.partition import REGION_PREFIX, REST, Partition, PartitionParams
 from .. import BackendUnavailable
+from ..plan import BURN_ADDRESS
+from .actions import DoubleSpend as Spends
 from .actions import NetworkActions
 
 if TYPE_CHECKING:
@@ -190,6 +199,153 @@ class PartitionDriver:
         )
 
 
+BLOCK_MEAN_S = 120.0
+"""Mean simulated seconds between blocks of the double-spend race (Monero's target)."""
+
+
+class DoubleSpendDriver:
+    """One ``double_spend`` trial on real daemons, all blocks mined with ``generateblocks``.
+
+    The attacker's node is ``node`` when it is a node of the scenario, else the
+    node of the first wallet not on the merchant's node; its first wallet pays.
+    At ``pay_at`` it is isolated, one output is spent to the merchant (sent to
+    the merchant's node) and back to itself (kept on the isolated node); with
+    ``premine`` the attacker's first private block (holding its spend) comes
+    first (Rosenfeld's model). Then each block goes to the attacker with
+    probability q, else to the merchant's node (holding the payment), at
+    exponential intervals of simulated time. Once the payment has ``z``
+    confirmations and the private chain is longer, the attacker rejoins; it
+    gives up when the public chain leads by ``give_up_deficit``.
+    """
+
+    name = DoubleSpend.name
+
+    def __init__(self, params: DoubleSpendParams, scenario: Scenario, network: LoopbackNetwork,
+                 actions: NetworkActions) -> None:
+        self.p = params
+        self.attack = DoubleSpend(params)
+        self.network = network
+        self.actions = actions
+        nodes = actions.nodes()
+        placements = [(w, h) for w, h, _ in scenario.wallet_placements()]
+        self.merchant = params.merchant or default_merchant(scenario)
+        if params.node in nodes:
+            self.attacker = params.node
+        else:
+            hosts = [h for _, h in placements if h in nodes and h != self.merchant]
+            if not hosts:
+                raise BackendUnavailable(
+                    "double_spend on monerod: the attacker needs a node of the scenario with a "
+                    f"funded wallet (node={params.node!r} is not a node, and no wallet sits on a "
+                    "node other than the merchant's)")
+            self.attacker = hosts[0]
+        if self.merchant not in nodes or self.merchant == self.attacker:
+            raise BackendUnavailable(f"double_spend on monerod: merchant {self.merchant!r} must be "
+                                     f"a node other than the attacker's ({self.attacker!r})")
+        mine = [w for w, h in placements if h == self.attacker]
+        if not mine:
+            raise BackendUnavailable(f"double_spend on monerod: {self.attacker!r} has no wallet")
+        self.wallet = mine[0]
+        shop = [w for w, h in placements if h == self.merchant]
+        self.merchant_wallet = params.merchant_wallet or (shop[0] if shop else None)
+        self.deficit = params.give_up_deficit or auto_deficit(params.q)
+        self.rng = random.Random(scenario.general.seed)
+        self.spends: Spends | None = None
+        self.next_block: float | None = None
+        self.honest = 0
+        self.private = 0
+        self.released_at: float | None = None
+        self.gave_up = False
+        self.live_success: bool | None = None
+        self.error: str | None = None
+
+    def events(self) -> list[tuple[float, Callable[[], None]]]:
+        return [(self.p.pay_at, self._pay)]
+
+    def _address(self, wallet: str | None) -> str:
+        if wallet is None or wallet not in self.network.wallets:
+            return BURN_ADDRESS
+        return self.network.wallets[wallet].rpc.get_address()
+
+    def _isolate(self) -> None:
+        self.actions.isolate(self.attacker)
+        rpc = self.actions.daemon(self.attacker).rpc
+        self.actions._wait(lambda: not rpc.get_connections(), 30.0,
+                           f"{self.attacker} to drop its connections")
+
+    def _pay(self) -> None:
+        self.actions.wait_converged()
+        self._isolate()
+        to_merchant, to_self = self._address(self.merchant_wallet), self._address(self.wallet)
+        self.spends = self.actions.conflicting_transfers(
+            self.wallet, [(self.merchant, to_merchant), (self.attacker, to_self)])
+        self._isolate()  # submitting restores out_peers: cut the attacker off again
+        if not all(s["accepted"] for s in self.spends.spends):
+            self.error = f"a spend was refused: {self.spends.spends}"
+            return
+        if self.p.premine:
+            self.actions.mine(self.attacker, 1)
+            self.private = 1
+        self.next_block = self.network.now() + self.rng.expovariate(1.0 / BLOCK_MEAN_S)
+
+    def poll(self, now: float) -> None:
+        while self.next_block is not None and now >= self.next_block:
+            if self.rng.random() < self.p.q:
+                self.actions.mine(self.attacker, 1)
+                self.private += 1
+            else:
+                self.actions.mine(self.merchant, 1)
+                self.honest += 1
+            self.next_block += self.rng.expovariate(1.0 / BLOCK_MEAN_S)
+            if self.honest >= self.p.z and self.private > self.honest:
+                self._release()
+            elif self.honest >= self.p.z and self.honest - self.private >= self.deficit:
+                self.gave_up = True
+                self.next_block = None
+
+    def _release(self) -> None:
+        assert self.spends is not None
+        self.next_block = None
+        self.released_at = self.network.now()
+        self.actions.rejoin(self.attacker)
+        self.actions.wait_converged(timeout=60.0)
+        pay, conflict = self.spends.txids()
+        rpc = self.actions.daemon(self.merchant).rpc
+        found = {str(t["tx_hash"]): t for t in rpc.get_transactions([pay, conflict]).get("txs", [])}
+        on_chain = {t for t, info in found.items() if not info.get("in_pool")}
+        self.live_success = conflict in on_chain and pay not in on_chain
+
+    def finish(self, result: Result) -> None:
+        p = self.p
+        pay = conflict = None
+        if self.spends is not None:
+            pay, conflict = self.spends.txids()
+        main_txs = {t for b in result.chain(result.reference_tip()) for t in b.tx_ids}
+        success = bool(self.released_at is not None and conflict in main_txs
+                       and pay not in main_txs)
+        after = [r for r in result.reorgs if self.released_at is not None
+                 and r.time >= self.released_at - 1e-6 and r.node != self.attacker]
+        self.attack.report(
+            result,
+            success=success,
+            trials=1,
+            successes=int(success),
+            released=self.released_at is not None,
+            gave_up=self.gave_up,
+            max_reorg_depth=max((r.depth for r in after), default=0),
+            theory_exact=double_spend_exact(p.q, p.z),
+            attacker=self.attacker,
+            merchant=self.merchant,
+            honest_blocks=self.honest,
+            private_blocks=self.private,
+            payment_tx=pay,
+            conflict_tx=conflict,
+            live_success=self.live_success,
+            released_at=None if self.released_at is None else round(self.released_at, 3),
+            error=self.error,
+        )
+
+
 def _assign(p: PartitionParams, scenario: Scenario, nodes: list[str]) -> dict[str, str]:
     """Node → part, as the simulator assigns them (groups in scenario order, first ``split``)."""
     out: dict[str, str] = {}
@@ -219,6 +375,7 @@ def _assign(p: PartitionParams, scenario: Scenario, nodes: list[str]) -> dict[st
 
 DRIVERS: dict[str, Callable[..., AttackDriver]] = {
     "partition": PartitionDriver,
+    "double_spend": DoubleSpendDriver,
 }
 """Attack name → driver factory ``(params, scenario, network, actions)``."""
 
@@ -233,7 +390,7 @@ def require_supported(scenario: Scenario) -> None:
     if missing:
         raise BackendUnavailable(
             f"the monerod backend does not run the attack plugin(s) {', '.join(missing)}; it "
-            f"runs {', '.join(supported())} (drive other attacks on real nodes with "
+            f"runs {', '.join(DRIVERS)} (drive other attacks on real nodes with "
             "pytest_monerosim.backends.monerod.actions)")
 
 
@@ -278,5 +435,5 @@ def run_with_attacks(network: LoopbackNetwork, scenario: Scenario, registry: Reg
         actions.close()
 
 
-__all__ = ["DRIVERS", "AttackDriver", "PartitionDriver", "require_supported", "run_with_attacks",
-           "supported"]
+__all__ = ["DRIVERS", "AttackDriver", "DoubleSpendDriver", "PartitionDriver", "require_supported",
+           "run_with_attacks", "supported"]
