@@ -33,6 +33,7 @@ end), both ``None`` without the transaction layer; series ``distinct_tips``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator, model_validator
@@ -43,7 +44,7 @@ from .base import Attack, AttackParams
 
 if TYPE_CHECKING:
     from ..config.model import Scenario
-    from ..result.model import Result
+    from ..result.model import ReorgRecord, Result
     from ..sim.chain import Block, TipChange
     from ..sim.network import World
     from ..sim.node import Node
@@ -338,23 +339,13 @@ class Partition(Attack):
         orphaned = [b for b in since_cut if b not in main]
         have_txs = bool(result.txs) or any(b.tx_ids for b in world.tree.blocks.values())
         main_txs = {t for b in main for t in b.tx_ids}
-        rolled = {t for b in orphaned for t in b.tx_ids}
-        reconverge = (None if self.reconverged_at is None or self.healed_at is None
-                      else round(self.reconverged_at - self.healed_at, 3))
         self.report(
             result,
-            reorg_depth=max((r.depth for r in after), default=0),
-            lighter_mined=sum(n for part, n in mined_until_settled.items() if part != heavier),
-            lighter_blocks=lighter_blocks,
-            reconverge_s=reconverge,
-            heavier_won=None if winner is None else winner == heavier,
-            reconverged=self.reconverged_at is not None,
-            heavier=heavier,
-            winner=winner,
-            orphaned=len(orphaned),
-            reorged_nodes=len({r.node for r in after}),
-            txs_reversed=len(rolled) if have_txs else None,
-            txs_not_reconfirmed=len(rolled - main_txs) if have_txs else None,
+            **outcome_metrics(
+                after=after, mined_until_settled=mined_until_settled, heavier=heavier, winner=winner,
+                lighter_blocks=lighter_blocks, orphaned=orphaned, main_txs=main_txs,
+                have_txs=have_txs, healed_at=self.healed_at, reconverged_at=self.reconverged_at,
+            ),
             blocks=blocks,
             parts={name: sorted(n.name for n, part in self.part_of.items() if part == name)
                    for name in self.names},
@@ -366,6 +357,42 @@ class Partition(Attack):
 def _final_tip(world: World) -> Block:
     tips = [n.chain.tip for n in world.nodes.values() if n.honest]
     return max(tips, key=lambda b: (b.cum, -b.seq)) if tips else world.tree.genesis
+
+
+def outcome_metrics(
+    *,
+    after: Sequence[ReorgRecord],
+    mined_until_settled: dict[str, int],
+    heavier: str | None,
+    winner: str | None,
+    lighter_blocks: int,
+    orphaned: Sequence[Any],
+    main_txs: set[str],
+    have_txs: bool,
+    healed_at: float | None,
+    reconverged_at: float | None,
+) -> dict[str, Any]:
+    """The partition's outcome metrics, shared by the simulator and the monerod driver.
+
+    ``after``: honest nodes' reorgs since the heal; ``orphaned``: blocks (anything with
+    ``tx_ids``) mined since the cut that are not on the final main chain.
+    """
+    rolled = {t for b in orphaned for t in b.tx_ids}
+    return {
+        "reorg_depth": max((r.depth for r in after), default=0),
+        "lighter_mined": sum(n for part, n in mined_until_settled.items() if part != heavier),
+        "lighter_blocks": lighter_blocks,
+        "reconverge_s": (None if reconverged_at is None or healed_at is None
+                         else round(reconverged_at - healed_at, 3)),
+        "heavier_won": None if winner is None or heavier is None else winner == heavier,
+        "reconverged": reconverged_at is not None,
+        "heavier": heavier,
+        "winner": winner,
+        "orphaned": len(orphaned),
+        "reorged_nodes": len({r.node for r in after}),
+        "txs_reversed": len(rolled) if have_txs else None,
+        "txs_not_reconfirmed": len(rolled - main_txs) if have_txs else None,
+    }
 
 
 SPEC: PluginSpec[PartitionParams] = PluginSpec(

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ...analysis.theory import double_spend_exact
 from ...attacks.double_spend import DoubleSpend, DoubleSpendParams, auto_deficit, default_merchant
-from ...attacks.partition import REGION_PREFIX, REST, Partition, PartitionParams
+from ...attacks.partition import REGION_PREFIX, REST, Partition, PartitionParams, outcome_metrics
 from .. import BackendUnavailable
 from ..plan import BURN_ADDRESS
 from .actions import DoubleSpend as Spends
@@ -173,23 +173,13 @@ class PartitionDriver:
         orphaned = [b for b in since_cut if b.id not in main]
         have_txs = bool(result.txs)
         main_txs = {t for b in result.chain(result.reference_tip()) for t in b.tx_ids}
-        rolled = {t for b in orphaned for t in b.tx_ids}
-        reconverge = (None if self.reconverged_at is None or self.healed_at is None
-                      else round(self.reconverged_at - self.healed_at, 3))
         self.attack.report(
             result,
-            reorg_depth=max((r.depth for r in after), default=0),
-            lighter_mined=sum(n for part, n in mined_until_settled.items() if part != heavier),
-            lighter_blocks=lighter_blocks,
-            reconverge_s=reconverge,
-            heavier_won=None if winner is None or heavier is None else winner == heavier,
-            reconverged=self.reconverged_at is not None,
-            heavier=heavier,
-            winner=winner,
-            orphaned=len(orphaned),
-            reorged_nodes=len({r.node for r in after}),
-            txs_reversed=len(rolled) if have_txs else None,
-            txs_not_reconfirmed=len(rolled - main_txs) if have_txs else None,
+            **outcome_metrics(
+                after=after, mined_until_settled=mined_until_settled, heavier=heavier, winner=winner,
+                lighter_blocks=lighter_blocks, orphaned=orphaned, main_txs=main_txs,
+                have_txs=have_txs, healed_at=self.healed_at, reconverged_at=self.reconverged_at,
+            ),
             blocks=blocks,
             parts={name: sorted(n for n in self.actions.nodes() if self.part(n) == name)
                    for name in self.names},
