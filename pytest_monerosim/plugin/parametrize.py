@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,19 +53,26 @@ def _behaviour_marker_args(name: str, group: str | None = None, **params: Any) -
 def behaviour_cases(metafunc: pytest.Metafunc, registry: Registry) -> list[BehaviourCase]:
     """``@pytest.mark.monerosim_behaviour(name, group=None, **params)`` markers, else every
     registered behaviour with its default parameters."""
-    markers = list(metafunc.definition.iter_markers("monerosim_behaviour"))
-    cases = []
-    for m in reversed(markers):
-        try:
-            cases.append(_behaviour_marker_args(*m.args, **m.kwargs))
-        except TypeError as exc:
-            raise pytest.UsageError(
-                f"{metafunc.definition.nodeid}: @pytest.mark.monerosim_behaviour{m.args!r}: {exc}; "
-                "usage: monerosim_behaviour(name, group=None, **params)"
-            ) from None
-    if not markers:
+    cases = _marker_cases(metafunc, "monerosim_behaviour", _behaviour_marker_args,
+                          "monerosim_behaviour(name, group=None, **params)")
+    if not cases:
         cases = [BehaviourCase(name) for name in registry.names("behaviour")]
     _validate_cases(metafunc, registry, "behaviour", cases)
+    return cases
+
+
+def _marker_cases(
+    metafunc: pytest.Metafunc, marker: str, parse: Callable[..., Any], usage: str
+) -> list[Any]:
+    """One case per ``marker`` on the test (farthest first); a bad signature is a UsageError."""
+    cases = []
+    for m in reversed(list(metafunc.definition.iter_markers(marker))):
+        try:
+            cases.append(parse(*m.args, **m.kwargs))
+        except TypeError as exc:
+            raise pytest.UsageError(
+                f"{metafunc.definition.nodeid}: @pytest.mark.{marker}{m.args!r}: {exc}; usage: {usage}"
+            ) from None
     return cases
 
 
@@ -100,26 +107,16 @@ def _attack_marker_args(name: str, **params: Any) -> AttackCase:
 def attack_cases(
     metafunc: pytest.Metafunc, registry: Registry, selected: tuple[str, ...]
 ) -> list[AttackCase]:
-    markers = list(metafunc.definition.iter_markers("monerosim_attack"))
-    if markers:
-        cases = []
-        for m in reversed(markers):
-            try:
-                cases.append(_attack_marker_args(*m.args, **m.kwargs))
-            except TypeError as exc:
-                raise pytest.UsageError(
-                    f"{metafunc.definition.nodeid}: @pytest.mark.monerosim_attack{m.args!r}: {exc}; "
-                    "usage: monerosim_attack(name, **params)"
-                ) from None
-    else:
-        names = list(selected) or registry.names("attack")
-        cases = []
-        for name in names:
+    cases = _marker_cases(metafunc, "monerosim_attack", _attack_marker_args,
+                          "monerosim_attack(name, **params)")
+    marked = bool(cases)
+    if not marked:
+        for name in list(selected) or registry.names("attack"):
             spec = registry.get("attack", name)
             sweep = spec.default_sweep or ({},)
             cases.extend(AttackCase(name, dict(p)) for p in sweep)
     _validate_cases(metafunc, registry, "attack", cases)
-    if selected and markers:
+    if selected and marked:
         cases = [c for c in cases if c.name in selected]
     return cases
 
