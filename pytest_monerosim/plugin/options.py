@@ -8,41 +8,96 @@ import pytest
 
 from ..backends import BACKENDS
 
-OPTIONS: tuple[tuple[str, str, str], ...] = (
-    # (name without prefix, help, ini type)
-    ("backend", f"backend to run networks on: {', '.join(BACKENDS)} (default: sim)", "string"),
-    ("seed", "seed for every network (overrides the scenario's general.seed)", "string"),
-    ("duration", 'simulated duration for every network, e.g. "2h" (overrides general.duration)', "string"),
-    ("attack", "comma-separated attack names the monerosim_attack fixture runs (default: all)", "string"),
-    ("out", "directory for each network's summary JSON, scenario and logs (default: the test's tmp dir)",
-     "string"),
-    ("monerod-bin", "path of monerod (default: found on PATH)", "string"),
-    ("wallet-rpc-bin", "path of monero-wallet-rpc (default: found on PATH)", "string"),
-    ("shadow-bin", "path of the shadow binary (default: found on PATH)", "string"),
-    ("time-scale", "real backend: simulated seconds per wall-clock second (default 120)", "string"),
+SERVE_DEFAULT_PORT = 8765
+
+
+@dataclass(frozen=True)
+class Option:
+    """One ``--monerosim-NAME`` option and its ini key ``monerosim_NAME`` (same help text)."""
+
+    name: str
+    help: str
+    kind: str = "value"
+    """``value`` (``--opt=VALUE``, ini string), ``flag`` (``--opt``, ini bool) or ``optional``
+    (``--opt`` or ``--opt=VALUE``, ini string)."""
+    metavar: str | None = None
+    const: str | None = None
+    """The value of a bare ``--opt`` for kind ``optional``."""
+
+    @property
+    def dest(self) -> str:
+        return "monerosim_" + self.name.replace("-", "_")
+
+    @property
+    def flag(self) -> str:
+        return f"--monerosim-{self.name}"
+
+    @property
+    def ini_type(self) -> str:
+        return "bool" if self.kind == "flag" else "string"
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("backend", f"backend to run networks on: {', '.join(BACKENDS)} (default: sim)"),
+    Option("seed", "seed for every network (overrides the scenario's general.seed)"),
+    Option("duration", 'simulated duration for every network, e.g. "2h" (overrides general.duration)'),
+    Option("attack", "comma-separated attack names the monerosim_attack fixture runs (default: all)"),
+    Option("out", "directory for each network's summary JSON, scenario and logs (default: the test's "
+           "tmp dir)"),
+    Option("monerod-bin", "path of monerod (default: found on PATH)"),
+    Option("wallet-rpc-bin", "path of monero-wallet-rpc (default: found on PATH)"),
+    Option("shadow-bin", "path of the shadow binary (default: found on PATH)"),
+    Option("time-scale", "real backend: simulated seconds per wall-clock second (default 120)"),
     # reporting (read by plugin/reporting_plugin.py)
-    ("report", "write one JSON report of the session to PATH.json (plus PATH.sweep.csv and the run log "
-     "PATH.log.jsonl)", "string"),
-    ("baseline", "fail networks whose summary metrics moved outside the envelopes stored in PATH (JSON)",
-     "string"),
-    ("progress", "progress of long runs on the terminal: auto (after 2 s, not under -q), on, off", "string"),
+    Option("report", "write one JSON report of the session to PATH.json (plus PATH.sweep.csv and the run "
+           "log PATH.log.jsonl)"),
+    Option("baseline", "fail networks whose summary metrics moved outside the envelopes stored in PATH "
+           "(JSON)"),
+    Option("baseline-update", "write or refresh the --monerosim-baseline file from this run", kind="flag"),
+    Option("plots", "write PNG plots (chain height, propagation, peer graph, attack series) next to each "
+           "network's summary", kind="flag"),
+    Option("progress", "progress of long runs on the terminal: auto (after 2 s, not under -q), on, off"),
+    Option("serve", f"serve the live dashboard and REST API on 127.0.0.1:PORT (default {SERVE_DEFAULT_PORT}; "
+           "0 = any free port) while the session runs; under pytest-xdist worker gwN serves on "
+           "PORT+1+N", kind="optional", metavar="PORT", const=str(SERVE_DEFAULT_PORT)),
 )
 
 
 def add_options(parser: pytest.Parser) -> None:
+    """Register every option in :data:`OPTIONS` and its ini key (options override ini keys)."""
     group = parser.getgroup("monerosim", "Monero network simulation (pytest-monerosim)")
-    for name, help_text, ini_type in OPTIONS:
-        dest = "monerosim_" + name.replace("-", "_")
-        group.addoption(f"--monerosim-{name}", dest=dest, default=None, help=help_text)
-        parser.addini(dest, help_text, type=ini_type, default=None)  # type: ignore[arg-type]
-    group.addoption("--monerosim-baseline-update", dest="monerosim_baseline_update", action="store_true",
-                    default=False, help="write or refresh the --monerosim-baseline file from this run")
-    group.addoption("--monerosim-plots", dest="monerosim_plots", action="store_true", default=False,
-                    help="write PNG plots (chain height, propagation, peer graph, attack series) next to "
-                    "each network's summary")
-    group.addoption("--monerosim-serve", dest="monerosim_serve", nargs="?", const="8765", default=None,
-                    metavar="PORT", help="serve the live dashboard and REST API on 127.0.0.1:PORT "
-                    "(default 8765; 0 = any free port) while the session runs")
+    for opt in OPTIONS:
+        if opt.kind == "flag":
+            # default None (not False): an absent flag falls back to the ini key
+            group.addoption(opt.flag, dest=opt.dest, action="store_true", default=None, help=opt.help)
+        elif opt.kind == "optional":
+            group.addoption(opt.flag, dest=opt.dest, nargs="?", const=opt.const, default=None,
+                            metavar=opt.metavar, help=opt.help)
+        else:
+            group.addoption(opt.flag, dest=opt.dest, default=None, metavar=opt.metavar, help=opt.help)
+        parser.addini(opt.dest, opt.help, type=opt.ini_type, default=None)  # type: ignore[arg-type]
+
+
+def option_value(config: pytest.Config, dest: str) -> str | None:
+    """A value option: the command line, else the ini key, else ``None``."""
+    value = config.getoption(dest, None)
+    if value is None:
+        try:
+            value = config.getini(dest) or None
+        except ValueError:  # not registered (a config built without this plugin)
+            value = None
+    return value
+
+
+def option_flag(config: pytest.Config, dest: str) -> bool:
+    """A flag: given on the command line, else the ini key (``true``/``false``), else off."""
+    value = config.getoption(dest, None)
+    if value is None:
+        try:
+            value = config.getini(dest)
+        except ValueError:
+            value = None
+    return bool(value)
 
 
 @dataclass(frozen=True)
@@ -61,11 +116,7 @@ class Settings:
 
 
 def _get(config: pytest.Config, name: str) -> str | None:
-    dest = "monerosim_" + name.replace("-", "_")
-    value = config.getoption(dest, None)
-    if value is None:
-        value = config.getini(dest) or None
-    return value
+    return option_value(config, "monerosim_" + name.replace("-", "_"))
 
 
 def read_settings(config: pytest.Config) -> Settings:

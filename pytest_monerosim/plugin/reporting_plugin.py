@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .options import option_flag, option_value
 from .reporting import JUNIT_METRICS, dig, scalar_metrics, sweep_tables
 from .state import ITEM_RUNS, session_state
 
@@ -45,26 +46,16 @@ class ReportOptions:
     progress: str = "auto"
 
 
-def _opt(config: pytest.Config, dest: str) -> Any:
-    value = config.getoption(dest, None)
-    if value is None:
-        try:
-            value = config.getini(dest) or None
-        except ValueError:
-            value = None
-    return value
-
-
 def read_report_options(config: pytest.Config) -> ReportOptions:
     """Options and ini keys of the reporting features; a bad value is one ``UsageError``."""
-    report = _opt(config, "monerosim_report")
-    baseline = _opt(config, "monerosim_baseline")
-    update = bool(config.getoption("monerosim_baseline_update", False))
+    report = option_value(config, "monerosim_report")
+    baseline = option_value(config, "monerosim_baseline")
+    update = option_flag(config, "monerosim_baseline_update")
     if update and not baseline:
         raise pytest.UsageError(
             "--monerosim-baseline-update needs --monerosim-baseline=PATH (the file to write)"
         )
-    serve = config.getoption("monerosim_serve", None)
+    serve = option_value(config, "monerosim_serve")
     port = None
     if serve is not None:
         try:
@@ -76,7 +67,7 @@ def read_report_options(config: pytest.Config) -> ReportOptions:
                 f"--monerosim-serve={serve!r} is not a port; accepted: --monerosim-serve or "
                 "--monerosim-serve=PORT (0..65535, 0 = any free port)"
             ) from None
-    progress = str(_opt(config, "monerosim_progress") or "auto")
+    progress = str(option_value(config, "monerosim_progress") or "auto")
     if progress not in ("auto", "on", "off"):
         raise pytest.UsageError(f"--monerosim-progress={progress!r}; accepted: auto, on, off")
     return ReportOptions(
@@ -84,9 +75,20 @@ def read_report_options(config: pytest.Config) -> ReportOptions:
         baseline=Path(baseline) if baseline else None,
         baseline_update=update,
         serve_port=port,
-        plots=bool(config.getoption("monerosim_plots", False)),
+        plots=option_flag(config, "monerosim_plots"),
         progress=progress,
     )
+
+
+def serve_port(base: int, worker: str | None) -> int:
+    """The port the live API of ``worker`` (``gwN``, or None outside xdist) serves on.
+
+    Under pytest-xdist each worker runs networks and serves its own API: worker
+    ``gwN`` on ``base + 1 + N``; ``base`` 0 means any free port everywhere.
+    """
+    if not base or worker is None:
+        return base
+    return base + 1 + int("".join(c for c in worker if c.isdigit()) or 0)
 
 
 def worker_id(config: pytest.Config) -> str | None:
@@ -143,9 +145,7 @@ class ReportingPlugin:
         from ..observe.api import ApiServer
 
         assert self.observer is not None and self.options.serve_port is not None
-        port = self.options.serve_port
-        if port and self.worker is not None:
-            port += 1 + int("".join(c for c in self.worker if c.isdigit()) or 0)
+        port = serve_port(self.options.serve_port, self.worker)
         try:
             self.server = ApiServer(self.observer, port).start()
         except OSError as exc:
@@ -164,7 +164,15 @@ class ReportingPlugin:
             lines.append(f"monerosim: live dashboard and API at {self.server.url} (loopback only)")
         elif self.options.serve_port is not None and _xdist_controller(config):
             base = self.options.serve_port
-            where = f"gwN at http://127.0.0.1:{base}+1+N/" if base else "each on a free port"
+            workers = int(getattr(config.option, "numprocesses", 0) or 0)
+            if base and workers:
+                where = ", ".join(
+                    f"gw{i} http://127.0.0.1:{serve_port(base, f'gw{i}')}/" for i in range(workers)
+                )
+            elif base:
+                where = f"gwN at http://127.0.0.1:{base}+1+N/"
+            else:
+                where = "each on a free port"
             lines.append(f"monerosim: live API on each xdist worker (they run the networks): {where}")
         if self.options.report is not None:
             lines.append(f"monerosim: report {self.options.report}")
