@@ -53,10 +53,10 @@ OPTIONS: tuple[Option, ...] = (
            "log PATH.log.jsonl)"),
     Option("baseline", "fail networks whose summary metrics moved outside the envelopes stored in PATH "
            "(JSON)"),
+    Option("progress", "progress of long runs on the terminal: auto (after 2 s, not under -q), on, off"),
     Option("baseline-update", "write or refresh the --monerosim-baseline file from this run", kind="flag"),
     Option("plots", "write PNG plots (chain height, propagation, peer graph, attack series) next to each "
            "network's summary", kind="flag"),
-    Option("progress", "progress of long runs on the terminal: auto (after 2 s, not under -q), on, off"),
     Option("serve", f"serve the live dashboard and REST API on 127.0.0.1:PORT (default {SERVE_DEFAULT_PORT}; "
            "0 = any free port) while the session runs; under pytest-xdist worker gwN serves on "
            "PORT+1+N", kind="optional", metavar="PORT", const=str(SERVE_DEFAULT_PORT)),

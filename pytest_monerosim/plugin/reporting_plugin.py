@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 ITEM_DEVIATIONS = pytest.StashKey["dict[int, list[dict[str, Any]]]"]()
 ITEM_FILES = pytest.StashKey["dict[int, list[str]]"]()
+ITEM_TIMINGS = pytest.StashKey["list[Any]"]()  # allure_support.RunTiming per successful run
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class ReportingPlugin:
         self.started_clock = time.perf_counter()
         self.started_iso = ""
         self.log_file: Path | None = None
+        self._in_call: pytest.Item | None = None
 
     # -- session ---------------------------------------------------------------------
     def setup(self, config: pytest.Config) -> None:
@@ -208,7 +210,11 @@ class ReportingPlugin:
             if self.allure:
                 from ..report.allure_support import run_steps
 
-                stack.enter_context(run_steps(scenario, backend, options))
+                # a run in fixture set-up gets live steps there (allure shows set-up apart); every
+                # run also gets a step in the test itself, with its figures, after the body
+                timings = item.stash.setdefault(ITEM_TIMINGS, [])
+                live = self._in_call is not item
+                stack.enter_context(run_steps(scenario, backend, options, timings, live=live))
             yield
 
     def pytest_monerosim_network_done(self, item: pytest.Item, run: NetworkRun) -> None:
@@ -256,10 +262,13 @@ class ReportingPlugin:
             if self.observer is not None:
                 stack.enter_context(listening(_CheckEvents(self.observer)))
             outcome_error: BaseException | None = None
+            self._in_call = item
             try:
                 yield
             except BaseException as exc:
                 outcome_error = exc
+            finally:
+                self._in_call = None
         runs = item.stash.get(ITEM_RUNS, None)
         if runs:
             self._after_networks(item, runs)
@@ -297,7 +306,7 @@ class ReportingPlugin:
 
             state = session_state(item.config)
             rows = rows_for(item, runs, state.settings.backend_explicit)
-            label_and_attach(item, runs, rows, plots)
+            label_and_attach(item, runs, rows, plots, item.stash.get(ITEM_TIMINGS, []))
 
     def _enforce_baseline(self, item: pytest.Item, runs: list[NetworkRun]) -> None:
         if self.baseline is None or self.options.baseline_update:
