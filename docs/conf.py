@@ -38,3 +38,4 @@ autodoc_member_order = "bysource"
 html_theme = "alabaster"
 html_title = "pytest-monerosim"
 html_theme_options = {"description": "Monero network simulations as pytest test suites"}
+smartquotes = False  # keep "--monerosim-..." and quotes in generated tables as written

@@ -111,7 +111,7 @@ def test_python_example_passes(pytester: pytest.Pytester, example: Example) -> N
         pytester.makeconftest("\n\n".join(conftests))
     _link_fixtures(pytester.path)
     pytester.makepyfile(**{f"test_doc_{example.page.split('.')[0].replace('-', '_')}": example.code})
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-q")  # in process: no interpreter start-up
     outcomes = result.parseoutcomes()
     assert result.ret == 0 and outcomes.get("passed", 0) >= 1, result.stdout.str()[-4000:]
     assert not outcomes.get("skipped") and not outcomes.get("failed"), result.stdout.str()[-4000:]

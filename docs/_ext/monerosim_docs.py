@@ -349,8 +349,9 @@ class FixturesDirective(_MarkdownDirective):
         lines = ["| fixture | scope | what it gives |", "|---|---|---|"]
         for name in fixtures.__all__:
             fn = getattr(fixtures, name)
-            definition = getattr(fn, "_fixture_function_marker", None) or getattr(fn, "_pytestfixturefunction",
-                                                                                 None)
+            # pytest >= 8.4 keeps the marker on the fixture definition, older pytest on the function
+            definition = getattr(fn, "_fixture_function_marker", None) or getattr(
+                fn, "_pytestfixturefunction", None)
             scope = getattr(definition, "scope", "function") or "function"
             text = described.get(name, "")
             func = getattr(fn, "_get_wrapped_function", None)
@@ -437,64 +438,13 @@ class RestApiDirective(_MarkdownDirective):
         from pytest_monerosim.observe import api
 
         if hasattr(api, OPENAPI_HOOK):
-            return self._openapi(getattr(api, OPENAPI_HOOK)())
+            return openapi_markdown(getattr(api, OPENAPI_HOOK)())
         return self._routes(api)
 
-    def _openapi(self, doc: dict[str, Any]) -> list[str]:
-        info = doc.get("info", {})
-        out = [f"Generated from the OpenAPI {doc.get('openapi', '')} document "
-               f"(`pytest_monerosim.observe.api.{OPENAPI_HOOK}()`), {info.get('title', '')} "
-               f"{info.get('version', '')}. The running server serves it at `/openapi.json`.", ""]
-        for path, ops in doc.get("paths", {}).items():
-            for method, op in ops.items():
-                if method.startswith("x-") or not isinstance(op, dict):
-                    continue
-                out += [f"### `{method.upper()} {path}`", ""]
-                summary = op.get("summary") or ""
-                if summary:
-                    out += [summary, ""]
-                if op.get("description"):
-                    out += [inspect.cleandoc(op["description"]), ""]
-                params = op.get("parameters") or []
-                if params:
-                    out += ["| parameter | in | type | required | description |", "|---|---|---|---|---|"]
-                    for prm in params:
-                        schema = prm.get("schema", {})
-                        out.append(f"| {_code(prm['name'])} | {prm.get('in', '')} | "
-                                   f"{_cell(_schema_type(schema))} | {prm.get('required', False)} | "
-                                   f"{_cell(prm.get('description', ''))} |")
-                    out.append("")
-                body = (op.get("requestBody") or {}).get("content", {})
-                for media, content in body.items():
-                    out += [f"Request body ({media}): {_cell(_schema_type(content.get('schema', {})))}", ""]
-                responses = op.get("responses") or {}
-                if responses:
-                    out += ["| status | meaning | body |", "|---|---|---|"]
-                    for status, resp in responses.items():
-                        content = resp.get("content") or {}
-                        kinds = "; ".join(f"{m}: {_schema_type(c.get('schema', {}))}" for m, c in content.items())
-                        out.append(f"| {status} | {_cell(resp.get('description', ''))} | {_cell(kinds)} |")
-                    out.append("")
-        schemas = (doc.get("components") or {}).get("schemas") or {}
-        if schemas:
-            out += ["### Schemas", ""]
-            for name, schema in schemas.items():
-                out += [f"#### `{name}`", ""]
-                if schema.get("description"):
-                    out += [inspect.cleandoc(schema["description"]), ""]
-                props = schema.get("properties") or {}
-                if props:
-                    required = set(schema.get("required") or ())
-                    out += ["| field | type | required | description |", "|---|---|---|---|"]
-                    for prop, sub in props.items():
-                        out.append(f"| {_code(prop)} | {_cell(_schema_type(sub))} | {prop in required} | "
-                                   f"{_cell(sub.get('description', ''))} |")
-                    out.append("")
-        return out
-
     def _routes(self, api: Any) -> list[str]:
-        from pytest_monerosim.observe.observer import Observer
         from starlette.routing import Mount, Route
+
+        from pytest_monerosim.observe.observer import Observer
 
         observer = Observer(watch=False)
         try:
@@ -515,6 +465,64 @@ class RestApiDirective(_MarkdownDirective):
         table = doc.split("\n\n")[1] if "======" in doc else doc
         out += [table, "```", ""]
         return out
+
+
+def openapi_markdown(doc: dict[str, Any]) -> list[str]:
+    """An OpenAPI 3 document as Markdown: one section per operation, then the schemas."""
+    info = doc.get("info", {})
+    # (generated output that holds headings must start with one: MyST attaches the sections to the
+    # enclosing section, and text before the first heading would be left behind)
+    out = ["### The document", "", f"Generated from the OpenAPI {doc.get('openapi', '')} document "
+           f"(`pytest_monerosim.observe.api.{OPENAPI_HOOK}()`), {info.get('title', '')} "
+           f"{info.get('version', '')}. The running server serves it at `/openapi.json`.", ""]
+    for path, ops in doc.get("paths", {}).items():
+        for method, op in ops.items():
+            if method.startswith("x-") or not isinstance(op, dict):
+                continue
+            out += [f"### `{method.upper()} {path}`", ""]
+            summary = op.get("summary") or ""
+            if summary:
+                out += [summary, ""]
+            if op.get("description"):
+                out += [inspect.cleandoc(op["description"]), ""]
+            params = op.get("parameters") or []
+            if params:
+                out += ["| parameter | in | type | required | description |", "|---|---|---|---|---|"]
+                for prm in params:
+                    schema = prm.get("schema", {})
+                    out.append(f"| {_code(prm['name'])} | {prm.get('in', '')} | "
+                               f"{_cell(_schema_type(schema))} | {prm.get('required', False)} | "
+                               f"{_cell(prm.get('description', ''))} |")
+                out.append("")
+            body = (op.get("requestBody") or {}).get("content", {})
+            for media, content in body.items():
+                out += [f"Request body ({media}): {_cell(_schema_type(content.get('schema', {})))}", ""]
+            responses = op.get("responses") or {}
+            if responses:
+                out += ["| status | meaning | body |", "|---|---|---|"]
+                for status, resp in responses.items():
+                    content = resp.get("content") or {}
+                    kinds = "; ".join(
+                        f"{m}: {_schema_type(c.get('schema', {}))}" for m, c in content.items())
+                    out.append(f"| {status} | {_cell(resp.get('description', ''))} | {_cell(kinds)} |")
+                out.append("")
+    schemas = (doc.get("components") or {}).get("schemas") or {}
+    if schemas:
+        out += ["### Schemas", ""]
+        for name, schema in schemas.items():
+            out += [f"#### `{name}`", ""]
+            if schema.get("description"):
+                out += [inspect.cleandoc(schema["description"]), ""]
+            props = schema.get("properties") or {}
+            if props:
+                required = set(schema.get("required") or ())
+                out += ["| field | type | required | description |", "|---|---|---|---|"]
+                for prop, sub in props.items():
+                    out.append(f"| {_code(prop)} | {_cell(_schema_type(sub))} | {prop in required} | "
+                               f"{_cell(sub.get('description', ''))} |")
+                out.append("")
+    return out
+
 
 
 def _schema_type(schema: dict[str, Any]) -> str:
