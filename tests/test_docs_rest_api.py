@@ -1,12 +1,15 @@
 """The REST API page renders from ``observe.api.openapi_document()`` when it exists, else from the routes.
 
-Each case builds a one-page Sphinx project in process (warnings are errors), so
+Each case builds a one-page Sphinx project in a fresh process (warnings are errors), so
 the Markdown the directive writes is held to the same standard as the site.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,32 +22,38 @@ pytest.importorskip("sphinx")
 pytest.importorskip("myst_parser")
 
 
-def build_page(tmp_path: Path) -> str:
-    from sphinx.cmd.build import build_main
-
+def build_page(tmp_path: Path, document: dict[str, Any] | None) -> str:
+    """Build a one-page site in a fresh process whose ``observe.api`` has ``openapi_document()``
+    returning ``document`` — or has no such function when ``document`` is None."""
     src = tmp_path / "src"
     src.mkdir()
+    setup = "api.openapi_document = lambda: json.loads(DOC.read_text())" if document is not None else (
+        "if hasattr(api, 'openapi_document'):\n    del api.openapi_document")
+    (src / "openapi.json").write_text(json.dumps(document))
     (src / "conf.py").write_text(
-        "import sys\n"
+        "import json, sys\n"
+        "from pathlib import Path\n"
         f"sys.path.insert(0, {str(ROOT / 'docs' / '_ext')!r})\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from pytest_monerosim.observe import api\n"
+        "DOC = Path(__file__).with_name('openapi.json')\n"
+        f"{setup}\n"
         "extensions = ['myst_parser', 'monerosim_docs']\n"
+        "exclude_patterns = ['openapi.json']\n"
         "nitpicky = True\n"
     )
     (src / "index.md").write_text("# API\n\n## Endpoints\n\n```{monerosim-rest-api}\n```\n")  # as docs/rest-api.md
     out = tmp_path / "html"
-    status = build_main(["-W", "--keep-going", "-q", "-E", "-b", "html", str(src), str(out)])
-    assert status == 0
+    proc = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-E", "-b", "html",
+                           str(src), str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
     html = (out / "index.html").read_text(encoding="utf-8")
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())  # the page's text
 
 
-def test_without_an_openapi_document_the_routes_are_listed(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_an_openapi_document_the_routes_are_listed(tmp_path: Path) -> None:
     pytest.importorskip("starlette")
-    from pytest_monerosim.observe import api
-
-    monkeypatch.delattr(api, "openapi_document", raising=False)
-    html = build_page(tmp_path)
+    html = build_page(tmp_path, None)
     assert "no OpenAPI document yet" in html
     for path in ("/api/status", "/api/agents", "/api/agents/{agent_id:path}/command", "/api/metrics",
                  "/api/events"):
@@ -81,12 +90,8 @@ def _fastapi_document() -> dict[str, Any]:
     return app.openapi()
 
 
-def test_with_an_openapi_document_the_page_renders_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    document = _fastapi_document()
-    from pytest_monerosim.observe import api
-
-    monkeypatch.setattr(api, "openapi_document", lambda: document, raising=False)
-    html = build_page(tmp_path)
+def test_with_an_openapi_document_the_page_renders_it(tmp_path: Path) -> None:
+    html = build_page(tmp_path, _fastapi_document())
     assert "Generated from the OpenAPI" in html and "no OpenAPI document yet" not in html
     assert "GET /api/agents" in html and "POST /api/agents/{agent_id}/command" in html
     assert "Send a command to one agent" in html and "no such agent" in html
