@@ -163,3 +163,42 @@ def test_ini_example_is_accepted(pytester: pytest.Pytester, example: Example) ->
     # an unknown ini key is a PytestConfigWarning: an error here
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error::pytest.PytestConfigWarning")
     result.assert_outcomes(passed=1)
+
+
+# -- troubleshooting covers every error class -------------------------------------------------
+INTERNAL_ERRORS = {
+    # raised and handled inside the simulator; a user never sees them
+    # sim/tx/decoys: no decoys on a chain younger than the spendable age; a wallet has no spendable
+    # output before that either, so a run never reaches it
+    "NotEnoughOutputs",
+    # sim/emission: caught by the tx layer's block template, which leaves out a tx that would make
+    # the block too heavy (sim/tx/component.py)
+    "BlockTooHeavy",
+}
+
+
+def test_troubleshooting_names_every_error_class() -> None:
+    """A new exception class in the package is either documented on the troubleshooting page or
+    listed above as internal, with the reason."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import pytest_monerosim
+
+    found: set[str] = set()
+    for info in pkgutil.walk_packages(pytest_monerosim.__path__, "pytest_monerosim."):
+        if info.name.endswith("__main__"):  # running it is the command itself
+            continue
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:  # an optional dependency (e.g. an extra) is missing
+            continue
+        for name, obj in inspect.getmembers(module, inspect.isclass):
+            if (issubclass(obj, BaseException) and obj.__module__ == module.__name__
+                    and not name.startswith("_")):
+                found.add(name)
+    page = (DOCS / "troubleshooting.md").read_text(encoding="utf-8")
+    missing = sorted(n for n in found - INTERNAL_ERRORS if n not in page)
+    assert not missing, f"error classes not on docs/troubleshooting.md: {missing}"
+    assert INTERNAL_ERRORS <= found, "an internal error class was renamed or removed: update the list"
