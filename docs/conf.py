@@ -37,5 +37,8 @@ autodoc_member_order = "bysource"
 
 html_theme = "alabaster"
 html_title = "pytest-monerosim"
-html_theme_options = {"description": "Monero network simulations as pytest test suites"}
+html_theme_options = {
+    "description": "Monero network simulations as pytest test suites",
+    "page_width": "1240px",  # the generated reference tables are wide
+}
 smartquotes = False  # keep "--monerosim-..." and quotes in generated tables as written
