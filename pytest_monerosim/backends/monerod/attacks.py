@@ -363,9 +363,16 @@ def _assign(p: PartitionParams, scenario: Scenario, nodes: list[str]) -> dict[st
     return out
 
 
+def _sybil(*args: Any) -> AttackDriver:
+    from .sybil import SybilDriver  # the Levin peer (pytest_monerosim.p2p) only when asked for
+
+    return SybilDriver(*args)
+
+
 DRIVERS: dict[str, Callable[..., AttackDriver]] = {
     "partition": PartitionDriver,
     "double_spend": DoubleSpendDriver,
+    "sybil": _sybil,
 }
 """Attack name → driver factory ``(params, scenario, network, actions)``."""
 
@@ -388,8 +395,8 @@ def run_with_attacks(network: LoopbackNetwork, scenario: Scenario, registry: Reg
     """Run the started network with the scenario's attacks; collect and add their metrics."""
     require_supported(scenario)
     actions = NetworkActions(network)
+    drivers: list[AttackDriver] = []
     try:
-        drivers: list[AttackDriver] = []
         for ref in scenario.attacks:
             params = registry.get("attack", ref.name).params.model_validate(ref.params)
             drivers.append(DRIVERS[ref.name](params, scenario, network, actions))
@@ -422,6 +429,10 @@ def run_with_attacks(network: LoopbackNetwork, scenario: Scenario, registry: Reg
             driver.finish(result)
         return result
     finally:
+        for driver in drivers:  # drivers holding resources (the sybil driver's peers) let go
+            close = getattr(driver, "close", None)
+            if close is not None:
+                close()
         actions.close()
 
 
