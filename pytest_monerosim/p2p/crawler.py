@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -53,9 +53,14 @@ class CrawlResult:
 
 async def crawl(seeds: Iterable[Address], *, source: str | None = None, swarm: Swarm | None = None,
                 network: str = "regtest", timed_syncs: int = 0, max_nodes: int = 10_000,
-                concurrency: int = 32, timeout: float = 5.0,
-                skip: Iterable[Address] = ()) -> CrawlResult:
-    """Crawl from ``seeds``; bind outgoing connections to ``source`` (an address of this host)."""
+                concurrency: int = 32, timeout: float = 5.0, skip: Iterable[Address] = (),
+                visit: Callable[[Address], bool] | None = None) -> CrawlResult:
+    """Crawl from ``seeds``; bind outgoing connections to ``source`` (an address of this host).
+
+    Addresses in ``skip``, or for which ``visit`` says no, join the graph as
+    listed peers but are not contacted (keep a test's traffic on its own
+    network: ``visit=lambda a: a[0].startswith("127.")``).
+    """
     own = swarm or Swarm(network)
     ident = own.identity(source or "0.0.0.0")
     graph = nx.DiGraph()
@@ -69,6 +74,8 @@ async def crawl(seeds: Iterable[Address], *, source: str | None = None, swarm: S
         key = label(address)
         graph.add_node(key, reachable=graph.nodes.get(key, {}).get("reachable", False))
         if key in queued or key in skipped or len(queued) >= max_nodes:
+            return
+        if visit is not None and not visit(address):
             return
         queued.add(key)
         queue.put_nowait(address)

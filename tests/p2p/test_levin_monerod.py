@@ -9,7 +9,7 @@ from typing import Any
 
 from pytest_monerosim.backends.monerod import MonerodNode, WalletRpcNode
 from pytest_monerosim.backends.plan import BURN_ADDRESS
-from pytest_monerosim.p2p import BackgroundSwarm, BlockEvent, Identity, TxNote, levin
+from pytest_monerosim.p2p import BackgroundSwarm, BlockEvent, Identity, TxNote, crawl, levin
 from pytest_monerosim.p2p.messages import MAINNET_GENESIS, NETWORK_IDS
 
 COINBASE_UNLOCK = 60
@@ -128,3 +128,34 @@ def test_block_and_tx_notifications_from_a_daemon_and_block_relay(
         # our chain data followed the daemon's: it saw us as high as itself
         seen = connection_of(a, spy_a)
         assert seen is not None and int(seen["height"]) == top
+
+
+def test_crawler_on_real_daemons(make_node: Callable[..., MonerodNode], free_port: Callable[[], int]) -> None:
+    """Every daemon answers the crawler's handshakes; on loopback their lists stay empty.
+
+    A handshake answer carries the head of the daemon's white list, and monerod never
+    lists a loopback address (is_host_allowed in src/p2p/net_peerlist.h), so the graph
+    has the daemons and no edge. Edges need the namespaced network, and there
+    addresses outside 10/8, 172.16/12 and 192.168/16, which monerod drops from gossip.
+    """
+    with BackgroundSwarm() as bg:
+        sw = bg.swarm
+        hub = bg.call(sw.serve("127.66.0.21", free_port()))
+        a = make_node("a", exclusive_peers=[f"127.66.0.21:{hub.port}"])
+        b = make_node("b", exclusive_peers=[f"127.66.0.21:{hub.port}", f"127.0.0.1:{a.ports.p2p}"])
+        for node in (a, b):
+            node.wait_synchronized(30)
+        seeds = [("127.0.0.1", a.ports.p2p), ("127.0.0.1", b.ports.p2p)]
+        result = bg.call(crawl(seeds, swarm=sw, source="127.66.0.22", timed_syncs=1,
+                               visit=lambda addr: addr[0].startswith("127.")))
+        assert result.reachable == {f"127.0.0.1:{a.ports.p2p}", f"127.0.0.1:{b.ports.p2p}"}
+        assert not result.failed
+        ids = {result.graph.nodes[n]["peer_id"] for n in result.reachable}
+        assert len(ids) == 2 and 0 not in ids
+        assert {result.graph.nodes[n]["height"] for n in result.reachable} == {1}
+        # loopback peers are never listed, so no edge between the daemons
+        assert result.graph.number_of_edges() == 0
+        # the crawler does not listen: the daemons do not keep it on any list
+        listed = {p["host"] for n in (a, b) for key in ("white_list", "gray_list")
+                  for p in n.rpc.get_peer_list().get(key, []) or []}
+        assert "127.66.0.22" not in listed
