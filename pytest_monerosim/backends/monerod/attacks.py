@@ -369,12 +369,35 @@ def _sybil(*args: Any) -> AttackDriver:
     return SybilDriver(*args)
 
 
+def _eclipse(*args: Any) -> AttackDriver:
+    from .eclipse import EclipseDriver  # needs the namespaced network: see its module
+
+    return EclipseDriver(*args)
+
+
 DRIVERS: dict[str, Callable[..., AttackDriver]] = {
     "partition": PartitionDriver,
     "double_spend": DoubleSpendDriver,
     "sybil": _sybil,
+    "eclipse": _eclipse,
 }
 """Attack name → driver factory ``(params, scenario, network, actions)``."""
+
+
+def _sybil_precheck(scenario: Scenario) -> None:
+    from .sybil import precheck
+
+    precheck(scenario)
+
+
+def _eclipse_precheck(scenario: Scenario) -> None:
+    from .eclipse import precheck
+
+    precheck(scenario)
+
+
+PRECHECKS: dict[str, Callable[[Scenario], None]] = {"sybil": _sybil_precheck, "eclipse": _eclipse_precheck}
+"""Attack name → a check that raises ``BackendUnavailable`` before any process starts."""
 
 
 def supported() -> list[str]:
@@ -389,6 +412,9 @@ def require_supported(scenario: Scenario) -> None:
             f"the monerod backend does not run the attack plugin(s) {', '.join(missing)}; it "
             f"runs {', '.join(DRIVERS)} (drive other attacks on real nodes with "
             "pytest_monerosim.backends.monerod.actions)")
+    for ref in scenario.attacks:
+        if ref.name in PRECHECKS:
+            PRECHECKS[ref.name](scenario)
 
 
 def run_with_attacks(network: LoopbackNetwork, scenario: Scenario, registry: Registry) -> Result:

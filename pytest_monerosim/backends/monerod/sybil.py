@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -51,12 +52,28 @@ if TYPE_CHECKING:
     from .actions import NetworkActions
     from .network import LoopbackNetwork
 
+SETTLE_WALL_S = 60.0
+"""At the end, wall seconds to wait for the spies to see the last transactions (monerod's
+Dandelion++ embargo averages 39 s: CRYPTONOTE_DANDELIONPP_EMBARGO_AVERAGE)."""
 SPY_MODEL = "incoming-only passive spies on loopback (daemons dial only their exclusive peers)"
 
 
 def spy_address(index: int) -> str:
     """Loopback address of spy ``index``: 127.66.0.1, 127.66.0.2, ... (daemons use 127.0.x.y)."""
     return f"127.66.{index // 250}.{index % 250 + 1}"
+
+
+def precheck(scenario: Scenario) -> None:
+    """``BackendUnavailable`` for what this driver cannot measure (before any daemon starts)."""
+    if not scenario.wallets:
+        raise BackendUnavailable(
+            "sybil on monerod: without wallets only connection shares would be measured, and on "
+            "loopback daemons dial only their exclusive peers, so sybils cannot take outgoing "
+            "slots (needs the namespaced network with non-private attacker addresses)")
+    if scenario.transactions.relay != "dandelion":
+        raise BackendUnavailable(
+            f"sybil on monerod: transactions.relay={scenario.transactions.relay!r} has no real "
+            "counterpart; monerod 0.18 always relays a wallet's transactions by Dandelion++")
 
 
 class SybilDriver:
@@ -66,15 +83,7 @@ class SybilDriver:
 
     def __init__(self, params: SybilParams, scenario: Scenario, network: LoopbackNetwork,
                  actions: NetworkActions) -> None:
-        if not scenario.wallets:
-            raise BackendUnavailable(
-                "sybil on monerod: without wallets only connection shares would be measured, and on "
-                "loopback daemons dial only their exclusive peers, so sybils cannot take outgoing "
-                "slots (needs the namespaced network with non-private attacker addresses)")
-        if scenario.transactions.relay != "dandelion":
-            raise BackendUnavailable(
-                f"sybil on monerod: transactions.relay={scenario.transactions.relay!r} has no real "
-                "counterpart; monerod 0.18 always relays a wallet's transactions by Dandelion++")
+        precheck(scenario)
         self.p = params
         self.attack = Sybil(params)
         self.network = network
@@ -190,12 +199,22 @@ class SybilDriver:
                     out[blob_id(bytes.fromhex(blob))] = str(tx["tx_hash"])
         return out
 
+    def _wait_for_sightings(self, blobs: set[str]) -> None:
+        """Give transactions still on a stem (embargo ~39 s of wall time) time to be fluffed."""
+        deadline = time.monotonic() + SETTLE_WALL_S
+        while time.monotonic() < deadline:
+            with self.lock:
+                if blobs <= self.first.keys():
+                    return
+            time.sleep(0.2)
+
     def finish(self, result: Result) -> None:
         try:
             out_s, all_s, reach = self._shares()
             honest = set(result.honest_nodes())
             mine = [t for t in result.txs.values() if t.origin in honest and t.created_at >= self.p.start]
             by_blob = self._blob_ids([t.id for t in mine])
+            self._wait_for_sightings(set(by_blob))
             with self.lock:
                 first = {by_blob[k]: v for k, v in self.first.items() if k in by_blob}
             txs = len(mine)
@@ -237,4 +256,4 @@ class SybilDriver:
             bg.close()
 
 
-__all__ = ["SPY_MODEL", "SybilDriver", "spy_address"]
+__all__ = ["SPY_MODEL", "SybilDriver", "precheck", "spy_address"]
