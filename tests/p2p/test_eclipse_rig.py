@@ -25,8 +25,13 @@ def scenario(**params: object) -> object:
 def test_refused_on_loopback_and_for_anchor_counts_monerod_lacks() -> None:
     with pytest.raises(BackendUnavailable, match="needs the namespaced network"):
         precheck(scenario(), LoopbackNetwork)
+    class Namespaced:  # the contract a namespaced network fulfils
+        def attacker_addresses(self, count: int) -> list[str]:
+            return []
+
+    precheck(scenario(victim_anchors=2), Namespaced)
     with pytest.raises(BackendUnavailable, match="victim_anchors=0; monerod 0.18 always restores 2"):
-        precheck(scenario(victim_anchors=0))
+        precheck(scenario(victim_anchors=0), Namespaced)
     assert "not loopback, not 10/8" in NEEDS_NAMESPACES
 
 

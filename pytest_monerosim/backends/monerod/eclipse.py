@@ -77,18 +77,16 @@ def precheck(scenario: Scenario, network_kind: type | None = None) -> None:
     the check is whether the namespaced network exists in this installation
     at all (``backends/monerod/netns.py``); the driver checks the instance.
     """
+    if network_kind is not None and not hasattr(network_kind, "attacker_addresses"):
+        raise BackendUnavailable(NEEDS_NAMESPACES)
+    if network_kind is None and importlib.util.find_spec(f"{__package__}.netns") is None:
+        raise BackendUnavailable(NEEDS_NAMESPACES)
     for ref in scenario.attacks:
         anchors = ref.params.get("victim_anchors") if ref.name == "eclipse" else None
         if anchors not in (None, MONEROD_ANCHORS):
             raise BackendUnavailable(
                 f"eclipse on monerod: victim_anchors={anchors!r}; monerod 0.18 always restores "
                 f"{MONEROD_ANCHORS} anchor connections (accepted: null or {MONEROD_ANCHORS})")
-    if network_kind is not None:
-        if not hasattr(network_kind, "attacker_addresses"):
-            raise BackendUnavailable(NEEDS_NAMESPACES)
-        return
-    if importlib.util.find_spec(f"{__package__}.netns") is None:
-        raise BackendUnavailable(NEEDS_NAMESPACES)
 
 
 def victim_shares(connections: Iterable[dict[str, Any]],
