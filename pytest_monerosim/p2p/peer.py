@@ -40,7 +40,7 @@ import logging
 import random
 import socket
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,6 +123,8 @@ class Connection:
         self.sent_addresses: set[Address] = set()
         self.opened_at = time.time()
         self.handshaked = False
+        self.received: Counter[int] = Counter()
+        """Requests and notifications received on this connection, by command."""
         self._waiting: dict[int, deque[asyncio.Future[tuple[int, dict[str, Any]]]]] = {}
         self._task: asyncio.Task[None] | None = None
         self.closed = asyncio.Event()
@@ -175,6 +177,7 @@ class Connection:
                 if head.is_response:
                     self._resolve(head, body)
                     continue
+                self.received[head.command] += 1
                 try:
                     payload = loads(body) if body else {}
                 except StorageError as exc:

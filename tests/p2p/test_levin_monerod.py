@@ -159,3 +159,24 @@ def test_crawler_on_real_daemons(make_node: Callable[..., MonerodNode], free_por
         listed = {p["host"] for n in (a, b) for key in ("white_list", "gray_list")
                   for p in n.rpc.get_peer_list().get(key, []) or []}
         assert "127.66.0.22" not in listed
+
+
+def test_a_peer_without_fluffy_blocks_gets_asked_for_its_flags_and_full_blocks(
+        make_node: Callable[..., MonerodNode], free_port: Callable[[], int]) -> None:
+    with BackgroundSwarm(support_flags=0) as bg:
+        sw = bg.swarm
+        hub = bg.call(sw.serve("127.66.0.51", free_port()))
+        blocks: list[BlockEvent] = []
+        sw.on_block(blocks.append)
+        node = make_node("a", exclusive_peers=[f"127.66.0.51:{hub.port}"])
+        caller = bg.call(sw.serve("127.66.0.52", free_port()))
+        conn = bg.call(sw.connect(("127.0.0.1", node.ports.p2p), source=caller))
+        # we said support_flags 0 in the handshake: the daemon asks again (1007)
+        wait_for("a support-flags request", lambda: conn.received[levin.SUPPORT_FLAGS] >= 1)
+        seen = wait_for("the daemon to list us", lambda: connection_of(node, caller))
+        assert int(seen["support_flags"]) == 0
+        node.wait_synchronized(30)
+        mined = node.rpc.generateblocks(1, BURN_ADDRESS)["blocks"][0]
+        got = wait_for("a full block (NOTIFY_NEW_BLOCK)", lambda: [e for e in blocks if e.note.height == 2])
+        assert all(not e.note.fluffy and e.note.block for e in got)
+        assert node.rpc.get_block(block_hash=mined)["blob"] == got[0].note.block.hex()
