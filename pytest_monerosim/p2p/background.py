@@ -10,6 +10,7 @@ loop thread.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -35,7 +36,8 @@ class BackgroundSwarm:
 
     def call(self, coro: Awaitable[T], timeout: float | None = 60.0) -> T:
         """Run ``coro`` on the swarm's loop; its result (or exception) here."""
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)  # type: ignore[arg-type]
+        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(
+            coro, self.loop)  # type: ignore[arg-type]
         try:
             return future.result(timeout)
         except TimeoutError:

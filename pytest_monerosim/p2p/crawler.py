@@ -83,7 +83,7 @@ async def crawl(seeds: Iterable[Address], *, source: str | None = None, swarm: S
     for seed in seeds:
         enqueue((seed[0], int(seed[1])))
 
-    async def visit(address: Address) -> None:
+    async def contact(address: Address) -> None:
         key = label(address)
         try:
             conn = await own.connect(address, source=ident, timeout=timeout, sync_after=False)
@@ -116,7 +116,7 @@ async def crawl(seeds: Iterable[Address], *, source: str | None = None, swarm: S
         while True:
             address = await queue.get()
             try:
-                await visit(address)
+                await contact(address)
             finally:
                 queue.task_done()
 

@@ -453,11 +453,11 @@ class Swarm:
             conn._respond(cmd, messages.support_flags_response(self.support_flags))
         elif cmd == levin.NEW_TRANSACTIONS:
             txs = tuple(bytes(t) for t in body.get("txs") or [])
-            note = TxNote(time.time(), conn.identity.address, conn.listening_address,
-                          conn.remote_node.peer_id if conn.remote_node else 0, conn.outgoing, txs,
-                          bool(body.get("dandelionpp_fluff", True)))
-            for cb in self._tx_callbacks:
-                cb(note)
+            tx_note = TxNote(time.time(), conn.identity.address, conn.listening_address,
+                             conn.remote_node.peer_id if conn.remote_node else 0, conn.outgoing, txs,
+                             bool(body.get("dandelionpp_fluff", True)))
+            for tx_cb in self._tx_callbacks:
+                tx_cb(tx_note)
             if "tx" in self._relay:
                 fresh = [t for t in txs if self._first(t)]
                 if fresh:

@@ -105,7 +105,7 @@ class U8(Int):
 INT_TYPES: dict[int, type[Int]] = {t.code: t for t in (I64, I32, I16, I8, U64, U32, U16, U8)}
 
 
-class Array(list):  # type: ignore[type-arg]
+class Array(list[Any]):
     """A list with the wire type of its elements (needed for empty arrays)."""
 
     def __init__(self, code: int, items: Iterable[Any] = ()) -> None:
@@ -119,7 +119,7 @@ class Array(list):  # type: ignore[type-arg]
             return False
         return list.__eq__(self, other)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
     def __repr__(self) -> str:
         return f"Array({self.code}, {list.__repr__(self)})"

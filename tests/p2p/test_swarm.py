@@ -96,6 +96,11 @@ def test_crawler_walks_advertised_peer_lists() -> None:
                                                               "127.77.2.1:1"}
             g = result.undirected()
             assert g.number_of_nodes() == 6 and g.number_of_edges() == 12
+            # addresses the filter refuses are listed but never contacted
+            kept = await crawl([nodes[0].address], source="127.77.3.2",
+                               visit=lambda a: a != nodes[3].address and a[1] != 1)
+            assert kept.reachable == set(labels) - {labels[3]} and not kept.failed
+            assert kept.graph.has_edge(labels[1], labels[3]) and labels[3] not in kept.reachable
         finally:
             await net.close()
 

@@ -293,31 +293,34 @@ class EclipseDriver:
             top, heights = self._heights()
             origin = self.restarted_at if self.restarted_at is not None else self.p.start
             attackers = set(self.hosts)
-            rows = []
+            out_fs: list[float] = []
+            all_fs: list[float] = []
+            honest_outs: list[int] = []
+            lags: list[int] = []
+            times: list[float | None] = []
+            isolated: list[bool] = []
             for v in self.victims:
                 conns = self.actions.daemon(v).rpc.get_connections()
                 out_f, all_f, honest, _ = victim_shares(conns, attackers)
-                lag = top - heights.get(v, 0)
                 at = self.eclipsed_at[v]
-                rows.append({
-                    "out_fraction": out_f, "all_fraction": all_f, "honest_out": honest,
-                    "eclipsed": at is not None, "height_lag": lag,
-                    "time_to_eclipse_s": None if at is None else round(max(0.0, at - origin), 3),
-                    "victim_chain": "stalled" if lag >= STALLED_LAG else "honest",
-                    "isolated_at_end": bool(conns) and all(str(c.get("host")) in attackers for c in conns),
-                })
-            times = [r["time_to_eclipse_s"] for r in rows]
+                out_fs.append(out_f)
+                all_fs.append(all_f)
+                honest_outs.append(honest)
+                lags.append(top - heights.get(v, 0))
+                times.append(None if at is None else round(max(0.0, at - origin), 3))
+                isolated.append(bool(conns) and all(str(c.get("host")) in attackers for c in conns))
+            n = len(self.victims)
             self.attack.report(
                 result,
-                out_fraction=round(sum(r["out_fraction"] for r in rows) / len(rows), 4),
-                eclipsed=all(r["eclipsed"] for r in rows),
+                out_fraction=round(sum(out_fs) / n, 4),
+                eclipsed=None not in times,
                 time_to_eclipse_s=None if None in times else max(t for t in times if t is not None),
-                height_lag=max(r["height_lag"] for r in rows),
-                victim_chain="stalled" if any(r["victim_chain"] == "stalled" for r in rows) else "honest",
-                all_fraction=round(sum(r["all_fraction"] for r in rows) / len(rows), 4),
-                honest_out=min(r["honest_out"] for r in rows),
-                isolated_at_end=all(r["isolated_at_end"] for r in rows),
-                eclipsed_victims=sum(r["eclipsed"] for r in rows),
+                height_lag=max(lags),
+                victim_chain="stalled" if max(lags) >= STALLED_LAG else "honest",
+                all_fraction=round(sum(all_fs) / n, 4),
+                honest_out=min(honest_outs),
+                isolated_at_end=all(isolated),
+                eclipsed_victims=sum(t is not None for t in times),
                 restart_at=self.restarted_at,
                 victim=list(self.victims),
                 attackers=list(self.hosts),
