@@ -99,8 +99,8 @@ def test_block_and_tx_notifications_from_a_daemon_and_block_relay(
         txs: list[TxNote] = []
         sw.on_block(blocks.append)
         sw.on_tx(txs.append)
-        sw.relay("block")
-        # a and b never peer with each other: blocks reach b only through our relay
+        sw.relay("block", "tx")
+        # a and b never peer with each other: blocks and txs reach b only through our relay
         a = make_node("a", exclusive_peers=[f"127.66.0.11:{spy_a.port}"])
         b = make_node("b", exclusive_peers=[f"127.66.0.12:{spy_b.port}"])
         for node in (a, b):
@@ -125,6 +125,8 @@ def test_block_and_tx_notifications_from_a_daemon_and_block_relay(
         # a stem (dandelionpp_fluff false) unless the daemon is in a fluff epoch (20 %)
         assert got[0].identity == spy_a.address and got[0].remote[0] == "127.0.0.1"
         assert hashlib.sha256(got[0].txs[got[0].txs.index(blob)]).digest() == hashlib.sha256(blob).digest()
+        # we forwarded it (as fluff) to b, which took it into its pool
+        wait_for("the tx in b's pool", lambda: sent["tx_hash"] in b.rpc.get_transaction_pool_hashes())
         # our chain data followed the daemon's: it saw us as high as itself
         seen = connection_of(a, spy_a)
         assert seen is not None and int(seen["height"]) == top
