@@ -288,8 +288,12 @@ class _Reader:
         return out
 
 
-def loads(data: bytes) -> dict[str, Any]:
-    """Decode portable-storage bytes into typed Python values; :class:`StorageError` if invalid."""
+def loads(data: bytes, *, strict: bool = False) -> dict[str, Any]:
+    """Decode portable-storage bytes into typed Python values; :class:`StorageError` if invalid.
+
+    Bytes after the root section are ignored, as monerod's parser does (its
+    noise-padded messages end in zeros), unless ``strict``.
+    """
     if len(data) < len(HEADER):
         raise StorageError(f"{len(data)} bytes is shorter than the 9-byte header")
     sig_a, sig_b, version = struct.unpack("<IIB", data[:9])
@@ -300,7 +304,7 @@ def loads(data: bytes) -> dict[str, Any]:
     reader = _Reader(bytes(data))
     reader.pos = 9
     root = reader.section(0)
-    if reader.pos != len(reader.buf):
+    if strict and reader.pos != len(reader.buf):
         raise StorageError(f"{len(reader.buf) - reader.pos} trailing bytes after the root section")
     return root
 

@@ -115,7 +115,28 @@ def test_bad_input_is_named() -> None:
     with pytest.raises(StorageError, match="empty list"):
         dumps({"x": []})
     with pytest.raises(StorageError, match="trailing"):
-        loads(dumps({"a": U8(1)}) + b"\x00")
+        loads(dumps({"a": U8(1)}) + b"\x00", strict=True)
+    # monerod pads noise messages with zeros after the body, and its parser ignores them
+    assert loads(dumps({"a": U8(1)}) + b"\x00" * 40) == {"a": 1}
+
+
+def test_fragmented_message_is_reassembled() -> None:
+    """Fragments as monerod's make_fragmented_notify writes them: begin, middle (flags 0), end."""
+    inner = levin.frame(levin.NEW_TRANSACTIONS, dumps(messages.new_transactions([b"t" * 300])))
+    space = 128
+    chunks = [inner[i:i + space] for i in range(0, len(inner), space)]
+    chunks[-1] = chunks[-1] + b"\x00" * (space - len(chunks[-1]))  # zero padding at the end
+    flags = [levin.FLAG_BEGIN] + [0] * (len(chunks) - 2) + [levin.FLAG_END]
+    wire = b"".join(levin.Header(space, False, 0, 0, f).pack() + c for f, c in zip(flags, chunks, strict=True))
+
+    async def read() -> tuple[levin.Header, bytes]:
+        reader = asyncio.StreamReader()
+        reader.feed_data(wire)
+        reader.feed_eof()
+        return await levin.read_message(reader)
+
+    head, body = asyncio.run(read())
+    assert head.command == levin.NEW_TRANSACTIONS and loads(body)["txs"] == [b"t" * 300]
 
 
 @given(st.integers(0, 2**32 - 1), st.binary(max_size=200), st.booleans(), st.booleans(),
