@@ -54,8 +54,8 @@ class Int(int):
     fmt: ClassVar[str] = "<q"
 
     def __new__(cls, value: int = 0) -> Int:
-        lo, hi = cls.bounds()
-        if not lo <= int(value) <= hi:
+        lo, hi = _BOUNDS.get(cls) or cls.bounds()
+        if not lo <= value <= hi:
             raise StorageError(f"{cls.__name__} holds {lo}..{hi}, got {value}")
         return super().__new__(cls, value)
 
@@ -103,6 +103,8 @@ class U8(Int):
 
 
 INT_TYPES: dict[int, type[Int]] = {t.code: t for t in (I64, I32, I16, I8, U64, U32, U16, U8)}
+_BOUNDS: dict[type[Int], tuple[int, int]] = {t: t.bounds() for t in INT_TYPES.values()}
+_STRUCTS: dict[int, struct.Struct] = {code: struct.Struct(t.fmt) for code, t in INT_TYPES.items()}
 
 
 class Array(list[Any]):
@@ -169,7 +171,10 @@ def type_of(value: Any) -> int:
 
 def _scalar(code: int, value: Any, out: bytearray, depth: int) -> None:
     if code in INT_TYPES:
-        out += struct.pack(INT_TYPES[code].fmt, int(INT_TYPES[code](int(value))))
+        lo, hi = _BOUNDS[INT_TYPES[code]]
+        if not isinstance(value, int) or not lo <= value <= hi:
+            raise StorageError(f"{INT_TYPES[code].__name__} holds {lo}..{hi}, got {value}")
+        out += _STRUCTS[code].pack(value)
     elif code == DOUBLE:
         out += struct.pack("<d", float(value))
     elif code == BOOL:
@@ -252,8 +257,8 @@ class _Reader:
 
     def scalar(self, code: int, depth: int) -> Any:
         if code in INT_TYPES:
-            kind = INT_TYPES[code]
-            return kind(struct.unpack(kind.fmt, self.take(struct.calcsize(kind.fmt)))[0])
+            packer = _STRUCTS[code]
+            return INT_TYPES[code](packer.unpack(self.take(packer.size))[0])
         if code == DOUBLE:
             return struct.unpack("<d", self.take(8))[0]
         if code == BOOL:
