@@ -31,8 +31,9 @@ BURN_ADDRESS = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
     for item in items:
-        if "make_node" in getattr(item, "fixturenames", ()):
+        if here in Path(str(item.fspath)).parents and "make_node" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.monerod)
 
 
