@@ -86,8 +86,7 @@ def test_first_spy_precision_on_real_dandelion(monerosim_run, request):
     monero_network = monerosim_run()
     real = monero_network.attack("sybil")
     scenario = monero_network.scenario  # as it ran: shrunk by its backends.monerod section
-    # the simulator has no premined coins: users transact only once coinbases unlock (60 blocks),
-    # so it runs the same network 2 h instead of 30 min to judge a few hundred transactions
+    # the same network on the simulator, run 2 h (not 1 h) to judge a few hundred transactions
     sim = monerosim_run(scenario, backend="sim", duration="2h").attack("sybil")
     diffusion = monerosim_run(scenario, backend="sim", relay="diffusion", duration="2h").attack("sybil")
     print(f"first-spy precision: monerod {real['precision']} ({real['guessed']}/{real['txs']} guessed), "
