@@ -68,3 +68,35 @@ def test_dandelion_sharply_cuts_first_spy_precision(monerosim_run, monerosim_att
     # Under Dandelion++ the spies learn of a tx on a stem only when one of them is the stem
     # peer; their precision is then about the share of connections they hold.
     assert dandelion["precision"] < dandelion["out_share"] + 0.15
+
+
+@pytest.mark.monerosim_attack("sybil", identities=8)
+def test_first_spy_precision_on_real_dandelion(monerosim_run, request):
+    """Spies speaking Monero's P2P protocol to real daemons, against monerod's own Dandelion++.
+
+    ``pytest scenarios/test_sybil.py --monerosim-backend=monerod``: the spies connect to
+    every daemon (on loopback they can only be incoming peers, see
+    ``backends/monerod/sybil.py``) and the first-spy estimator runs on what they saw.
+    The same scenario on the simulator, with Dandelion++ and with diffusion, gives the
+    figures to compare with.
+    """
+    backend = request.config.getoption("monerosim_backend") or request.config.getini("monerosim_backend")
+    if backend != "monerod":
+        pytest.skip("compares real daemons with the simulator: run with --monerosim-backend=monerod")
+    monero_network = monerosim_run()
+    real = monero_network.attack("sybil")
+    scenario = monero_network.scenario  # as it ran: shrunk by its backends.monerod section
+    # the same network on the simulator, run 2 h (not 1 h) to judge a few hundred transactions
+    sim = monerosim_run(scenario, backend="sim", duration="2h").attack("sybil")
+    diffusion = monerosim_run(scenario, backend="sim", relay="diffusion", duration="2h").attack("sybil")
+    print(f"first-spy precision: monerod {real['precision']} ({real['guessed']}/{real['txs']} guessed), "
+          f"simulator dandelion {sim['precision']} ({sim['guessed']}/{sim['txs']}), "
+          f"simulator diffusion {diffusion['precision']} ({diffusion['guessed']}/{diffusion['txs']})")
+    assert real["spy_connections"] == 8 * len(monero_network.nodes()), real["spy_connection_failures"]
+    assert real["txs"] >= 30 and real["guessed"] >= 0.8 * real["txs"], real
+    # monerod stems only to outgoing peers: spies that are incoming peers see fluffs only
+    assert real["stem_first"] == 0 and real["out_share"] == 0
+    hits = round(real["precision"] * real["guessed"])
+    real_ci = wilson_interval(hits, real["guessed"])
+    diffusion_ci = wilson_interval(round(diffusion["precision"] * diffusion["guessed"]), diffusion["guessed"])
+    assert real_ci.high < diffusion_ci.low, f"monerod {real_ci}, simulated diffusion {diffusion_ci}"

@@ -363,11 +363,41 @@ def _assign(p: PartitionParams, scenario: Scenario, nodes: list[str]) -> dict[st
     return out
 
 
+def _sybil(*args: Any) -> AttackDriver:
+    from .sybil import SybilDriver  # the Levin peer (pytest_monerosim.p2p) only when asked for
+
+    return SybilDriver(*args)
+
+
+def _eclipse(*args: Any) -> AttackDriver:
+    from .eclipse import EclipseDriver  # needs the namespaced network: see its module
+
+    return EclipseDriver(*args)
+
+
 DRIVERS: dict[str, Callable[..., AttackDriver]] = {
     "partition": PartitionDriver,
     "double_spend": DoubleSpendDriver,
+    "sybil": _sybil,
+    "eclipse": _eclipse,
 }
 """Attack name → driver factory ``(params, scenario, network, actions)``."""
+
+
+def _sybil_precheck(scenario: Scenario) -> None:
+    from .sybil import precheck
+
+    precheck(scenario)
+
+
+def _eclipse_precheck(scenario: Scenario) -> None:
+    from .eclipse import precheck
+
+    precheck(scenario)
+
+
+PRECHECKS: dict[str, Callable[[Scenario], None]] = {"sybil": _sybil_precheck, "eclipse": _eclipse_precheck}
+"""Attack name → a check that raises ``BackendUnavailable`` before any process starts."""
 
 
 def supported() -> list[str]:
@@ -382,14 +412,17 @@ def require_supported(scenario: Scenario) -> None:
             f"the monerod backend does not run the attack plugin(s) {', '.join(missing)}; it "
             f"runs {', '.join(DRIVERS)} (drive other attacks on real nodes with "
             "pytest_monerosim.backends.monerod.actions)")
+    for ref in scenario.attacks:
+        if ref.name in PRECHECKS:
+            PRECHECKS[ref.name](scenario)
 
 
 def run_with_attacks(network: LoopbackNetwork, scenario: Scenario, registry: Registry) -> Result:
     """Run the started network with the scenario's attacks; collect and add their metrics."""
     require_supported(scenario)
     actions = NetworkActions(network)
+    drivers: list[AttackDriver] = []
     try:
-        drivers: list[AttackDriver] = []
         for ref in scenario.attacks:
             params = registry.get("attack", ref.name).params.model_validate(ref.params)
             drivers.append(DRIVERS[ref.name](params, scenario, network, actions))
@@ -422,6 +455,10 @@ def run_with_attacks(network: LoopbackNetwork, scenario: Scenario, registry: Reg
             driver.finish(result)
         return result
     finally:
+        for driver in drivers:  # drivers holding resources (the sybil driver's peers) let go
+            close = getattr(driver, "close", None)
+            if close is not None:
+                close()
         actions.close()
 
 
