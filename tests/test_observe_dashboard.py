@@ -119,11 +119,12 @@ def test_dashboard_in_chromium_on_a_live_simulated_eclipse(browser: Any, tmp_pat
         browser.find_element(By.CSS_SELECTOR, "button[data-cmd=step]").click()
         wait_for(lambda: browser.find_element(By.TAG_NAME, "body").get_attribute("data-last-command") == "step:ok")
         wait_for(lambda: observer.status()["run"]["sim_time"] >= 60 and observer.status()["state"] == "paused")
-        assert observer.command("sim", "step", {"seconds": 5400})["stepping"] == {"seconds": 5400.0}
-        wait_for(lambda: observer.status()["run"]["sim_time"] >= 5460 and observer.status()["state"] == "paused",
+        # wallets spend once their coinbase outputs unlock (60 blocks, about 2 h): go to 2.5 h
+        assert observer.command("sim", "step", {"seconds": 9000})["stepping"] == {"seconds": 9000.0}
+        wait_for(lambda: observer.status()["run"]["sim_time"] >= 9060 and observer.status()["state"] == "paused",
                  60)
         observer.invalidate()
-        wait_for(lambda: "1.52 h of 3.00 h" in text(browser, "simtime"), 15)
+        wait_for(lambda: "2.52 h of 3.00 h" in text(browser, "simtime"), 15)
         wait_for(lambda: int(attr(browser, "c-height", "data-points") or 0) >= 20, 15)
         wait_for(lambda: int(attr(browser, "graph", "data-nodes") or 0) >= 40, 15)
         assert int(attr(browser, "graph", "data-edges") or 0) > 40
@@ -140,8 +141,11 @@ def test_dashboard_in_chromium_on_a_live_simulated_eclipse(browser: Any, tmp_pat
         search = browser.find_element(By.ID, "f-q")
         search.send_keys("victim")
         wait_for(lambda: "1 matching" in text(browser, "agents-note"), 10)
-        browser.find_element(By.CSS_SELECTOR, "#agents tbody tr[data-id='victim-0']").click()
-        wait_for(lambda: attr(browser, "detail", "data-agent") == "victim-0", 10)
+        row = browser.find_element(By.CSS_SELECTOR, "#agents tbody tr[data-id]")
+        victim = str(row.get_attribute("data-id"))
+        assert "victim" in victim and "victim" in str(row.get_attribute("class"))
+        row.click()
+        wait_for(lambda: attr(browser, "detail", "data-agent") == victim, 10)
         assert "mine" in text(browser, "detail") or "disconnect" in text(browser, "detail")
         search.clear()
         search.send_keys("relays")

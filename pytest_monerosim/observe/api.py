@@ -297,8 +297,15 @@ def build_fastapi(observer: Observer, token: str) -> FastAPI:
     @app.get("/api/events", response_model=EventPage, responses=ERRORS, tags=["events"])
     def events(since: int = Query(0, ge=0), limit: int = Query(500, ge=1, le=MAX_LIMIT),
                kind: str | None = Query(None, description="comma-separated kinds; 'peer.' matches a prefix"),
-               agent: str | None = None) -> Response:
-        found, cursor = observer.bus.since(since, limit=limit, kinds=_split(kind) or None, agent=agent)
+               agent: str | None = None,
+               latest: bool = Query(False, description="the newest `limit` events after `since` (skips "
+                                                       "the ones between)")) -> Response:
+        if latest:
+            found, _ = observer.bus.since(since, limit=MAX_LIMIT * 1000, kinds=_split(kind) or None, agent=agent)
+            found = found[-limit:]
+            cursor = max([since] + [e.seq for e in found])
+        else:
+            found, cursor = observer.bus.since(since, limit=limit, kinds=_split(kind) or None, agent=agent)
         return JSONResponse({"since": since, "next": cursor, "events": [e.as_dict() for e in found]})
 
     @app.get("/api/series", response_model=Series, tags=["views"])

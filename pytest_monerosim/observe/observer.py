@@ -33,6 +33,8 @@ ENGINE_ID = "sim"
 """Agent id of the embedded simulator itself (takes pause/step/resume)."""
 SAMPLES_PER_RUN = 720
 """``run.sample`` events over a run's simulated duration (the dashboard's series)."""
+MAX_SAMPLED_NODES = 2000
+"""Up to this many agents, each sample carries the node heights that changed (for replays)."""
 STATUS_TTL_S = 0.25
 """How long a status / agents snapshot is served before it is rebuilt (wall seconds)."""
 
@@ -90,6 +92,7 @@ class Observer:
         self._next_sample = 0.0
         self._sample_every = 60.0
         self._last_txs = (0.0, 0)
+        self._last_heights: dict[str, int] = {}
         self.gauges: Callable[[], dict[str, Any]] | None = None
         """Set by a backend: extra fields of each ``run.sample`` (mempool size, txs created, ...)."""
         self.pause_reason: str | None = None
@@ -176,6 +179,7 @@ class Observer:
         self._sample_every = max(1.0, duration / SAMPLES_PER_RUN)
         self._next_sample = 0.0
         self._last_txs = (0.0, 0)
+        self._last_heights = {}
         self.views.victims = attack_victims(scenario)
         self.gate = RunGate(on_change=self._gate_changed)
         if options.workdir is not None:
@@ -216,6 +220,8 @@ class Observer:
             return
         if not self.live:
             self.feed_result(result)
+        else:
+            self.sample(result.sim_seconds)  # the final heights, for a replay of events.jsonl
         self.current.update(state="finished", sim_time=result.sim_seconds, events=result.events)
         blocks = summary.get("blocks", {})
         self.bus.publish(
@@ -302,9 +308,14 @@ class Observer:
         heights: list[int] = []
         attackers: list[int] = []
         peers: list[int] = []
-        for _, kind, honest, role, height, npeers in self.registry.numbers():
+        changed: dict[str, int] = {}
+        numbers = self.registry.numbers()
+        keep_heights = len(numbers) <= MAX_SAMPLED_NODES
+        for agent_id, kind, honest, role, height, npeers in numbers:
             if kind != "node":
                 continue
+            if keep_heights and self._last_heights.get(agent_id) != height:
+                changed[agent_id] = self._last_heights[agent_id] = height
             if honest and role != "attacker":
                 heights.append(height)
                 peers.append(npeers)
@@ -319,6 +330,8 @@ class Observer:
             "peers_mean": round(sum(peers) / len(peers), 3) if peers else 0.0,
             **self.views.sample_fields(),
         }
+        if changed:
+            fields["heights"] = changed  # what a replay needs to show each node's height
         if self.gauges is not None:
             try:
                 fields.update(self.gauges())

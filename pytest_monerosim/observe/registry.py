@@ -114,6 +114,13 @@ class AgentRegistry:
                 for agent in self._agents.values():
                     agent.blocks_found = agent.reorgs = 0
             return
+        if kind == ev.RUN_SAMPLE and "heights" in data:
+            with self._lock:
+                for agent_id, height in data["heights"].items():
+                    found = self._agents.get(agent_id)
+                    if found is not None:
+                        found.height = int(height)
+            return
         if kind == ev.PEER_SNAPSHOT:
             degree: dict[str, int] = {}
             for a, b in data.get("edges", ()):

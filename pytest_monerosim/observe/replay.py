@@ -85,10 +85,16 @@ def feed_result(observer: Observer, result: Result, *, samples: bool = True) -> 
     if result.peer_snapshots:
         last = max(result.peer_snapshots, key=lambda s: s.time)
         bus.publish(ev.PEER_SNAPSHOT, time=result.sim_seconds, edges=[list(e) for e in last.edges])
+    heights: dict[str, int] = {}
     for name, tip in result.tips.items():
         tip_block = result.blocks.get(tip)
         if tip_block is not None:
-            bus.publish(ev.TIP_CHANGED, time=result.sim_seconds, agent=name, height=tip_block.height, block=tip)
+            heights[name] = tip_block.height
+            bus.publish(ev.TIP_CHANGED, time=result.sim_seconds, agent=name, height=tip_block.height,
+                        block=tip)
+    if heights:  # kept in events.jsonl, unlike the tips: a replay shows each node's final height
+        bus.publish(ev.RUN_SAMPLE, time=result.sim_seconds, heights=heights, replayed=True,
+                    height_max=max(heights.values()), txs=len(result.txs))
     for name, w in result.wallets.items():
         bus.publish(ev.WALLET_STATE, time=result.sim_seconds, agent=f"wallet:{name}", balance=w.balance,
                     unlocked=w.unlocked, received=w.received, sent=w.sent, txs=w.tx_count, node=w.node)

@@ -88,11 +88,11 @@ function chart(id, labels, data) {
   const width = Math.max(200, el.clientWidth || 300);
   const key = labels.join("|");
   if (!charts[id] || charts[id].key !== key) {
-    if (charts[id]) charts[id].plot.destroy();
+    if (charts[id]) charts[id].plot.destroy(); else el.innerHTML = "";
     const series = [{label: "t (s)"}].concat(labels.map((l, i) => ({
       label: l, stroke: l.startsWith("attacker") ? "#d62728" : COLORS[i % COLORS.length], width: 1.5,
       spanGaps: true, points: {show: false}})));
-    const opts = {width, height: 150, series, legend: {show: true}, cursor: {drag: {x: true, y: false}},
+    const opts = {width, height: 150, series, legend: {show: true, live: false}, cursor: {drag: {x: true, y: false}},
                   scales: {x: {time: false}}, axes: [{values: (u, v) => v.map((x) => fmtTime(x))}, {}]};
     charts[id] = {key, plot: new uPlot(opts, data, el)};
   } else {
@@ -278,7 +278,7 @@ async function showDetail() {
 
 // -- events ----------------------------------------------------------------------------------------
 async function pollEvents() {
-  const data = await getJSON(`/api/events?since=${cursor}&limit=500`);
+  const data = await getJSON(`/api/events?since=${cursor}&limit=40&latest=true`);
   cursor = data.next;
   for (const e of data.events) recent.push(e);
   while (recent.length > 30) recent.shift();
@@ -293,7 +293,6 @@ async function tick() {
   busy = true;
   try {
     const status = await getJSON("/api/status");
-    if (cursor === 0) cursor = Math.max(0, status.events - 300);
     showStatus(status);
     showSeries(await getJSON("/api/series"));
     if (slow % 2 === 0) {
