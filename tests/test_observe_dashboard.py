@@ -128,7 +128,7 @@ def test_dashboard_in_chromium_on_a_live_simulated_eclipse(browser: Any, tmp_pat
         wait_for(lambda: int(attr(browser, "c-height", "data-points") or 0) >= 20, 15)
         wait_for(lambda: int(attr(browser, "graph", "data-nodes") or 0) >= 40, 15)
         assert int(attr(browser, "graph", "data-edges") or 0) > 40
-        assert int(attr(browser, "blocktree", "data-blocks") or 0) >= 20
+        wait_for(lambda: int(attr(browser, "blocktree", "data-blocks") or 0) >= 40, 15)  # the last 40 heights
         assert int(attr(browser, "c-attack", "data-points") or 0) > 0  # the victim's attacker share
         assert int(attr(browser, "c-txs", "data-points") or 0) > 0
         # the charts are drawn canvases, not empty boxes
@@ -172,7 +172,7 @@ def test_replay_in_chromium_with_the_time_slider(browser: Any, tmp_path: Path,
                                                   request: pytest.FixtureRequest) -> None:
     from pytest_monerosim.observe.replay import Replay, load_events
 
-    scenario = load_scenario(FIXTURES / "dashboard.yaml", overrides={"duration": "1h"})
+    scenario = load_scenario(FIXTURES / "dashboard.yaml", overrides={"duration": "2h"})
     live = Observer(watch=True)
     thread, out = run_in_thread(live, scenario, "sim", RunOptions(workdir=tmp_path), paused=False)
     thread.join(120)

@@ -193,6 +193,7 @@ class Observer:
             seed=seed,
             duration=duration,
             test=test,
+            victims=sorted(self.views.victims),
         )
         self._chain_progress(options)
         # Real backends may publish on observer.bus, set observer.live and observer.controller.
@@ -360,6 +361,18 @@ class Observer:
             value = build()
             self._cache[key] = (time.monotonic(), value)
             return value
+
+    def peek(self, key: str, ttl: float = STATUS_TTL_S) -> Any:
+        """The value stored under ``key`` if younger than ``ttl`` seconds, else None."""
+        with self._cache_lock:
+            hit = self._cache.get(key)
+        return hit[1] if hit is not None and time.monotonic() - hit[0] < ttl else None
+
+    def store(self, key: str, value: Any) -> None:
+        with self._cache_lock:
+            if len(self._cache) > 1000:
+                self._cache.clear()
+            self._cache[key] = (time.monotonic(), value)
 
     def status(self) -> dict[str, Any]:
         """The run's status: a snapshot rebuilt at most every :data:`STATUS_TTL_S` seconds."""

@@ -99,6 +99,8 @@ class RunViews:
                                     bool(data.get("honest", True)))
             elif kind == ev.RUN_START:
                 self.clear()
+                if "victims" in data:  # saved with the run: a replay marks them too
+                    self.victims = set(data["victims"] or ())
             elif kind == ev.RUN_REPLAY:
                 self.blocks.clear()
                 self.reorgs.clear()

@@ -190,8 +190,12 @@ function showBlocks(b) {
       {selector: "edge", style: {width: 1.5, "line-color": "#999", "curve-style": "straight", "target-arrow-shape": "none"}},
     ]});
   tree.on("tap", "node", (e) => { $("cmd-result").textContent = `block ${e.target.id()} by ${e.target.data("miner") || "?"}`; });
-  tree.fit(undefined, 10);
-  if (tree.zoom() < 0.6) { tree.zoom(0.6); tree.pan({x: 10 - (Math.max(0, b.height - minH) * 34 * 0.6 - $("blocktree").clientWidth + 40), y: 100}); }
+  tree.fit(undefined, 12);
+  if (tree.zoom() > 1.2) { tree.zoom(1.2); tree.center(); }
+  if (tree.zoom() < 0.6) {  // a long chain: readable blocks, the newest in view
+    tree.zoom(0.6);
+    tree.pan({x: $("blocktree").clientWidth - 40 - (b.height - minH) * 34 * 0.6, y: 110});
+  }
   const last = b.reorgs.slice(-3).map((r) => `${r.node} at ${fmtTime(r.time)}: depth ${r.depth} from height ${r.fork_height}`);
   $("reorgs-note").textContent = last.length ? "latest reorgs: " + last.join("; ") : "no reorgs";
 }
