@@ -125,7 +125,8 @@ def main(argv: list[str]) -> None:
     assert result is not None
     lat = [x * 1000 for x in result["latencies"]]
     print(f"run with clients:                {loaded:.2f} s wall, {loaded_cpu:.2f} s CPU "
-          f"(slowdown {100 * (loaded / quiet - 1):+.1f} % wall, {100 * (loaded_cpu / quiet_cpu - 1):+.1f} % CPU)")
+          f"(slowdown {100 * (loaded / quiet - 1):+.1f} % wall, "
+          f"{100 * (loaded_cpu / quiet_cpu - 1):+.1f} % CPU)")
     print(f"server CPU per request (CPU difference / requests): "
           f"{1000 * (loaded_cpu - quiet_cpu) / len(lat):.2f} ms")
     print(f"clients: {len(lat)} requests in {result['seconds']:.2f} s, {len(result['errors'])} errors")

@@ -22,7 +22,7 @@ import pytest
 from test_observe_api import wait_for
 
 from pytest_monerosim.backends import RunOptions
-from pytest_monerosim.config.loader import load_scenario
+from pytest_monerosim.config.loader import load_scenario, scenario_from_dict
 from pytest_monerosim.observe.api import ApiServer
 from pytest_monerosim.observe.observer import Observer
 from pytest_monerosim.runner import run_scenario
@@ -203,9 +203,11 @@ def test_dashboard_in_chromium_on_a_monerod_network(browser: Any, tmp_path: Path
                                                     request: pytest.FixtureRequest) -> None:
     if shutil.which("monerod") is None:
         pytest.skip("needs monerod (Debian package 'monero')")
-    scenario = load_scenario(FIXTURES / "small_network.yaml", overrides={
+    scenario = scenario_from_dict({
+        "general": {"name": "dashboard-monerod", "seed": 5, "duration": "6h"},
+        "network": {"topology": {"name": "mesh"}},
         "nodes": [{"group": "miners", "count": 2, "role": "miner", "hashrate": 50, "seed_node": True}],
-        "duration": "6h", "backends": {"monerod": {"overrides": {"duration": "40m"}}}})
+        "backends": {"monerod": {"overrides": {"duration": "40m"}}}})
     observer = Observer(watch=True)
     server = ApiServer(observer, 0).start()
     thread, out = run_in_thread(observer, scenario, "monerod", RunOptions(workdir=tmp_path / "run"), paused=False)

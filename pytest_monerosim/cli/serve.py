@@ -5,7 +5,9 @@ picks a free port) and obey only requests carrying the run's token: the
 printed URL carries it (``$MONEROSIM_API_TOKEN`` fixes it). ``--allow-host``
 adds a Host name the server answers to besides the loopback ones.
 ``--workdir DIR`` keeps the run's ``events.jsonl`` there; ``--replay DIR`` serves
-such a saved run instead of running one, with a time slider. The network runs in this process's main thread; the
+such a saved run instead of running one, with a time slider.
+
+The network runs in this process's main thread; the
 server runs beside it and stops when the command ends. After the run the
 server stays up for ``--linger`` seconds (default: until Ctrl-C) so the final
 state can be looked at. ``--paused`` holds the run before its first event
@@ -55,7 +57,8 @@ def main(args: argparse.Namespace) -> int:
         raise UsageFailure(f"--linger {args.linger}; accepted: seconds >= 0")
     if args.replay is not None:
         if args.scenario is not None:
-            raise UsageFailure(f"--replay {args.replay} with a scenario {args.scenario}; accepted: one of them")
+            raise UsageFailure(f"--replay {args.replay} with a scenario {args.scenario}; "
+                               "accepted: one of them")
         return _replay(args)
     if args.scenario is None:
         raise UsageFailure("serve needs SCENARIO.yaml, or --replay DIR (a saved run's output folder)")

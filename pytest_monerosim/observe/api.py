@@ -78,7 +78,7 @@ TOKEN_ENV = "MONEROSIM_API_TOKEN"
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 PUBLIC_PATHS = ("/api/openapi.json",)
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 404: {"model": ErrorBody}, 409: {"model": ErrorBody},
+    code: {"model": ErrorBody} for code in (400, 401, 404, 409)
 }
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
@@ -143,13 +143,15 @@ class Guard:
             return
         needs_token = (path.startswith("/api/") and path not in PUBLIC_PATHS) or path in ("/", "/api/docs")
         if needs_token and not self._has_token(headers, scope, allow_query=method in ("GET", "HEAD")):
-            await _refuse(send, 401, "missing or wrong token: send 'Authorization: Bearer TOKEN' (the token is "
+            await _refuse(send, 401, "missing or wrong token: send 'Authorization: Bearer TOKEN' (the token "
+                                     "is "
                                      "printed with the dashboard URL: open that URL)", html=path == "/")
             return
         if method == "POST":
             ctype = headers.get("content-type", "").split(";", 1)[0].strip().lower()
             if ctype != "application/json":
-                await _refuse(send, 415, f"content-type {ctype or 'none'!r} refused; accepted: application/json")
+                await _refuse(send, 415, f"content-type {ctype or 'none'!r} refused; "
+                                         "accepted: application/json")
                 return
         if method == "GET" and self.observer is not None and path.startswith("/api/"):
             await self._cached(scope, receive, send)
@@ -268,7 +270,7 @@ def build_fastapi(observer: Observer, token: str) -> FastAPI:
                role: str | None = None, group: str | None = None,
                q: str | None = Query(None, description="substring of the id"),
                offset: int = Query(0, ge=0), limit: int = Query(MAX_LIMIT, ge=1, le=MAX_LIMIT)) -> Response:
-        if kind is None and role is None and group is None and q is None and offset == 0 and limit == MAX_LIMIT:
+        if (kind, role, group, q) == (None, None, None, None) and offset == 0 and limit == MAX_LIMIT:
             return cached_json("agents.json", lambda: _agent_page(observer.agent_dicts(), 0, MAX_LIMIT))
         rows = [a for a in observer.agent_dicts()
                 if (kind is None or a["kind"] == kind) and (role is None or a["role"] == role)
@@ -328,7 +330,8 @@ def build_fastapi(observer: Observer, token: str) -> FastAPI:
                latest: bool = Query(False, description="the newest `limit` events after `since` (skips "
                                                        "the ones between)")) -> Response:
         if latest:
-            found, _ = observer.bus.since(since, limit=MAX_LIMIT * 1000, kinds=_split(kind) or None, agent=agent)
+            found, _ = observer.bus.since(since, limit=MAX_LIMIT * 1000, kinds=_split(kind) or None,
+                                          agent=agent)
             found = found[-limit:]
             cursor = max([since] + [e.seq for e in found])
         else:
@@ -349,7 +352,8 @@ def build_fastapi(observer: Observer, token: str) -> FastAPI:
         return JSONResponse(observer.views.graph(group=group, limit=limit))
 
     @app.get("/api/blocks", response_model=BlockTree, tags=["views"])
-    def blocks(last: int = Query(60, ge=1, le=5000, description="heights back from the best tip")) -> Response:
+    def blocks(last: int = Query(60, ge=1, le=5000,
+                                 description="heights back from the best tip")) -> Response:
         return cached_json(f"blocks.{last}", lambda: observer.views.block_tree(last))
 
     @app.get("/api/transactions", response_model=TransactionPage, tags=["views"])

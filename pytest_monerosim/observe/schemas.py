@@ -81,7 +81,8 @@ class Agent(_Out):
     last_event: str | None = None
     last_time: float | None = None
     info: dict[str, Any] = Field(default_factory=dict,
-                                 description="Backend extras: address, a wallet's balance, a node's pool size.")
+                                 description="Backend extras: address, a wallet's balance, "
+                                             "a node's pool size.")
 
 
 class AgentDetail(Agent):

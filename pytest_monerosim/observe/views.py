@@ -199,4 +199,5 @@ class RunViews:
         counts: dict[str, int] = {}
         for t in rows:
             counts[str(t.get("status"))] = counts.get(str(t.get("status")), 0) + 1
-        return {"total": len(rows), "offset": offset, "by_status": counts, "transactions": rows[offset:offset + limit]}
+        return {"total": len(rows), "offset": offset, "by_status": counts,
+                "transactions": rows[offset:offset + limit]}

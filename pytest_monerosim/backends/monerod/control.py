@@ -204,7 +204,8 @@ class MonerodController:
 
     def _gauges(self) -> dict[str, Any]:
         pools = list(self._pools.values())
-        return {"mempool": round(sum(pools) / len(pools), 2) if pools else 0, "mempool_max": max(pools, default=0)}
+        return {"mempool": round(sum(pools) / len(pools), 2) if pools else 0,
+                "mempool_max": max(pools, default=0)}
 
     def _poll_mined(self) -> None:
         """Each node's blocks mined so far, from the miner agents hosted in this process."""
@@ -231,7 +232,7 @@ class MonerodController:
             return
         start = max(self._header_height + 1, height - HEADERS_PER_POLL + 1)
         for h in range(start, height + 1):
-            header = rpc.get_block_header_by_height(h).get("block_header", {})
+            header = rpc.get_block_header_by_height(h)
             self.bus.publish(ev.BLOCK_FOUND, time=self.network.now(), agent=None, id=header.get("hash"),
                              height=h, parent=header.get("prev_hash"), miner=None)
             self._header_height = h
@@ -253,7 +254,9 @@ class MonerodController:
                 if conn.get("incoming"):
                     continue
                 address = str(conn.get("address", ""))
-                peer = by_address.get(address) or (by_ip.get(address.rsplit(":", 1)[0]) if unique_ips else None)
+                peer = by_address.get(address)
+                if peer is None and unique_ips:
+                    peer = by_ip.get(address.rsplit(":", 1)[0])
                 if peer is not None and peer != name:
                     edges.add((name, peer))
         listed = sorted([a, b] for a, b in edges)

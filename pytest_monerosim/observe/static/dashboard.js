@@ -132,7 +132,7 @@ function showGraph(g) {
     graphKey = key;
     const rank = {victim: 3, attacker: 2, miner: 1, honest: 0};
     graph = cytoscape({
-      container: $("graph"), wheelSensitivity: 0.3, textureOnViewport: big, hideEdgesOnViewport: big,
+      container: $("graph"), wheelSensitivity: 0.3, textureOnViewport: big, hideEdgesOnViewport: big, maxZoom: 4,
       elements: g.nodes.map((n) => ({data: {id: n.id, rank: rank[nodeClass(n)]}, classes: nodeClass(n)})),
       style: [
         {selector: "node", style: {width: big ? 4 : 9, height: big ? 4 : 9, "background-color": "#4a90d9",
@@ -149,6 +149,7 @@ function showGraph(g) {
                animate: false},
     });
     graph.on("tap", "node", (e) => selectNode(e.target.id()));
+    if (graph.zoom() > 2.5) { graph.zoom(2.5); graph.center(); }  // a handful of nodes: no giant discs
   }
   const want = new Set(g.edges.map(([a, b]) => a + "~" + b));
   graph.batch(() => {
@@ -282,7 +283,7 @@ async function showDetail() {
 
 // -- events ----------------------------------------------------------------------------------------
 async function pollEvents() {
-  const data = await getJSON(`/api/events?since=${cursor}&limit=40&latest=true`);
+  const data = await getJSON(`/api/events?since=${cursor}&limit=40&latest=true&kind=${SHOWN_KINDS}`);
   cursor = data.next;
   for (const e of data.events) recent.push(e);
   while (recent.length > 30) recent.shift();
@@ -291,6 +292,8 @@ async function pollEvents() {
     `<td>${esc(e.agent || "")}</td><td class="data">${esc(JSON.stringify(e.data || {}).slice(0, 300))}</td></tr>`).join("");
 }
 
+// what a person reads in the log (samples, stats and wallet balances have their own views)
+const SHOWN_KINDS = "run.start,run.built,run.end,run.error,run.paused,run.resumed,agent.,block.,chain.,peer.,tx.,command,check";
 let slow = 0, busy = false;
 async function tick() {
   if (busy) return;
