@@ -74,11 +74,13 @@ def screenshot(driver: Any, request: pytest.FixtureRequest, path: Path, name: st
 
 
 def attr(driver: Any, element_id: str, name: str) -> str | None:
-    return driver.find_element(By.ID, element_id).get_attribute(name)
+    # read in the page in one step: the dashboard redraws its elements every second
+    return driver.execute_script("return document.getElementById(arguments[0]).getAttribute(arguments[1])",
+                                 element_id, name)
 
 
 def text(driver: Any, element_id: str) -> str:
-    return str(driver.find_element(By.ID, element_id).text)
+    return str(driver.execute_script("return document.getElementById(arguments[0]).innerText", element_id))
 
 
 def run_in_thread(observer: Observer, scenario: Any, backend: str, options: RunOptions,
@@ -141,10 +143,11 @@ def test_dashboard_in_chromium_on_a_live_simulated_eclipse(browser: Any, tmp_pat
         search = browser.find_element(By.ID, "f-q")
         search.send_keys("victim")
         wait_for(lambda: "1 matching" in text(browser, "agents-note"), 10)
-        row = browser.find_element(By.CSS_SELECTOR, "#agents tbody tr[data-id]")
-        victim = str(row.get_attribute("data-id"))
-        assert "victim" in victim and "victim" in str(row.get_attribute("class"))
-        row.click()
+        # (rows are redrawn every second: find and click the row in one step, in the page)
+        victim, classes = browser.execute_script(
+            "const tr = document.querySelector('#agents tbody tr[data-id]');"
+            "tr.dispatchEvent(new MouseEvent('click', {bubbles: true})); return [tr.dataset.id, tr.className];")
+        assert "victim" in victim and "victim" in classes
         wait_for(lambda: attr(browser, "detail", "data-agent") == victim, 10)
         assert "mine" in text(browser, "detail") or "disconnect" in text(browser, "detail")
         search.clear()
@@ -157,6 +160,10 @@ def test_dashboard_in_chromium_on_a_live_simulated_eclipse(browser: Any, tmp_pat
         wait_for(lambda: text(browser, "state") == "finished", 15)
         assert all(b.get_attribute("disabled") for b in browser.find_elements(By.CSS_SELECTOR, "button[data-cmd]"))
         assert "no network is running" in text(browser, "control-reason")
+        final = out["run"].summary
+        wait_for(lambda: "finished" in text(browser, "agents") and "paused" not in text(browser, "agents"), 15)
+        wait_for(lambda: text(browser, "txs-note").startswith(f"{len(out['run'].result.txs)} txs"), 15)
+        assert f"best height {final['blocks']['main_chain_height']}" in text(browser, "blocks-note")
         screenshot(browser, request, tmp_path, "dashboard-sim-finished")
     finally:
         if observer.gate is not None and observer.gate.is_open:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +36,8 @@ SAMPLES_PER_RUN = 720
 """``run.sample`` events over a run's simulated duration (the dashboard's series)."""
 MAX_SAMPLED_NODES = 2000
 """Up to this many agents, each sample carries the node heights that changed (for replays)."""
+TX_RATE_WINDOW_S = 600.0
+"""The tx rate of a sample is taken over this much simulated time."""
 STATUS_TTL_S = 0.25
 """How long a status / agents snapshot is served before it is rebuilt (wall seconds)."""
 
@@ -91,7 +94,7 @@ class Observer:
         self._events_file: Any = None
         self._next_sample = 0.0
         self._sample_every = 60.0
-        self._last_txs = (0.0, 0)
+        self._tx_window: deque[tuple[float, int]] = deque()
         self._last_heights: dict[str, int] = {}
         self.gauges: Callable[[], dict[str, Any]] | None = None
         """Set by a backend: extra fields of each ``run.sample`` (mempool size, txs created, ...)."""
@@ -178,7 +181,7 @@ class Observer:
                              f"backend {backend} runs to its end without live control")
         self._sample_every = max(1.0, duration / SAMPLES_PER_RUN)
         self._next_sample = 0.0
-        self._last_txs = (0.0, 0)
+        self._tx_window.clear()
         self._last_heights = {}
         self.views.victims = attack_victims(scenario)
         self.gate = RunGate(on_change=self._gate_changed)
@@ -339,10 +342,13 @@ class Observer:
             except Exception:  # a backend's gauge must never stop a run
                 pass
         txs = fields.get("txs")
-        if isinstance(txs, int):
-            t0, n0 = self._last_txs
+        if isinstance(txs, int):  # txs per simulated second over the last TX_RATE_WINDOW_S
+            window = self._tx_window
+            window.append((now, txs))
+            while len(window) > 2 and now - window[1][0] >= TX_RATE_WINDOW_S:
+                window.popleft()
+            t0, n0 = window[0]
             fields["tx_rate"] = round((txs - n0) / (now - t0), 5) if now > t0 else 0.0
-            self._last_txs = (now, txs)
         self.bus.publish(ev.RUN_SAMPLE, time=now, **fields)
 
     # -- reading -----------------------------------------------------------------

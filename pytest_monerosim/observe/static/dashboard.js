@@ -142,7 +142,7 @@ function showGraph(g) {
         {selector: "node.victim", style: {"background-color": "#ffb000", width: 18, height: 18, "border-width": 2,
                                           "border-color": "#000", label: "data(id)", "font-size": 10}},
         {selector: "node:selected", style: {"border-width": 3, "border-color": "#000", label: "data(id)", "font-size": 10}},
-        {selector: "edge", style: {width: 0.5, "line-color": "#b8c2cc", opacity: 0.6}},
+        {selector: "edge", style: {width: big ? 0.3 : 0.5, "line-color": "#b8c2cc", opacity: big ? 0.06 : 0.6}},
         {selector: "edge.bad", style: {"line-color": "#d62728", width: 1.2, opacity: 0.9}},
       ],
       layout: {name: "concentric", concentric: (n) => n.data("rank"), levelWidth: () => 1, minNodeSpacing: big ? 1 : 4,
@@ -303,7 +303,8 @@ async function tick() {
     showStatus(status);
     showSeries(await getJSON("/api/series"));
     if (slow % 2 === 0) {
-      showGraph(await getJSON("/api/graph"));
+      // thousands of nodes: the graph (large) every 10 s, the rest every 2 s
+      if (!graph || graph.nodes().length <= 800 || slow % 10 === 0) showGraph(await getJSON("/api/graph"));
       showBlocks(await getJSON("/api/blocks?last=40"));
       await showAgents();
       await showWallets();
