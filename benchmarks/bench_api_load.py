@@ -3,6 +3,8 @@ run slowed by less than 10 %).
 
     python benchmarks/bench_api_load.py                 # small_network for 48 h, 2,000 requests, 8 threads
     python benchmarks/bench_api_load.py 72h 4000 8      # duration, requests, threads
+    BENCH_ROOT=/path/to/old/checkout python benchmarks/bench_api_load.py --old-endpoints   # the same
+        load (status, agents, events only) against an older checkout, for a before/after
 
 The run is observed live (as ``monerosim serve`` does) with the API served from
 the same process; the clients are another process (as a browser or a scraper
@@ -19,19 +21,22 @@ run four times slower (issue 11).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(os.environ.get("BENCH_ROOT") or Path(__file__).resolve().parents[1])
 SCENARIO = ROOT / "fixtures" / "scenarios" / "small_network.yaml"
 PATHS = ("/api/status", "/api/agents", "/api/events?since=0&limit=200", "/api/series", "/api/graph",
          "/api/status", "/api/agents?kind=node&limit=50")
+OLD_PATHS = ("/api/status", "/api/agents", "/api/events?since=0&limit=200")
+"""``--old-endpoints``: only what the API had before issue 16 (to measure an older checkout the same way)."""
 
 
-def client(url: str, token: str, requests: int, threads: int) -> None:
+def client(url: str, token: str, requests: int, threads: int, paths: tuple[str, ...] = PATHS) -> None:
     """The load: ``requests`` GETs from ``threads`` threads; prints the latencies (JSON) on stdout."""
     import http.client
     from urllib.parse import urlsplit
@@ -46,7 +51,7 @@ def client(url: str, token: str, requests: int, threads: int) -> None:
         conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
         headers = {"Authorization": f"Bearer {token}"}
         for i in range(per_thread):
-            path = PATHS[(i + k) % len(PATHS)]
+            path = paths[(i + k) % len(paths)]
             t0 = time.perf_counter()
             try:
                 conn.request("GET", path, headers=headers)
@@ -73,7 +78,8 @@ def client(url: str, token: str, requests: int, threads: int) -> None:
     print(json.dumps({"latencies": latencies, "errors": errors, "seconds": time.perf_counter() - started}))
 
 
-def run_once(duration: str, load: tuple[int, int] | None) -> tuple[float, float, dict | None]:
+def run_once(duration: str, load: tuple[int, int] | None,
+             old: bool = False) -> tuple[float, float, dict | None]:
     from pytest_monerosim.backends import RunOptions
     from pytest_monerosim.config.loader import load_scenario
     from pytest_monerosim.observe.api import ApiServer
@@ -88,8 +94,9 @@ def run_once(duration: str, load: tuple[int, int] | None) -> tuple[float, float,
         options = RunOptions()
         with observer.run(scenario=scenario, backend="sim", options=options, test="bench"):
             if load is not None:
-                proc = subprocess.Popen([sys.executable, __file__, "--client", server.url, server.token,
-                                         str(load[0]), str(load[1])], stdout=subprocess.PIPE, text=True)
+                proc = subprocess.Popen([sys.executable, __file__, "--client", server.url,
+                                         getattr(server, "token", "-"), str(load[0]), str(load[1]),
+                                         "old" if old else "new"], stdout=subprocess.PIPE, text=True)
                 time.sleep(0.3)  # the clients' interpreter starts; the run starts under load
             t0, cpu0 = time.perf_counter(), time.process_time()
             run = run_scenario(scenario, backend="sim", options=options)
@@ -113,15 +120,17 @@ def pct(values: list[float], q: float) -> float:
 
 def main(argv: list[str]) -> None:
     if argv and argv[0] == "--client":
-        client(argv[1], argv[2], int(argv[3]), int(argv[4]))
+        client(argv[1], argv[2], int(argv[3]), int(argv[4]), OLD_PATHS if argv[5] == "old" else PATHS)
         return
+    old = "--old-endpoints" in argv
+    argv = [a for a in argv if a != "--old-endpoints"]
     duration = argv[0] if argv else "48h"
     requests = int(argv[1]) if len(argv) > 1 else 2000
     threads = int(argv[2]) if len(argv) > 2 else 8
     print(f"small_network (101 nodes), {duration} simulated; load: {requests} GETs from {threads} threads")
-    quiet, quiet_cpu, _ = min(run_once(duration, None) for _ in range(2))
+    quiet, quiet_cpu, _ = min(run_once(duration, None, old) for _ in range(2))
     print(f"run without clients (best of 2): {quiet:.2f} s wall, {quiet_cpu:.2f} s CPU of this process")
-    loaded, loaded_cpu, result = run_once(duration, (requests, threads))
+    loaded, loaded_cpu, result = run_once(duration, (requests, threads), old)
     assert result is not None
     lat = [x * 1000 for x in result["latencies"]]
     print(f"run with clients:                {loaded:.2f} s wall, {loaded_cpu:.2f} s CPU "
@@ -135,8 +144,6 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    import os
-
     if os.environ.get("SWITCH"):  # try another GIL switch interval (seconds)
         sys.setswitchinterval(float(os.environ["SWITCH"]))
     sys.path.insert(0, str(ROOT))

@@ -201,6 +201,10 @@ def test_replay_in_chromium_with_the_time_slider(browser: Any, tmp_path: Path,
         wait_for(lambda: int(text(browser, "height").split()[-1]) < final_height, 15)
         assert observer.status()["run"]["sim_time"] == 1200
         screenshot(browser, request, tmp_path, "dashboard-replay")
+        # the interactive API docs: swagger-ui from the package, every endpoint listed
+        browser.get(f"{server.url}api/docs?token={server.token}")
+        wait_for(lambda: browser.execute_script("return document.querySelectorAll('.opblock').length") >= 11, 30)
+        assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     finally:
         server.stop()
 
