@@ -82,6 +82,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
        "script-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+PAGE_HEADERS = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+                "Cache-Control": "no-store"}
+"""The pages carry the token: never framed, never cached, never sent on as a referrer."""
 
 
 def new_token() -> str:
@@ -252,13 +255,11 @@ def build_fastapi(observer: Observer, token: str) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:
-        return HTMLResponse(_page("index.html", token), headers={"Content-Security-Policy": CSP,
-                                                                 "X-Frame-Options": "DENY"})
+        return HTMLResponse(_page("index.html", token), headers=PAGE_HEADERS)
 
     @app.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return HTMLResponse(_page("docs.html", token), headers={"Content-Security-Policy": CSP,
-                                                                "X-Frame-Options": "DENY"})
+        return HTMLResponse(_page("docs.html", token), headers=PAGE_HEADERS)
 
     @app.get("/api/status", response_model=Status, tags=["run"])
     def status() -> Response:
@@ -285,7 +286,7 @@ def build_fastapi(observer: Observer, token: str) -> FastAPI:
         unavailable = {k: str(v["reason"]) for k, v in observer.controls().items()
                        if not v["available"] and k != "seek"}
         series = observer.views.series(since=float("inf"), nodes=[agent_id])["nodes"].get(agent_id, [])
-        peers = sorted(observer.views.adj.get(agent_id, ()))
+        peers = observer.views.peers_of(agent_id)
         return JSONResponse({**state.as_dict(), "commands": list(observer.commands_for(agent_id)),
                              "unavailable": unavailable, "heights": series, "peer_list": peers})
 

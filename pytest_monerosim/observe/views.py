@@ -164,6 +164,10 @@ class RunViews:
         shares = {v: [r.get("attacker_share", {}).get(v) for r in rows] for v in victims}
         return {"count": len(rows), "columns": columns, "attacker_share": shares, "nodes": per_node}
 
+    def peers_of(self, node: str) -> list[str]:
+        with self._lock:
+            return sorted(self.adj.get(node, ()))
+
     def graph(self, group: str | None = None, limit: int = 5000) -> dict[str, Any]:
         with self._lock:
             names = [n for n, m in self.meta.items() if group is None or m[1] == group][:limit]

@@ -258,7 +258,7 @@ async function showTxs() {
   $("txs").querySelector("tbody").innerHTML = page.transactions.map((t) =>
     `<tr><td title="${esc(t.id)}">${esc(String(t.id).slice(0, 10))}</td><td>${esc(t.sender || "–")}</td><td>${esc(t.origin)}</td>` +
     `<td>${fmtTime(t.created)}</td><td class="phase-${esc(t.phase)}">${esc(t.phase || "–")}</td><td>${esc(t.status)}</td>` +
-    `<td>${xmr(t.fee)}</td></tr>`).join("");
+    `<td title="nodes that had it in their pool">${t.reached === undefined ? "–" : t.reached}</td><td>${xmr(t.fee)}</td></tr>`).join("");
 }
 
 // -- node detail ----------------------------------------------------------------------------------
