@@ -77,6 +77,11 @@ MAX_LIMIT = 5000
 TOKEN_ENV = "MONEROSIM_API_TOKEN"
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 PUBLIC_PATHS = ("/api/openapi.json",)
+READ_TTL_S = 0.25
+"""Reads are answered from a snapshot at most this old..."""
+VIEW_TTL_S = 1.0
+"""...and the dashboard's heavier views (redrawn once a second) from one at most this old."""
+VIEWS = ("/api/series", "/api/graph", "/api/blocks", "/api/transactions", "/api/openapi.json")
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 404, 409)
 }
@@ -121,7 +126,7 @@ class Guard:
         self.token = token.encode()
         self.allowed = tuple(allowed_hosts)
         self.observer = observer
-        """When given, successful GETs of ``/api/`` are answered from its cache for 0.25 s."""
+        """When given, successful GETs of ``/api/`` are answered from its cache (see READ_TTL_S)."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -164,7 +169,7 @@ class Guard:
     async def _cached(self, scope: Any, receive: Any, send: Any) -> None:
         """Answer a read from the snapshot cache (one dict lookup), or fill it."""
         key = "GET " + scope["path"] + "?" + scope.get("query_string", b"").decode("latin-1")
-        hit = self.observer.peek(key)
+        hit = self.observer.peek(key, VIEW_TTL_S if scope["path"] in VIEWS else READ_TTL_S)
         if hit is not None:
             await send(hit[0])
             await send({"type": "http.response.body", "body": hit[1]})
