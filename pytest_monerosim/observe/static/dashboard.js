@@ -45,7 +45,7 @@ function showStatus(s) {
   $("backend").textContent = run.backend ? run.backend + " / seed " + run.seed : "–";
   $("simtime").textContent = fmtTime(run.sim_time) + (run.duration ? " of " + fmtTime(run.duration) : "");
   $("progress").value = run.duration ? Math.min(1, (run.sim_time || 0) / run.duration) : 0;
-  $("rate").textContent = run.rate ? fmtNum(run.rate) + " events/s" : "";
+  $("rate").textContent = run.backend === "sim" && run.rate ? fmtNum(run.rate) + " events/s" : "";
   $("height").textContent = s.height.min === s.height.max ? s.height.max : s.height.min + " … " + s.height.max;
   $("agents-count").textContent = `${s.nodes} nodes, ${s.wallets} wallets`;
   const reasons = new Set();
@@ -93,7 +93,7 @@ function chart(id, labels, data) {
       label: l, stroke: l.startsWith("attacker") ? "#d62728" : COLORS[i % COLORS.length], width: 1.5,
       spanGaps: true, points: {show: false}})));
     const opts = {width, height: 150, series, legend: {show: true, live: false}, cursor: {drag: {x: true, y: false}},
-                  scales: {x: {time: false}}, axes: [{values: (u, v) => v.map((x) => fmtTime(x))}, {}]};
+                  scales: {x: {time: false}}, axes: [{space: 70, values: (u, v) => v.map((x) => fmtTime(x))}, {}]};
     charts[id] = {key, plot: new uPlot(opts, data, el)};
   } else {
     charts[id].plot.setData(data);
