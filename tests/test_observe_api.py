@@ -113,6 +113,10 @@ def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 # -- the API on a finished result (TestClient) -----------------------------------------------
+TOKEN = "test-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
 @pytest.fixture
 def observed() -> Observer:
     obs = Observer(watch=False)
@@ -121,7 +125,7 @@ def observed() -> Observer:
 
 
 def test_api_endpoints_status_codes(observed: Observer) -> None:
-    client = TestClient(create_app(observed))
+    client = TestClient(create_app(observed, TOKEN, ["testserver"]), headers=AUTH)
     status = client.get("/api/status")
     assert status.status_code == 200 and status.json()["state"] == "idle"
     assert status.json()["height"] == {"max": 30, "min": 30}
@@ -135,7 +139,9 @@ def test_api_endpoints_status_codes(observed: Observer) -> None:
     assert client.post("/api/agents/nobody/command", json={"command": "pause"}).status_code == 404
     bad = client.post("/api/agents/n3/command", json={"command": "dance"})
     assert bad.status_code == 400 and "unknown command 'dance'" in bad.json()["error"]
-    assert client.post("/api/agents/n3/command", content=b"{not json").status_code == 400
+    assert client.post("/api/agents/n3/command", content=b"{not json",
+                       headers={"Content-Type": "application/json"}).status_code == 400
+    assert client.post("/api/agents/n3/command", content=b"{not json").status_code == 415  # not JSON: refused
     assert client.post("/api/agents/n3/command", json={"args": {}}).status_code == 400
     assert client.post("/api/agents/n3/command", json={"command": "pause", "args": []}).status_code == 400
     assert client.post("/api/agents/n3/command", json={"command": "pause"}).status_code == 409
@@ -197,7 +203,8 @@ def test_pause_step_mine_resume_through_uvicorn() -> None:
     server = ApiServer(observer, 0).start()
     try:
         assert server.url.startswith("http://127.0.0.1:")
-        with httpx.Client(base_url=server.url, timeout=30) as client, live_run(observer) as out:
+        with httpx.Client(base_url=server.url, headers=server.headers, timeout=30) as client, \
+                live_run(observer) as out:
             status = lambda: client.get("/api/status").json()  # noqa: E731
             wait_for(lambda: status()["state"] == "paused")
             first = status()
@@ -217,9 +224,11 @@ def test_pause_step_mine_resume_through_uvicorn() -> None:
             time.sleep(0.2)
             assert status()["run"]["sim_time"] == mid["run"]["sim_time"], "a paused run must not advance"
 
-            mined = client.post("/api/agents/miners-0/command", json={"command": "mine"})
+            height = client.get("/api/agents/miners-0").json()["height"]
+            mined = client.post("/api/agents/miners-0/command", json={"command": "mine", "args": {"blocks": 3}})
             assert mined.status_code == 200, mined.text
-            assert mined.json()["result"]["height"] == client.get("/api/agents/miners-0").json()["height"]
+            assert mined.json()["result"]["mined"] == 3 and mined.json()["result"]["height"] == height + 3
+            assert client.get("/api/agents/miners-0").json()["height"] == height + 3
             wanted = {"since": before, "limit": 5000, "kind": "block.found,run.,command"}
             kinds = [e["kind"] for e in client.get("/api/events", params=wanted).json()["events"]]
             assert ev.BLOCK_FOUND in kinds and ev.RUN_PAUSED in kinds and ev.COMMAND in kinds
@@ -228,17 +237,17 @@ def test_pause_step_mine_resume_through_uvicorn() -> None:
 
             assert client.post("/api/agents/sim/command", json={"command": "resume"}).status_code == 200
             wait_for(lambda: status()["state"] == "finished", timeout=60)
-        final = client_status = httpx.get(server.url + "api/status").json()
+        final = client_status = httpx.get(server.url + "api/status", headers=server.headers).json()
         assert final["runs_finished"] == 1 and final["run"]["sim_time"] == 6 * 3600
         assert client_status["height"]["max"] == out["run"].summary["blocks"]["main_chain_height"]
-        late = httpx.post(server.url + "api/agents/sim/command", json={"command": "pause"})
+        late = httpx.post(server.url + "api/agents/sim/command", json={"command": "pause"}, headers=server.headers)
         assert late.status_code == 409
-        metrics = httpx.get(server.url + "api/metrics").text
+        metrics = httpx.get(server.url + "api/metrics", headers=server.headers).text
         assert 'monerosim_sim_time_seconds{backend="sim",scenario="small-network"} 21600.0' in metrics
     finally:
         server.stop()
     with pytest.raises(httpx.TransportError):
-        httpx.get(server.url + "api/status", timeout=2)
+        httpx.get(server.url + "api/status", timeout=2, headers=server.headers)
 
 
 def test_a_live_run_gives_the_same_result_as_an_unobserved_one() -> None:
@@ -280,15 +289,124 @@ def test_pytest_serve_option_serves_during_the_session(pytester: pytest.Pytester
         @pytest.mark.monerosim("{SCENARIO}", duration="30m")
         def test_served(monero_network, request):
             server = request.config.pluginmanager.get_plugin("monerosim-reporting").server
-            status = httpx.get(server.url + "api/status").json()
+            status = httpx.get(server.url + "api/status", headers=server.headers).json()
             assert status["runs_finished"] == 1 and status["nodes"] == 101
-            assert httpx.get(server.url + "api/agents/seeds-0").status_code == 200
+            assert httpx.get(server.url + "api/agents/seeds-0", headers=server.headers).status_code == 200
+            assert httpx.get(server.url + "api/agents/seeds-0").status_code == 401
             with open("port.txt", "w") as f:
                 f.write(str(server.port))
     """))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--monerosim-serve=0")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["monerosim: live dashboard and API at http://127.0.0.1:*/ (loopback only)"])
+    result.stdout.fnmatch_lines(["monerosim: live dashboard and API at http://127.0.0.1:*/?token=* (loopback only)"])
     port = int((pytester.path / "port.txt").read_text())
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0, "the server must not outlive the session"
+
+
+# -- the doors (issue 11), the schema, events.jsonl and --replay ----------------------------------
+def test_token_host_and_origin_guard_every_request(observed: Observer) -> None:
+    app = create_app(observed, TOKEN)
+    local = {"Host": "127.0.0.1:8765"}
+    client = TestClient(app, base_url="http://127.0.0.1:8765")
+    assert client.get("/api/status").status_code == 401  # no token
+    assert client.get("/api/status", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/api/status", headers=AUTH).status_code == 200
+    assert client.get("/api/status", headers={"X-Monerosim-Token": TOKEN}).status_code == 200
+    assert client.get(f"/api/status?token={TOKEN}").status_code == 200
+    assert client.get("/api/openapi.json").status_code == 200  # the schema is public
+    page = client.get("/")
+    assert page.status_code == 401 and "printed with the dashboard URL" in page.text
+    page = client.get(f"/?token={TOKEN}")
+    assert page.status_code == 200 and f'<meta name="monerosim-token" content="{TOKEN}">' in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    # DNS rebinding: a page on evil.example resolved to 127.0.0.1 sends Host: evil.example
+    rebound = client.get("/api/status", headers={**AUTH, "Host": "evil.example"})
+    assert rebound.status_code == 400 and "evil.example" in rebound.json()["error"]
+    for host in ("localhost:8765", "[::1]:8765", "127.0.0.2"):
+        assert client.get("/api/status", headers={**AUTH, "Host": host}).status_code == 200, host
+    allowed = TestClient(create_app(observed, TOKEN, ["lab.internal"]), base_url="http://lab.internal")
+    assert allowed.get("/api/status", headers=AUTH).status_code == 200
+    # cross-origin: a form on another site POSTs text/plain (no token: it cannot read the page)
+    form = client.post("/api/agents/n3/command", content=b'{"command": "mine"}',
+                       headers={**local, "Origin": "https://evil.example", "Content-Type": "text/plain"})
+    assert form.status_code == 403
+    form = client.post("/api/agents/n3/command", content=b'{"command": "mine"}',
+                       headers={**local, "Content-Type": "text/plain"})
+    assert form.status_code == 401
+    # even with the token (it never leaves the page), a write must be JSON and same-origin
+    plain = client.post("/api/agents/n3/command", content=b'{"command": "mine"}',
+                        headers={**AUTH, "Content-Type": "text/plain"})
+    assert plain.status_code == 415
+    other = client.post("/api/agents/n3/command", json={"command": "mine"},
+                        headers={**AUTH, "Origin": "http://127.0.0.1:9999"})
+    assert other.status_code == 403
+    site = client.post("/api/agents/n3/command", json={"command": "mine"},
+                       headers={**AUTH, "Sec-Fetch-Site": "cross-site"})
+    assert site.status_code == 403
+    same = client.post("/api/agents/n3/command", json={"command": "pause"},
+                       headers={**AUTH, "Origin": "http://127.0.0.1:8765"})
+    assert same.status_code == 409  # through the doors: no network runs
+    assert client.get("/api/agents/n3", headers={**AUTH, "Origin": "http://127.0.0.1:8765"}).status_code == 200
+
+
+def test_openapi_document_and_typed_views(observed: Observer) -> None:
+    from pytest_monerosim.observe.api import openapi_document
+
+    doc = openapi_document()
+    paths = set(doc["paths"])
+    assert {"/api/status", "/api/agents", "/api/agents/{agent_id}", "/api/agents/{agent_id}/command",
+            "/api/metrics", "/api/events", "/api/series", "/api/graph", "/api/blocks", "/api/transactions",
+            "/api/run/command"} <= paths
+    assert "CommandRequest" in doc["components"]["schemas"] and "bearer" in doc["components"]["securitySchemes"]
+    client = TestClient(create_app(observed, TOKEN, ["testserver"]), headers=AUTH)
+    docs = client.get("/api/docs")
+    assert docs.status_code == 200 and "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower()
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    tree = client.get("/api/blocks", params={"last": 100}).json()
+    assert tree["height"] == 30 and tree["total"] == 31 and tree["stale"] == 1
+    assert sum(1 for b in tree["blocks"] if not b["main"]) == 1 and tree["reorgs"][0]["node"] == "n3"
+    graph = client.get("/api/graph").json()
+    assert len(graph["nodes"]) == 10 and graph["edges"]
+    assert [n["id"] for n in graph["nodes"] if not n["honest"]] == ["n9"]
+    series = client.get("/api/series").json()
+    assert series["count"] > 100 and series["columns"]["height_max"][-1] == 30
+    page = client.get("/api/agents", params={"kind": "node", "limit": 3, "offset": 3}).json()
+    assert page["count"] == 10 and [a["id"] for a in page["agents"]] == ["n3", "n4", "n5"]
+    assert client.get("/api/agents", params={"q": "n9"}).json()["count"] == 1
+    off = client.post("/api/run/command", json={"command": "pause"})
+    assert off.status_code == 409 and off.json() == {"error": "no network is running"}
+    assert client.post("/api/run/command", json={"command": "pause", "extra": 1}).status_code == 400
+
+
+def test_wallets_are_agents_and_events_are_saved_for_replay(tmp_path: Path) -> None:
+    from pytest_monerosim.cli import main
+    from pytest_monerosim.observe.replay import Replay, load_events
+
+    scenario = load_scenario(SCENARIO.with_name("dashboard.yaml"), overrides={"duration": "2h30m"})
+    observer = Observer(watch=True)
+    with observer.run(scenario=scenario, backend="sim", options=(options := RunOptions(workdir=tmp_path)),
+                      test="wallets"):
+        assert not (tmp_path / "events.jsonl").exists()
+        run = run_scenario(scenario, backend="sim", options=options)
+    observer.run_done(run.result, run.summary)
+    wallets = [a for a in observer.registry.all() if a.kind == "wallet"]
+    assert len(wallets) == 9 and all("balance" in w.info for w in wallets)
+    txs = observer.views.transactions(limit=5000)
+    assert txs["total"] == len(run.result.txs) > 0
+    assert txs["by_status"].get("confirmed") == sum(1 for t in run.result.txs.values() if t.status == "confirmed")
+    events = load_events(tmp_path)
+    assert not list(tmp_path.glob(".events.jsonl*")), "the partial file is renamed into place"
+    kinds = {e["kind"] for e in events}
+    assert {"run.start", "run.sample", "block.found", "tx.created", "wallet.state", "run.end"} <= kinds
+    replay_obs = Observer(watch=False)
+    replay = replay_obs.replay = Replay(replay_obs, events, source="test")
+    replay.seek(replay.end)
+    assert replay_obs.status()["height"]["max"] == run.summary["blocks"]["main_chain_height"]
+    replay.seek(1800)
+    assert 0 < replay_obs.status()["height"]["max"] < run.summary["blocks"]["main_chain_height"]
+    assert replay_obs.status()["controls"]["seek"]["available"]
+    assert replay_obs.status()["controls"]["pause"]["reason"].startswith("a replay")
+    assert main(["serve", "--replay", str(tmp_path), "--port", "0", "--linger", "0"]) == 0
+    assert main(["serve", "--replay", str(tmp_path / "nothing"), "--port", "0"]) == 2

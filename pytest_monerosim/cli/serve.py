@@ -1,7 +1,13 @@
 """``monerosim serve SCENARIO.yaml``: run one network while serving the live dashboard and API.
 
 The API and dashboard listen on 127.0.0.1 only (``--port``, default 8765; 0
-picks a free port). The network runs in this process's main thread; the
+picks a free port) and obey only requests carrying the run's token: the
+printed URL carries it (``$MONEROSIM_API_TOKEN`` fixes it). ``--allow-host``
+adds a Host name the server answers to besides the loopback ones.
+``--workdir DIR`` keeps the run's ``events.jsonl`` there; ``--replay DIR`` serves
+such a saved run instead of running one, with a time slider.
+
+The network runs in this process's main thread; the
 server runs beside it and stops when the command ends. After the run the
 server stays up for ``--linger`` seconds (default: until Ctrl-C) so the final
 state can be looked at. ``--paused`` holds the run before its first event
@@ -22,7 +28,13 @@ from .run import check_backend, describe, load_from_args
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="run a scenario with the live dashboard and REST API on 127.0.0.1")
-    p.add_argument("scenario", metavar="SCENARIO.yaml")
+    p.add_argument("scenario", metavar="SCENARIO.yaml", nargs="?", default=None)
+    p.add_argument("--replay", default=None, metavar="DIR",
+                   help="serve a finished run from DIR/events.jsonl (no SCENARIO) with a time slider")
+    p.add_argument("--workdir", default=None, metavar="DIR",
+                   help="the run's output folder: events.jsonl (for --replay) and real backends' data")
+    p.add_argument("--allow-host", dest="allow_hosts", action="append", default=[], metavar="NAME",
+                   help="also answer requests for Host NAME (default: loopback names only)")
     p.add_argument("--port", type=int, default=8765,
                    help="port on 127.0.0.1 (default 8765; 0 = any free port)")
     p.add_argument("--seed", type=int, default=None, help="override general.seed")
@@ -39,11 +51,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    check_backend(args)
     if not 0 <= args.port <= 65535:
         raise UsageFailure(f"--port {args.port}; accepted: 0..65535")
     if args.linger is not None and args.linger < 0:
         raise UsageFailure(f"--linger {args.linger}; accepted: seconds >= 0")
+    if args.replay is not None:
+        if args.scenario is not None:
+            raise UsageFailure(f"--replay {args.replay} with a scenario {args.scenario}; "
+                               "accepted: one of them")
+        return _replay(args)
+    if args.scenario is None:
+        raise UsageFailure("serve needs SCENARIO.yaml, or --replay DIR (a saved run's output folder)")
+    check_backend(args)
     scenario, duration = load_from_args(args)
 
     from ..observe.api import ApiServer
@@ -54,18 +73,20 @@ def main(args: argparse.Namespace) -> int:
     if args.log:
         observer.log_to(Path(args.log))
     try:
-        server = ApiServer(observer, args.port).start()
+        server = ApiServer(observer, args.port, allowed_hosts=args.allow_hosts).start()
     except OSError as exc:
         raise UsageFailure(f"--port: {exc}") from None
     try:
-        print(f"monerosim: dashboard and API at {server.url}", flush=True)
-        options = RunOptions(seed=args.seed, duration=duration)
+        print(f"monerosim: dashboard and API at {server.dashboard_url}", flush=True)
+        options = RunOptions(seed=args.seed, duration=duration,
+                             workdir=Path(args.workdir) if args.workdir else None)
         backend = args.backend or scenario.general.backend or "sim"
         with observer.run(scenario=scenario, backend=backend, options=options, test=None):
             if args.paused and observer.gate is not None:
                 observer.gate.pause()
                 print("monerosim: paused before the first event; POST "
-                      f"{server.url}api/agents/sim/command {{\"command\": \"resume\"}}", flush=True)
+                      f"{server.url}api/run/command {{\"command\": \"resume\"}} "
+                      "(header Authorization: Bearer TOKEN)", flush=True)
             try:
                 run = run_scenario(scenario, backend=backend, options=options, source=args.scenario)
             except BackendUnavailable as exc:
@@ -74,7 +95,10 @@ def main(args: argparse.Namespace) -> int:
         if args.json_out:
             run.write_summary(args.json_out)
         print(describe(run), flush=True)
-        _linger(args.linger, server.url)
+        if args.workdir:
+            print(f"monerosim: events saved in {Path(args.workdir) / 'events.jsonl'} "
+                  f"(monerosim serve --replay {args.workdir})", flush=True)
+        _linger(args.linger, server.dashboard_url)
     finally:
         server.stop()
         observer.close()
@@ -90,3 +114,29 @@ def _linger(seconds: float | None, url: str) -> None:
         while True:
             time.sleep(3600)
     time.sleep(seconds)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from ..observe.api import ApiServer
+    from ..observe.observer import Observer
+    from ..observe.replay import Replay, ReplayError, load_events
+
+    try:
+        events = load_events(Path(args.replay))
+    except (ReplayError, OSError) as exc:
+        raise UsageFailure(str(exc)) from None
+    observer = Observer(watch=False)
+    replay = observer.replay = Replay(observer, events, source=str(args.replay))
+    replay.seek(replay.end)
+    try:
+        server = ApiServer(observer, args.port, allowed_hosts=args.allow_hosts).start()
+    except OSError as exc:
+        raise UsageFailure(f"--port: {exc}") from None
+    try:
+        print(f"monerosim: replay of {args.replay} ({len(events)} events, {replay.end:.0f} s simulated) "
+              f"at {server.dashboard_url}", flush=True)
+        _linger(args.linger, server.dashboard_url)
+    finally:
+        server.stop()
+        observer.close()
+    return 0

@@ -35,6 +35,12 @@ PEER_CONNECT = "peer.connect"  # peer, outgoing
 PEER_DISCONNECT = "peer.disconnect"  # peer
 CHECK = "check"  # name, passed, message, args
 COMMAND = "command"  # name, args, ok, result
+RUN_SAMPLE = "run.sample"  # heights {min, median, max, attacker}, peers_mean, mempool, txs, stale, ...
+RUN_REPLAY = "run.replay"  # a finished result is replayed next: blocks and counters start over
+NODE_STATS = "node.stats"  # blocks_found (absolute), mempool
+PEER_SNAPSHOT = "peer.snapshot"  # edges [[from, to], ...]: the whole peer graph at this time
+TX_STATUS = "tx.status"  # id, status (pending|confirmed|rejected|reversed), phase (stem|fluff), block
+WALLET_STATE = "wallet.state"  # balance, unlocked, sent, received, txs
 
 NOT_KEPT = frozenset({RUN_PROGRESS, TIP_CHANGED})
 """Kinds delivered to subscribers but too frequent for the history."""

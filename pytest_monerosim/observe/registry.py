@@ -35,7 +35,12 @@ class AgentState:
     info: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = {name: getattr(self, name) for name in _FIELDS}
+        out["info"] = dict(self.info)
+        return out
+
+
+_FIELDS = tuple(f for f in AgentState.__dataclass_fields__ if f != "info")
 
 
 class AgentRegistry:
@@ -61,6 +66,16 @@ class AgentRegistry:
     def all(self) -> list[AgentState]:
         with self._lock:
             return [AgentState(**asdict(a)) for a in self._agents.values()]
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """Every agent as a plain dict (one pass under the lock; cheaper than :meth:`all`)."""
+        with self._lock:
+            return [a.as_dict() for a in self._agents.values()]
+
+    def numbers(self) -> list[tuple[str, str, bool, str, int, int]]:
+        """(id, kind, honest, role, height, peers) of every agent: what a sample needs, no copies."""
+        with self._lock:
+            return [(a.id, a.kind, a.honest, a.role, a.height, a.peers) for a in self._agents.values()]
 
     def heights(self) -> dict[str, int]:
         with self._lock:
@@ -94,6 +109,28 @@ class AgentRegistry:
                     if agent.state in ("created", "running", "paused"):
                         agent.state = "finished"
             return
+        if kind == ev.RUN_REPLAY:
+            with self._lock:
+                for agent in self._agents.values():
+                    agent.blocks_found = agent.reorgs = 0
+            return
+        if kind == ev.RUN_SAMPLE and "heights" in data:
+            with self._lock:
+                for agent_id, height in data["heights"].items():
+                    found = self._agents.get(agent_id)
+                    if found is not None:
+                        found.height = int(height)
+            return
+        if kind == ev.PEER_SNAPSHOT:
+            degree: dict[str, int] = {}
+            for a, b in data.get("edges", ()):
+                degree[a] = degree.get(a, 0) + 1
+                degree[b] = degree.get(b, 0) + 1
+            with self._lock:
+                for agent in self._agents.values():
+                    if agent.kind == "node":
+                        agent.peers = degree.get(agent.id, 0)
+            return
         if kind in (ev.RUN_PAUSED, ev.RUN_RESUMED):
             new = "paused" if kind == ev.RUN_PAUSED else "running"
             with self._lock:
@@ -123,5 +160,13 @@ class AgentRegistry:
                 agent.peers = max(0, agent.peers - 1)
             elif kind == ev.AGENT_STATE:
                 agent.state = str(data.get("state", agent.state))
+            elif kind == ev.NODE_STATS:
+                if "blocks_found" in data:
+                    agent.blocks_found = int(data["blocks_found"])
+                agent.info.update({k: v for k, v in data.items() if k != "blocks_found"})
+            elif kind == ev.WALLET_STATE:
+                agent.info.update({k: v for k, v in data.items() if k != "state"})
+                if "state" in data:
+                    agent.state = str(data["state"])
             if "peers" in data and kind in (ev.PEER_CONNECT, ev.PEER_DISCONNECT):
                 agent.peers = int(data["peers"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import bus as ev
-from .control import CommandError, UnknownAgent, float_arg
+from .control import CommandError, UnknownAgent, float_arg, int_arg
 
 if TYPE_CHECKING:
     from .observer import Observer
@@ -28,6 +28,10 @@ class SimObserver:
         self.observer = observer
         self.bus = observer.bus
         self.world: Any = None
+        self._txs_seen = 0
+        self._tx_state: dict[str, tuple[str, str]] = {}
+        """tx id -> (status, phase) last published, for txs not yet final."""
+        self._wallet_state: dict[str, tuple[int, ...]] = {}
 
     # -- components hook ---------------------------------------------------------
     def setup(self, world: Any) -> None:
@@ -35,6 +39,7 @@ class SimObserver:
         obs = self.observer
         obs.live = True
         obs.controller = self
+        obs.gauges = self._gauges
         gate = obs.gate
         if gate is not None:
             gate.wake_at = self._wake_at
@@ -61,6 +66,11 @@ class SimObserver:
                 state="created",
                 address=getattr(node, "address", None),
             )
+        tx = getattr(world, "tx", None)
+        for wallet in getattr(tx, "wallets", {}).values():
+            self.bus.publish(ev.AGENT_UP, time=0.0, agent=f"wallet:{wallet.name}", kind="wallet",
+                             role=wallet.strategy_name, group=wallet.node, state="created",
+                             address=wallet.address, node=wallet.node)
         links = sum(len(n.links) for n in world.nodes.values()) // 2
         self.bus.publish(ev.RUN_BUILT, time=world.engine.now, nodes=len(world.nodes), links=links)
         if obs.current is not None:
@@ -107,6 +117,7 @@ class SimObserver:
             id=block.id,
             height=block.height,
             miner=node.name,
+            parent=block.parent.id if block.parent is not None else None,
         )
         self._checkpoint()
 
@@ -129,6 +140,7 @@ class SimObserver:
         self._checkpoint()
 
     def finish(self, world: Any, result: Any) -> None:
+        self._publish_txs()
         for record in getattr(world, "log_records", ())[-1000:]:
             fields = {k: v for k, v in record.items() if k not in ("time", "node", "event")}
             self.bus.publish(
@@ -138,19 +150,76 @@ class SimObserver:
                 event=record.get("event"),
                 **fields,
             )
-        for tx in getattr(result, "txs", {}).values():
-            self.bus.publish(
-                ev.TX, time=tx.created_at, agent=tx.origin, id=tx.id, fee=tx.fee, status=tx.status
-            )
+        now = self._now()
+        for tx in getattr(result, "txs", {}).values():  # the final word on every tx
+            if tx.id not in self.observer.views.txs:
+                self.bus.publish(ev.TX, time=tx.created_at, agent=tx.origin, id=tx.id, fee=tx.fee,
+                                 sender=tx.sender, status="pending")
+            self.bus.publish(ev.TX_STATUS, time=tx.confirmed_at if tx.confirmed_at is not None else now,
+                             agent=tx.origin, id=tx.id, status=tx.status, block=tx.block, reached=tx.reached)
+        for name, w in getattr(result, "wallets", {}).items():
+            self.bus.publish(ev.WALLET_STATE, time=now, agent=f"wallet:{name}", balance=w.balance,
+                             unlocked=w.unlocked, received=w.received, sent=w.sent, txs=w.tx_count)
+
+    # -- samples: pools, txs and wallets as the run goes ---------------------------------
+    def _gauges(self) -> dict[str, Any]:
+        tx = getattr(self.world, "tx", None)
+        if tx is None:
+            return {}
+        sizes = [len(pool) for pool in tx.pools.values()]
+        self._publish_txs()
+        return {"mempool": round(sum(sizes) / len(sizes), 2) if sizes else 0,
+                "mempool_max": max(sizes, default=0), "txs": len(tx.ledger.txs),
+                "confirmed": sum(1 for s, _ in self._tx_state.values() if s == "confirmed")}
+
+    def _publish_txs(self) -> None:
+        """New txs, status/phase changes of open ones, and wallet balances, as events."""
+        tx = getattr(self.world, "tx", None)
+        if tx is None:
+            return
+        now = self._now()
+        ledger, relay = tx.ledger, tx.relay
+        fresh = ledger.by_serial[self._txs_seen:]
+        self._txs_seen = len(ledger.by_serial)
+        for t in fresh:
+            self.bus.publish(ev.TX, time=t.created_at, agent=t.origin, id=t.id, fee=t.fee, sender=t.sender,
+                             weight=t.weight, status="pending", phase="stem")
+            self._tx_state[t.id] = ("pending", "stem")
+        done = []
+        for tx_id, old in self._tx_state.items():
+            record = ledger.txs.get(tx_id)
+            if record is None:
+                continue
+            status = "confirmed" if ledger.tx_blocks.get(tx_id) else "pending"
+            phase = "stem" if record.serial in relay._hops else "fluff"
+            if (status, phase) != old:
+                held = len(relay.stem_held.get(record.serial, ()))
+                self.bus.publish(ev.TX_STATUS, time=now, agent=record.origin, id=tx_id, status=status,
+                                 phase=phase, stem_hops=held)
+                self._tx_state[tx_id] = (status, phase)
+            if status == "confirmed":
+                done.append(tx_id)
+        for tx_id in done:
+            self._tx_state[tx_id] = ("confirmed", "fluff")
+        for name, wallet in tx.wallets.items():
+            total, unlocked = wallet.balance()
+            state = (total, unlocked, len(wallet.sent))
+            if self._wallet_state.get(name) != state:
+                self._wallet_state[name] = state
+                self.bus.publish(ev.WALLET_STATE, time=now, agent=f"wallet:{name}", balance=total,
+                                 unlocked=unlocked, sent_txs=len(wallet.sent), state="running")
 
     # -- internals ---------------------------------------------------------------------
     def _now(self) -> float:
         return float(self.world.engine.now)
 
     def _checkpoint(self) -> None:
-        gate = self.observer.gate
+        now = self.world.engine.now
+        obs = self.observer
+        obs.maybe_sample(now)
+        gate = obs.gate
         if gate is not None:
-            gate.checkpoint(self.world.engine.now)
+            gate.checkpoint(now)
 
     def _wake_at(self, t: float) -> None:
         engine = self.world.engine
@@ -171,12 +240,18 @@ class SimObserver:
         gate = self.observer.gate
         assert gate is not None
         if name == "mine":
+            unknown = set(args) - {"blocks"}
+            if unknown:
+                raise CommandError(f"mine takes 'blocks', not {', '.join(sorted(unknown))}")
+            count = int_arg(args, "blocks", 1, 1, 100)
 
             def mine() -> dict[str, Any]:
                 if node.api is None or not node.online:
                     raise CommandError(f"{agent} is not online")
-                node.api.mine_block()
-                return {"mined": True, "time": self._now(), "height": node.height()}
+                before = node.height()
+                for _ in range(count):
+                    node.api.mine_block()
+                return {"mined": count, "time": self._now(), "height": node.height(), "from_height": before}
 
             return gate.call(mine)
         if name == "restart":

@@ -131,15 +131,21 @@ class ReportingPlugin:
             except BaselineError as exc:
                 raise pytest.UsageError(str(exc)) from None
         live = opts.serve_port is not None
-        if live or opts.report is not None:
-            from ..observe.observer import Observer
+        from ..observe.observer import Observer
 
-            self.observer = Observer(watch=live)
-            if opts.report is not None:
-                self.log_file = log_path(opts.report, self.worker) if self.worker else log_path(opts.report)
-                if self.log_file.exists() and not self.worker:
-                    self.log_file.unlink()
-                self.observer.log_to(self.log_file, worker=self.worker)
+        # always observed: each run's events.jsonl lands in its output folder (monerosim serve --replay)
+        self.observer = Observer(watch=live)
+        if opts.report is not None:
+            self.log_file = log_path(opts.report, self.worker) if self.worker else log_path(opts.report)
+            if self.log_file.exists() and not self.worker:
+                self.log_file.unlink()
+            self.observer.log_to(self.log_file, worker=self.worker)
+        if live and _xdist_controller(config):
+            import os
+
+            from ..observe.api import TOKEN_ENV, new_token
+
+            os.environ[TOKEN_ENV] = new_token()  # the workers inherit it: one token for every gwN
         if live and (self.worker is not None or not _xdist_controller(config)):
             self._start_server()
 
@@ -163,16 +169,20 @@ class ReportingPlugin:
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         lines = []
         if self.server is not None:
-            lines.append(f"monerosim: live dashboard and API at {self.server.url} (loopback only)")
+            lines.append(f"monerosim: live dashboard and API at {self.server.dashboard_url} (loopback only)")
         elif self.options.serve_port is not None and _xdist_controller(config):
             base = self.options.serve_port
+            import os
+
+            token = os.environ.get("MONEROSIM_API_TOKEN", "")
+            query = f"?token={token}" if token else ""
             workers = int(getattr(config.option, "numprocesses", 0) or 0)
             if base and workers:
                 where = ", ".join(
-                    f"gw{i} http://127.0.0.1:{serve_port(base, f'gw{i}')}/" for i in range(workers)
+                    f"gw{i} http://127.0.0.1:{serve_port(base, f'gw{i}')}/{query}" for i in range(workers)
                 )
             elif base:
-                where = f"gwN at http://127.0.0.1:{base}+1+N/"
+                where = f"gwN at http://127.0.0.1:{base}+1+N/{query}"
             else:
                 where = "each on a free port"
             lines.append(f"monerosim: live API on each xdist worker (they run the networks): {where}")

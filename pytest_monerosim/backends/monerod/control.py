@@ -13,7 +13,10 @@
 
 A poller thread (one ``get_info`` per running node every
 :data:`POLL_EVERY_S` wall seconds) publishes agents as they come up, tip
-changes and connection counts on the observer's bus while the run goes. The
+changes, connection counts, each node's blocks mined (from its miner agent),
+the new main-chain blocks (headers of the highest node), the peer graph
+(``get_connections`` every :data:`GRAPH_EVERY` polls) and the dashboard's
+samples (heights, peers, pool sizes) on the observer's bus while the run goes. The
 backend does not pause, and the finished result is still replayed onto the bus
 (blocks with their miners, reorgs, transactions), so ``observer.live`` stays false.
 """
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
 
 MONEROD_NODE_COMMANDS = ("stop", "start", "disconnect", "reconnect", "mine")
 POLL_EVERY_S = 0.5
+GRAPH_EVERY = 4
+HEADERS_PER_POLL = 30
 START_TIMEOUT_S = 60.0
 
 
@@ -55,6 +60,12 @@ class MonerodController:
         self._rpcs: dict[str, DaemonRpc] = {}
         self._announced = False
         self.disconnected: set[str] = set()
+        self._pools: dict[str, int] = {}
+        self._mined: dict[str, int] = {}
+        self._edges: list[list[str]] = []
+        self._header_height = 0
+        self._polls = 0
+        observer.gauges = self._gauges
         self._thread = threading.Thread(target=self._poll_loop, name="monerosim-live", daemon=True)
 
     @classmethod
@@ -182,7 +193,76 @@ class MonerodController:
                 if daemon.alive():
                     with contextlib.suppress(Exception):
                         self._poll(agent, daemon)
+            self._polls += 1
+            with contextlib.suppress(Exception):
+                self._poll_mined()
+                self._poll_headers()
+                if self._polls % GRAPH_EVERY == 1:
+                    self._poll_graph()
+                self.observer.maybe_sample(net.now())
             time.sleep(POLL_EVERY_S)
+
+    def _gauges(self) -> dict[str, Any]:
+        pools = list(self._pools.values())
+        return {"mempool": round(sum(pools) / len(pools), 2) if pools else 0,
+                "mempool_max": max(pools, default=0)}
+
+    def _poll_mined(self) -> None:
+        """Each node's blocks mined so far, from the miner agents hosted in this process."""
+        node_of = {h.name: h.node for h in self.network.plan.daemon_hosts() if h.node is not None}
+        counts: dict[str, int] = {}
+        for agent in list(self.network.agent_threads.values()):
+            node = node_of.get(agent.setup.host)
+            if node is not None and agent.node_api is not None:
+                counts[node] = counts.get(node, 0) + int(agent.node_api.blocks_mined)
+        for node, count in counts.items():
+            if self._mined.get(node) != count:
+                self._mined[node] = count
+                self.bus.publish(ev.NODE_STATS, time=self.network.now(), agent=node, blocks_found=count)
+
+    def _poll_headers(self) -> None:
+        """New blocks of the highest node's main chain (hash, height, parent) for the block tree."""
+        if not self._seen:
+            return
+        agent, (height, _, _) = max(self._seen.items(), key=lambda kv: kv[1][0])
+        if height <= self._header_height:
+            return
+        rpc = self._rpcs.get(agent)
+        if rpc is None:
+            return
+        start = max(self._header_height + 1, height - HEADERS_PER_POLL + 1)
+        for h in range(start, height + 1):
+            header = rpc.get_block_header_by_height(h)
+            self.bus.publish(ev.BLOCK_FOUND, time=self.network.now(), agent=None, id=header.get("hash"),
+                             height=h, parent=header.get("prev_hash"), miner=None)
+            self._header_height = h
+
+    def _poll_graph(self) -> None:
+        """Who holds an outgoing connection to whom (addresses mapped back to scenario nodes)."""
+        net = self.network
+        daemons = self._daemons()
+        ip = {name: str(getattr(d, "address", None) or d.host) for name, d in daemons.items()}
+        by_address = {f"{ip[name]}:{d.ports.p2p}": name for name, d in daemons.items()}
+        by_ip = {address: name for name, address in ip.items()}
+        unique_ips = len(by_ip) == len(daemons)
+        edges: set[tuple[str, str]] = set()
+        for name, daemon in daemons.items():
+            rpc = self._rpcs.get(name)
+            if rpc is None or not daemon.alive():
+                continue
+            for conn in rpc.get_connections():
+                if conn.get("incoming"):
+                    continue
+                address = str(conn.get("address", ""))
+                peer = by_address.get(address)
+                if peer is None and unique_ips:
+                    peer = by_ip.get(address.rsplit(":", 1)[0])
+                if peer is not None and peer != name:
+                    edges.add((name, peer))
+        listed = sorted([a, b] for a, b in edges)
+        if listed != self._edges:
+            self._edges = listed
+            self.bus.publish(ev.PEER_SNAPSHOT, time=net.now(), edges=listed)
 
     def _poll(self, agent: str, daemon: PlannedDaemon) -> None:
         rpc = self._rpcs.get(agent)
@@ -191,6 +271,7 @@ class MonerodController:
         with self._tip_lock:
             info = rpc.get_info()
             height = int(info.get("height", 1)) - 1  # get_info counts blocks; the tip's height
+            self._pools[agent] = int(info.get("tx_pool_size", 0))
             block = info.get("top_block_hash")
             peers = int(info.get("outgoing_connections_count", 0)) + int(
                 info.get("incoming_connections_count", 0))
