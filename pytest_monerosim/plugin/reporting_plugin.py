@@ -58,6 +58,11 @@ def _opt(config: pytest.Config, dest: str) -> Any:
 def read_report_options(config: pytest.Config) -> ReportOptions:
     """Options and ini keys of the reporting features; a bad value is one ``UsageError``."""
     report = _opt(config, "monerosim_report")
+    if report and Path(report).is_dir():
+        raise pytest.UsageError(
+            f"--monerosim-report={report!r} is a directory; accepted: a file path such as "
+            f"{Path(report) / 'report.json'}"
+        )
     baseline = _opt(config, "monerosim_baseline")
     update = bool(config.getoption("monerosim_baseline_update", False))
     if update and not baseline:
@@ -320,7 +325,7 @@ class ReportingPlugin:
     ) -> Generator[None, Any, Any]:
         report = yield
         rows = getattr(report, "monerosim", None)
-        if not rows or report.when != "call":
+        if not rows or not (report.when == "call" or (report.when == "setup" and report.failed)):
             return report
         deviations = item.stash.get(ITEM_DEVIATIONS, {})
         files = item.stash.get(ITEM_FILES, {})
@@ -353,8 +358,16 @@ class ReportingPlugin:
 
         return order_rows(session_state(self.config).network_rows, self.collected)
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Generator[None, None, None]:
+        # Written after every other plugin's sessionfinish (fixture teardown included), and
+        # written even when one of them raises: an interrupted session still leaves its report.
+        try:
+            return (yield)
+        finally:
+            self._finish(session, int(exitstatus))
+
+    def _finish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.observer is not None:
             self.observer.close()
         if self.worker is not None:

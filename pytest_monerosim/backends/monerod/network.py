@@ -38,6 +38,7 @@ from typing import Any
 
 from ...agents.hosting import HostedAgent, parse_agent_args, script_of
 from ...agents.runtime import AgentErrors, Clock, EventLog, WalletDirectory, write_wallet_state
+from ...atomic import atomic_write
 from ...config.model import Scenario
 from ...registry import Registry
 from ...result.model import Result
@@ -245,7 +246,7 @@ class LoopbackNetwork:
         reap_stale(self.workdir.parent)
         self.hosts_dir.mkdir(parents=True, exist_ok=True)
         self.shared_dir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "plan.json").write_text(json.dumps(self.plan.to_json(), indent=1))
+        atomic_write(self.workdir / "plan.json", json.dumps(self.plan.to_json(), indent=1))
         peer_addresses = self.plan.peer_addresses(self.ips.__getitem__)
         for host in self.plan.daemon_hosts():
             self.daemons[host.name] = PlannedDaemon(
@@ -279,7 +280,7 @@ class LoopbackNetwork:
         self.t0 = time.time()
         manifest = {"t0": self.t0, "time_scale": self.time_scale, "ips": self.ips,
                     "daemons": {n: d.command_line() for n, d in self.daemons.items()}}
-        (self.workdir / "run.json").write_text(json.dumps(manifest, indent=1))
+        atomic_write(self.workdir / "run.json", json.dumps(manifest, indent=1))
         self._start_agents()
 
     def _mine_warmup_block(self, daemons: Sequence[PlannedDaemon]) -> None:
