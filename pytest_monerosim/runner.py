@@ -136,6 +136,16 @@ def run_scenario(
     name = backend or scenario.general.backend or "sim"
     if name not in BACKENDS:
         raise ScenarioError(f"unknown backend {name!r}; accepted: {', '.join(BACKENDS)}", path="backend")
+    if options.seed is not None and (isinstance(options.seed, bool) or not isinstance(options.seed, int)
+                                     or options.seed < 0):
+        raise ScenarioError(f"bad value {options.seed!r}; accepted: an integer >= 0", path="seed")
+    if options.duration is not None:
+        from .config.durations import parse_run_duration
+
+        try:
+            options.duration = parse_run_duration(options.duration)
+        except ValueError as exc:
+            raise ScenarioError(str(exc), path="duration") from None
     if options.seed is not None:
         scenario = scenario.model_copy(
             update={"general": scenario.general.model_copy(update={"seed": options.seed})}

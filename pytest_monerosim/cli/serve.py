@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..backends import BACKENDS, BackendUnavailable, RunOptions
 from . import UsageFailure
-from .run import check_backend, describe, load_from_args
+from .run import check_backend, describe, load_from_args, seed_arg
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("scenario", metavar="SCENARIO.yaml")
     p.add_argument("--port", type=int, default=8765,
                    help="port on 127.0.0.1 (default 8765; 0 = any free port)")
-    p.add_argument("--seed", type=int, default=None, help="override general.seed")
+    p.add_argument("--seed", type=seed_arg, default=None, help="override general.seed (an integer >= 0)")
     p.add_argument("--duration", default=None, help='override general.duration, e.g. "2h"')
     p.add_argument("--backend", default=None, help=f"one of {', '.join(BACKENDS)} (default: sim)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",

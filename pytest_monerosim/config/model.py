@@ -23,10 +23,12 @@ from pydantic import (
     model_validator,
 )
 
-from .durations import parse_duration
+from .durations import parse_duration, parse_run_duration
 
 Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 """A duration in seconds; accepts ``90``, ``"90s"``, ``"2h"``, ``"1d"``."""
+RunSeconds = Annotated[float, BeforeValidator(parse_run_duration)]
+"""The length of a run: a duration > 0 and at most a year (see ``durations.MAX_RUN_S``)."""
 
 Role = Literal["miner", "relay", "user", "observer"]
 Backend = Literal["sim", "monerod", "shadow"]
@@ -66,7 +68,7 @@ class PluginRef(_Model):
 class General(_Model):
     name: str = "scenario"
     seed: int = Field(default=1, ge=0)
-    duration: Seconds = 3600.0
+    duration: RunSeconds = 3600.0
     backend: Backend | None = None
     """Pin a backend; ``None`` lets ``--monerosim-backend`` decide."""
     description: str = ""

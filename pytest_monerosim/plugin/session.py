@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 
 from ..config.errors import ScenarioError
-from .parametrize import attack_cases, behaviour_cases, sweep_id, sweep_points
+from .parametrize import (
+    attack_cases,
+    behaviour_cases,
+    check_marker_names,
+    check_selected_attacks,
+    sweep_id,
+    sweep_points,
+)
 from .reporting import (
     format_table,
     junit_properties,
@@ -87,7 +94,17 @@ def pytest_collection_modifyitems(
     """Build and validate every network test's scenario before anything runs."""
     state = session_state(config)
     errors: list[str] = list(state.collection_errors)
+    if state.settings.attacks:
+        try:
+            check_selected_attacks(state.registry, state.settings.attacks)
+        except pytest.UsageError as exc:
+            errors.insert(0, str(exc))
     for item in items:
+        try:
+            check_marker_names(item, state.registry)
+        except pytest.UsageError as exc:
+            errors.append(str(exc))
+            continue
         if not any(f in getattr(item, "fixturenames", ()) for f in NETWORK_FIXTURES):
             continue
         try:
