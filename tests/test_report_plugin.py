@@ -121,7 +121,10 @@ def test_allure_results_are_well_formed(pytester: pytest.Pytester, xdist: tuple[
     assert {("feature", "suite"), ("story", "tiny"), ("tag", "sim")} <= labels
     params = {p["name"]: p["value"] for p in agrees["parameters"]}
     assert params == {"scenario": "'tiny'", "seed": "5", "backend": "'sim'"}
-    assert [s["name"] for s in agrees["steps"]] == ["check consensus_reached(max_height_spread=1)"]
+    # the network runs in the test's call phase (not in fixture setup), so its steps come first
+    assert [s["name"] for s in agrees["steps"]] == [
+        "build network: tiny on sim (seed 5)", "simulate: tiny on sim (seed 5)",
+        "check consensus_reached(max_height_spread=1)"]
     attachments = {a["name"]: a for a in agrees["attachments"]}
     assert {"scenario tiny", "summary tiny", "chain height (tiny)", "propagation cdf (tiny)",
             "peer graph (tiny)"} <= set(attachments)
@@ -138,9 +141,7 @@ def test_allure_results_are_well_formed(pytester: pytest.Pytester, xdist: tuple[
     assert all({"out_peers", "seed"} <= {p["name"] for p in r["parameters"]} for r in sweeps)
     plain = by_name["test_plain"]
     assert not plain.get("attachments") and not any(lab["name"] == "story" for lab in plain["labels"])
-    befores = [b for c in directory.glob("*-container.json")
-               for b in json.loads(c.read_text()).get("befores", []) if b["name"] == "monero_network"]
-    steps = [s["name"] for b in befores for s in b.get("steps", [])]
+    steps = [s["name"] for r in results for s in r.get("steps", [])]
     assert "build network: tiny on sim (seed 5)" in steps and "simulate: tiny on sim (seed 5)" in steps
 
 
@@ -153,8 +154,9 @@ def test_allure_failed_check_is_a_failed_step(pytester: pytest.Pytester) -> None
     run(pytester, "--alluredir=allure", "-k", "fails").assert_outcomes(failed=1, deselected=6)
     (result,) = [json.loads(p.read_text()) for p in (pytester.path / "allure").glob("*-result.json")]
     assert result["status"] == "failed"
-    assert result["steps"][0]["status"] == "failed"
-    assert result["steps"][0]["name"].startswith("check stale_rate_at_most(")
+    check = result["steps"][-1]  # after the network's build and simulate steps
+    assert check["status"] == "failed"
+    assert check["name"].startswith("check stale_rate_at_most(")
 
 
 def test_no_allure_no_cost(pytester: pytest.Pytester) -> None:
