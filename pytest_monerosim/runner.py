@@ -189,8 +189,8 @@ def describe_error(exc: BaseException) -> tuple[str, str | None]:
     first, _, rest = text.partition("\n")
     if isinstance(exc, INTERRUPTS):
         first = "interrupted" + (f" ({first})" if first and first != type(exc).__name__ else "")
-    elif not isinstance(exc, ScenarioError):
-        first = f"{type(exc).__name__}: {first}"
+    elif not type(exc).__module__.startswith("pytest_monerosim."):
+        first = f"{type(exc).__name__}: {first}"  # our own errors are written to be read as they are
     tail = getattr(exc, "log_tail", None)
     detail = (str(tail).rstrip() if tail else rest.strip()) or None
     return first, detail

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -114,16 +116,43 @@ def describe(run: NetworkRun) -> str:
     return "\n".join(lines)
 
 
+def report_partial(run: NetworkRun, json_out: str | None, workdir: str | None) -> int:
+    """A run that stopped early: write what it measured, say so in one line; 130 if interrupted, else 1."""
+    if json_out:
+        path = Path(json_out)
+    elif workdir:
+        path = Path(workdir) / "summary.json"
+    else:
+        fd, name = tempfile.mkstemp(prefix=f"monerosim-{run.status}-", suffix=".json")
+        os.close(fd)
+        path = Path(name)
+    try:
+        run.write_summary(path)
+        where = f"partial summary in {path}"
+    except OSError as exc:
+        where = f"no partial summary ({path}: {exc.strerror})"
+    sim = f"after {run.result.sim_seconds:.0f} s simulated"
+    line = f"{run.error} {sim}" if run.status == "interrupted" else f"failed {sim}: {run.error}"
+    print(f"monerosim: {line}; {where}", file=sys.stderr)
+    return 130 if run.status == "interrupted" else 1
+
+
 def main(args: argparse.Namespace) -> int:
     check_backend(args)
     scenario, duration = load_from_args(args)
     options = RunOptions(
         seed=args.seed, duration=duration, workdir=Path(args.workdir) if args.workdir else None
     )
+    partial: list[NetworkRun] = []
     try:
-        run = run_scenario(scenario, backend=args.backend, options=options, source=args.scenario)
+        run = run_scenario(scenario, backend=args.backend, options=options, source=args.scenario,
+                           on_partial=partial.append)
     except BackendUnavailable as exc:
         raise UsageFailure(str(exc)) from None
+    except (Exception, KeyboardInterrupt):
+        if not partial:
+            raise
+        return report_partial(partial[0], args.json_out, args.workdir)
     if args.json_out:
         run.write_summary(args.json_out)
     if args.quiet:
