@@ -35,6 +35,11 @@ Backend = Literal["sim", "monerod", "shadow"]
 
 ATOMIC_PER_XMR = 10**12
 
+MAX_NODES = 100_000
+"""The most nodes a scenario may have (all groups together). The simulator's 10,000-node
+benchmark peaks under 4 GB (``benchmarks/bench_sim.py``), so 100,000 nodes is already ~40 GB;
+the bound turns a typo (``count: 10000000000``) into an error instead of an exhausted machine."""
+
 DEFAULT_BEHAVIOUR: dict[str, str] = {
     "miner": "hashrate_mining",
     "relay": "standard_sync",
@@ -44,7 +49,7 @@ DEFAULT_BEHAVIOUR: dict[str, str] = {
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class PluginRef(_Model):
@@ -134,7 +139,7 @@ class NodeGroup(_Model):
     """``count`` nodes that share a role, a behaviour and P2P settings."""
 
     group: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, le=MAX_NODES)
     role: Role = "relay"
     behaviour: PluginRef | None = None
     """Defaults by role: miner → hashrate_mining, observer → observer, else standard_sync."""
@@ -210,6 +215,9 @@ class Scenario(_Model):
     @field_validator("nodes")
     @classmethod
     def _unique_groups(cls, groups: list[NodeGroup]) -> list[NodeGroup]:
+        total = sum(g.count for g in groups)
+        if total > MAX_NODES:
+            raise ValueError(f"the node groups add up to {total} nodes; accepted: at most {MAX_NODES}")
         seen: set[str] = set()
         for g in groups:
             if g.group in seen:
