@@ -541,7 +541,7 @@ class LoopbackNetwork:
                 for proc in self.agent_procs.values():
                     pool.submit(proc.stop, term_timeout=3.0)
                 pool.submit(stop_together, [*self.wallets.values(), *self.daemons.values()])
-            deadline = time.monotonic() + 2.0
+            deadline = time.monotonic() + 1.0  # a thread stuck in an RPC to a dead node is left behind
             for agent in self.agent_threads.values():
                 agent.stop(timeout=max(0.0, deadline - time.monotonic()))
                 with contextlib.suppress(Exception):

@@ -17,9 +17,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-GRACE_S = 4.0
-"""How long processes get to exit after their stop RPC (monerod answers, then flushes and exits)."""
-TERM_S = 2.0
+GRACE_S = 2.0
+"""How long processes get to exit after their stop RPC (monerod answers, then flushes and exits;
+SIGTERM, which follows, is a clean shutdown for monerod and monero-wallet-rpc alike)."""
+TERM_S = 3.0
 KILL_S = 2.0
 
 
