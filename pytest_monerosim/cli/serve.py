@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..backends import BACKENDS, BackendUnavailable, RunOptions
 from . import UsageFailure
-from .run import check_backend, describe, load_from_args, seed_arg
+from .run import check_backend, describe, load_from_args, report_partial, seed_arg
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +48,7 @@ def main(args: argparse.Namespace) -> int:
 
     from ..observe.api import ApiServer
     from ..observe.observer import Observer
-    from ..runner import run_scenario
+    from ..runner import NetworkRun, run_scenario
 
     observer = Observer(watch=True)
     if args.log:
@@ -61,15 +61,26 @@ def main(args: argparse.Namespace) -> int:
         print(f"monerosim: dashboard and API at {server.url}", flush=True)
         options = RunOptions(seed=args.seed, duration=duration)
         backend = args.backend or scenario.general.backend or "sim"
-        with observer.run(scenario=scenario, backend=backend, options=options, test=None):
-            if args.paused and observer.gate is not None:
-                observer.gate.pause()
-                print("monerosim: paused before the first event; POST "
-                      f"{server.url}api/agents/sim/command {{\"command\": \"resume\"}}", flush=True)
-            try:
-                run = run_scenario(scenario, backend=backend, options=options, source=args.scenario)
-            except BackendUnavailable as exc:
-                raise UsageFailure(str(exc)) from None
+        partial: list[NetworkRun] = []
+        try:
+            with observer.run(scenario=scenario, backend=backend, options=options, test=None):
+                if args.paused and observer.gate is not None:
+                    observer.gate.pause()
+                    print("monerosim: paused before the first event; POST "
+                          f"{server.url}api/agents/sim/command {{\"command\": \"resume\"}}", flush=True)
+                try:
+                    run = run_scenario(scenario, backend=backend, options=options, source=args.scenario,
+                                       on_partial=partial.append)
+                except BackendUnavailable as exc:
+                    raise UsageFailure(str(exc)) from None
+                except (Exception, KeyboardInterrupt):
+                    if partial:  # the dashboard shows what the run measured, marked failed/interrupted
+                        observer.run_done(partial[0].result, partial[0].summary)
+                    raise
+        except (Exception, KeyboardInterrupt):
+            if not partial:
+                raise
+            return report_partial(partial[0], args.json_out, None)
         observer.run_done(run.result, run.summary)
         if args.json_out:
             run.write_summary(args.json_out)

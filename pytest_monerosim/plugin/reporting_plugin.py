@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..atomic import atomic_write
 from .reporting import JUNIT_METRICS, dig, scalar_metrics, sweep_tables
 from .state import ITEM_RUNS, session_state
 
@@ -285,7 +286,7 @@ class ReportingPlugin:
                     files[i] = []
                     for stem, png in pngs.items():
                         path = where / f"{stem}.png"
-                        path.write_bytes(png)
+                        atomic_write(path, png)
                         files[i].append(str(path))
         item.stash[ITEM_FILES] = files
         if self.allure:
