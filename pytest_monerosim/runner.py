@@ -8,19 +8,20 @@ simulation starts), pick the backend, run, summarise.
 from __future__ import annotations
 
 import json
-import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .backends import BACKENDS, RunOptions, get_backend
+from .atomic import atomic_write
+from .backends import BACKENDS, BackendUnavailable, RunOptions, get_backend
 from .config.errors import ScenarioError
 from .config.model import Scenario
 from .config.resolve import ResolvedPlugin, resolve_plugins
 from .registry import Registry, default_registry
-from .result.model import Result
+from .result.model import BlockRecord, Result
 from .result.summary import summarize
 
 
@@ -34,10 +35,28 @@ class NetworkRun:
     seed: int
     source: str | None = None
     plugins: dict[str, ResolvedPlugin] = field(default_factory=dict)
+    status: str = "finished"
+    """``finished``; ``interrupted`` (SIGINT/SIGTERM) or ``failed`` (the backend raised): then
+    :attr:`result` holds what the run had measured when it stopped."""
+    error: str | None = None
+    """One line saying why the run did not finish (``None`` when it did)."""
+    error_detail: str | None = None
+    """More about the failure when there is more (a dead daemon's log tail)."""
 
     @cached_property
     def summary(self) -> dict[str, Any]:
-        return summarize(self.result)
+        summary = summarize(self.result)
+        if self.status != "finished":
+            # only unfinished runs carry these keys: a finished run's summary stays as it was
+            summary["status"] = self.status
+            summary["error"] = self.error
+            if self.error_detail:
+                summary["error_detail"] = self.error_detail
+        return summary
+
+    @property
+    def finished(self) -> bool:
+        return self.status == "finished"
 
     # -- handles ---------------------------------------------------------------
     def nodes(self, role: str | None = None, group: str | None = None) -> list[str]:
@@ -59,12 +78,7 @@ class NetworkRun:
 
     def write_summary(self, path: str | Path) -> Path:
         """Write the summary JSON atomically (a reader never sees half a file)."""
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.summary, indent=2) + "\n")
-        tmp.replace(p)
-        return p
+        return atomic_write(path, json.dumps(self.summary, indent=2) + "\n")
 
 
 def prepare(scenario: Scenario, registry: Registry, source: str | None = None) -> dict[str, ResolvedPlugin]:
@@ -112,12 +126,26 @@ def run_scenario(
     registry: Registry | None = None,
     options: RunOptions | None = None,
     source: str | None = None,
+    on_partial: Callable[[NetworkRun], None] | None = None,
 ) -> NetworkRun:
+    """Run ``scenario``; if the backend raises (or is interrupted), ``on_partial`` first gets a
+    :class:`NetworkRun` with what was measured so far (status ``interrupted`` or ``failed``),
+    then the exception propagates."""
     registry = registry or default_registry()
     options = options or RunOptions()
     name = backend or scenario.general.backend or "sim"
     if name not in BACKENDS:
         raise ScenarioError(f"unknown backend {name!r}; accepted: {', '.join(BACKENDS)}", path="backend")
+    if options.seed is not None and (isinstance(options.seed, bool) or not isinstance(options.seed, int)
+                                     or options.seed < 0):
+        raise ScenarioError(f"bad value {options.seed!r}; accepted: an integer >= 0", path="seed")
+    if options.duration is not None:
+        from .config.durations import parse_run_duration
+
+        try:
+            options.duration = parse_run_duration(options.duration)
+        except ValueError as exc:
+            raise ScenarioError(str(exc), path="duration") from None
     if options.seed is not None:
         scenario = scenario.model_copy(
             update={"general": scenario.general.model_copy(update={"seed": options.seed})}
@@ -129,7 +157,74 @@ def run_scenario(
     scenario = for_backend(scenario, name, options, source)
     plugins = prepare(scenario, registry, source)
     started = time.perf_counter()
-    result: Result = get_backend(name).run(scenario, registry, options)
+    try:
+        result: Result = get_backend(name).run(scenario, registry, options)
+    except (ScenarioError, BackendUnavailable):
+        raise  # bad input or a missing binary: nothing ran, nothing to keep
+    except BaseException as exc:
+        if on_partial is not None:
+            partial = partial_run(exc, scenario, name, options, source, plugins)
+            partial.result.wall_seconds = partial.result.wall_seconds or time.perf_counter() - started
+            on_partial(partial)
+        if isinstance(exc, KeyboardInterrupt):
+            # A fresh exception raised here: the signal may have landed between two bytecodes
+            # of a frame whose line number is unknown, which pytest's interrupt summary cannot
+            # render (TypeError inside pytest). What ran is kept; the user sees this line.
+            raise KeyboardInterrupt(
+                f"{scenario.general.name!r} on {name} interrupted; what it measured is kept"
+            ) from None
+        raise
     if not result.wall_seconds:
         result.wall_seconds = time.perf_counter() - started
     return NetworkRun(scenario, result, name, scenario.general.seed, source, plugins)
+
+
+INTERRUPTS = (KeyboardInterrupt, SystemExit)
+"""Exceptions that mean "stop" (Ctrl-C, SIGTERM turned into KeyboardInterrupt) rather than a failure."""
+
+
+def describe_error(exc: BaseException) -> tuple[str, str | None]:
+    """(one line, the rest) of an exception: a dead daemon's message and its log tail."""
+    text = str(exc).strip() or type(exc).__name__
+    first, _, rest = text.partition("\n")
+    if isinstance(exc, INTERRUPTS):
+        first = "interrupted" + (f" ({first})" if first and first != type(exc).__name__ else "")
+    elif not type(exc).__module__.startswith("pytest_monerosim."):
+        first = f"{type(exc).__name__}: {first}"  # our own errors are written to be read as they are
+    tail = getattr(exc, "log_tail", None)
+    detail = (str(tail).rstrip() if tail else rest.strip()) or None
+    return first, detail
+
+
+def empty_result(scenario: Scenario, backend: str) -> Result:
+    """The result of a run that measured nothing: a genesis block and no nodes."""
+    genesis = BlockRecord(id="genesis", height=0, parent=None, miner="", found_at=0.0, difficulty=1,
+                          cumulative_difficulty=1, reward=0)
+    return Result(scenario=scenario.general.name, backend=backend, seed=scenario.general.seed,
+                  sim_seconds=0.0, blocks={genesis.id: genesis}, genesis=genesis.id,
+                  target_s=scenario.mining.target_s)
+
+
+def partial_run(
+    exc: BaseException,
+    scenario: Scenario,
+    backend: str,
+    options: RunOptions,
+    source: str | None = None,
+    plugins: dict[str, ResolvedPlugin] | None = None,
+) -> NetworkRun:
+    """The :class:`NetworkRun` of a run that raised ``exc``: what the backend had measured
+    (``options.partial``), marked ``interrupted`` or ``failed`` with the error's first line."""
+    result = None
+    if options.partial is not None:
+        try:
+            result = options.partial()
+        except Exception:  # a half-built world may not summarise; keep the network listed
+            result = None
+    if result is None:
+        result = empty_result(scenario, backend)
+    result.extra["partial"] = True
+    line, detail = describe_error(exc)
+    status = "interrupted" if isinstance(exc, INTERRUPTS) else "failed"
+    return NetworkRun(scenario, result, backend, scenario.general.seed, source, dict(plugins or {}),
+                      status=status, error=line, error_detail=detail)

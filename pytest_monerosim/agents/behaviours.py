@@ -24,7 +24,7 @@ from .api import NodeAPI
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class HashrateStep(_Params):

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write
 from ..backends.monerod.errors import MonerodBackendError
 from ..backends.monerod.rpc import DaemonRpc
 from .runtime import EventLog, PeerNames, Scheduler
@@ -160,11 +160,8 @@ class Monitor:
         ids = dict(sorted(self.names.by_peer_id.items()))
         self.log.write("peers", edges=sorted(edges), peer_ids=ids)
         if self.shared_dir is not None:
-            path = self.shared_dir / "peer_ids.json"
-            tmp = path.with_name(f".peer_ids.{os.getpid()}.tmp")
             with contextlib.suppress(OSError):
-                tmp.write_text(json.dumps(ids))
-                tmp.replace(path)
+                atomic_write(self.shared_dir / "peer_ids.json", json.dumps(ids))
 
     # -- final sweep ----------------------------------------------------------------
     def settle(self, timeout_wall: float = SETTLE_WALL_S) -> None:

@@ -33,7 +33,6 @@ import heapq
 import itertools
 import json
 import math
-import os
 import random
 import re
 import threading
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..atomic import atomic_write
 from ..backends.monerod.errors import MonerodBackendError, RpcError
 from ..backends.monerod.rpc import DaemonRpc, WalletRpc
 from ..sim.rng import derive_rng
@@ -369,9 +369,7 @@ class WalletDirectory:
 
     def publish(self, name: str, address: str, node: str) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.dir / f".{name}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps({"name": name, "address": address, "node": node}))
-        tmp.replace(self.dir / f"{name}.json")
+        atomic_write(self.dir / f"{name}.json", json.dumps({"name": name, "address": address, "node": node}))
         self._cache[name] = address
 
     def addresses(self) -> dict[str, str]:

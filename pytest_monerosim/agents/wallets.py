@@ -89,7 +89,7 @@ def format_xmr(atomic: int) -> str:
 
 
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class AmountDist(_Params):

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 
 class AttackParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Attack:

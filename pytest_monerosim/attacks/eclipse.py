@@ -238,6 +238,19 @@ class Eclipse(Attack):
             if not honest - victims:
                 raise ValueError(f"victim={p.victim!r} covers every honest node; an eclipse needs "
                                  "an honest network to cut the victim off from")
+        if p.victim_anchors is not None:
+            victims = _scenario_nodes(scenario, p.victim or default_victim(scenario) or "")
+            groups = scenario.group_of()
+            for name in victims:
+                group = groups[name]
+                limit = p.victim_out_peers
+                if limit is None:
+                    limit = group.out_peers if group.out_peers is not None else scenario.p2p.out_peers
+                if p.victim_anchors > limit:
+                    raise ValueError(
+                        f"victim_anchors={p.victim_anchors} exceeds the out-peer limit of victim "
+                        f"{name!r} ({limit}): anchors are outgoing connections; accepted: 0..{limit} "
+                        "(or raise victim_out_peers)")
         if p.start >= duration:
             raise ValueError(f"start={p.start:g} s is not before the end of the run "
                              f"(duration {duration:g} s)")

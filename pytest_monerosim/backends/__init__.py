@@ -48,6 +48,9 @@ class RunOptions:
     """Real backend: simulated seconds per wall-clock second (None: the scenario's
     ``backends.monerod.options.time_scale``, else 120)."""
     extra: dict[str, object] = field(default_factory=dict)
+    partial: Callable[[], Result] | None = None
+    """Set by the backend once it has something to measure: returns the result so far. The
+    runner calls it when the run is interrupted or raises, so the report keeps what was seen."""
 
 
 class Backend(Protocol):

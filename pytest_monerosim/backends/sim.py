@@ -67,8 +67,16 @@ def build_world(
 def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
     """Backend protocol entry point."""
     snapshot = options.extra.get("snapshot_interval_s", DEFAULT_SNAPSHOT_INTERVAL_S)
-    return run_scenario(scenario, registry, seed=options.seed, duration=options.duration,
-                        progress=options.progress,
+    world = build_world(scenario, registry, seed=options.seed, duration=options.duration,
                         snapshot_interval_s=snapshot,  # type: ignore[arg-type]
                         components=options.extra.get("components", ()),  # type: ignore[arg-type]
                         )
+    options.partial = world.partial_result  # what an interrupted or failed run had measured
+    report = None
+    if options.progress is not None:
+        progress, total = options.progress, world.duration
+
+        def report(now: float, events: int, _rate: float) -> None:
+            progress(now, total, events)
+
+    return world.run(progress=report)

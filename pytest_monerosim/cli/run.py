@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..backends import BACKENDS, BackendUnavailable, RunOptions
-from ..config.durations import parse_duration
+from ..config.durations import parse_run_duration
 from ..config.loader import load_scenario
 from ..runner import NetworkRun, run_scenario
 from . import UsageFailure
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a scenario and print its summary")
     p.add_argument("scenario", metavar="SCENARIO.yaml")
-    p.add_argument("--seed", type=int, default=None, help="override general.seed")
+    p.add_argument("--seed", type=seed_arg, default=None, help="override general.seed (an integer >= 0)")
     p.add_argument("--duration", default=None, help='override general.duration, e.g. "2h"')
     p.add_argument("--backend", default=None, help=f"one of {', '.join(BACKENDS)} (default: sim)")
     p.add_argument("--json", dest="json_out", default=None, metavar="OUT", help="write the summary JSON")
@@ -38,6 +40,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
+def seed_arg(text: str) -> int:
+    """``--seed``: an integer >= 0 (argparse turns the ValueError into one usage line)."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a seed; accepted: an integer >= 0") from None
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative; accepted: an integer >= 0")
+    return seed
+
+
 def parse_overrides(items: list[str]) -> dict[str, object]:
     import yaml
 
@@ -46,7 +59,16 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
         if "=" not in item:
             raise UsageFailure(f"--set {item!r}: expected PATH=VALUE, e.g. p2p.out_peers=8")
         key, value = item.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
+        key = key.strip()
+        if not key or any(not part.strip() for part in key.split(".")):
+            raise UsageFailure(f"--set {item!r}: PATH {key!r} has an empty part; accepted: PATH=VALUE "
+                               "with a dotted PATH such as p2p.out_peers=8")
+        try:
+            out[key] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or "cannot parse"
+            raise UsageFailure(f"--set {item!r}: VALUE {value!r} is not YAML ({problem}); accepted: a "
+                               "YAML scalar, list or mapping, e.g. 8, 2h, [1, 2], {name: star}") from None
     return out
 
 
@@ -61,7 +83,7 @@ def load_from_args(args: argparse.Namespace) -> tuple[Scenario, float | None]:
     duration = None
     if args.duration is not None:
         try:
-            duration = parse_duration(args.duration)
+            duration = parse_run_duration(args.duration)
         except ValueError as exc:
             raise UsageFailure(f"--duration: {exc}") from None
     return load_scenario(args.scenario, overrides=parse_overrides(args.overrides)), duration
@@ -94,16 +116,43 @@ def describe(run: NetworkRun) -> str:
     return "\n".join(lines)
 
 
+def report_partial(run: NetworkRun, json_out: str | None, workdir: str | None) -> int:
+    """A run that stopped early: write what it measured, say so in one line; 130 if interrupted, else 1."""
+    if json_out:
+        path = Path(json_out)
+    elif workdir:
+        path = Path(workdir) / "summary.json"
+    else:
+        fd, name = tempfile.mkstemp(prefix=f"monerosim-{run.status}-", suffix=".json")
+        os.close(fd)
+        path = Path(name)
+    try:
+        run.write_summary(path)
+        where = f"partial summary in {path}"
+    except OSError as exc:
+        where = f"no partial summary ({path}: {exc.strerror})"
+    sim = f"after {run.result.sim_seconds:.0f} s simulated"
+    line = f"{run.error} {sim}" if run.status == "interrupted" else f"failed {sim}: {run.error}"
+    print(f"monerosim: {line}; {where}", file=sys.stderr)
+    return 130 if run.status == "interrupted" else 1
+
+
 def main(args: argparse.Namespace) -> int:
     check_backend(args)
     scenario, duration = load_from_args(args)
     options = RunOptions(
         seed=args.seed, duration=duration, workdir=Path(args.workdir) if args.workdir else None
     )
+    partial: list[NetworkRun] = []
     try:
-        run = run_scenario(scenario, backend=args.backend, options=options, source=args.scenario)
+        run = run_scenario(scenario, backend=args.backend, options=options, source=args.scenario,
+                           on_partial=partial.append)
     except BackendUnavailable as exc:
         raise UsageFailure(str(exc)) from None
+    except (Exception, KeyboardInterrupt):
+        if not partial:
+            raise
+        return report_partial(partial[0], args.json_out, args.workdir)
     if args.json_out:
         run.write_summary(args.json_out)
     if args.quiet:

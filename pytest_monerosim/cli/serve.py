@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..backends import BACKENDS, BackendUnavailable, RunOptions
 from . import UsageFailure
-from .run import check_backend, describe, load_from_args
+from .run import check_backend, describe, load_from_args, report_partial, seed_arg
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="also answer requests for Host NAME (default: loopback names only)")
     p.add_argument("--port", type=int, default=8765,
                    help="port on 127.0.0.1 (default 8765; 0 = any free port)")
-    p.add_argument("--seed", type=int, default=None, help="override general.seed")
+    p.add_argument("--seed", type=seed_arg, default=None, help="override general.seed (an integer >= 0)")
     p.add_argument("--duration", default=None, help='override general.duration, e.g. "2h"')
     p.add_argument("--backend", default=None, help=f"one of {', '.join(BACKENDS)} (default: sim)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
@@ -67,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
 
     from ..observe.api import ApiServer
     from ..observe.observer import Observer
-    from ..runner import run_scenario
+    from ..runner import NetworkRun, run_scenario
 
     observer = Observer(watch=True)
     if args.log:
@@ -81,16 +81,27 @@ def main(args: argparse.Namespace) -> int:
         options = RunOptions(seed=args.seed, duration=duration,
                              workdir=Path(args.workdir) if args.workdir else None)
         backend = args.backend or scenario.general.backend or "sim"
-        with observer.run(scenario=scenario, backend=backend, options=options, test=None):
-            if args.paused and observer.gate is not None:
-                observer.gate.pause()
-                print("monerosim: paused before the first event; POST "
-                      f"{server.url}api/run/command {{\"command\": \"resume\"}} "
-                      "(header Authorization: Bearer TOKEN)", flush=True)
-            try:
-                run = run_scenario(scenario, backend=backend, options=options, source=args.scenario)
-            except BackendUnavailable as exc:
-                raise UsageFailure(str(exc)) from None
+        partial: list[NetworkRun] = []
+        try:
+            with observer.run(scenario=scenario, backend=backend, options=options, test=None):
+                if args.paused and observer.gate is not None:
+                    observer.gate.pause()
+                    print("monerosim: paused before the first event; POST "
+                          f"{server.url}api/run/command {{\"command\": \"resume\"}} "
+                          "(header Authorization: Bearer TOKEN)", flush=True)
+                try:
+                    run = run_scenario(scenario, backend=backend, options=options, source=args.scenario,
+                                       on_partial=partial.append)
+                except BackendUnavailable as exc:
+                    raise UsageFailure(str(exc)) from None
+                except (Exception, KeyboardInterrupt):
+                    if partial:  # the dashboard shows what the run measured, marked failed/interrupted
+                        observer.run_done(partial[0].result, partial[0].summary)
+                    raise
+        except (Exception, KeyboardInterrupt):
+            if not partial:
+                raise
+            return report_partial(partial[0], args.json_out, None)
         observer.run_done(run.result, run.summary)
         if args.json_out:
             run.write_summary(args.json_out)

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from ..backends.shadow.schema import ShadowConfigError
 from ..backends.shadow.writer import CONFIG_FILE, ShadowSettings, write_shadow_dir
-from ..config.durations import parse_duration
+from ..config.durations import parse_run_duration
 from ..config.loader import load_scenario, read_yaml
 from ..registry import default_registry
 from ..runner import prepare
 from . import UsageFailure
-from .run import parse_overrides
+from .run import parse_overrides, seed_arg
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("scenario", metavar="SCENARIO.yaml", help="a scenario (or an upstream Monerosim config)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="directory to write")
-    p.add_argument("--seed", type=int, default=None, help="override general.seed")
+    p.add_argument("--seed", type=seed_arg, default=None, help="override general.seed (an integer >= 0)")
     p.add_argument("--duration", default=None, help='override general.duration, e.g. "2h"')
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override a scenario field (repeatable)")
@@ -56,7 +56,7 @@ def main(args: argparse.Namespace) -> int:
         overrides["general.seed"] = args.seed
     if args.duration is not None:
         try:
-            overrides["general.duration"] = parse_duration(args.duration)
+            overrides["general.duration"] = parse_run_duration(args.duration)
         except ValueError as exc:
             raise UsageFailure(f"--duration: {exc}") from None
     scenario = load_scenario(args.scenario, overrides=overrides)

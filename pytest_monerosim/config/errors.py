@@ -29,4 +29,5 @@ class ScenarioError(ValueError):
         if self.source:
             where = self.source + (f":{self.line}" if self.line else "")
         field = f"{self.path}: " if self.path else ""
-        return f"{where}: {field}{self.message}" if where else f"{field}{self.message}"
+        text = f"{where}: {field}{self.message}" if where else f"{field}{self.message}"
+        return " ".join(line.strip() for line in text.splitlines() if line.strip())  # always one line

@@ -133,15 +133,18 @@ def read_yaml(path: str | Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
     """Parse a YAML file; returns (data, line index). Errors become ``ScenarioError``."""
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"cannot read scenario file: {exc.strerror}", source=str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"not a text file (byte {exc.start} is not UTF-8); accepted: a YAML scenario "
+                            "in UTF-8", source=str(p)) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
+        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
         raise ScenarioError(
             f"invalid YAML: {problem}", source=str(p), line=mark.line + 1 if mark else None
         ) from None
@@ -157,6 +160,9 @@ def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[
     """
     out = copy.deepcopy(data)
     for key, value in overrides.items():
+        if not isinstance(key, str) or not key or any(not p for p in SHORTCUTS.get(key, key).split(".")):
+            raise ScenarioError(f"override {key!r}: not a dotted path; accepted: a path such as "
+                                f"p2p.out_peers or one of {', '.join(SHORTCUTS)}", path=str(key))
         path = SHORTCUTS.get(key, key).split(".")
         target: Any = out
         for i, part in enumerate(path[:-1]):
@@ -164,8 +170,12 @@ def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[
         last = path[-1]
         if isinstance(target, list):
             target[_list_index(target, last, key)] = value
-        else:
+        elif isinstance(target, dict):
             target[last] = value
+        else:
+            parent = ".".join(path[:-1])
+            raise ScenarioError(f"override {key!r}: {parent} is {_short(target)}, not a mapping; accepted: "
+                                "a path that ends at a field", path=key)
     return out
 
 
@@ -173,7 +183,7 @@ def _step(target: Any, part: str, so_far: str, key: str) -> Any:
     if isinstance(target, list):
         return target[_list_index(target, part, key)]
     if not isinstance(target, dict):
-        raise ScenarioError(f"override {key!r}: {so_far} is not a mapping", path=key)
+        raise ScenarioError(f"override {key!r}: {so_far} is {_short(target)}, not a mapping", path=key)
     return target.setdefault(part, {})
 
 

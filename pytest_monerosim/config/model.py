@@ -23,15 +23,22 @@ from pydantic import (
     model_validator,
 )
 
-from .durations import parse_duration
+from .durations import parse_duration, parse_run_duration
 
 Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
 """A duration in seconds; accepts ``90``, ``"90s"``, ``"2h"``, ``"1d"``."""
+RunSeconds = Annotated[float, BeforeValidator(parse_run_duration)]
+"""The length of a run: a duration > 0 and at most a year (see ``durations.MAX_RUN_S``)."""
 
 Role = Literal["miner", "relay", "user", "observer"]
 Backend = Literal["sim", "monerod", "shadow"]
 
 ATOMIC_PER_XMR = 10**12
+
+MAX_NODES = 100_000
+"""The most nodes a scenario may have (all groups together). The simulator's 10,000-node
+benchmark peaks under 4 GB (``benchmarks/bench_sim.py``), so 100,000 nodes is already ~40 GB;
+the bound turns a typo (``count: 10000000000``) into an error instead of an exhausted machine."""
 
 DEFAULT_BEHAVIOUR: dict[str, str] = {
     "miner": "hashrate_mining",
@@ -42,7 +49,7 @@ DEFAULT_BEHAVIOUR: dict[str, str] = {
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class PluginRef(_Model):
@@ -66,7 +73,7 @@ class PluginRef(_Model):
 class General(_Model):
     name: str = "scenario"
     seed: int = Field(default=1, ge=0)
-    duration: Seconds = 3600.0
+    duration: RunSeconds = 3600.0
     backend: Backend | None = None
     """Pin a backend; ``None`` lets ``--monerosim-backend`` decide."""
     description: str = ""
@@ -132,7 +139,7 @@ class NodeGroup(_Model):
     """``count`` nodes that share a role, a behaviour and P2P settings."""
 
     group: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
-    count: int = Field(default=1, ge=1)
+    count: int = Field(default=1, ge=1, le=MAX_NODES)
     role: Role = "relay"
     behaviour: PluginRef | None = None
     """Defaults by role: miner → hashrate_mining, observer → observer, else standard_sync."""
@@ -208,6 +215,9 @@ class Scenario(_Model):
     @field_validator("nodes")
     @classmethod
     def _unique_groups(cls, groups: list[NodeGroup]) -> list[NodeGroup]:
+        total = sum(g.count for g in groups)
+        if total > MAX_NODES:
+            raise ValueError(f"the node groups add up to {total} nodes; accepted: at most {MAX_NODES}")
         seen: set[str] = set()
         for g in groups:
             if g.group in seen:

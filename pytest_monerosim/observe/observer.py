@@ -208,6 +208,8 @@ class Observer:
         try:
             yield self.current
         except BaseException as exc:
+            if self.current["state"] in ("interrupted", "failed"):
+                raise  # run_done already told the story of this partial run
             self.current["state"] = "failed"
             self.bus.publish(
                 ev.RUN_ERROR, time=self.current["sim_time"], error=f"{type(exc).__name__}: {exc}"
@@ -226,8 +228,14 @@ class Observer:
             self.feed_result(result)
         else:
             self.sample(result.sim_seconds)  # the final heights, for a replay of events.jsonl
-        self.current.update(state="finished", sim_time=result.sim_seconds, events=result.events)
+        status = str(summary.get("status") or "finished")  # or interrupted / failed (partial)
+        self.current.update(state=status, sim_time=result.sim_seconds, events=result.events)
         blocks = summary.get("blocks", {})
+        if status != "finished":
+            self.bus.publish(ev.RUN_ERROR, time=result.sim_seconds, error=summary.get("error"),
+                             status=status, height=blocks.get("main_chain_height"))
+            self._end_run()
+            return
         self.bus.publish(
             ev.RUN_END,
             time=result.sim_seconds,
@@ -245,7 +253,7 @@ class Observer:
         run = self.current
         if run is None:
             return
-        if run["state"] not in ("finished", "failed"):
+        if run["state"] not in ("finished", "failed", "interrupted"):
             run["state"] = "finished"
         self.finished.append({k: v for k, v in run.items() if k != "wall_started"})
         self.controller = None

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ..atomic import atomic_write
 from ..backends import BackendUnavailable, RunOptions
 from ..config.errors import ScenarioError
 from ..config.loader import load_scenario, scenario_from_dict
@@ -125,7 +126,7 @@ def monerosim_run(
         runs = item.stash.setdefault(ITEM_RUNS, [])
         workdir = monerosim_workdir / f"net{len(runs)}" if runs else monerosim_workdir
         workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "scenario.yaml").write_text(yaml.safe_dump(scen.model_dump(mode="json"), sort_keys=False))
+        atomic_write(workdir / "scenario.yaml", yaml.safe_dump(scen.model_dump(mode="json"), sort_keys=False))
         options = RunOptions(
             seed=None,
             duration=None,
@@ -135,6 +136,19 @@ def monerosim_run(
             shadow_bin=settings.shadow_bin,
             time_scale=settings.time_scale,
         )
+
+        def keep(partial: NetworkRun) -> None:
+            """An interrupted or failed run: list it with what it measured, write its summary."""
+            runs.append(partial)
+            with contextlib.suppress(OSError):
+                partial.write_summary(workdir / "summary.json")
+            with contextlib.suppress(Exception):
+                item.config.hook.pytest_monerosim_network_done(item=item, run=partial)
+            if partial.status == "interrupted":  # no test report will carry it: record it now
+                from .session import record_unreported
+
+                record_unreported(item, runs, partial)
+
         try:
             with contextlib.ExitStack() as stack:
                 for context in item.config.hook.pytest_monerosim_run_context(
@@ -142,7 +156,7 @@ def monerosim_run(
                 ):
                     stack.enter_context(context)
                 net = run_scenario(scen, backend=chosen, registry=state.registry, options=options,
-                                   source=source)
+                                   source=source, on_partial=keep)
         except BackendUnavailable as exc:
             pytest.skip(str(exc))
         except ScenarioError as exc:
@@ -155,9 +169,43 @@ def monerosim_run(
     return run
 
 
+class PendingNetwork:
+    """What the ``monero_network`` fixture returns during setup: the network, not yet run.
+
+    The network runs at the start of the test's call phase (the plugin then hands the
+    test the ``NetworkRun`` itself), so an interrupt or a failure during the run happens
+    in the test, not in fixture setup: pytest reports it as the test's, other fixtures'
+    teardown is not disturbed, and the report keeps what was measured. A fixture that
+    reads it during setup runs it then (any attribute access runs it once).
+    """
+
+    def __init__(self, start: Callable[[], NetworkRun]) -> None:
+        self._start: Callable[[], NetworkRun] | None = start
+        self._run: NetworkRun | None = None
+
+    def get(self) -> NetworkRun:
+        if self._run is None:
+            start, self._start = self._start, None
+            if start is None:
+                raise RuntimeError("this network's run was interrupted or failed")
+            self._run = start()
+        return self._run
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.get(), name)
+
+    def __repr__(self) -> str:
+        return f"<PendingNetwork {self._run!r}>" if self._run else "<PendingNetwork (not run yet)>"
+
+
 @pytest.fixture
 def monero_network(
     monerosim_scenario: Scenario, monerosim_run: Callable[..., NetworkRun]
 ) -> NetworkRun:
-    """Run this test's scenario on the selected backend and return the ``NetworkRun``."""
-    return monerosim_run()
+    """This test's scenario run on the selected backend: the ``NetworkRun``.
+
+    The run happens when the test's call phase starts (see :class:`PendingNetwork`).
+    """
+    return PendingNetwork(monerosim_run)  # type: ignore[return-value]

@@ -25,7 +25,11 @@ def pytest_monerosim_register(registry: Registry) -> None:
 
 
 def pytest_monerosim_network_done(item: pytest.Item, run: NetworkRun) -> None:
-    """Called after ``monero_network`` finished a run, before the test body asserts on it."""
+    """Called after ``monero_network`` finished a run, before the test body asserts on it.
+
+    Also called for a run that was interrupted or raised, with what it had measured:
+    then ``run.status`` is ``"interrupted"`` or ``"failed"`` and ``run.error`` says why.
+    """
 
 
 @pytest.hookspec(firstresult=True)

@@ -137,13 +137,13 @@ def read_settings(config: pytest.Config) -> Settings:
             raise pytest.UsageError(
                 f"--monerosim-seed={seed_text!r} is not a seed; accepted: an integer >= 0"
             ) from None
-    from ..config.durations import parse_duration
+    from ..config.durations import parse_run_duration
 
     duration_text = _get(config, "duration")
     duration = None
     if duration_text is not None:
         try:
-            duration = parse_duration(duration_text)
+            duration = parse_run_duration(duration_text)
         except ValueError as exc:
             raise pytest.UsageError(f"--monerosim-duration: {exc}") from None
     scale_text = _get(config, "time-scale")

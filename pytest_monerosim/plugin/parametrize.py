@@ -110,6 +110,7 @@ def attack_cases(
     cases = _marker_cases(metafunc, "monerosim_attack", _attack_marker_args,
                           "monerosim_attack(name, **params)")
     marked = bool(cases)
+    check_selected_attacks(registry, selected)
     if not marked:
         for name in list(selected) or registry.names("attack"):
             spec = registry.get("attack", name)
@@ -119,6 +120,44 @@ def attack_cases(
     if selected and marked:
         cases = [c for c in cases if c.name in selected]
     return cases
+
+
+def check_selected_attacks(registry: Registry, selected: tuple[str, ...]) -> None:
+    """``--monerosim-attack`` names must be registered attacks (one ``UsageError`` otherwise)."""
+    known = registry.names("attack")
+    unknown = [name for name in selected if name not in known]
+    if unknown:
+        raise pytest.UsageError(
+            f"--monerosim-attack={','.join(selected)}: {unknown[0]!r} is not an attack; accepted: "
+            f"a comma-separated list of {', '.join(known)}"
+        )
+
+
+def check_marker_names(item: pytest.Item, registry: Registry) -> None:
+    """Names in ``monerosim_backends``, ``monerosim_attack`` and ``monerosim_behaviour`` markers
+    must exist, whether or not the test uses the fixture they narrow (a typo never passes)."""
+    from ..backends import BACKENDS
+
+    for marker in item.iter_markers("monerosim_backends"):
+        for name in marker.args:
+            if name not in BACKENDS:
+                raise pytest.UsageError(
+                    f"{item.nodeid}: @pytest.mark.monerosim_backends{marker.args!r}: {name!r} is not a "
+                    f"backend; accepted: {', '.join(BACKENDS)}"
+                )
+    for marker_name, kind in (("monerosim_attack", "attack"), ("monerosim_behaviour", "behaviour")):
+        for marker in item.iter_markers(marker_name):
+            name = marker.args[0] if marker.args else marker.kwargs.get("name")
+            if not isinstance(name, str):
+                raise pytest.UsageError(
+                    f"{item.nodeid}: @pytest.mark.{marker_name}{marker.args!r}: the first argument is "
+                    f"the {kind}'s name; accepted: one of {', '.join(registry.names(kind))}"
+                )
+            if name not in registry.names(kind):  # type: ignore[arg-type]
+                raise pytest.UsageError(
+                    f"{item.nodeid}: @pytest.mark.{marker_name}({name!r}): {name!r} is not a registered "
+                    f"{kind}; accepted: {', '.join(registry.names(kind))}"  # type: ignore[arg-type]
+                )
 
 
 def _first_error(exc: Exception) -> str:

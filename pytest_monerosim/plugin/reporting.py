@@ -71,6 +71,8 @@ def rows_for(item: pytest.Item, runs: list[NetworkRun], backend_explicit: bool) 
                 "seed": run.seed,
                 "params": {k: v for k, v in params.items()},
                 "attack": {"name": attack.name, "params": dict(attack.params)} if attack else None,
+                "status": run.status,
+                "error": run.error,
                 "summary": run.summary,
                 "replay": replay_command(item, run, backend_explicit),
             }
@@ -95,8 +97,12 @@ def network_line(row: dict[str, Any]) -> str:
     s = row["summary"]
     cons = s["consensus"]
     agreed = "agreed" if cons["agreed"] else f"{cons['distinct_tips']} tips"
+    status = row.get("status") or "finished"
+    state = ""
+    if status != "finished":
+        state = f"{status.upper()} at {_hours(s['sim_seconds'])} ({row.get('error')}): "
     return (
-        f"{row['nodeid']}: {s['scenario']} [{s['backend']}] {s['nodes']} nodes, "
+        f"{row['nodeid']}: {state}{s['scenario']} [{s['backend']}] {s['nodes']} nodes, "
         f"{_hours(s['sim_seconds'])} simulated in {s['wall_seconds']:.2f}s, "
         f"{s['blocks']['mined']} blocks (height {s['blocks']['main_chain_height']}), "
         f"stale {s['blocks']['stale_rate']:.2%}, consensus {agreed}"

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..atomic import atomic_write
 from .options import option_flag, option_value
 from .reporting import JUNIT_METRICS, dig, scalar_metrics, sweep_tables
 from .state import ITEM_RUNS, session_state
@@ -50,6 +51,11 @@ class ReportOptions:
 def read_report_options(config: pytest.Config) -> ReportOptions:
     """Options and ini keys of the reporting features; a bad value is one ``UsageError``."""
     report = option_value(config, "monerosim_report")
+    if report and Path(report).is_dir():
+        raise pytest.UsageError(
+            f"--monerosim-report={report!r} is a directory; accepted: a file path such as "
+            f"{Path(report) / 'report.json'}"
+        )
     baseline = option_value(config, "monerosim_baseline")
     update = option_flag(config, "monerosim_baseline_update")
     if update and not baseline:
@@ -307,7 +313,7 @@ class ReportingPlugin:
                     files[i] = []
                     for stem, png in pngs.items():
                         path = where / f"{stem}.png"
-                        path.write_bytes(png)
+                        atomic_write(path, png)
                         files[i].append(str(path))
         item.stash[ITEM_FILES] = files
         if self.allure:
@@ -347,7 +353,7 @@ class ReportingPlugin:
     ) -> Generator[None, Any, Any]:
         report = yield
         rows = getattr(report, "monerosim", None)
-        if not rows or report.when != "call":
+        if not rows or not (report.when == "call" or (report.when == "setup" and report.failed)):
             return report
         deviations = item.stash.get(ITEM_DEVIATIONS, {})
         files = item.stash.get(ITEM_FILES, {})
@@ -380,8 +386,16 @@ class ReportingPlugin:
 
         return order_rows(session_state(self.config).network_rows, self.collected)
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Generator[None, None, None]:
+        # Written after every other plugin's sessionfinish (fixture teardown included), and
+        # written even when one of them raises: an interrupted session still leaves its report.
+        try:
+            return (yield)
+        finally:
+            self._finish(session, int(exitstatus))
+
+    def _finish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.observer is not None:
             self.observer.close()
         if self.worker is not None:

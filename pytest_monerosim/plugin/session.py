@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 
 from ..config.errors import ScenarioError
-from .parametrize import attack_cases, behaviour_cases, sweep_id, sweep_points
+from .parametrize import (
+    attack_cases,
+    behaviour_cases,
+    check_marker_names,
+    check_selected_attacks,
+    sweep_id,
+    sweep_points,
+)
 from .reporting import (
     format_table,
     junit_properties,
@@ -87,7 +94,17 @@ def pytest_collection_modifyitems(
     """Build and validate every network test's scenario before anything runs."""
     state = session_state(config)
     errors: list[str] = list(state.collection_errors)
+    if state.settings.attacks:
+        try:
+            check_selected_attacks(state.registry, state.settings.attacks)
+        except pytest.UsageError as exc:
+            errors.insert(0, str(exc))
     for item in items:
+        try:
+            check_marker_names(item, state.registry)
+        except pytest.UsageError as exc:
+            errors.append(str(exc))
+            continue
         if not any(f in getattr(item, "fixturenames", ()) for f in NETWORK_FIXTURES):
             continue
         try:
@@ -99,11 +116,42 @@ def pytest_collection_modifyitems(
         raise pytest.UsageError(errors[0] + more)
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Run the test's ``monero_network`` now, in the call phase (not in fixture setup)."""
+    from .fixtures import PendingNetwork
+
+    funcargs = getattr(item, "funcargs", None) or {}
+    for name, value in list(funcargs.items()):
+        if isinstance(value, PendingNetwork):
+            funcargs[name] = value.get()
+    return (yield)
+
+
+def carries_networks(report: pytest.TestReport) -> bool:
+    """The report that carries a test's network rows: its call, or a setup that failed."""
+    return report.when == "call" or (report.when == "setup" and report.failed)
+
+
+def record_unreported(item: pytest.Item, runs: list[Any], run: Any) -> None:
+    """Rows for an interrupted network, straight into the session (no report will carry them)."""
+    if hasattr(item.config, "workerinput"):
+        return  # an xdist worker: the controller gets no rows from an interrupted worker
+    state = session_state(item.config)
+    workdir = item.funcargs.get("monerosim_workdir") if hasattr(item, "funcargs") else None
+    index = runs.index(run)
+    for row in rows_for(item, [run], state.settings.backend_explicit):
+        row.update(network=index, outcome="interrupted", duration_s=None, worker=None)
+        if workdir is not None:
+            row["workdir"] = str(workdir / f"net{index}" if index else workdir)
+        state.network_rows.append(row)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
     runs = item.stash.get(ITEM_RUNS, None)
-    if not runs or report.when != "call":
+    if not runs or not carries_networks(report):
         return report
     state = session_state(item.config)
     rows = rows_for(item, runs, state.settings.backend_explicit)
@@ -123,7 +171,7 @@ class RowCollector:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         rows = getattr(report, "monerosim", None)
-        if rows and report.when == "call":
+        if rows and carries_networks(report):
             self.state.network_rows.extend(rows)
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import platform
 import sys
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from ..atomic import atomic_write
 
 SCHEMA = "monerosim.report/1"
 
@@ -73,13 +74,6 @@ def build_report(
     if baseline is not None:
         report["baseline"] = baseline
     return report
-
-
-def atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def write_report(path: Path, report: dict[str, Any]) -> None:

@@ -33,6 +33,7 @@ EXTENSION POINTS on the world: :meth:`World.add_component`,
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import math
@@ -430,6 +431,23 @@ class World:
         for fn in self.hooks.finish:
             fn(self, result)
         result.wall_seconds = _wall.perf_counter() - wall0
+        return result
+
+    def partial_result(self) -> Result:
+        """What the run measured until now: the result of a run that was interrupted or raised.
+
+        The chain, the peer graph as it stands and whatever each attack can report
+        (a finish hook that cannot run on a half-done world is skipped); ``sim_seconds``
+        is the time of the last event that ran.
+        """
+        with contextlib.suppress(Exception):
+            if self.snapshot_interval_s and (not self.snapshots or self.snapshots[-1].time < self.engine.now):
+                self.snapshot()
+        result = self._result()
+        for fn in self.hooks.finish:
+            with contextlib.suppress(Exception):
+                fn(self, result)
+        result.extra["partial"] = True
         return result
 
     def _periodic_snapshot(self, interval: float) -> None:

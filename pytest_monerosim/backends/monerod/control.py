@@ -120,6 +120,7 @@ class MonerodController:
             if running:
                 raise CommandError(f"{agent} is already running")
             restart(daemon)
+            daemon.stopped_on_purpose = False  # type: ignore[attr-defined]
             took = daemon.wait_ready(START_TIMEOUT_S)
             if agent in self.disconnected:
                 daemon.rpc.out_peers(0)
@@ -129,8 +130,11 @@ class MonerodController:
         if not running:
             raise CommandError(f"{agent} is stopped; send start first")
         if name == "stop":
+            # marked first: the run's health check, on another thread, must never see this
+            # node's exit (it takes a second or two) as a crash that ends the run
+            daemon.stopped_on_purpose = True  # type: ignore[attr-defined]
             code = daemon.stop()
-            daemon.process = None  # stopped on purpose: the health check must not call it dead
+            daemon.process = None
             self._state(agent, "stopped")
             return {"stopped": True, "exit_code": code, "time": net.now()}
         if name == "disconnect":

@@ -38,6 +38,7 @@ from typing import Any
 
 from ...agents.hosting import HostedAgent, parse_agent_args, script_of
 from ...agents.runtime import AgentErrors, Clock, EventLog, WalletDirectory, write_wallet_state
+from ...atomic import atomic_write
 from ...config.model import Scenario
 from ...registry import Registry
 from ...result.model import Result
@@ -58,10 +59,11 @@ from ..plan import (
     wallet_rpc_argv,
 )
 from .control import MonerodController
-from .daemon import DEFAULT_MAX_CONNECTIONS_PER_IP, MonerodNode, stop_nodes, wait_for_height
+from .daemon import DEFAULT_MAX_CONNECTIONS_PER_IP, MonerodNode, wait_for_height
 from .errors import MonerodBackendError, ProcessDied
 from .ports import LOOPBACK, NodePorts, PortAllocator
 from .process import ManagedProcess, reap_stale
+from .shutdown import stop_together
 from .wallet import WalletRpcNode
 
 READY_TIMEOUT_S = 60.0
@@ -245,7 +247,7 @@ class LoopbackNetwork:
         reap_stale(self.workdir.parent)
         self.hosts_dir.mkdir(parents=True, exist_ok=True)
         self.shared_dir.mkdir(parents=True, exist_ok=True)
-        (self.workdir / "plan.json").write_text(json.dumps(self.plan.to_json(), indent=1))
+        atomic_write(self.workdir / "plan.json", json.dumps(self.plan.to_json(), indent=1))
         peer_addresses = self.plan.peer_addresses(self.ips.__getitem__)
         for host in self.plan.daemon_hosts():
             self.daemons[host.name] = PlannedDaemon(
@@ -279,7 +281,7 @@ class LoopbackNetwork:
         self.t0 = time.time()
         manifest = {"t0": self.t0, "time_scale": self.time_scale, "ips": self.ips,
                     "daemons": {n: d.command_line() for n, d in self.daemons.items()}}
-        (self.workdir / "run.json").write_text(json.dumps(manifest, indent=1))
+        atomic_write(self.workdir / "run.json", json.dumps(manifest, indent=1))
         self._start_agents()
 
     def _mine_warmup_block(self, daemons: Sequence[PlannedDaemon]) -> None:
@@ -439,8 +441,11 @@ class LoopbackNetwork:
         """Raise :class:`ProcessDied` (with the log tail) for any process that died."""
         procs: list[MonerodNode | WalletRpcNode] = [*self.daemons.values(), *self.wallets.values()]
         for proc in procs:
-            if proc.process is not None and not proc.process.alive():
-                proc.ensure_alive()
+            process = proc.process
+            if process is None or process.alive() or getattr(proc, "stopped_on_purpose", False):
+                continue  # (a node the live API stopped is not dead)
+            if proc.process is process:
+                proc.ensure_alive()  # ProcessDied naming the node, with its log tail
         for name, agent_proc in self.agent_procs.items():
             code = agent_proc.returncode
             if code not in (None, 0):
@@ -506,21 +511,39 @@ class LoopbackNetwork:
                                               for h, d in self.daemon_specs.items()}
         return result
 
+    def partial_result(self) -> Result:
+        """What the run's logs hold up to where it stopped (a run interrupted or failed midway).
+
+        Read from the files the monitor and agents wrote, so it works after :meth:`close`."""
+        if self.t0 is None:
+            raise MonerodBackendError("the network stopped before its run began")
+        end = getattr(self, "stopped_at", None) or time.time()
+        result = build_result(
+            self.plan, host_directories(self.plan, self.hosts_dir), t0=self.t0,
+            time_scale=self.time_scale, backend="monerod",
+            sim_seconds=min(self.plan.duration, (end - self.t0) * self.time_scale),
+            wall_seconds=end - self.started_wall,
+        )
+        result.extra["workdir"] = str(self.workdir)
+        return result
+
     def close(self) -> None:
         """Stop every process this network started (idempotent)."""
         if self._closed:
             return
         self._closed = True
+        self.stopped_at = time.time()
         try:
             for agent in self.agent_threads.values():
                 agent.scheduler.stop()
-            for proc in self.agent_procs.values():
-                with contextlib.suppress(Exception):
-                    proc.stop(term_timeout=3.0)
-            _stop_wallets(list(self.wallets.values()))
-            stop_nodes([d for d in self.daemons.values() if d.process is not None])
+            with ThreadPoolExecutor(max_workers=1 + len(self.agent_procs)) as pool:
+                # agents, wallets and daemons all at once, in bounded time (an interrupt included)
+                for proc in self.agent_procs.values():
+                    pool.submit(proc.stop, term_timeout=3.0)
+                pool.submit(stop_together, [*self.wallets.values(), *self.daemons.values()])
+            deadline = time.monotonic() + 1.0  # a thread stuck in an RPC to a dead node is left behind
             for agent in self.agent_threads.values():
-                agent.stop(timeout=2.0)
+                agent.stop(timeout=max(0.0, deadline - time.monotonic()))
                 with contextlib.suppress(Exception):
                     agent.log.close()
         finally:
@@ -549,20 +572,6 @@ def warm_pow(daemon: MonerodNode) -> None:
     # calc_pow answers a bare string, which the RPC client's result check refuses
     with contextlib.suppress(Exception):
         daemon.rpc.session.post(f"{daemon.rpc.base_url}/json_rpc", json=body, timeout=60.0)
-
-
-def _stop_wallets(wallets: list[PlannedWallet]) -> None:
-    """Ask every wallet-rpc to save and exit at once, then run the ladder on stragglers."""
-    for wallet in wallets:
-        if wallet.alive():
-            with contextlib.suppress(MonerodBackendError):
-                wallet.rpc.stop_wallet()
-    deadline = time.monotonic() + 15.0
-    for wallet in wallets:
-        if wallet.process is not None:
-            wallet.process.wait(max(0.0, deadline - time.monotonic()))
-    for wallet in wallets:
-        wallet.stop(timeout=2.0)
 
 
 def _parallel(fn: Callable[[Any], Any], items: Sequence[Any]) -> None:

@@ -37,6 +37,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ...atomic import atomic_write
 from .errors import MonerodBackendError, ProcessDied
 
 PID_FILE_SUFFIX = ".pid.json"
@@ -215,9 +216,7 @@ class ManagedProcess:
             "started": self.started_at,
             "log": str(self.log_path),
         }
-        tmp = self.pid_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record, indent=1))
-        tmp.replace(self.pid_file)
+        atomic_write(self.pid_file, json.dumps(record, indent=1))
 
     def __repr__(self) -> str:
         state = "alive" if self.alive() else f"exited {self.returncode}"

@@ -101,6 +101,7 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
         warmup_block=bool(extra.get("warmup_block", False)),
         observer=extra.get("observer"),
     ) as network:
+        options.partial = network.partial_result  # what an interrupted or failed run measured
         network.start()
         if scenario.attacks:
             return run_with_attacks(network, scenario, registry)

@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import yaml
 
+from ...atomic import atomic_write
 from ..parse import MONEROD_LOG
 from ..plan import (
     AgentRuntimeArgs,
@@ -497,7 +498,7 @@ def write_shadow_dir(
     validate_shadow_config(inline)  # every rule, the graph included, before anything is written
     checked = validate_shadow_config(config)
     out.mkdir(parents=True, exist_ok=True)
-    (out / GRAPH_FILE).write_text(gml)
+    atomic_write(out / GRAPH_FILE, gml)
     for sub in (SHARED_DIRECTORY, AGENTS_DIRECTORY):
         shutil.rmtree(out / sub, ignore_errors=True)
         (out / sub).mkdir()
@@ -513,9 +514,10 @@ def write_shadow_dir(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     manifest = {k: v for k, v in plan.to_json().items() if k != "edges"}  # the GML has the network
-    (out / PLAN_FILE).write_text(json.dumps({**manifest, "addresses": addresses}, indent=1,
-                                            sort_keys=True) + "\n")
-    (out / CONFIG_FILE).write_text(
+    atomic_write(out / PLAN_FILE, json.dumps({**manifest, "addresses": addresses}, indent=1,
+                                             sort_keys=True) + "\n")
+    atomic_write(
+        out / CONFIG_FILE,
         "# Shadow 3.x config written by pytest-monerosim; run: shadow shadow.yaml (in this directory).\n"
         "# monerod's database uses msync and mlock, which stock Shadow does not support: run it with\n"
         "# a Shadow that does (upstream Monerosim runs a patched fork).\n"
