@@ -24,7 +24,7 @@ import pytest
 from ..atomic import atomic_write
 from .options import option_flag, option_value
 from .reporting import JUNIT_METRICS, dig, scalar_metrics, sweep_tables
-from .state import ITEM_RUNS, session_state
+from .state import ITEM_IN_CALL, ITEM_RUNS, session_state
 
 if TYPE_CHECKING:
     from ..backends import RunOptions
@@ -229,7 +229,7 @@ class ReportingPlugin:
                 # a run in fixture set-up gets live steps there (allure shows set-up apart); every
                 # run also gets a step in the test itself, with its figures, after the body
                 timings = item.stash.setdefault(ITEM_TIMINGS, [])
-                live = self._in_call is not item
+                live = self._in_call is not item and not item.stash.get(ITEM_IN_CALL, False)
                 stack.enter_context(run_steps(scenario, backend, options, timings, live=live))
             yield
 

@@ -29,7 +29,7 @@ from .reporting import (
     sweep_tables,
 )
 from .scenarios import build_scenario
-from .state import ITEM_RUNS, ITEM_SCENARIO, SESSION, SessionState, session_state
+from .state import ITEM_IN_CALL, ITEM_RUNS, ITEM_SCENARIO, SESSION, SessionState, session_state
 
 NETWORK_FIXTURES = ("monero_network", "monerosim_scenario", "monerosim_run")
 
@@ -121,6 +121,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     """Run the test's ``monero_network`` now, in the call phase (not in fixture setup)."""
     from .fixtures import PendingNetwork
 
+    item.stash[ITEM_IN_CALL] = True
     funcargs = getattr(item, "funcargs", None) or {}
     for name, value in list(funcargs.items()):
         if isinstance(value, PendingNetwork):
