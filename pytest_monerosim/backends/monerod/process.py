@@ -289,6 +289,16 @@ def _proc_cmdline(pid: int) -> list[str] | None:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
+def _same_command(cmdline: list[str] | None, argv: list[str]) -> bool:
+    """Is ``cmdline`` the recorded ``argv``, or its tail after an exec-in-place prefix?
+
+    ``ip netns exec <ns> monerod ...`` becomes ``monerod ...`` in the same pid.
+    """
+    if not cmdline:
+        return False
+    return cmdline == argv or (argv[:3] == ["ip", "netns", "exec"] and cmdline == argv[4:])
+
+
 def _is_running(pid: int, start_ticks: int | None) -> bool:
     """Is ``pid`` a live (non-zombie) process, the same one that had ``start_ticks``?"""
     state = _proc_state(pid)
@@ -335,8 +345,8 @@ def reap_stale(run_root: Path) -> list[int]:
             continue
         if _is_running(owner, record.get("owner_start_ticks")):
             continue
-        if _is_running(pid, record.get("start_ticks")) and _proc_cmdline(pid) == list(
-            record.get("argv", [])
+        if _is_running(pid, record.get("start_ticks")) and _same_command(
+            _proc_cmdline(pid), list(record.get("argv", []))
         ):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)

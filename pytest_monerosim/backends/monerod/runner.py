@@ -37,6 +37,7 @@ with any other attack raises ``BackendUnavailable`` naming the supported ones.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -100,12 +101,19 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
         premine={str(k): int(v) for k, v in dict(extra.get("premine") or {}).items()},
         warmup_block=bool(extra.get("warmup_block", False)),
         observer=extra.get("observer"),
+        isolation=str(extra.get("isolation", os.environ.get("MONEROSIM_ISOLATION", "auto"))),
     ) as network:
+        _say(f"monerosim: monerod hosts: {network.isolation} ({network.isolation_reason})")
         network.start()
         if scenario.attacks:
             return run_with_attacks(network, scenario, registry)
         network.run()
         return network.collect()
+
+
+def _say(line: str) -> None:
+    """One line on stderr (pytest shows it with the test's captured output)."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def _workdir(options: RunOptions) -> Path:
