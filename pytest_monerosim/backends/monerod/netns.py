@@ -243,6 +243,8 @@ class _State:
     owner_pid: int = field(default_factory=os.getpid)
     owner_start_ticks: int | None = field(default_factory=lambda: proc_start_ticks(os.getpid()))
     hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    bridges: list[str] = field(default_factory=list)
+    """Extra bridges of a partition (one per part beyond the first)."""
 
 
 class NetnsNetwork:
@@ -276,6 +278,7 @@ class NetnsNetwork:
         self.hosts: dict[str, NetHost] = {}
         self._used: set[str] = set()
         self._closed = False
+        self._parted: list[list[str]] = []
         self._state = _State(token=token, slot=self.slot, bridge=self.bridge)
         self._save()
         try:
@@ -371,6 +374,52 @@ class NetnsNetwork:
         return self.hosts[name].exec_prefix()
 
     # -- links -----------------------------------------------------------------------
+    def partition(self, parts: Sequence[Iterable[str]]) -> None:
+        """Cut the L2 network into ``parts`` (host names; unlisted hosts stay with part 0).
+
+        Part *k* > 0 moves to a bridge of its own: no frame crosses parts,
+        while the root namespace keeps reaching every host (a /32 route per
+        address of a moved host, through its part's bridge). Established TCP
+        connections are not reset; they stall, as over a cut cable.
+        """
+        self.heal()
+        for k, part in enumerate(parts):
+            if k == 0:
+                continue
+            bridge = _ifname(f"{self.bridge}{b36(k)}")
+            with self._lock:
+                self._state.bridges.append(bridge)
+                self._save()
+            _ip("link", "add", bridge, "type", "bridge")
+            _ip("link", "set", bridge, "up")
+            batch = []
+            for name in part:
+                host = self.hosts[name]
+                batch.append(f"link set {host.veth} master {bridge}")
+                batch += [f"route replace {a}/32 dev {bridge} scope link" for a in host.addresses]
+            _ip("-batch", "-", stdin="\n".join(batch) + "\n")
+        self._parted = [list(p) for p in parts[1:]]
+
+    def heal(self) -> None:
+        """Undo :meth:`partition`: every host back on the run's bridge."""
+        parted = self._parted
+        if not parted and not self._state.bridges:
+            return
+        batch = []
+        for part in parted:
+            for name in part:
+                host = self.hosts[name]
+                batch.append(f"link set {host.veth} master {self.bridge}")
+                batch += [f"route del {a}/32" for a in host.addresses]
+        if batch:
+            _ip("-batch", "-", stdin="\n".join(batch) + "\n", check=False)
+        for bridge in self._state.bridges:
+            _ip("link", "del", bridge, check=False)
+        with self._lock:
+            self._state.bridges.clear()
+            self._save()
+        self._parted = []
+
     def cut(self, name: str) -> None:
         """Take host ``name``'s link down: nothing reaches it or leaves it (RPC neither)."""
         _ip("link", "set", self.hosts[name].veth, "down")
@@ -390,7 +439,7 @@ class NetnsNetwork:
             self._closed = True
         try:
             _teardown(self._state.bridge, [h["netns"] for h in self._state.hosts.values()],
-                      [h["veth"] for h in self._state.hosts.values()])
+                      [h["veth"] for h in self._state.hosts.values()], self._state.bridges)
             with contextlib.suppress(FileNotFoundError):
                 (self.state_dir / f"{self.token}.json").unlink()
         finally:
@@ -474,7 +523,8 @@ def _netns_pids(netns: str) -> list[int]:
     return [int(p) for p in out.split() if p.isdigit()]
 
 
-def _teardown(bridge: str, namespaces: Iterable[str], veths: Iterable[str]) -> None:
+def _teardown(bridge: str, namespaces: Iterable[str], veths: Iterable[str],
+              bridges: Iterable[str] = ()) -> None:
     """Kill processes in ``namespaces``, delete them, ``veths`` and ``bridge`` (all if present)."""
     namespaces = list(namespaces)
     existing = set(_existing_netns())
@@ -489,8 +539,9 @@ def _teardown(bridge: str, namespaces: Iterable[str], veths: Iterable[str]) -> N
     for veth in veths:  # normally gone with its namespace's end
         if Path(f"/sys/class/net/{veth}").exists():
             _ip("link", "del", veth, check=False)
-    if Path(f"/sys/class/net/{bridge}").exists():
-        _ip("link", "del", bridge, check=False)
+    for name in [bridge, *bridges]:
+        if Path(f"/sys/class/net/{name}").exists():
+            _ip("link", "del", name, check=False)
 
 
 def _existing_netns() -> list[str]:
@@ -524,7 +575,8 @@ def reap_stale_networks(state_dir: Path | None = None) -> list[str]:
             continue
         hosts = dict(state.get("hosts") or {})
         _teardown(str(state.get("bridge", "")) or "-",
-                  [h["netns"] for h in hosts.values()], [h["veth"] for h in hosts.values()])
+                  [h["netns"] for h in hosts.values()], [h["veth"] for h in hosts.values()],
+                  [str(b) for b in state.get("bridges") or []])
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         reaped.append(path.stem)
