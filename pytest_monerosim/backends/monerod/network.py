@@ -74,6 +74,7 @@ from .hosts import PlannedDaemon, PlannedWallet, bootstrap_peers, choose_isolati
 from .netns import HostAddressing, NetnsNetwork, address_plan, reap_stale_networks
 from .ports import LOOPBACK, PortAllocator
 from .process import ManagedProcess, reap_stale
+from .timing import timing_record
 from .wallet import WalletRpcNode
 
 READY_TIMEOUT_S = 60.0
@@ -531,6 +532,8 @@ class LoopbackNetwork:
         result.extra["phases_s"] = dict(self.phases)
         result.extra["workdir"] = str(self.workdir)
         result.extra["network"] = self.network_record()
+        result.extra["timing"] = timing_record(result, time_scale=self.time_scale,
+                                               target_s=self.plan.target_s)
         if self.plan.dynamic:
             result.extra["loopback_peers"] = {h: list(d.exclusive_peers)
                                               for h, d in self.daemon_specs.items()}
