@@ -151,6 +151,9 @@ def bench_scale(reg: Registry, nodes: int, duration: float, time_scale: float, r
           f"spread {s['consensus']['max_height_spread']}, stale {s['blocks']['stale']}; "
           f"to 90% of nodes p50 {_ms(s['propagation']['p50_s'], time_scale)} "
           f"p90 {_ms(s['propagation']['p90_s'], time_scale)} wall")
+    timing = result.extra.get("timing", {})
+    print(f"[3] {nodes:>3} nodes: hosts {result.extra.get('network', {}).get('isolation')}; "
+          f"{timing.get('note', 'no timing')}")
     return True
 
 
