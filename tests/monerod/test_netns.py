@@ -196,3 +196,39 @@ def test_a_sigkilled_owner_leaves_namespaces_the_next_run_reaps(tmp_path: Path) 
         time.sleep(0.05)
     state = Path(f"/proc/{child}/stat")
     assert not state.exists() or state.read_text().rsplit(")", 1)[-1].split()[0] == "Z"
+
+
+@needs_netns
+def test_sigterm_to_the_owner_removes_its_namespaces(tmp_path: Path) -> None:
+    script = textwrap.dedent(f"""
+        import time
+        from pathlib import Path
+        from pytest_monerosim.backends.monerod.netns import NetnsNetwork
+        from pytest_monerosim.backends.monerod.process import ManagedProcess
+        net = NetnsNetwork(state_dir=Path({str(tmp_path)!r}))
+        host = net.add_host("h", [net.address_in(4, 2)])
+        proc = ManagedProcess(host.exec_prefix() + ["sleep", "300"], name="sleeper",
+                              run_dir=Path({str(tmp_path)!r}))
+        proc.start()
+        print(net.token, proc.pid, flush=True)
+        time.sleep(300)
+    """)
+    owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert owner.stdout is not None
+    token, child = owner.stdout.readline().split()
+    assert _leftovers(token)
+    owner.send_signal(signal.SIGTERM)
+    assert owner.wait(timeout=30) == -signal.SIGTERM
+    assert _leftovers(token) == [], "SIGTERM stops the processes, then deletes the namespaces"
+    assert not (tmp_path / f"{token}.json").exists()
+    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text()
+
+
+@needs_netns
+def test_two_networks_at_once_never_share_an_address_block(tmp_path: Path) -> None:
+    with NetnsNetwork(state_dir=tmp_path / "a") as a, NetnsNetwork(state_dir=tmp_path / "b") as b:
+        assert a.block != b.block and a.bridge != b.bridge
+        ha = a.add_host("x", [a.address_in(0, 2)])
+        hb = b.add_host("x", [b.address_in(0, 2)])
+        assert ha.netns != hb.netns and ha.veth != hb.veth

@@ -46,6 +46,7 @@ deletes namespaces, links and the bridge.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import fcntl
@@ -59,6 +60,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +68,7 @@ from typing import IO, Any
 
 from .errors import MonerodBackendError
 from .ports import worker_slot
-from .process import _is_running, proc_start_ticks
+from .process import _is_running, on_terminate, proc_start_ticks
 
 FIRST_OCTET = 240
 """Run ``slot`` takes ``240+2*slot.0.0.0/7`` (class E, reserved): see the module docstring."""
@@ -281,6 +283,7 @@ class NetnsNetwork:
         self._parted: list[list[str]] = []
         self._state = _State(token=token, slot=self.slot, bridge=self.bridge)
         self._save()
+        _open_networks.add(self)
         try:
             _ip("link", "add", self.bridge, "type", "bridge")
             _ip("link", "set", self.bridge, "up")
@@ -437,6 +440,7 @@ class NetnsNetwork:
             if self._closed:
                 return
             self._closed = True
+        _open_networks.discard(self)
         try:
             _teardown(self._state.bridge, [h["netns"] for h in self._state.hosts.values()],
                       [h["veth"] for h in self._state.hosts.values()], self._state.bridges)
@@ -465,7 +469,9 @@ class NetnsNetwork:
     def _claim_slot(self, home: int) -> int:
         for k in range(SLOTS):
             slot = (home + k) % SLOTS
-            handle = open(self.state_dir / f"slot-{slot}.lock", "ab")  # noqa: SIM115
+            locks = default_state_dir()  # one place for every run, whatever its state dir
+            locks.mkdir(parents=True, exist_ok=True)
+            handle = open(locks / f"slot-{slot}.lock", "ab")  # noqa: SIM115
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
@@ -514,7 +520,7 @@ def _shape(ns_args: list[str], dev: str, rate_bps: float) -> None:
 
 
 def _route_exists(prefix: str) -> bool:
-    out = _ip("route", "show", prefix, "exact", check=False) if shutil.which("ip") else ""
+    out = _ip("route", "show", "exact", prefix, check=False) if shutil.which("ip") else ""
     return bool(out.strip())
 
 
@@ -552,6 +558,18 @@ def _existing_netns() -> list[str]:
 
 
 _TOKEN = re.compile(r"^[0-9a-z]{5}\.json$")
+_open_networks: weakref.WeakSet[NetnsNetwork] = weakref.WeakSet()
+
+
+def close_all() -> None:
+    """Close every network of this process (at exit, and on SIGTERM after the processes)."""
+    for net in list(_open_networks):
+        with contextlib.suppress(Exception):
+            net.close()
+
+
+atexit.register(close_all)
+on_terminate(close_all)
 
 
 def reap_stale_networks(state_dir: Path | None = None) -> list[str]:

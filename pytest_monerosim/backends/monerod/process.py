@@ -367,6 +367,16 @@ _handlers_installed = False
 _atexit_installed = False
 
 
+_TERMINATE_HOOKS: list[Callable[[], None]] = []
+"""Called after :func:`stop_all` when SIGTERM ends the process (no ``atexit`` then)."""
+
+
+def on_terminate(hook: Callable[[], None]) -> None:
+    """Run ``hook`` when SIGTERM ends this process, after its children were stopped."""
+    if hook not in _TERMINATE_HOOKS:
+        _TERMINATE_HOOKS.append(hook)
+
+
 def live_processes() -> list[ManagedProcess]:
     with _live_lock:
         return list(_live.values())
@@ -410,6 +420,9 @@ def _install_signal_handlers() -> None:
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
         stop_all(timeout=2.0)
+        for hook in list(_TERMINATE_HOOKS):  # e.g. namespaces to delete once their processes are gone
+            with contextlib.suppress(Exception):
+                hook()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
 
