@@ -273,11 +273,15 @@ class DoubleSpendDriver:
         self.trials.append(trial)
         self.current = trial
         self.actions.wait_converged()
+        # a daemon that is not "synchronized" answers the wallet's get_outs with BUSY, and
+        # monero-wallet-rpc then retries forever: after a rejoin, wait for the flag first
+        self.actions.daemon(self.attacker).wait_synchronized(timeout=60.0)
         self._isolate()
         to_merchant, to_self = self._address(self.merchant_wallet), self._address(self.wallet)
         try:
             trial.spends = self.actions.conflicting_transfers(
-                self.wallet, [(self.merchant, to_merchant), (self.attacker, to_self)])
+                self.wallet, [(self.merchant, to_merchant), (self.attacker, to_self)],
+                key_image=self._fresh_output())
         except MonerodBackendError as exc:  # e.g. no unlocked output left: no more trials
             trial.error = str(exc).splitlines()[0]
         self._isolate()  # submitting restores out_peers: cut the attacker off again
@@ -291,6 +295,21 @@ class DoubleSpendDriver:
             self.actions.mine(self.attacker, 1)
             trial.private = 1
         self.next_block = self.network.now() + self.rng.expovariate(1.0 / BLOCK_MEAN_S)
+
+    def _fresh_output(self) -> str | None:
+        """An unlocked output no earlier trial's transactions made (their change may be
+        reorganised away); None: let the wallet's first unlocked one do (first trial)."""
+        earlier = {t for trial in self.trials if trial.spends is not None
+                   for t in trial.spends.txids()}
+        if not earlier:
+            return None
+        rpc = self.network.wallets[self.wallet].rpc
+        rpc.refresh()
+        for out in rpc.incoming_transfers("available"):
+            if out.get("unlocked", True) and str(out.get("tx_hash")) not in earlier:
+                return str(out["key_image"])
+        raise MonerodBackendError(f"wallet {self.wallet!r} has no unlocked output left that no "
+                                  "earlier trial touched")
 
     def poll(self, now: float) -> None:
         if self.current is None and self.next_pay is not None and now >= self.next_pay:
