@@ -70,7 +70,12 @@ def test_double_spend_plugin_on_real_daemons(registry: Registry, tmp_path: Path)
 
 
 def test_double_spend_runs_several_trials_in_one_run(registry: Registry, tmp_path: Path) -> None:
-    """Trial after trial with a fresh output each, every one judged from the final chain."""
+    """Trial after trial with a fresh output each, every one judged from the final chain.
+
+    Two trials: a third, at height ~86, left monero-wallet-rpc's ``sweep_single``
+    (ring size 16) busy for minutes with ~26 unlocked outputs on the chain, the
+    output starvation of issue 12's item 2.
+    """
     q, z = 0.6, 1
     sc = Scenario.model_validate({
         "general": {"name": "double-spend-trials", "duration": 6000, "seed": 9},
@@ -80,7 +85,7 @@ def test_double_spend_runs_several_trials_in_one_run(registry: Registry, tmp_pat
         "wallets": [{"name": "mallory", "nodes": ["a"], "strategy": "hodler"},
                     {"name": "shop", "nodes": ["h-0"], "strategy": "hodler"}],
         "attacks": [{"name": "double_spend",
-                     "params": {"q": q, "z": z, "merchant": "h-0", "pay_at": 120, "trials": 3,
+                     "params": {"q": q, "z": z, "merchant": "h-0", "pay_at": 120, "trials": 2,
                                 "settle_s": 60}}],
     })
     options = RunOptions(workdir=tmp_path, time_scale=120,
@@ -88,7 +93,7 @@ def test_double_spend_runs_several_trials_in_one_run(registry: Registry, tmp_pat
                                 "premine": {"mallory": 80}})
     result = run_scenario(sc, backend="monerod", registry=registry, options=options).result
     m = result.attacks["double_spend"]
-    assert 2 <= m["trials"] <= 3, m
+    assert m["trials"] == 2, m
     assert m["errors"] == [], m
     outcomes = m["series"]["outcomes"]
     assert len(outcomes) == m["trials"] and sum(o for _, o in outcomes) == m["successes"], m
