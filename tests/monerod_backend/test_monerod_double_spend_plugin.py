@@ -78,7 +78,7 @@ def test_double_spend_runs_several_trials_in_one_run(registry: Registry, tmp_pat
     """
     q, z = 0.6, 1
     sc = Scenario.model_validate({
-        "general": {"name": "double-spend-trials", "duration": 6000, "seed": 9},
+        "general": {"name": "double-spend-trials", "duration": 2400, "seed": 9},
         "network": {"topology": "mesh"},
         "nodes": [{"group": "h", "count": 2, "role": "miner", "hashrate": 1},
                   {"group": "a", "count": 1}],
