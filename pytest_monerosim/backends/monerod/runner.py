@@ -1,4 +1,10 @@
-"""The ``monerod`` backend: a scenario as real regtest processes on loopback.
+"""The ``monerod`` backend: a scenario as real regtest processes, each daemon its own host.
+
+As root with working ``ip netns``, every daemon (with its wallet-rpcs) runs in
+a network namespace of its own with its own address (:mod:`.netns`); else on
+loopback. ``extra["isolation"]`` (or ``MONEROSIM_ISOLATION``) = ``auto``
+(default), ``netns`` or ``loopback``; the choice and its reason are printed
+(one line on stderr) and recorded in ``result.extra["network"]``.
 
 ``run(scenario, registry, options)`` plans the scenario
 (:func:`~pytest_monerosim.backends.plan.build_plan`), stands it up with
