@@ -9,7 +9,9 @@ Figures, printed (nothing is asserted about time):
 0. with ``--up N``: N daemons brought up (each in its own network namespace
    when root, see ``--isolation``), peered by monerod's own discovery and
    synchronized: time to namespaces, to RPC ready, to connected; monerod RSS
-   per daemon once idle, and so daemons per GB of memory;
+   per daemon once idle, and again after ``--up-blocks`` blocks (every daemon
+   then holds its RandomX cache, as in any run that mines), and so daemons per
+   GiB of memory;
 
 1. a ``--nodes`` network (``monero`` topology, emulated discovery on loopback)
    planned, started, peered and synchronized;
@@ -77,7 +79,7 @@ def pct(values: list[float], q: float) -> float:
     return data[min(len(data) - 1, int(round(q / 100 * (len(data) - 1))))]
 
 
-def bench_up(reg: Registry, nodes: int, isolation: str, root: Path) -> None:
+def bench_up(reg: Registry, nodes: int, isolation: str, root: Path, blocks_after: int = 2) -> None:
     began = time.perf_counter()
     with LoopbackNetwork.from_scenario(scenario(nodes, 60), reg, workdir=root / f"up-{nodes}",
                                        agents="none", isolation=isolation) as net:
@@ -92,6 +94,18 @@ def bench_up(reg: Registry, nodes: int, isolation: str, root: Path) -> None:
               f"{net.phases['daemons_ready']:.1f} s, connected {net.phases['connected']:.1f} s); "
               f"monerod RSS {mean:.0f} MiB/daemon (max {max(rss):.0f}), total {sum(rss):.0f} MiB "
               f"-> {1024 / mean:.1f} daemons per GiB")
+        if blocks_after:
+            act = NetworkActions(net)
+            t = time.perf_counter()
+            act.mine(act.nodes()[0], blocks_after)
+            act.wait_converged(timeout=300)
+            rss = rss_mib(net)
+            mean = statistics.mean(rss) if rss else float("nan")
+            print(f"[0] after {blocks_after} blocks mined and verified by all "
+                  f"({time.perf_counter() - t:.1f} s; each daemon now holds its RandomX cache): "
+                  f"monerod RSS {mean:.0f} MiB/daemon (max {max(rss):.0f}), total {sum(rss):.0f} "
+                  f"MiB -> {1024 / mean:.1f} daemons per GiB")
+            act.close()
         stop = time.perf_counter()
     print(f"[0] {nodes} daemons stopped and namespaces removed: {time.perf_counter() - stop:.1f} s")
 
@@ -169,13 +183,15 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=1200.0)
     parser.add_argument("--time-scale", type=float, default=120.0)
     parser.add_argument("--up", type=int, default=0, help="bring up this many daemons first")
+    parser.add_argument("--up-blocks", type=int, default=2,
+                        help="blocks mined after --up, before reading RSS again (0: none)")
     parser.add_argument("--isolation", default="auto", choices=("auto", "netns", "loopback"))
     args = parser.parse_args()
     reg = registry()
     with tempfile.TemporaryDirectory(prefix="bench-monerod-net-") as tmp:
         root = Path(tmp)
         if args.up:
-            bench_up(reg, args.up, args.isolation, root)
+            bench_up(reg, args.up, args.isolation, root, args.up_blocks)
         if args.blocks:
             bench_setup_and_blocks(reg, args.nodes, args.blocks, root, args.isolation)
         for n in [int(x) for x in args.scales.split(",") if x]:
