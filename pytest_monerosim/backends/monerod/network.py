@@ -534,7 +534,7 @@ class LoopbackNetwork:
         result.extra["network"] = self.network_record()
         result.extra["timing"] = timing_record(result, time_scale=self.time_scale,
                                                target_s=self.plan.target_s)
-        if self.plan.dynamic:
+        if self.plan.dynamic and self.netns is None:
             result.extra["loopback_peers"] = {h: list(d.exclusive_peers)
                                               for h, d in self.daemon_specs.items()}
         return result
