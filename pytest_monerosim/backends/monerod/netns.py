@@ -101,12 +101,15 @@ def netns_support() -> tuple[bool, str]:
     if shutil.which("tc") is None:
         return False, "no 'tc' command (Debian package iproute2): daemons run on loopback"
     probe = f"msim-probe-{os.getpid()}"
+    link = f"mprobe{os.getpid() % 10_000_000}"
     try:
         _ip("netns", "add", probe)
+        _ip("link", "add", link, "type", "veth", "peer", "name", f"{link}p", "netns", probe)
     except NetnsError as exc:
-        return False, f"'ip netns add' failed ({exc}): daemons run on loopback"
+        return False, f"namespaces or veth links unavailable ({exc}): daemons run on loopback"
     finally:
         with contextlib.suppress(NetnsError):
+            _ip("link", "del", link, check=False)
             _ip("netns", "del", probe, check=False)
     return True, "root and 'ip netns' work: each host has its own namespace and address"
 
