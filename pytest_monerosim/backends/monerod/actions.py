@@ -5,9 +5,10 @@ These act through monerod's own controls, as Monero's functional tests do
 mines competing chains, reconnects and checks the reorg):
 
 * :meth:`NetworkActions.partition` — with namespaces, the parts' links are
-  cut first (each part beyond the first moves to a bridge of its own,
-  :meth:`~.netns.NetnsNetwork.partition`: no packet crosses); then, on
-  loopback as in namespaces, nodes in different groups ban each
+  cut (each part beyond the first moves to a bridge of its own,
+  :meth:`~.netns.NetnsNetwork.partition`: no packet crosses) and the
+  connections across aborted; monerod keeps its peer lists and reconnects
+  after the heal. On loopback, nodes in different groups ban each
   other's P2P address (``set_bans``). Every host has its own IP
   (:func:`~.network.loopback_ip`), and each connection is outgoing on one
   side, whose ban drops it and stops reconnection; connections inside a
@@ -93,13 +94,15 @@ class NetworkActions:
         rest = len(groups)
         for node in self.nodes():
             side.setdefault(node, rest)
-        if self.network.netns is not None:  # the cable first: no packet crosses from now on
+        if self.network.netns is not None:
+            # a cut of the links, and the connections across it aborted; no bans: a ban
+            # evicts the banned peers from monerod's peer lists, so after the heal the parts
+            # would never find each other again (real nodes keep their lists across an outage)
             host = self.network.plan.host_of_node
             self.network.netns.partition(
                 [[host(n).name for n in self.nodes() if side[n] == i]
                  for i in sorted(set(side.values()))])
-        # bans too: monerod drops the stalled connections now rather than after its timeouts
-        for node in self.nodes():
+        for node in [] if self.network.netns is not None else self.nodes():
             others = [n for n in self.nodes() if side[n] != side[node]]
             ips = {self.network.ips[self.network.plan.host_of_node(n).name] for n in others}
             if ips:

@@ -385,8 +385,9 @@ class NetnsNetwork:
 
         Part *k* > 0 moves to a bridge of its own: no frame crosses parts,
         while the root namespace keeps reaching every host (a /32 route per
-        address of a moved host, through its part's bridge). Established TCP
-        connections are not reset; they stall, as over a cut cable.
+        address of a moved host, through its part's bridge). TCP connections
+        between parts are then aborted (:meth:`_abort_across`); the programs keep
+        their peer lists and reconnect on their own after :meth:`heal`.
         """
         self.heal()
         for k, part in enumerate(parts):
@@ -405,6 +406,22 @@ class NetnsNetwork:
                 batch += [f"route replace {a}/32 dev {bridge} scope link" for a in host.addresses]
             _ip("-batch", "-", stdin="\n".join(batch) + "\n")
         self._parted = [list(p) for p in parts[1:]]
+        self._abort_across(parts)
+
+    def _abort_across(self, parts: Sequence[Iterable[str]]) -> None:
+        """Abort every TCP connection between parts (``ss -K``, as a middlebox's reset):
+        with the cable cut they would otherwise stall until the programs' own timeouts."""
+        side = {name: k for k, part in enumerate(parts) for name in part}
+        for name, host in self.hosts.items():
+            others = [a for other, h in self.hosts.items()
+                      if side.get(other, 0) != side.get(name, 0) for a in h.addresses]
+            if not others:
+                continue
+            for i in range(0, len(others), 64):  # one filter expression per 64 addresses
+                expr: list[str] = []
+                for addr in others[i:i + 64]:
+                    expr += (["or"] if expr else []) + ["dst", addr]
+                _run([*host.exec_prefix(), "ss", "-K", "-n", "-t", "(", *expr, ")"], check=False)
 
     def heal(self) -> None:
         """Undo :meth:`partition`: every host back on the run's bridge."""
