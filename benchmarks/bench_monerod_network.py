@@ -2,8 +2,16 @@
 
     python benchmarks/bench_monerod_network.py [--nodes 5] [--blocks 100] [--scales 10,25]
                                                [--duration 1200] [--time-scale 120]
+                                               [--up 50] [--isolation auto|netns|loopback]
 
-Three figures, printed (nothing is asserted about time):
+Figures, printed (nothing is asserted about time):
+
+0. with ``--up N``: N daemons brought up (each in its own network namespace
+   when root, see ``--isolation``), peered by monerod's own discovery and
+   synchronized: time to namespaces, to RPC ready, to connected; monerod RSS
+   per daemon once idle, and again after ``--up-blocks`` blocks (every daemon
+   then holds its RandomX cache, as in any run that mines), and so daemons per
+   GiB of memory;
 
 1. a ``--nodes`` network (``monero`` topology, emulated discovery on loopback)
    planned, started, peered and synchronized;
@@ -71,10 +79,42 @@ def pct(values: list[float], q: float) -> float:
     return data[min(len(data) - 1, int(round(q / 100 * (len(data) - 1))))]
 
 
-def bench_setup_and_blocks(reg: Registry, nodes: int, blocks: int, root: Path) -> None:
+def bench_up(reg: Registry, nodes: int, isolation: str, root: Path, blocks_after: int = 2) -> None:
+    began = time.perf_counter()
+    with LoopbackNetwork.from_scenario(scenario(nodes, 60), reg, workdir=root / f"up-{nodes}",
+                                       agents="none", isolation=isolation) as net:
+        print(f"[0] hosts: {net.isolation} ({net.isolation_reason})")
+        net.start()
+        up = time.perf_counter() - began
+        time.sleep(5.0)  # let start-up allocations settle before reading RSS
+        rss = rss_mib(net)
+        mean = statistics.mean(rss) if rss else float("nan")
+        print(f"[0] {nodes} daemons up, peered and synchronized: {up:.1f} s (hosts "
+              f"{net.phases.get('hosts_ready', 0):.1f} s, RPC ready "
+              f"{net.phases['daemons_ready']:.1f} s, connected {net.phases['connected']:.1f} s); "
+              f"monerod RSS {mean:.0f} MiB/daemon (max {max(rss):.0f}), total {sum(rss):.0f} MiB "
+              f"-> {1024 / mean:.1f} daemons per GiB")
+        if blocks_after:
+            act = NetworkActions(net)
+            t = time.perf_counter()
+            act.mine(act.nodes()[0], blocks_after)
+            act.wait_converged(timeout=300)
+            rss = rss_mib(net)
+            mean = statistics.mean(rss) if rss else float("nan")
+            print(f"[0] after {blocks_after} blocks mined and verified by all "
+                  f"({time.perf_counter() - t:.1f} s; each daemon now holds its RandomX cache): "
+                  f"monerod RSS {mean:.0f} MiB/daemon (max {max(rss):.0f}), total {sum(rss):.0f} "
+                  f"MiB -> {1024 / mean:.1f} daemons per GiB")
+            act.close()
+        stop = time.perf_counter()
+    print(f"[0] {nodes} daemons stopped and namespaces removed: {time.perf_counter() - stop:.1f} s")
+
+
+def bench_setup_and_blocks(reg: Registry, nodes: int, blocks: int, root: Path,
+                           isolation: str = "auto") -> None:
     began = time.perf_counter()
     with LoopbackNetwork.from_scenario(scenario(nodes, 60), reg, workdir=root / "blocks",
-                                       agents="none") as net:
+                                       agents="none", isolation=isolation) as net:
         net.start()
         up = time.perf_counter() - began
         print(f"[1] {nodes}-node network up and connected: {up:.2f} s "
@@ -125,6 +165,9 @@ def bench_scale(reg: Registry, nodes: int, duration: float, time_scale: float, r
           f"spread {s['consensus']['max_height_spread']}, stale {s['blocks']['stale']}; "
           f"to 90% of nodes p50 {_ms(s['propagation']['p50_s'], time_scale)} "
           f"p90 {_ms(s['propagation']['p90_s'], time_scale)} wall")
+    timing = result.extra.get("timing", {})
+    print(f"[3] {nodes:>3} nodes: hosts {result.extra.get('network', {}).get('isolation')}; "
+          f"{timing.get('note', 'no timing')}")
     return True
 
 
@@ -139,11 +182,18 @@ def main() -> None:
     parser.add_argument("--scales", default="10,25")
     parser.add_argument("--duration", type=float, default=1200.0)
     parser.add_argument("--time-scale", type=float, default=120.0)
+    parser.add_argument("--up", type=int, default=0, help="bring up this many daemons first")
+    parser.add_argument("--up-blocks", type=int, default=2,
+                        help="blocks mined after --up, before reading RSS again (0: none)")
+    parser.add_argument("--isolation", default="auto", choices=("auto", "netns", "loopback"))
     args = parser.parse_args()
     reg = registry()
     with tempfile.TemporaryDirectory(prefix="bench-monerod-net-") as tmp:
         root = Path(tmp)
-        bench_setup_and_blocks(reg, args.nodes, args.blocks, root)
+        if args.up:
+            bench_up(reg, args.up, args.isolation, root, args.up_blocks)
+        if args.blocks:
+            bench_setup_and_blocks(reg, args.nodes, args.blocks, root, args.isolation)
         for n in [int(x) for x in args.scales.split(",") if x]:
             if not bench_scale(reg, n, args.duration, args.time_scale, root):
                 break

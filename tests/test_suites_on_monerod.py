@@ -33,3 +33,24 @@ def test_consensus_and_connectivity_suites_on_real_daemons(pytester: pytest.Pyte
         "*small-network ?monerod? 5 nodes*consensus agreed*",
         "*this test runs on backend(s) sim, not monerod*",
     ])
+
+
+def test_partition_suite_slice_on_namespaced_daemons(pytester: pytest.Pytester) -> None:
+    """The partition suite's heavier-side test on 7 real daemons (its ``backends.monerod``
+    section): as root each daemon is its own host and the cut is a cut of the links.
+
+    At 120x rather than the fixture's 30x, to keep CI cheap (90 s of wall time instead of
+    6 min): this test asserts which side wins, not how fast the parts reconverge."""
+    from pytest_monerosim.backends.monerod.netns import netns_support
+
+    namespaced, why = netns_support()
+    result = pytester.runpytest_subprocess(
+        str(ROOT / "scenarios" / "test_partition.py"), "-k", "heavier_side",
+        "--monerosim-backend=monerod", "--monerosim-time-scale=120", "-p", "no:cacheprovider",
+        "-rs", "-s",
+        timeout=900,
+    )
+    result.assert_outcomes(passed=1, deselected=5)
+    mode = "netns" if namespaced else "loopback"
+    said = [line for line in result.stdout.lines + result.stderr.lines if "monerod hosts:" in line]
+    assert said and all(f"monerod hosts: {mode} ({why})" in line for line in said), said

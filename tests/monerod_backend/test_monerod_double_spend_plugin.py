@@ -44,7 +44,7 @@ def test_double_spend_plugin_on_real_daemons(registry: Registry, tmp_path: Path)
         "wallets": [{"name": "mallory", "nodes": ["a"], "strategy": "hodler"},
                     {"name": "shop", "nodes": ["h-0"], "strategy": "hodler"}],
         "attacks": [{"name": "double_spend",
-                     "params": {"q": q, "z": z, "merchant": "h-0", "pay_at": 120}}],
+                     "params": {"q": q, "z": z, "merchant": "h-0", "pay_at": 120, "trials": 1}}],
     })
     # all blocks come from the driver (rates (1-q):q), none from miner agents;
     # 76 premined blocks give the attacker's wallet an unlocked output
@@ -65,5 +65,41 @@ def test_double_spend_plugin_on_real_daemons(registry: Registry, tmp_path: Path)
         assert m["payment_tx"] not in main_txs and m["conflict_tx"] in main_txs, m
         assert m["max_reorg_depth"] >= z, (m, result.reorgs)
         assert m["live_success"] is True, m
+    assert len(set(result.tips.values())) == 1, result.tips
+    _no_monerod_left(tmp_path)
+
+
+def test_double_spend_runs_several_trials_in_one_run(registry: Registry, tmp_path: Path) -> None:
+    """Trial after trial with a fresh output each, every one judged from the final chain.
+
+    Two trials: a third, at height ~86, left monero-wallet-rpc's ``sweep_single``
+    (ring size 16) busy for minutes with ~26 unlocked outputs on the chain, the
+    output starvation of issue 12's item 2.
+    """
+    q, z = 0.6, 1
+    sc = Scenario.model_validate({
+        "general": {"name": "double-spend-trials", "duration": 2400, "seed": 9},
+        "network": {"topology": "mesh"},
+        "nodes": [{"group": "h", "count": 2, "role": "miner", "hashrate": 1},
+                  {"group": "a", "count": 1}],
+        "wallets": [{"name": "mallory", "nodes": ["a"], "strategy": "hodler"},
+                    {"name": "shop", "nodes": ["h-0"], "strategy": "hodler"}],
+        "attacks": [{"name": "double_spend",
+                     "params": {"q": q, "z": z, "merchant": "h-0", "pay_at": 120, "trials": 2,
+                                "settle_s": 60}}],
+    })
+    options = RunOptions(workdir=tmp_path, time_scale=120,
+                         extra={"warmup_block": True, "monerod_agents": "none",
+                                "premine": {"mallory": 80}})
+    result = run_scenario(sc, backend="monerod", registry=registry, options=options).result
+    m = result.attacks["double_spend"]
+    assert m["trials"] == 2, m
+    assert m["errors"] == [], m
+    outcomes = m["series"]["outcomes"]
+    assert len(outcomes) == m["trials"] and sum(o for _, o in outcomes) == m["successes"], m
+    assert m["success"] == pytest.approx(m["successes"] / m["trials"]), m
+    assert m["released"] + m["gave_up"] == m["trials"], m
+    starts = [t for t, _ in outcomes]
+    assert starts == sorted(starts) and starts[1] - starts[0] >= 60, "trials follow one another"
     assert len(set(result.tips.values())) == 1, result.tips
     _no_monerod_left(tmp_path)

@@ -1,4 +1,5 @@
-"""The real-``monerod`` backend: regtest daemons and wallet RPCs on loopback."""
+"""The real-``monerod`` backend: regtest daemons and wallet RPCs, each daemon its own host
+(a network namespace, :mod:`.netns`) as root, else on loopback."""
 
 from .daemon import (
     MonerodNode,

@@ -4,8 +4,12 @@ These act through monerod's own controls, as Monero's functional tests do
 (``tests/functional_tests/p2p.py`` cuts daemons apart with ``out_peers 0``,
 mines competing chains, reconnects and checks the reorg):
 
-* :meth:`NetworkActions.partition` — nodes in different groups ban each
-  other's P2P address (``set_bans``). Every host has its own loopback IP
+* :meth:`NetworkActions.partition` — with namespaces, the parts' links are
+  cut (each part beyond the first moves to a bridge of its own,
+  :meth:`~.netns.NetnsNetwork.partition`: no packet crosses) and the
+  connections across aborted; monerod keeps its peer lists and reconnects
+  after the heal. On loopback, nodes in different groups ban each
+  other's P2P address (``set_bans``). Every host has its own IP
   (:func:`~.network.loopback_ip`), and each connection is outgoing on one
   side, whose ban drops it and stops reconnection; connections inside a
   group stay. :meth:`heal` lifts the bans; exclusive/priority peers reconnect
@@ -90,7 +94,15 @@ class NetworkActions:
         rest = len(groups)
         for node in self.nodes():
             side.setdefault(node, rest)
-        for node in self.nodes():
+        if self.network.netns is not None:
+            # a cut of the links, and the connections across it aborted; no bans: a ban
+            # evicts the banned peers from monerod's peer lists, so after the heal the parts
+            # would never find each other again (real nodes keep their lists across an outage)
+            host = self.network.plan.host_of_node
+            self.network.netns.partition(
+                [[host(n).name for n in self.nodes() if side[n] == i]
+                 for i in sorted(set(side.values()))])
+        for node in [] if self.network.netns is not None else self.nodes():
             others = [n for n in self.nodes() if side[n] != side[node]]
             ips = {self.network.ips[self.network.plan.host_of_node(n).name] for n in others}
             if ips:
@@ -104,7 +116,10 @@ class NetworkActions:
                    "connections across the partition to drop")
 
     def heal(self, *, timeout: float = 30.0) -> None:
-        """Lift every ban and isolation; wait until each node has a connection again."""
+        """Relink cut namespaces, lift every ban and isolation; wait until each node has a
+        connection again."""
+        if self.network.netns is not None:
+            self.network.netns.heal()
         for node, ips in self.bans.items():
             self.daemon(node).rpc.set_bans([{"host": ip, "ban": False} for ip in sorted(ips)])
         self.bans.clear()

@@ -14,8 +14,9 @@ A driver exposes ``events()`` (simulated times → actions), ``poll(now)``
 :meth:`LoopbackNetwork.run`. Simulated times become wall times through the
 network's clock (``t0 + t / time_scale``).
 
-Supported: ``partition`` (``set_bans`` between the parts at ``start``, lifted
-at ``heal``) and ``double_spend`` (one trial: the attacker's node is isolated,
+Supported: ``partition`` (with namespaces the parts' links are cut, and
+``set_bans`` between the parts at ``start``, lifted at ``heal``) and
+``double_spend`` (trials one after another: the attacker's node is isolated,
 pays the merchant and itself with one output, both sides mine at rates
 (1-q):q on a Poisson schedule, release once the payment has ``z``
 confirmations and the private chain is longer). Other attacks raise
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ...analysis.theory import double_spend_exact
@@ -35,6 +37,7 @@ from .. import BackendUnavailable
 from ..plan import BURN_ADDRESS
 from .actions import DoubleSpend as Spends
 from .actions import NetworkActions
+from .errors import MonerodBackendError
 
 if TYPE_CHECKING:
     from ...config.model import Scenario
@@ -194,7 +197,7 @@ BLOCK_MEAN_S = 120.0
 
 
 class DoubleSpendDriver:
-    """One ``double_spend`` trial on real daemons, all blocks mined with ``generateblocks``.
+    """``double_spend`` trials on real daemons, all blocks mined with ``generateblocks``.
 
     The attacker's node is ``node`` when it is a node of the scenario, else the
     node of the first wallet not on the merchant's node; its first wallet pays.
@@ -205,7 +208,10 @@ class DoubleSpendDriver:
     probability q, else to the merchant's node (holding the payment), at
     exponential intervals of simulated time. Once the payment has ``z``
     confirmations and the private chain is longer, the attacker rejoins; it
-    gives up when the public chain leads by ``give_up_deficit``.
+    gives up when the public chain leads by ``give_up_deficit`` (and rejoins,
+    adopting the public chain). ``settle_s`` later the next trial pays with
+    another output, until ``trials`` (default: as many as the duration allows;
+    only finished trials are judged, from the final chain).
     """
 
     name = DoubleSpend.name
@@ -240,14 +246,10 @@ class DoubleSpendDriver:
         self.merchant_wallet = params.merchant_wallet or (shop[0] if shop else None)
         self.deficit = params.give_up_deficit or auto_deficit(params.q)
         self.rng = random.Random(scenario.general.seed)
-        self.spends: Spends | None = None
+        self.trials: list[_Trial] = []
+        self.current: _Trial | None = None
+        self.next_pay: float | None = None
         self.next_block: float | None = None
-        self.honest = 0
-        self.private = 0
-        self.released_at: float | None = None
-        self.gave_up = False
-        self.live_success: bool | None = None
-        self.error: str | None = None
 
     def events(self) -> list[tuple[float, Callable[[], None]]]:
         return [(self.p.pay_at, self._pay)]
@@ -264,76 +266,147 @@ class DoubleSpendDriver:
                            f"{self.attacker} to drop its connections")
 
     def _pay(self) -> None:
+        self.next_pay = None
+        if self.p.trials is not None and len(self.trials) >= self.p.trials:
+            return
+        trial = _Trial(started=self.network.now())
+        self.trials.append(trial)
+        self.current = trial
         self.actions.wait_converged()
+        # a daemon that is not "synchronized" answers the wallet's get_outs with BUSY, and
+        # monero-wallet-rpc then retries forever: after a rejoin, wait for the flag first
+        self.actions.daemon(self.attacker).wait_synchronized(timeout=60.0)
         self._isolate()
         to_merchant, to_self = self._address(self.merchant_wallet), self._address(self.wallet)
-        self.spends = self.actions.conflicting_transfers(
-            self.wallet, [(self.merchant, to_merchant), (self.attacker, to_self)])
+        try:
+            trial.spends = self.actions.conflicting_transfers(
+                self.wallet, [(self.merchant, to_merchant), (self.attacker, to_self)],
+                key_image=self._fresh_output())
+        except MonerodBackendError as exc:  # e.g. no unlocked output left: no more trials
+            trial.error = str(exc).splitlines()[0]
         self._isolate()  # submitting restores out_peers: cut the attacker off again
-        if not all(s["accepted"] for s in self.spends.spends):
-            self.error = f"a spend was refused: {self.spends.spends}"
+        if trial.error is None and trial.spends is not None and not all(
+                s["accepted"] for s in trial.spends.spends):
+            trial.error = f"a spend was refused: {trial.spends.spends}"
+        if trial.error is not None:
+            self._end(trial, next_trial=False)
             return
         if self.p.premine:
             self.actions.mine(self.attacker, 1)
-            self.private = 1
+            trial.private = 1
         self.next_block = self.network.now() + self.rng.expovariate(1.0 / BLOCK_MEAN_S)
 
+    def _fresh_output(self) -> str | None:
+        """An unlocked output no earlier trial's transactions made (their change may be
+        reorganised away); None: let the wallet's first unlocked one do (first trial)."""
+        earlier = {t for trial in self.trials if trial.spends is not None
+                   for t in trial.spends.txids()}
+        if not earlier:
+            return None
+        rpc = self.network.wallets[self.wallet].rpc
+        rpc.refresh()
+        for out in rpc.incoming_transfers("available"):
+            if out.get("unlocked", True) and str(out.get("tx_hash")) not in earlier:
+                return str(out["key_image"])
+        raise MonerodBackendError(f"wallet {self.wallet!r} has no unlocked output left that no "
+                                  "earlier trial touched")
+
     def poll(self, now: float) -> None:
-        while self.next_block is not None and now >= self.next_block:
+        if self.current is None and self.next_pay is not None and now >= self.next_pay:
+            self._pay()
+        trial = self.current
+        while trial is not None and self.next_block is not None and now >= self.next_block:
             if self.rng.random() < self.p.q:
                 self.actions.mine(self.attacker, 1)
-                self.private += 1
+                trial.private += 1
             else:
                 self.actions.mine(self.merchant, 1)
-                self.honest += 1
+                trial.honest += 1
             self.next_block += self.rng.expovariate(1.0 / BLOCK_MEAN_S)
-            if self.honest >= self.p.z and self.private > self.honest:
-                self._release()
-            elif self.honest >= self.p.z and self.honest - self.private >= self.deficit:
-                self.gave_up = True
-                self.next_block = None
+            if trial.honest >= self.p.z and trial.private > trial.honest:
+                self._release(trial)
+            elif trial.honest >= self.p.z and trial.honest - trial.private >= self.deficit:
+                trial.gave_up = True
+                self._end(trial)
 
-    def _release(self) -> None:
-        assert self.spends is not None
-        self.next_block = None
-        self.released_at = self.network.now()
-        self.actions.rejoin(self.attacker)
-        self.actions.wait_converged(timeout=60.0)
-        pay, conflict = self.spends.txids()
+    def _release(self, trial: _Trial) -> None:
+        assert trial.spends is not None
+        trial.released_at = self.network.now()
+        self._end(trial)
+        pay, conflict = trial.spends.txids()
         rpc = self.actions.daemon(self.merchant).rpc
         found = {str(t["tx_hash"]): t for t in rpc.get_transactions([pay, conflict]).get("txs", [])}
         on_chain = {t for t, info in found.items() if not info.get("in_pool")}
-        self.live_success = conflict in on_chain and pay not in on_chain
+        trial.live_success = conflict in on_chain and pay not in on_chain
+
+    def _end(self, trial: _Trial, *, next_trial: bool = True) -> None:
+        """The trial is over: the attacker rejoins (and adopts the heavier chain)."""
+        self.next_block = None
+        self.current = None
+        trial.ended_at = self.network.now()
+        self.actions.rejoin(self.attacker)
+        self.actions.wait_converged(timeout=60.0)
+        more = self.p.trials is None or len(self.trials) < self.p.trials
+        if next_trial and more:
+            self.next_pay = self.network.now() + self.p.settle_s
 
     def finish(self, result: Result) -> None:
         p = self.p
-        pay = conflict = None
-        if self.spends is not None:
-            pay, conflict = self.spends.txids()
         main_txs = {t for b in result.chain(result.reference_tip()) for t in b.tx_ids}
-        success = bool(self.released_at is not None and conflict in main_txs
-                       and pay not in main_txs)
-        after = [r for r in result.reorgs if self.released_at is not None
-                 and r.time >= self.released_at - 1e-6 and r.node != self.attacker]
+        judged = [t for t in self.trials if t.ended_at is not None and t.error is None]
+        outcomes: list[bool] = []
+        for trial in judged:
+            assert trial.spends is not None
+            pay, conflict = trial.spends.txids()
+            outcomes.append(bool(trial.released_at is not None and conflict in main_txs
+                                 and pay not in main_txs))
+        releases = [t.released_at for t in judged if t.released_at is not None]
+        after = [r for r in result.reorgs if releases and r.node != self.attacker
+                 and any(r.time >= t - 1e-6 for t in releases)]
+        one = judged[0] if len(judged) == 1 else None
+        pay = conflict = None
+        if one is not None and one.spends is not None:
+            pay, conflict = one.spends.txids()
+        errors = [t.error for t in self.trials if t.error is not None]
         self.attack.report(
             result,
-            success=success,
-            trials=1,
-            successes=int(success),
-            released=self.released_at is not None,
-            gave_up=self.gave_up,
+            # one trial: as before (booleans); several: counts and the success rate, as the simulator
+            success=outcomes[0] if one is not None else (
+                sum(outcomes) / len(outcomes) if outcomes else None),
+            trials=len(judged),
+            successes=sum(outcomes),
+            released=(one.released_at is not None) if one is not None else len(releases),
+            gave_up=one.gave_up if one is not None else sum(1 for t in judged if t.gave_up),
             max_reorg_depth=max((r.depth for r in after), default=0),
             theory_exact=double_spend_exact(p.q, p.z),
             attacker=self.attacker,
             merchant=self.merchant,
-            honest_blocks=self.honest,
-            private_blocks=self.private,
+            honest_blocks=sum(t.honest for t in judged),
+            private_blocks=sum(t.private for t in judged),
             payment_tx=pay,
             conflict_tx=conflict,
-            live_success=self.live_success,
-            released_at=None if self.released_at is None else round(self.released_at, 3),
-            error=self.error,
+            live_success=one.live_success if one is not None else None,
+            released_at=None if one is None or one.released_at is None else round(one.released_at, 3),
+            error=errors[0] if errors and not judged else None,
+            errors=errors,
+            series={"outcomes": [[round(t.started, 3), int(o)] for t, o in zip(judged, outcomes,
+                                                                             strict=True)]},
         )
+
+
+@dataclass
+class _Trial:
+    """One payment and the race after it."""
+
+    started: float
+    spends: Spends | None = None
+    honest: int = 0
+    private: int = 0
+    released_at: float | None = None
+    ended_at: float | None = None
+    gave_up: bool = False
+    live_success: bool | None = None
+    error: str | None = None
 
 
 def _assign(p: PartitionParams, scenario: Scenario, nodes: list[str]) -> dict[str, str]:

@@ -295,15 +295,15 @@ def restart(daemon: PlannedDaemon) -> None:
     ``bind``, which the connections its stop left in TIME_WAIT fail for a
     minute; monerod binds with ``SO_REUSEADDR``, and so does this check.
     """
-    for role, port in daemon._bound_ports():
+    for role, port in [] if daemon.exec_prefix else daemon._bound_ports():  # own host: own ports
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind((daemon.host, port))
             except OSError:
                 raise PortInUse(port, f"{daemon.name} {role}") from None
-    daemon.process = ManagedProcess(daemon.command_line(), name=daemon.name, run_dir=daemon.run_dir,
-                                    log_path=daemon.stdout_path)
+    daemon.process = ManagedProcess([*daemon.exec_prefix, *daemon.command_line()], name=daemon.name,
+                                    run_dir=daemon.run_dir, log_path=daemon.stdout_path)
     daemon.process.start()
 
 

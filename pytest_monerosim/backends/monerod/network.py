@@ -1,11 +1,24 @@
-"""A process plan stood up for real on loopback: :class:`LoopbackNetwork`.
+"""A process plan stood up for real: :class:`LoopbackNetwork`.
 
-Each host gets its own loopback IP for P2P (``127.0.x.y``; Linux routes all of
-127/8 to ``lo``), so ``set_bans`` can cut one node off from another (every
-connection still *comes from* 127.0.0.1, hence monerod's per-IP connection
-limit is raised), while RPC servers listen on 127.0.0.1. Ports come from a
-:class:`~.ports.PortAllocator` of this run, so runs in parallel (xdist
-workers, other sessions) never collide. Everything a run starts lives under
+Two ways to give hosts addresses, chosen by :func:`choose_isolation`:
+
+* **namespaces** (root, ``ip netns`` works): every daemon host is a network
+  namespace of its own (:mod:`.netns`) with one address from
+  :func:`~.netns.address_plan` (a /16 per honest host, in the reserved block
+  240.0.0.0/4 that monerod gossips), its monerod, wallet-rpcs and agent
+  processes all inside it, on monerod's standard ports; bandwidth shaped by
+  ``tbf``; no latency emulation (no ``netem`` in this kernel). Peer discovery
+  is monerod's own.
+* **loopback** (the fallback): each host gets its own loopback IP for P2P
+  (``127.0.x.y``; Linux routes all of 127/8 to ``lo``), so ``set_bans`` can
+  cut one node off from another (every connection still *comes from*
+  127.0.0.1, hence monerod's per-IP connection limit is raised), while RPC
+  servers listen on 127.0.0.1. Ports come from a
+  :class:`~.ports.PortAllocator` of this run, so runs in parallel (xdist
+  workers, other sessions) never collide. monerod drops 127/8 from gossip,
+  so discovery is replaced by drawn peers (:func:`~..plan.loopback_discovery`).
+
+ Everything a run starts lives under
 ``<workdir>/hosts/<host>/`` (monerod's data dir ``chain/``, ``monerod.log``,
 wallets, agents' ``*.jsonl``), the layout Shadow gives its hosts, so the same
 parser reads both.
@@ -42,28 +55,28 @@ from ...atomic import atomic_write
 from ...config.model import Scenario
 from ...registry import Registry
 from ...result.model import Result
-from ..parse import MONEROD_LOG, build_result, host_directories
+from ..parse import build_result, host_directories
 from ..plan import (
     BURN_ADDRESS,
     AgentRuntimeArgs,
     DaemonSpec,
-    HostPlan,
     PlanOptions,
     ProcessPlan,
-    WalletSpec,
+    StandardPorts,
     agent_argv,
     agent_env,
     build_plan,
     loopback_discovery,
-    monerod_argv,
-    wallet_rpc_argv,
 )
 from .control import MonerodController
-from .daemon import DEFAULT_MAX_CONNECTIONS_PER_IP, MonerodNode, wait_for_height
+from .daemon import MonerodNode, wait_for_height
 from .errors import MonerodBackendError, ProcessDied
-from .ports import LOOPBACK, NodePorts, PortAllocator
+from .hosts import PlannedDaemon, PlannedWallet, bootstrap_peers, choose_isolation, loopback_ip
+from .netns import HostAddressing, NetnsNetwork, address_plan, reap_stale_networks
+from .ports import LOOPBACK, PortAllocator
 from .process import ManagedProcess, reap_stale
 from .shutdown import stop_together
+from .timing import timing_record
 from .wallet import WalletRpcNode
 
 READY_TIMEOUT_S = 60.0
@@ -78,58 +91,6 @@ def default_root() -> Path:
     import os
 
     return Path(tempfile.gettempdir()) / f"monerosim-runs-{os.getuid()}"
-
-
-def loopback_ip(index: int) -> str:
-    """The P2P address of host ``index``: 127.0.0.2, 127.0.0.3, ... 127.0.1.2, ..."""
-    return f"127.0.{index // 250}.{index % 250 + 2}"
-
-
-class PlannedDaemon(MonerodNode):
-    """A :class:`MonerodNode` whose command line is the plan's :func:`monerod_argv`."""
-
-    def __init__(self, host: HostPlan, spec: DaemonSpec, *, address: str, host_dir: Path,
-                 peer_addresses: dict[str, str], binary: str | None) -> None:
-        self.spec = spec
-        self.address = address
-        self.peer_addresses = peer_addresses
-        super().__init__(host.name, host_dir / "chain",
-                         NodePorts(p2p=spec.p2p_port, rpc=spec.rpc_port, zmq=0, wallet=0),
-                         binary=binary, run_dir=host_dir)
-
-    @property
-    def log_path(self) -> Path:
-        return self.run_dir / MONEROD_LOG
-
-    @property
-    def stdout_path(self) -> Path:
-        return self.run_dir / "monerod.out"
-
-    @property
-    def p2p_address(self) -> str:
-        return f"{self.address}:{self.ports.p2p}"
-
-    def command_line(self) -> list[str]:
-        return monerod_argv(
-            self.spec, address=self.address, rpc_address=LOOPBACK, data_dir=self.data_dir,
-            log_file=self.log_path, peer_addresses=self.peer_addresses, binary=self.binary,
-            max_connections_per_ip=DEFAULT_MAX_CONNECTIONS_PER_IP,
-        )
-
-
-class PlannedWallet(WalletRpcNode):
-    """A :class:`WalletRpcNode` whose command line is the plan's :func:`wallet_rpc_argv`."""
-
-    def __init__(self, spec: WalletSpec, *, host_dir: Path, daemon_address: str,
-                 binary: str | None) -> None:
-        self.spec = spec
-        super().__init__(f"wallet-{spec.name}", host_dir / "wallets" / spec.name, daemon_address,
-                         spec.rpc_port, binary=binary, run_dir=host_dir)
-
-    def command_line(self) -> list[str]:
-        return wallet_rpc_argv(self.spec, address=LOOPBACK, daemon_address=self.daemon_address,
-                               wallet_dir=self.wallet_dir, log_file=self.log_path,
-                               binary=self.binary)
 
 
 class LoopbackNetwork:
@@ -151,6 +112,8 @@ class LoopbackNetwork:
         premine: dict[str, int] | None = None,
         warmup_block: bool = False,
         observer: Any = None,
+        netns: NetnsNetwork | None = None,
+        isolation_reason: str = "",
     ) -> None:
         if agents not in ("thread", "process", "none"):
             raise ValueError(f"agents={agents!r}; accepted: thread, process, none")
@@ -173,7 +136,17 @@ class LoopbackNetwork:
         unknown = sorted(set(self.premine) - {w.name for _, w in plan.wallets()})
         if unknown:
             raise ValueError(f"premine names wallets {unknown} that are not in the scenario")
-        self.ips = {h: loopback_ip(i) for i, h in enumerate(plan.hosts)}
+        self.netns = netns
+        self.isolation = "netns" if netns is not None else "loopback"
+        self.isolation_reason = isolation_reason
+        if netns is not None:
+            self.ips = address_plan(
+                [HostAddressing(h.name, h.region, h.group, h.honest) for h in plan.daemon_hosts()],
+                netns.first_octet)
+            for name in plan.hosts:  # agent-only hosts (the monitor) run in the root namespace
+                self.ips.setdefault(name, netns.root_address)
+        else:
+            self.ips = {h: loopback_ip(i) for i, h in enumerate(plan.hosts)}
         self.daemon_specs = self._render_peers()
         self.daemons: dict[str, PlannedDaemon] = {}
         self.wallets: dict[str, PlannedWallet] = {}
@@ -196,9 +169,23 @@ class LoopbackNetwork:
         *,
         workdir: Path,
         plan_options: PlanOptions | None = None,
+        isolation: str = "auto",
         **kwargs: Any,
     ) -> LoopbackNetwork:
-        """Plan ``scenario`` with ports from a fresh allocator (released by :meth:`close`)."""
+        """Plan ``scenario``: in namespaces (monerod's standard ports on every host) when
+        :func:`choose_isolation` allows, else on loopback with ports from a fresh
+        allocator. :meth:`close` releases either."""
+        mode, reason = choose_isolation(isolation)
+        if mode == "netns":
+            plan = build_plan(scenario, registry, ports=StandardPorts(),
+                              options=plan_options or PlanOptions())
+            net = NetnsNetwork()
+            try:
+                return cls(plan, registry, workdir=workdir, netns=net, isolation_reason=reason,
+                           **kwargs)
+            except BaseException:
+                net.close()
+                raise
         allocator = PortAllocator()
         try:
             plan = build_plan(scenario, registry, ports=lambda host, role: allocator.allocate(),
@@ -206,13 +193,17 @@ class LoopbackNetwork:
         except BaseException:
             allocator.close()
             raise
-        return cls(plan, registry, workdir=workdir, allocator=allocator, **kwargs)
+        return cls(plan, registry, workdir=workdir, allocator=allocator,
+                   isolation_reason=reason, **kwargs)
 
     def _render_peers(self) -> dict[str, DaemonSpec]:
-        """The daemons as they run here: discovery replaced by drawn peers on loopback."""
+        """The daemons as they run here: discovery replaced by drawn peers on loopback;
+        in namespaces, discovery itself, bootstrapped by :meth:`_bootstrap_peers`."""
         specs = {h.name: h.daemon for h in self.plan.daemon_hosts() if h.daemon is not None}
         if not self.plan.dynamic:
             return specs
+        if self.netns is not None:
+            return bootstrap_peers(specs, self.ips)
         picks = loopback_discovery(self.plan)
         out: dict[str, DaemonSpec] = {}
         for name, spec in specs.items():
@@ -245,20 +236,25 @@ class LoopbackNetwork:
     def start(self) -> None:
         """Daemons, peering and sync, wallets; sets ``t0`` and starts the agents."""
         reap_stale(self.workdir.parent)
+        reap_stale_networks()
         self.hosts_dir.mkdir(parents=True, exist_ok=True)
         self.shared_dir.mkdir(parents=True, exist_ok=True)
         atomic_write(self.workdir / "plan.json", json.dumps(self.plan.to_json(), indent=1))
         peer_addresses = self.plan.peer_addresses(self.ips.__getitem__)
+        self._make_hosts()
+        self._phase("hosts_ready")
         for host in self.plan.daemon_hosts():
             self.daemons[host.name] = PlannedDaemon(
                 host, self.daemon_specs[host.name], address=self.ips[host.name],
                 host_dir=self.host_dir(host.name), peer_addresses=peer_addresses,
-                binary=self.monerod_bin,
+                binary=self.monerod_bin, exec_prefix=self.exec_prefix(host.name),
             )
         for host, spec in self.plan.wallets():
             self.wallets[spec.name] = PlannedWallet(
                 spec, host_dir=self.host_dir(host.name),
                 daemon_address=self.daemons[host.name].rpc_address, binary=self.wallet_rpc_bin,
+                address=self.ips[host.name] if self.netns is not None else LOOPBACK,
+                exec_prefix=self.exec_prefix(host.name),
             )
         first = [d for d in self.daemons.values() if d.spec.start_time <= 0]
         wallets = [w for w in self.wallets.values() if w.spec.start_time <= 0]
@@ -280,9 +276,39 @@ class LoopbackNetwork:
         self._phase("premined")
         self.t0 = time.time()
         manifest = {"t0": self.t0, "time_scale": self.time_scale, "ips": self.ips,
+                    "network": self.network_record(),
                     "daemons": {n: d.command_line() for n, d in self.daemons.items()}}
         atomic_write(self.workdir / "run.json", json.dumps(manifest, indent=1))
         self._start_agents()
+
+    def _make_hosts(self) -> None:
+        """Namespaces: one per daemon host, with its address and bandwidth (none on loopback)."""
+        if self.netns is None:
+            return
+        for host in self.plan.daemon_hosts():
+            if host.name not in self.netns.hosts:
+                self.netns.add_host(host.name, [self.ips[host.name]],
+                                    bandwidth_up_bps=host.bandwidth_up_bps or None,
+                                    bandwidth_down_bps=host.bandwidth_down_bps or None)
+
+    def exec_prefix(self, host: str) -> list[str]:
+        """The argv prefix running a program in ``host`` (empty: this machine's namespace)."""
+        if self.netns is None or host not in self.netns.hosts:
+            return []
+        return self.netns.exec_prefix(host)
+
+    def network_record(self) -> dict[str, Any]:
+        """How hosts were given addresses, and why (``result.extra["network"]``)."""
+        record: dict[str, Any] = {
+            "isolation": self.isolation, "reason": self.isolation_reason,
+            "latency_emulated": False,
+            "latency_note": "link latency is not emulated (no tc netem in this kernel): "
+                            "relay delays are the machine's own, then multiplied by the time scale",
+            "bandwidth_shaped": self.netns is not None,
+        }
+        if self.netns is not None:
+            record.update(self.netns.describe())
+        return record
 
     def _mine_warmup_block(self, daemons: Sequence[PlannedDaemon]) -> None:
         """One block (to a burn address) before t0, so every node sets up RandomX for the chain.
@@ -375,8 +401,11 @@ class LoopbackNetwork:
             for agent in host.agents:
                 argvs[agent.name] = agent_argv(agent, self.plan, runtime,
                                                address_of=self.ips.__getitem__,
-                                               rpc_address_of=lambda _h: LOOPBACK)
+                                               rpc_address_of=self._rpc_ip)
         return argvs
+
+    def _rpc_ip(self, host: str) -> str:
+        return self.ips[host] if self.netns is not None else LOOPBACK
 
     def _start_agents(self) -> None:
         if self.agent_mode == "none":
@@ -393,7 +422,8 @@ class LoopbackNetwork:
                 agent.start_thread()
             else:
                 env = agent_env(home=str(self.workdir), pythonpath=_pythonpath())
-                proc = ManagedProcess(argv, name=name, run_dir=host_dir,
+                proc = ManagedProcess([*self.exec_prefix(hosts[name]), *argv], name=name,
+                                      run_dir=host_dir,
                                       log_path=host_dir / f"{name}.out", env=env)
                 self.agent_procs[name] = proc
                 proc.start()
@@ -506,7 +536,10 @@ class LoopbackNetwork:
         )
         result.extra["phases_s"] = dict(self.phases)
         result.extra["workdir"] = str(self.workdir)
-        if self.plan.dynamic:
+        result.extra["network"] = self.network_record()
+        result.extra["timing"] = timing_record(result, time_scale=self.time_scale,
+                                               target_s=self.plan.target_s)
+        if self.plan.dynamic and self.netns is None:
             result.extra["loopback_peers"] = {h: list(d.exclusive_peers)
                                               for h, d in self.daemon_specs.items()}
         return result
@@ -549,6 +582,8 @@ class LoopbackNetwork:
         finally:
             if self.allocator is not None:
                 self.allocator.close()
+            if self.netns is not None:
+                self.netns.close()
 
     def __enter__(self) -> LoopbackNetwork:
         return self

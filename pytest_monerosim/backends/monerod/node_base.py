@@ -41,6 +41,8 @@ class RpcProcessNode:
     host: str
     rpc: RpcClient
     process: ManagedProcess | None
+    #: argv prefix running the process elsewhere (``ip netns exec <ns>``: its own host)
+    exec_prefix: list[str] = []
 
     # -- what a subclass says ------------------------------------------------------
 
@@ -90,12 +92,13 @@ class RpcProcessNode:
         """Launch the process (returns at once; see :meth:`wait_ready`)."""
         if self.process is not None and self.process.alive():
             raise MonerodBackendError(f"{self.KIND} {self.name} is already running")
-        for role, port in self._bound_ports():
-            if not port_is_free(port, self.host):
-                raise PortInUse(port, f"{self.name} {role}")
+        if not self.exec_prefix:  # in a namespace of its own, the ports are its own
+            for role, port in self._bound_ports():
+                if not port_is_free(port, self.host):
+                    raise PortInUse(port, f"{self.name} {role}")
         self._state_dir().mkdir(parents=True, exist_ok=True)
         self.process = ManagedProcess(
-            self.command_line(),
+            [*self.exec_prefix, *self.command_line()],
             name=self.name,
             run_dir=self.run_dir,
             log_path=self.stdout_path,

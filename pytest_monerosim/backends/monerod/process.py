@@ -288,6 +288,16 @@ def _proc_cmdline(pid: int) -> list[str] | None:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
+def _same_command(cmdline: list[str] | None, argv: list[str]) -> bool:
+    """Is ``cmdline`` the recorded ``argv``, or its tail after an exec-in-place prefix?
+
+    ``ip netns exec <ns> monerod ...`` becomes ``monerod ...`` in the same pid.
+    """
+    if not cmdline:
+        return False
+    return cmdline == argv or (argv[:3] == ["ip", "netns", "exec"] and cmdline == argv[4:])
+
+
 def _is_running(pid: int, start_ticks: int | None) -> bool:
     """Is ``pid`` a live (non-zombie) process, the same one that had ``start_ticks``?"""
     state = _proc_state(pid)
@@ -334,8 +344,8 @@ def reap_stale(run_root: Path) -> list[int]:
             continue
         if _is_running(owner, record.get("owner_start_ticks")):
             continue
-        if _is_running(pid, record.get("start_ticks")) and _proc_cmdline(pid) == list(
-            record.get("argv", [])
+        if _is_running(pid, record.get("start_ticks")) and _same_command(
+            _proc_cmdline(pid), list(record.get("argv", []))
         ):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pgid, signal.SIGKILL)
@@ -354,6 +364,16 @@ _live: dict[int, ManagedProcess] = {}
 _live_lock = threading.Lock()
 _handlers_installed = False
 _atexit_installed = False
+
+
+_TERMINATE_HOOKS: list[Callable[[], None]] = []
+"""Called after :func:`stop_all` when SIGTERM ends the process (no ``atexit`` then)."""
+
+
+def on_terminate(hook: Callable[[], None]) -> None:
+    """Run ``hook`` when SIGTERM ends this process, after its children were stopped."""
+    if hook not in _TERMINATE_HOOKS:
+        _TERMINATE_HOOKS.append(hook)
 
 
 def live_processes() -> list[ManagedProcess]:
@@ -399,6 +419,9 @@ def _install_signal_handlers() -> None:
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
         stop_all(timeout=2.0)
+        for hook in list(_TERMINATE_HOOKS):  # e.g. namespaces to delete once their processes are gone
+            with contextlib.suppress(Exception):
+                hook()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
 

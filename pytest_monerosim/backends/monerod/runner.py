@@ -1,4 +1,10 @@
-"""The ``monerod`` backend: a scenario as real regtest processes on loopback.
+"""The ``monerod`` backend: a scenario as real regtest processes, each daemon its own host.
+
+As root with working ``ip netns``, every daemon (with its wallet-rpcs) runs in
+a network namespace of its own with its own address (:mod:`.netns`); else on
+loopback. ``extra["isolation"]`` (or ``MONEROSIM_ISOLATION``) = ``auto``
+(default), ``netns`` or ``loopback``; the choice and its reason are printed
+(one line on stderr) and recorded in ``result.extra["network"]``.
 
 ``run(scenario, registry, options)`` plans the scenario
 (:func:`~pytest_monerosim.backends.plan.build_plan`), stands it up with
@@ -37,6 +43,7 @@ with any other attack raises ``BackendUnavailable`` naming the supported ones.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -100,13 +107,20 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
         premine={str(k): int(v) for k, v in dict(extra.get("premine") or {}).items()},
         warmup_block=bool(extra.get("warmup_block", False)),
         observer=extra.get("observer"),
+        isolation=str(extra.get("isolation", os.environ.get("MONEROSIM_ISOLATION", "auto"))),
     ) as network:
+        _say(f"monerosim: monerod hosts: {network.isolation} ({network.isolation_reason})")
         options.partial = network.partial_result  # what an interrupted or failed run measured
         network.start()
         if scenario.attacks:
             return run_with_attacks(network, scenario, registry)
         network.run()
         return network.collect()
+
+
+def _say(line: str) -> None:
+    """One line on stderr (pytest shows it with the test's captured output)."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def _workdir(options: RunOptions) -> Path:

@@ -1,0 +1,142 @@
+"""The hosts of a :class:`~.network.LoopbackNetwork`: how they get addresses, and the
+daemons and wallet-rpcs rendered from the process plan onto them.
+
+:func:`choose_isolation` picks namespaces (each host its own, :mod:`.netns`)
+or loopback, with a one-line reason; :class:`PlannedDaemon` and
+:class:`PlannedWallet` are a node and a wallet-rpc whose command lines come
+from the plan, run in their host's namespace when it has one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..parse import MONEROD_LOG
+from ..plan import DaemonSpec, HostPlan, WalletSpec, monerod_argv, wallet_rpc_argv
+from .daemon import DEFAULT_MAX_CONNECTIONS_PER_IP, MonerodNode
+from .errors import MonerodBackendError
+from .netns import netns_support
+from .ports import LOOPBACK, NodePorts
+from .rpc import DaemonRpc, WalletRpc
+from .wallet import WalletRpcNode
+
+ISOLATIONS = ("auto", "netns", "loopback")
+
+
+def choose_isolation(wanted: str = "auto") -> tuple[str, str]:
+    """``("netns" | "loopback", one-line reason)`` for a run asking for ``wanted``.
+
+    ``auto`` takes namespaces when :func:`~.netns.netns_support` says they
+    work; ``netns`` insists (raises :class:`MonerodBackendError` with the
+    reason otherwise); ``loopback`` never uses them.
+    """
+    if wanted not in ISOLATIONS:
+        raise MonerodBackendError(f"isolation={wanted!r}; accepted: {', '.join(ISOLATIONS)}")
+    if wanted == "loopback":
+        return "loopback", "loopback asked for (isolation=loopback)"
+    ok, reason = netns_support()
+    if ok:
+        return "netns", reason
+    if wanted == "netns":
+        raise MonerodBackendError(f"isolation=netns cannot be had: {reason}")
+    return "loopback", reason
+
+
+def loopback_ip(index: int) -> str:
+    """The P2P address of host ``index``: 127.0.0.2, 127.0.0.3, ... 127.0.1.2, ..."""
+    return f"127.0.{index // 250}.{index % 250 + 2}"
+
+
+class PlannedDaemon(MonerodNode):
+    """A :class:`MonerodNode` whose command line is the plan's :func:`monerod_argv`."""
+
+    def __init__(self, host: HostPlan, spec: DaemonSpec, *, address: str, host_dir: Path,
+                 peer_addresses: dict[str, str], binary: str | None,
+                 exec_prefix: Sequence[str] = ()) -> None:
+        self.spec = spec
+        self.address = address
+        self.peer_addresses = peer_addresses
+        super().__init__(host.name, host_dir / "chain",
+                         NodePorts(p2p=spec.p2p_port, rpc=spec.rpc_port, zmq=0, wallet=0),
+                         binary=binary, run_dir=host_dir)
+        self.exec_prefix = list(exec_prefix)
+        if self.exec_prefix:  # its own host: RPC on its own address
+            self.host = address
+            self.rpc = DaemonRpc(address, spec.rpc_port, timeout=self.rpc.timeout)
+
+    @property
+    def log_path(self) -> Path:
+        return self.run_dir / MONEROD_LOG
+
+    @property
+    def stdout_path(self) -> Path:
+        return self.run_dir / "monerod.out"
+
+    @property
+    def p2p_address(self) -> str:
+        return f"{self.address}:{self.ports.p2p}"
+
+    def command_line(self) -> list[str]:
+        own_host = bool(self.exec_prefix)
+        return monerod_argv(
+            self.spec, address=self.address, rpc_address=None if own_host else LOOPBACK,
+            data_dir=self.data_dir, log_file=self.log_path, peer_addresses=self.peer_addresses,
+            binary=self.binary,
+            # one IP per host: monerod's own default (1), as on mainnet
+            max_connections_per_ip=None if own_host else DEFAULT_MAX_CONNECTIONS_PER_IP,
+        )
+
+
+class PlannedWallet(WalletRpcNode):
+    """A :class:`WalletRpcNode` whose command line is the plan's :func:`wallet_rpc_argv`."""
+
+    def __init__(self, spec: WalletSpec, *, host_dir: Path, daemon_address: str,
+                 binary: str | None, address: str = LOOPBACK,
+                 exec_prefix: Sequence[str] = ()) -> None:
+        self.spec = spec
+        super().__init__(f"wallet-{spec.name}", host_dir / "wallets" / spec.name, daemon_address,
+                         spec.rpc_port, binary=binary, run_dir=host_dir)
+        self.exec_prefix = list(exec_prefix)
+        if address != LOOPBACK:
+            self.host = address
+            self.rpc = WalletRpc(address, spec.rpc_port, timeout=self.rpc.timeout)
+
+    def command_line(self) -> list[str]:
+        return wallet_rpc_argv(self.spec, address=self.host, daemon_address=self.daemon_address,
+                               wallet_dir=self.wallet_dir, log_file=self.log_path,
+                               binary=self.binary)
+
+
+def bootstrap_peers(specs: dict[str, DaemonSpec], ips: dict[str, str]) -> dict[str, DaemonSpec]:
+    """Namespaced dynamic daemons: ``--add-peer`` their seeds and the daemon started before.
+
+    monerod 0.18.0.0 never whitelists an incoming peer: its "back ping"
+    fails (monero-project/monero#8640, seen here in its logs as "back ping invoke
+    failed"; fixed by #8641 in a later release). A seed
+    node therefore answers every newcomer with an empty peer list, and a
+    network bootstrapped from seeds alone never spreads. Each daemon is
+    given, as if from an earlier session's peer store, its seeds and the
+    daemon started just before it; handshakes and timed syncs then carry
+    every address to every node (monerod's own gossip, gray list to white
+    list), which is what discovery is.
+    """
+    order = sorted(specs, key=lambda n: (specs[n].start_time, list(specs).index(n)))
+    out: dict[str, DaemonSpec] = {}
+    for i, name in enumerate(order):
+        spec = specs[name]
+        known = [s for s in spec.seed_peers if s != name]
+        if i > 0 and order[i - 1] not in known:
+            known.append(order[i - 1])
+        extra: list[str] = []
+        for peer in known:
+            extra += ["--add-peer", f"{ips[peer]}:{specs[peer].p2p_port}"]
+        out[name] = dataclasses.replace(spec, extra_args=tuple(spec.extra_args) + tuple(extra))
+    return {n: out[n] for n in specs}
+
+
+__all__ = [
+    "ISOLATIONS", "PlannedDaemon", "PlannedWallet", "bootstrap_peers", "choose_isolation",
+    "loopback_ip",
+]
