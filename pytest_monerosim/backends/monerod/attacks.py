@@ -464,9 +464,13 @@ def _sybil_precheck(scenario: Scenario) -> None:
 
 
 def _eclipse_precheck(scenario: Scenario) -> None:
-    from .eclipse import precheck
+    from .eclipse import NEEDS_NAMESPACES, precheck
+    from .netns import netns_support
 
     precheck(scenario)
+    ok, why = netns_support()
+    if not ok:
+        raise BackendUnavailable(f"{NEEDS_NAMESPACES} ({why})")
 
 
 PRECHECKS: dict[str, Callable[[Scenario], None]] = {"sybil": _sybil_precheck, "eclipse": _eclipse_precheck}

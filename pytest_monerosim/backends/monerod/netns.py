@@ -326,6 +326,22 @@ class NetnsNetwork:
                     return out
         raise NetnsError(f"only {len(out)} spare addresses in {self.block}; {count} wanted")
 
+    def hold_in_this_process(self, count: int) -> list[str]:
+        """``count`` spare addresses (each in a /16 of its own) held on the run's bridge.
+
+        For in-process peers (the Levin attacker of :mod:`.eclipse`): sockets of
+        this process can bind them, the hosts reach them over the bridge as they
+        reach :attr:`root_address`, and they go with the bridge at :meth:`close`.
+        """
+        with self._lock:
+            if self._closed:
+                raise NetnsError("the network is closed")
+            addresses = self.spare_addresses(count)
+            self._used.update(addresses)
+        batch = [f"addr add {a}/32 dev {self.bridge}" for a in addresses]
+        _ip("-batch", "-", stdin="\n".join(batch) + "\n")
+        return addresses
+
     # -- hosts -----------------------------------------------------------------------
     def add_host(self, name: str, addresses: Sequence[str], *,
                  bandwidth_up_bps: float | None = None,

@@ -55,6 +55,7 @@ from ...atomic import atomic_write
 from ...config.model import Scenario
 from ...registry import Registry
 from ...result.model import Result
+from .. import BackendUnavailable
 from ..parse import build_result, host_directories
 from ..plan import (
     BURN_ADDRESS,
@@ -290,6 +291,18 @@ class LoopbackNetwork:
                 self.netns.add_host(host.name, [self.ips[host.name]],
                                     bandwidth_up_bps=host.bandwidth_up_bps or None,
                                     bandwidth_down_bps=host.bandwidth_down_bps or None)
+
+    def attacker_addresses(self, count: int) -> list[str]:
+        """Addresses this process binds for attacking peers (namespaced network only).
+
+        Each is in a /16 no host uses, so monerod lists, pings back and dials it as
+        a public peer; on loopback there are none (``BackendUnavailable``).
+        """
+        if self.netns is None:
+            from .eclipse import NEEDS_NAMESPACES
+
+            raise BackendUnavailable(f"{NEEDS_NAMESPACES} (this run: {self.isolation_reason})")
+        return self.netns.hold_in_this_process(count)
 
     def exec_prefix(self, host: str) -> list[str]:
         """The argv prefix running a program in ``host`` (empty: this machine's namespace)."""
