@@ -29,6 +29,8 @@ def test_anchor_connections_decide_the_restart(monero_network, monerosim_attack)
         assert not m["eclipsed"], "with 2 anchors every outgoing slot fell to the attacker"
         assert m["honest_out"] >= 2, f"the victim kept {m['honest_out']} honest outgoing peers"
         assert m["victim_chain"] == "honest" and m["height_lag"] <= 1
+        # ... although the attack acted: its addresses hold most of the victim's connections
+        assert m["all_fraction"] > 0.5, f"the attacker held {m['all_fraction']:.0%} of them only"
     else:
         assert m["eclipsed"], f"without anchors the attacker held {m['out_fraction']:.0%} only"
         # Full eclipse as soon as the victim is back (60 s down) and refills its slots.
