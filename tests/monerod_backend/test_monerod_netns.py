@@ -69,3 +69,43 @@ def test_namespaced_daemons_find_each_other_by_gossip(registry: Registry, tmp_pa
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     links = subprocess.run(["ip", "-br", "link"], capture_output=True, text=True).stdout
     assert token and token not in listed + links, "namespaces and links must go with the network"
+
+
+def test_attacker_addresses_are_public_peers_of_namespaced_daemons(registry: Registry, tmp_path: Path) -> None:
+    """The eclipse attacker's addresses: held by this process, each in a /16 no host uses,
+    reached by the daemons over the bridge; what the attacker advertises lands in the victim's
+    peer lists (what a loopback or private address never does). Debian's 0.18.0.0 never
+    whitelists an incoming peer (its back-ping fails: monero-project/monero#8640), so the
+    addresses arrive on the gray list, from which the victim dials after a restart."""
+    from pytest_monerosim.backends.monerod.eclipse import EclipseRig, victim_shares
+
+    net = LoopbackNetwork.from_scenario(four_relays(), registry, workdir=tmp_path / "run",
+                                        isolation="netns", agents="none")
+    rig = None
+    try:
+        net.start()
+        hosts = net.attacker_addresses(3)
+        used = {netns.subnet16(a) for a in net.ips.values()}
+        assert len({netns.subnet16(a) for a in hosts}) == 3 and not used & {netns.subnet16(a) for a in hosts}
+        victim = net.daemons[list(net.daemons)[-1]]
+        rig = EclipseRig(hosts, seed=1)
+        rig.listen()
+        failures = rig.connect_in([(victim.address, victim.ports.p2p)])
+        assert not failures, failures
+        conns = victim.rpc.get_connections()
+        assert {c["host"] for c in conns if c["incoming"]} >= set(hosts)
+        assert victim_shares(conns, set(hosts))[1] > 0
+        # an incoming peer's lists reach monerod in its answers to the daemon's timed syncs
+        # (every 60 wall s: P2P_DEFAULT_HANDSHAKE_INTERVAL), not in its handshake request
+        deadline = time.monotonic() + 100
+        while time.monotonic() < deadline:
+            lists = victim.rpc.get_peer_list()
+            known = {p["host"] for p in lists.get("white_list", []) + lists.get("gray_list", [])}
+            if set(hosts) & known:
+                break
+            time.sleep(1)
+        assert set(hosts) & known, f"the victim never listed the attacker's addresses: {known}"
+    finally:
+        if rig is not None:
+            rig.close()
+        net.close()

@@ -9,7 +9,6 @@ import pytest
 from pytest_monerosim.backends import BackendUnavailable
 from pytest_monerosim.backends.monerod import MonerodNode
 from pytest_monerosim.backends.monerod.eclipse import NEEDS_NAMESPACES, EclipseRig, precheck, victim_shares
-from pytest_monerosim.backends.monerod.network import LoopbackNetwork
 from pytest_monerosim.config import scenario_from_dict
 
 
@@ -23,8 +22,11 @@ def scenario(**params: object) -> object:
 
 
 def test_refused_on_loopback_and_for_anchor_counts_monerod_lacks() -> None:
+    class Unaddressed:  # a network that cannot give the attacker addresses
+        pass
+
     with pytest.raises(BackendUnavailable, match="needs the namespaced network"):
-        precheck(scenario(), LoopbackNetwork)
+        precheck(scenario(), Unaddressed)
     class Namespaced:  # the contract a namespaced network fulfils
         def attacker_addresses(self, count: int) -> list[str]:
             return []
