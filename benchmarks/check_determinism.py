@@ -58,7 +58,7 @@ def cases() -> dict[str, Any]:
     import bench_transactions
 
     out["bench-1k-blocks"] = (lambda: bench_sim.network(1000, "2h"), None, None)
-    out["bench-large-tx"] = (lambda: bench_transactions.large_scenario(2.5), None, None)
+    out["bench-large-tx"] = (lambda: bench_transactions.large_scenario(4.0), None, None)
     return out
 
 
