@@ -62,7 +62,8 @@ def cases() -> dict[str, Any]:
     return out
 
 
-def fingerprint(scenario: Any, attack: dict[str, Any] | None, duration: float | None) -> tuple[str, str, float, int]:
+def fingerprint(scenario: Any, attack: dict[str, Any] | None,
+                duration: float | None) -> tuple[str, str, float, int]:
     import numpy as np
 
     from pytest_monerosim.backends.sim import run_scenario
