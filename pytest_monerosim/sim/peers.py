@@ -23,6 +23,7 @@ merge per connection per minute into O(new entries), which is what makes
 from __future__ import annotations
 
 import random
+from array import array
 from collections.abc import Iterable
 from heapq import nlargest
 from itertools import count, islice
@@ -86,8 +87,8 @@ class PeerBook:
                  shared: Gossip | None = None) -> None:
         self.white: dict[str, float] = {}
         self.journal: list[str] = []
-        self.journal_clock: list[int] = []
-        """``shared.tick()`` of each journal entry."""
+        self.journal_clock = array("q")
+        """``shared.tick()`` of each journal entry (8 bytes each, not an int object)."""
         self.shared = shared if shared is not None else Gossip()
         self.forgets = 0
         """Addresses dropped from the white or gray list (not gray → white moves)."""
