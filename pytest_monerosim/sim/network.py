@@ -96,6 +96,8 @@ class World:
         self.engine = Engine()
         self.hooks = Hooks()
         self.filters: list[LinkFilter] = []
+        self.max_tip_cum = 0
+        """The heaviest tip any node has had (timed syncs skip the chain check below it)."""
         self.nodes: dict[str, Node] = {}
         self.by_address: dict[str, Node] = {}
         self.host_count: dict[str, int] = {}
@@ -383,7 +385,9 @@ class World:
 
     # -- services used by the sim's own modules ---------------------------------------------
     def tip_changed(self, node: Node, change: TipChange) -> None:
-        node.tip_cum = change.new.cum
+        cum = node.tip_cum = change.new.cum
+        if cum > self.max_tip_cum:
+            self.max_tip_cum = cum
         node.tips.append(self.engine.now, change.new.height)
         if change.reorg is not None:
             self.reorgs.append(change.reorg)

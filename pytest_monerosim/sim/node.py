@@ -40,7 +40,7 @@ Advertiser = Callable[["Node"], list[str]]
 class Link:
     """One end of a connection, stored as ``node.links[peer]``."""
 
-    __slots__ = ("latency", "outgoing", "since", "seen_journal")
+    __slots__ = ("latency", "outgoing", "since", "seen_journal", "born")
 
     def __init__(self, latency: float, outgoing: bool, since: float) -> None:
         self.latency = latency
@@ -49,7 +49,10 @@ class Link:
         """True if this node opened the connection."""
         self.since = since
         self.seen_journal = 0
-        """How much of the peer's white-list journal this node has merged."""
+        """How much of the peer's white-list journal this node has merged (as of its last
+        timed sync that looked; see ``Node.skip_clock``)."""
+        self.born = 0
+        """``Gossip.tick()`` when the connection was made."""
 
 
 class Node:
@@ -58,7 +61,7 @@ class Node:
     # Slot order is memory order: what the timed-sync and relay loops read on
     # *peer* nodes comes first, so one cache line serves a visit.
     __slots__ = (
-        "advertise", "journal", "tip_cum", "chain", "seen", "pending", "down_bps", "online",
+        "_advertise", "journal", "tip_cum", "chain", "seen", "pending", "down_bps", "online",
         "links", "world", "index", "name", "group", "role", "honest", "address", "host",
         "subnet", "region", "up_bps", "start_time", "seed_node", "info",
         # lifecycle
@@ -68,7 +71,7 @@ class Node:
         # p2p
         "out_count", "in_count", "out_limit", "in_limit", "anchor_limit", "book",
         "maker_busy", "next_seed_at", "anchor_queue", "static_peers", "rng", "last_tick",
-        "maker_backoff",
+        "maker_backoff", "tick_clock", "skip_clock", "links_added", "links_ticked",
         # mining
         "hashrate", "mining", "strategy",
     )
@@ -140,7 +143,8 @@ class Node:
         self.out_limit = out_limit
         self.in_limit = UNLIMITED if in_limit is None else in_limit
         self.anchor_limit = anchor_limit
-        self.book = PeerBook(white_limit, gray_limit)
+        p2p = getattr(world, "p2p", None)
+        self.book = PeerBook(white_limit, gray_limit, getattr(p2p, "gossip", None))
         self.journal = self.book.journal
         """Alias of ``book.journal`` (read once per link per timed sync)."""
         self.last_tick = 0.0
@@ -152,7 +156,14 @@ class Node:
         self.anchor_queue: list[str] = []
         self.static_peers: dict[Node, bool] | None = None
         """Static topologies: neighbour → True if this node opens the connection."""
-        self.advertise: Advertiser | None = None
+        self._advertise: Advertiser | None = None
+        self.tick_clock = 0
+        """``Gossip.tick()`` at this node's last timed sync (0: unknown, look at every link)."""
+        self.skip_clock = 0
+        """Nonzero: the last timed sync skipped the links (nothing to merge) at this tick; each
+        link's ``seen_journal`` is then the peer's journal length at that tick."""
+        self.links_added = 0
+        self.links_ticked = 0
         self.rng = derive_rng(world.seed, f"p2p:{name}")
         self.hashrate = hashrate
         self.mining = False
@@ -160,6 +171,17 @@ class Node:
 
     def __repr__(self) -> str:
         return f"Node({self.name!r})"
+
+    @property
+    def advertise(self) -> Advertiser | None:
+        """EXTENSION POINT: replaces the peer list this node hands out (``fn(requester)``)."""
+        return self._advertise
+
+    @advertise.setter
+    def advertise(self, fn: Advertiser | None) -> None:
+        shared = self.book.shared
+        shared.advertisers += (fn is not None) - (self._advertise is not None)
+        self._advertise = fn
 
     # -- views ---------------------------------------------------------------
     @property

@@ -62,7 +62,9 @@ from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from ..config.model import P2P
+from . import timed_sync
 from .node import Link
+from .peers import Gossip
 
 if TYPE_CHECKING:
     from .network import World
@@ -91,6 +93,8 @@ class P2PNetwork:
         self.white_probability = config.white_probability
         self.turnover = config.turnover_mean_s
         self.seeds: list[Node] = []
+        self.gossip = Gossip(self.handshake_peers)
+        """Shared by every node's peer book (see :class:`~.peers.Gossip`)."""
 
     # -- lifecycle -----------------------------------------------------------
     def start(self, node: Node) -> None:
@@ -198,8 +202,11 @@ class P2PNetwork:
         now = self.engine.now
         la = Link(latency, True, now)
         lb = Link(latency, False, now)
+        la.born = lb.born = self.gossip.tick()
         a.links[b] = la
         b.links[a] = lb
+        a.links_added += 1
+        b.links_added += 1
         a.out_count += 1
         b.in_count += 1
         if self.dynamic and a.static_peers is None:
@@ -447,52 +454,27 @@ class P2PNetwork:
         world = self.world
         now = self.engine.now
         node.last_tick = now
-        filters = world.filters
-        relay = world.relay
         dynamic = self.dynamic and node.static_peers is None
-        book = node.book
-        white = book.white
-        gray_pos = book.gray_pos
-        gray = book.gray_list
-        failed = book.failed
-        own = node.address
-        depth = self.handshake_peers
-        seen = node.seen
-        tip_cum = node.tip_cum
-        # The hot loop of large runs: every connection, every minute. Deltas of
-        # the peers' white-list journals are merged inline (usually one entry).
-        for peer, link in node.links.items():
-            if filters and not world.allowed(peer, node):
-                continue
+        if world.filters:
             if dynamic:
-                if peer.advertise is None:
-                    journal = peer.journal
-                    end = len(journal)
-                    begin = link.seen_journal
-                    if end != begin:
-                        link.seen_journal = end
-                        if end == begin + 1:
-                            a = journal[begin]
-                            if not (a in white or a in gray_pos or a == own
-                                    or (failed and book.recently_failed(a, now))):
-                                gray_pos[a] = len(gray)
-                                gray.append(a)
-                        elif end - begin <= depth:
-                            for a in journal[begin:end]:
-                                if a in white or a in gray_pos or a == own:
-                                    continue
-                                if failed and book.recently_failed(a, now):
-                                    continue
-                                gray_pos[a] = len(gray)
-                                gray.append(a)
-                        else:
-                            book.merge(self.advertised(peer, node), own, now)
-                else:
-                    book.merge(peer.advertise(node), own, now)
-            if peer.tip_cum > tip_cum and peer.chain.tip not in seen:
-                relay.sync_from(node, peer)
+                timed_sync.materialize(node)
+                node.tick_clock = 0  # filtered links kept older positions
+            timed_sync.sync_filtered(self, node, now, dynamic)
+        else:
+            if dynamic:
+                timed_sync.merge_journals(self, node, now)
+            # Only a peer with a heavier chain is synced from; a node at the heaviest tip any
+            # node has ever had (usually all of them, between blocks) skips the scan.
+            if node.tip_cum < world.max_tip_cum:
+                tip_cum = node.tip_cum
+                seen = node.seen
+                relay = world.relay
+                for peer in node.links:
+                    if peer.tip_cum > tip_cum and peer.chain.tip not in seen:
+                        relay.sync_from(node, peer)
         if dynamic:
-            if len(gray) > book.gray_limit:
+            book = node.book
+            if len(book.gray_list) > book.gray_limit:
                 book.trim_gray()
             self._housekeeping(node, now)
             if node.out_count < node.out_limit and not node.maker_busy:
@@ -534,8 +516,8 @@ class P2PNetwork:
                 and (not self.world.filters or self.world.allowed(node, target))):
             white = book.white
             if len(white) < book.white_limit:  # fast path of whitelist(): no eviction
-                book.remove_gray(address)
-                book.journal.append(address)
+                book.take_gray(address)
+                book.journal_append(address)
                 white[address] = now
             else:
                 self.whitelist(node, address, now)

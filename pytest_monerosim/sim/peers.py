@@ -23,9 +23,10 @@ merge per connection per minute into O(new entries), which is what makes
 from __future__ import annotations
 
 import random
+from array import array
 from collections.abc import Iterable
 from heapq import nlargest
-from itertools import islice
+from itertools import count, islice
 from operator import itemgetter
 
 FAILED_ADDR_FORGET_S = 3600.0
@@ -53,15 +54,46 @@ def random_address(rng: random.Random, port: int = DEFAULT_PORT) -> str:
     return f"{first}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}:{port}"
 
 
+class Gossip:
+    """What every peer book of one world shares, so a timed sync can tell it has nothing to do.
+
+    * ``tick()`` — a counter stamped on every journal entry (and by timed syncs and new
+      links), so "what had a peer journaled when I last synced" is a bisection.
+    * ``universe`` — every address any journal ever held: a book that knows all of them
+      (white, gray or its own) merges nothing from any journal.
+    * ``max_burst`` — the largest stamp of any journal's ``depth + 1``-th newest entry: while
+      it is older than a node's last sync, no peer's journal grew by more than ``depth``
+      since (beyond that a sync merges the peer's whole advertised list instead).
+    * ``advertisers`` — nodes whose advertised list is overridden (attackers).
+    """
+
+    __slots__ = ("tick", "universe", "max_burst", "depth", "advertisers")
+
+    def __init__(self, depth: int = 250) -> None:
+        self.tick = count(1).__next__
+        self.universe: set[str] = set()
+        self.max_burst = 0
+        self.depth = depth
+        self.advertisers = 0
+
+
 class PeerBook:
     """White, gray and anchor lists of one node."""
 
-    __slots__ = ("white", "journal", "gray_pos", "gray_list", "anchors", "failed",
-                 "white_limit", "gray_limit")
+    __slots__ = ("white", "journal", "journal_clock", "gray_pos", "gray_list", "anchors", "failed",
+                 "white_limit", "gray_limit", "shared", "forgets", "sat_key", "sat")
 
-    def __init__(self, white_limit: int = 1000, gray_limit: int = 5000) -> None:
+    def __init__(self, white_limit: int = 1000, gray_limit: int = 5000,
+                 shared: Gossip | None = None) -> None:
         self.white: dict[str, float] = {}
         self.journal: list[str] = []
+        self.journal_clock = array("q")
+        """``shared.tick()`` of each journal entry (8 bytes each, not an int object)."""
+        self.shared = shared if shared is not None else Gossip()
+        self.forgets = 0
+        """Addresses dropped from the white or gray list (not gray → white moves)."""
+        self.sat_key: tuple[int, int, int] | None = None
+        self.sat = False
         # Gray list: insertion-ordered dict (for FIFO eviction) of address -> index
         # into gray_list (for O(1) uniform random picks).
         self.gray_pos: dict[str, int] = {}
@@ -76,16 +108,49 @@ class PeerBook:
         """The peer was just seen alive: into (or refreshed in) the white list."""
         white = self.white
         if address not in white:
-            self.journal.append(address)
+            self.journal_append(address)
             if address in self.gray_pos:
-                self.remove_gray(address)
+                self.take_gray(address)
         white[address] = now
         if len(white) > self.white_limit:
             oldest = min(white.items(), key=itemgetter(1))[0]
             del white[oldest]
+            self.forgets += 1
+
+    def journal_append(self, address: str) -> None:
+        """Record a white-list addition (what peers merge at their next timed sync)."""
+        shared = self.shared
+        stamp = shared.tick()
+        self.journal.append(address)
+        clock = self.journal_clock
+        clock.append(stamp)
+        shared.universe.add(address)
+        if len(clock) > shared.depth:
+            burst = clock[-shared.depth - 1]
+            if burst > shared.max_burst:
+                shared.max_burst = burst
 
     def remove_white(self, address: str) -> None:
-        self.white.pop(address, None)
+        if self.white.pop(address, None) is not None:
+            self.forgets += 1
+
+    def knows_all(self, own: str) -> bool:
+        """Does this book hold every address any journal has held (white, gray or ``own``)?
+
+        Then merging any journal's entries changes nothing. Cached until an
+        address is forgotten, the universe grows or the lists grow.
+        """
+        universe = self.shared.universe
+        white, gray_pos = self.white, self.gray_pos
+        size = len(white) + len(gray_pos)
+        key = (len(universe), self.forgets, size)
+        if key == self.sat_key:
+            return self.sat
+        if size + 1 < len(universe):
+            return False
+        self.sat = all(a in white or a in gray_pos or a == own for a in universe)
+        self.sat_key = key
+        return self.sat
 
     def head(self, rng: random.Random, depth: int = 250) -> list[str]:
         """What this node advertises: up to ``depth`` recently seen white peers.
@@ -109,14 +174,21 @@ class PeerBook:
             self.remove_gray(next(iter(self.gray_pos)))
 
     def remove_gray(self, address: str) -> None:
+        """Forget a gray address."""
+        if self.take_gray(address):
+            self.forgets += 1
+
+    def take_gray(self, address: str) -> bool:
+        """Take ``address`` out of the gray list (to move it to the white one); False if absent."""
         pos = self.gray_pos.pop(address, None)
         if pos is None:
-            return
+            return False
         lst = self.gray_list
         last = lst.pop()
         if pos < len(lst):
             lst[pos] = last
             self.gray_pos[last] = pos
+        return True
 
     def merge(self, addresses: Iterable[str], own: str, now: float) -> None:
         """monerod's ``merge_peerlist``: unknown addresses go to the gray list."""

@@ -46,6 +46,8 @@ def write_records(layer: TxLayer, result: Result) -> None:
     small = len(names) * len(ledger.by_serial) <= FIRST_SEEN_DICT_LIMIT
     for tx in ledger.by_serial:
         row = seen.row(tx.serial)[columns] if seen.n else np.zeros(0, dtype=np.float32)
+        if seen.n and (tx.serial + 1) % seen.chunk == 0:
+            seen.drop_chunk(tx.serial // seen.chunk)  # copied into records: the run is over
         finite = np.isfinite(row)
         rec = TxRecord(
             id=tx.id, origin=tx.origin, sender=tx.sender, recipients=dict(tx.recipients),

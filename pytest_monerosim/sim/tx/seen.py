@@ -57,6 +57,12 @@ class SeenTable:
             block = self.chunks[k]
             block[r, c] = np.minimum(block[r, c], times[sel].astype(np.float32))
 
+    def drop_chunk(self, k: int) -> None:
+        """Free chunk ``k`` once its rows are copied out at the end of a run (reading its rows
+        afterwards is an error), so the table and the records never both hold all of it."""
+        if k < len(self.chunks):
+            self.chunks[k] = np.zeros((0, self.n), dtype=np.float32)
+
     def get(self, row: int, node: int) -> float:
         if row >= len(self.chunks) * self.chunk:
             return float("inf")

@@ -1,0 +1,136 @@
+"""Timed syncs' peer-list merges (``peer_sync_idle_maker`` → ``merge_peerlist``), the hot loop.
+
+Every node, every minute, merges what each connection's peer added to its
+white list (the peer's *journal*) since the last sync. :func:`merge_journals`
+does it, and skips the work that cannot change anything (see its doc);
+:func:`sync_filtered` is the plain loop used while link filters are active.
+Split from :mod:`.p2p`, which owns the rest of the timed sync.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .node import Node
+    from .p2p import P2PNetwork
+
+
+def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
+    """Merge what each connection's peer added to its white list since the last sync.
+
+    The hot loop of large runs: every connection, every minute, usually one
+    new entry that the node already knows. (Merging never schedules an event,
+    so doing all merges before the chain checks orders nothing differently.)
+
+    A node that knows every address any journal has held merges nothing from
+    a journal. If, besides, no connection is new since its last sync, no
+    peer's journal grew by more than ``handshake_peers`` since then (which
+    would merge a freshly drawn advertised list, drawing from the peer's rng)
+    and no node overrides its advertised list, the sync has nothing to do
+    and skips the connections: it only stamps the tick, from which each
+    link's position in its peer's journal is recovered when needed
+    (:func:`materialize`). Otherwise, a node that knows everything only
+    moves the positions (and still merges the lists that draw).
+    """
+    book = node.book
+    gossip = book.shared
+    prev = node.tick_clock
+    fresh = node.links_added != node.links_ticked
+    node.links_ticked = node.links_added
+    own = node.address
+    full = not book.knows_all(own)
+    if (not full and not fresh and prev and not gossip.advertisers
+            and gossip.max_burst <= prev):
+        node.tick_clock = node.skip_clock = gossip.tick()
+        return
+    if node.skip_clock:
+        materialize(node)
+    node.tick_clock = gossip.tick()
+    depth = p2p.handshake_peers
+    if not full:
+        for peer, link in node.links.items():
+            advertise = peer._advertise
+            if advertise is not None:
+                book.merge(advertise(node), own, now)
+                continue
+            end = len(peer.journal)
+            if end - link.seen_journal > depth:
+                book.merge(p2p.advertised(peer, node), own, now)
+            link.seen_journal = end
+        return
+    white = book.white
+    gray_pos = book.gray_pos
+    gray = book.gray_list
+    failed = book.failed
+    for peer, link in node.links.items():
+        advertise = peer._advertise
+        if advertise is not None:
+            book.merge(advertise(node), own, now)
+            continue
+        journal = peer.journal
+        end = len(journal)
+        begin = link.seen_journal
+        if end == begin:
+            continue
+        link.seen_journal = end
+        if end == begin + 1:
+            a = journal[begin]
+            if a in white or a in gray_pos or a == own or (failed and book.recently_failed(a, now)):
+                continue
+            gray_pos[a] = len(gray)
+            gray.append(a)
+        elif end - begin <= depth:
+            for a in journal[begin:end]:
+                if a in white or a in gray_pos or a == own:
+                    continue
+                if failed and book.recently_failed(a, now):
+                    continue
+                gray_pos[a] = len(gray)
+                gray.append(a)
+        else:
+            book.merge(p2p.advertised(peer, node), own, now)
+
+def materialize(node: Node) -> None:
+    """After skipped syncs: each link's journal position as of the last skipped one."""
+    stamp = node.skip_clock
+    if not stamp:
+        return
+    node.skip_clock = 0
+    for peer, link in node.links.items():
+        if link.born < stamp:
+            link.seen_journal = bisect_right(peer.book.journal_clock, stamp)
+
+def sync_filtered(p2p: P2PNetwork, node: Node, now: float, dynamic: bool) -> None:
+    """The timed sync while link filters are active (a partition): one peer at a time."""
+    world = p2p.world
+    relay = world.relay
+    book = node.book
+    own = node.address
+    seen = node.seen
+    tip_cum = node.tip_cum
+    for peer, link in node.links.items():
+        if not world.allowed(peer, node):
+            continue
+        if dynamic:
+            if peer.advertise is None:
+                journal = peer.journal
+                end = len(journal)
+                begin = link.seen_journal
+                if end != begin:
+                    link.seen_journal = end
+                    if end - begin <= p2p.handshake_peers:
+                        for a in journal[begin:end]:
+                            if a in book.white or a in book.gray_pos or a == own:
+                                continue
+                            if book.failed and book.recently_failed(a, now):
+                                continue
+                            book.gray_pos[a] = len(book.gray_list)
+                            book.gray_list.append(a)
+                    else:
+                        book.merge(p2p.advertised(peer, node), own, now)
+            else:
+                book.merge(peer.advertise(node), own, now)
+        if peer.tip_cum > tip_cum and peer.chain.tip not in seen:
+            relay.sync_from(node, peer)
