@@ -8,6 +8,12 @@ that every error names the file and the line, and so Shadow's unit strings
 
 Edge lists hold one ``u v [latency_ms]`` per line, or a lone ``u`` to declare an
 isolated node; ``#`` starts a comment.
+
+Directed GML (``directed 1``, as Shadow allows) becomes an ``nx.DiGraph``: each
+edge is one direction with its own latency, bandwidth and loss (asymmetric
+links). Self-loops, which carry the link of the hosts attached to a node, are
+kept out of the graph's edges and recorded in ``graph.graph["self_loops"]``
+(node -> the loop's attributes), so a writer can put them back.
 """
 
 from __future__ import annotations
@@ -117,21 +123,26 @@ class _Tok:
     line: int
 
 
+_SCAN = re.compile(_TOKEN.pattern + r"|(?P<bad>.)", re.VERBOSE | re.DOTALL)
+
+
 def _tokens(text: str, path: str) -> Iterator[_Tok]:
-    pos, line = 0, 1
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m:
-            raise TopologyFileError(path, line, f"unexpected character {text[pos]!r}")
+    # One finditer pass (a catch-all group reports stray characters): about
+    # three times faster than matching token by token on a 1,200-node CAIDA file.
+    line = 1
+    for m in _SCAN.finditer(text):
         kind = m.lastgroup or ""
-        if kind == "string":
+        if kind == "nl":
+            line += 1
+        elif kind in ("ws", "comment"):
+            continue
+        elif kind == "string":
             yield _Tok(kind, m.group()[1:-1], line)
             line += m.group().count("\n")
-        elif kind == "nl":
-            line += 1
-        elif kind not in ("ws", "comment"):
+        elif kind == "bad":
+            raise TopologyFileError(path, line, f"unexpected character {m.group()!r}")
+        else:
             yield _Tok(kind, m.group(), line)
-        pos = m.end()
 
 
 def parse_gml_tree(text: str, path: str = "<gml>") -> list[GmlItem]:
@@ -272,20 +283,28 @@ def _node_id(fields: dict[str, GmlItem], owner: GmlItem, key: str, path: str) ->
 
 
 def gml_to_graph(text: str, path: str = "<gml>") -> nx.Graph:
-    """Build a graph from GML text. Self-loops (Shadow needs them for hosts) are dropped."""
+    """Build a graph from GML text: ``nx.DiGraph`` for ``directed 1``, else ``nx.Graph``.
+
+    Self-loops (Shadow needs one on every node hosts attach to) are not edges
+    of the result; their attributes are in ``graph.graph["self_loops"]``.
+    """
     top = [i for i in parse_gml_tree(text, path) if i.key == "graph"]
     if len(top) != 1 or not isinstance(top[0].value, list):
         raise TopologyFileError(path, top[1].line if len(top) > 1 else None,
                                 "expected exactly one 'graph [ ... ]' block")
-    graph = nx.Graph()
+    directed = [i for i in top[0].value if i.key == "directed"]
+    for item in directed:
+        if item.value not in (0, 1):
+            raise TopologyFileError(path, item.line,
+                                    f"directed must be 0 or 1, got {item.value!r}")
+    if len(directed) > 1:
+        raise TopologyFileError(path, directed[1].line, "directed is given twice")
+    graph: nx.Graph = nx.DiGraph() if directed and directed[0].value == 1 else nx.Graph()
+    loops: dict[int, dict[str, object]] = {}
     edges: list[tuple[GmlItem, dict[str, GmlItem]]] = []
     for item in top[0].value:
         if item.key == "directed":
-            if item.value not in (0, 1):
-                raise TopologyFileError(path, item.line, "directed must be 0 or 1")
-            if item.value == 1:
-                raise TopologyFileError(path, item.line, "directed graphs are not supported; "
-                                        "links are symmetric here (use directed 0)")
+            continue
         elif item.key == "node" and isinstance(item.value, list):
             fields = _fields(item, path)
             node = _node_id(fields, item, "id", path)
@@ -306,10 +325,16 @@ def gml_to_graph(text: str, path: str = "<gml>") -> nx.Graph:
                 raise TopologyFileError(path, item.line, f"edge refers to undeclared node {end}")
         attrs = _edge_attrs(fields, path)
         if u == v:
+            if u in loops:
+                raise TopologyFileError(path, item.line, f"self-loop {u}-{u} is declared twice")
+            loops[u] = attrs
             continue
         if graph.has_edge(u, v):
-            raise TopologyFileError(path, item.line, f"edge {u}-{v} is declared twice")
+            arrow = "->" if graph.is_directed() else "-"
+            raise TopologyFileError(path, item.line, f"edge {u}{arrow}{v} is declared twice")
         graph.add_edge(u, v, **attrs)
+    if loops:
+        graph.graph["self_loops"] = loops
     return graph
 
 
@@ -372,16 +397,85 @@ def detect_format(path: Path, text: str) -> Literal["gml", "edgelist"]:
     return "gml" if re.search(r"^\s*graph\s*\[", text, re.MULTILINE) else "edgelist"
 
 
+MAX_FILE_BYTES = 512 * 2**20
+"""Largest topology file read (512 MiB): the 1,200-node CAIDA GML is 1.7 MB; a
+file hundreds of times larger is a wrong path, not a network."""
+_ACCEPTED = "a GML ('graph [ ... ]') or edge-list ('u v [latency_ms]' lines) text file"
+
+
+def read_topology_text(path: str | Path) -> str:
+    """The file's text, or one :class:`TopologyFileError` saying why it is not a topology file."""
+    path = Path(path)
+    if path.is_dir():
+        raise TopologyFileError(path, None, f"is a directory; accepted: {_ACCEPTED}")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise TopologyFileError(path, None, f"is {size / 2**20:.0f} MiB, larger than the "
+                                    f"{MAX_FILE_BYTES // 2**20} MiB accepted for a topology file")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise TopologyFileError(path, None, f"cannot read topology file: {exc.strerror}") from None
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise TopologyFileError(path, None, f"is binary (a NUL byte at offset {nul}); "
+                                f"accepted: {_ACCEPTED}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TopologyFileError(path, None, f"is not UTF-8 text (byte offset {exc.start}); "
+                                f"accepted: {_ACCEPTED}") from None
+    if not text.strip():
+        raise TopologyFileError(path, None, f"is empty; accepted: {_ACCEPTED}")
+    return text
+
+
 def load_topology_file(path: str | Path, fmt: FileFormat = "auto") -> nx.Graph:
     """Read a GML or edge-list file; errors are :class:`TopologyFileError` naming file and line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TopologyFileError(path, None, f"cannot read topology file: {exc.strerror}") from None
+    text = read_topology_text(path)
     kind = detect_format(path, text) if fmt == "auto" else fmt
     graph = gml_to_graph(text, str(path)) if kind == "gml" else edgelist_to_graph(text, str(path))
     if graph.number_of_nodes() == 0:
         raise TopologyFileError(path, None, "the file declares no nodes")
     graph.graph["source_file"] = str(path)
     return graph
+
+
+def connectivity(graph: nx.Graph, *, strong: bool = True) -> tuple[str, list[list[Hashable]]]:
+    """(kind, parts) of a topology: its components, largest first; one part means connected.
+
+    Undirected graphs: connected components (``kind == "connected"``).
+    Directed graphs: *strongly* connected components when ``strong`` (a
+    packet follows the edges' directions, so every node must reach every
+    other one and back: Shadow's routing graph), else *weakly* connected ones
+    (an edge u->v is one connection that carries traffic both ways: the
+    links of a ``file`` topology).
+    """
+    if graph.is_directed():
+        parts = (nx.strongly_connected_components(graph) if strong
+                 else nx.weakly_connected_components(graph))
+        kind = "strongly" if strong else "weakly"
+    else:
+        parts = nx.connected_components(graph)
+        kind = "connected"
+    ordered = sorted((sorted(p, key=repr) for p in parts), key=lambda p: (-len(p), repr(p[0])))
+    return kind, ordered
+
+
+def describe_disconnected(graph: nx.Graph, *, strong: bool = True) -> str | None:
+    """None if the graph is connected (see :func:`connectivity`), else one line saying how not."""
+    if graph.number_of_nodes() <= 1:
+        return None
+    kind, parts = connectivity(graph, strong=strong)
+    if len(parts) == 1:
+        return None
+    small = parts[-1]
+    shown = ", ".join(repr(n) for n in small[:4]) + (" ..." if len(small) > 4 else "")
+    what = {"strongly": "is not strongly connected (directed edges: every node must reach every "
+                        "other one and back)",
+            "weakly": "is not weakly connected (directed edges taken as connections both ways)",
+            "connected": "is not connected"}[kind]
+    sizes = ", ".join(str(len(p)) for p in parts[:5]) + (" ..." if len(parts) > 5 else "")
+    return (f"{what}: {len(parts)} parts of {sizes} nodes; e.g. {shown} cannot reach node "
+            f"{parts[0][0]!r}")
