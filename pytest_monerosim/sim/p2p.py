@@ -197,7 +197,7 @@ class P2PNetwork:
         """The handshake ``a`` → ``b`` succeeded: link both ends and exchange state."""
         now = self.engine.now
         la = Link(latency, True, now)
-        lb = Link(latency, False, now)
+        lb = Link(self.world.latency(b, a) if self.world.asymmetric else latency, False, now)
         a.links[b] = la
         b.links[a] = lb
         a.out_count += 1

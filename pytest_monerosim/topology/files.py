@@ -123,30 +123,25 @@ class _Tok:
     line: int
 
 
-_SCAN = re.compile(_TOKEN.pattern + r"|(?P<bad>.)", re.VERBOSE | re.DOTALL)
-
-
 def _tokens(text: str, path: str) -> Iterator[_Tok]:
-    # One finditer pass (a catch-all group reports stray characters): about
-    # three times faster than matching token by token on a 1,200-node CAIDA file.
-    line = 1
-    for m in _SCAN.finditer(text):
+    pos, line = 0, 1
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m:
+            raise TopologyFileError(path, line, f"unexpected character {text[pos]!r}")
         kind = m.lastgroup or ""
-        if kind == "nl":
-            line += 1
-        elif kind in ("ws", "comment"):
-            continue
-        elif kind == "string":
+        if kind == "string":
             yield _Tok(kind, m.group()[1:-1], line)
             line += m.group().count("\n")
-        elif kind == "bad":
-            raise TopologyFileError(path, line, f"unexpected character {m.group()!r}")
-        else:
+        elif kind == "nl":
+            line += 1
+        elif kind not in ("ws", "comment"):
             yield _Tok(kind, m.group(), line)
+        pos = m.end()
 
 
-def parse_gml_tree(text: str, path: str = "<gml>") -> list[GmlItem]:
-    """The file as nested ``GmlItem`` lists (key, value, line)."""
+def _parse_slowly(text: str, path: str) -> list[GmlItem]:
+    """Token by token: the reference parser, and the one that words the errors."""
     stack: list[tuple[list[GmlItem], str, int]] = []
     current: list[GmlItem] = []
     pending: _Tok | None = None
@@ -179,6 +174,56 @@ def parse_gml_tree(text: str, path: str = "<gml>") -> list[GmlItem]:
         raise TopologyFileError(path, pending.line, f"key {pending.text!r} has no value")
     if stack:
         raise TopologyFileError(path, stack[-1][2], f"'{stack[-1][1]} [' is never closed")
+    return current
+
+
+_GAP = r"(?:[ \t\r\f\v\n]+|\#[^\n]*)*"
+_PAIR = re.compile(
+    _GAP + r"""(?:(?P<key>[A-Za-z_][A-Za-z0-9_]*)""" + _GAP + r"""
+    (?:(?P<open>\[)|"(?P<string>[^"]*)"|(?P<number>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?))
+    |(?P<close>\])|(?P<end>\Z)|(?P<bad>.))""",
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def parse_gml_tree(text: str, path: str = "<gml>") -> list[GmlItem]:
+    """The file as nested ``GmlItem`` lists (key, value, line).
+
+    A fast pass reads one ``key value`` pair per regex match (a 1.7 MB,
+    1,200-node CAIDA file in about a third of the time of a token-by-token
+    pass); anything it does not expect hands the text to the token-by-token
+    parser, whose error names the line and what was found.
+    """
+    stack: list[tuple[list[GmlItem], str, int]] = []
+    current: list[GmlItem] = []
+    line, last = 1, 0
+    count = text.count
+    for m in _PAIR.finditer(text):
+        kind = m.lastgroup
+        if kind == "end":
+            break
+        if kind == "bad":
+            return _parse_slowly(text, path)
+        begin = m.start("key") if kind != "close" else m.start("close")
+        line += count("\n", last, begin)
+        last = begin
+        if kind == "close":
+            if not stack:
+                return _parse_slowly(text, path)
+            parent, key, open_line = stack.pop()
+            parent.append(GmlItem(key, current, open_line))
+            current = parent
+        elif kind == "open":
+            stack.append((current, m.group("key"), line))
+            current = []
+        elif kind == "number":
+            num = m.group("number")
+            value: GmlValue = float(num) if ("." in num or "e" in num or "E" in num) else int(num)
+            current.append(GmlItem(m.group("key"), value, line))
+        else:
+            current.append(GmlItem(m.group("key"), m.group("string"), line))
+    if stack:
+        return _parse_slowly(text, path)
     return current
 
 
