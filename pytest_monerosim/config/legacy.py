@@ -878,16 +878,15 @@ def legacy_from_dict(
             source=source,
         )
     extra = [k for k in data if k not in TOP_LEVEL]
-    if extra:
-        for key in extra:
-            close = difflib.get_close_matches(str(key), TOP_LEVEL, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            line = (lines or {}).get((key,))
-            where = f" (line {line})" if line else ""
-            if unknown is not None:
-                unknown.append((str(key), f"unknown top-level key{where}{hint}; upstream ignores it "
-                                          f"and so does migrate (read: {', '.join(TOP_LEVEL)})"))
-        data = {k: v for k, v in data.items() if k in TOP_LEVEL}
+    for key in extra:
+        if difflib.get_close_matches(str(key), TOP_LEVEL, n=1, cutoff=0.8):
+            continue  # a misspelt section ('genral') stays an error, reported below
+        line = (lines or {}).get((key,))
+        where = f" (line {line})" if line else ""
+        if unknown is not None:
+            unknown.append((str(key), f"unknown top-level key{where}; upstream ignores it and so "
+                                      f"does migrate (sections read: {', '.join(TOP_LEVEL)})"))
+        data = {k: v for k, v in data.items() if k != key}
     timing = data.get("timing")
     spawn = None
     if isinstance(timing, Mapping) and timing.get("user_spawn_start") is not None:
