@@ -460,7 +460,9 @@ def read_topology_text(path: str | Path) -> str:
                                     f"{MAX_FILE_BYTES // 2**20} MiB accepted for a topology file")
         data = path.read_bytes()
     except OSError as exc:
-        raise TopologyFileError(path, None, f"cannot read topology file: {exc.strerror}") from None
+        raise TopologyFileError(path, None, f"cannot read topology file: {exc.strerror}; accepted: "
+                                f"an existing, readable {_ACCEPTED} (relative paths are from the "
+                                "working directory)") from None
     nul = data.find(b"\0")
     if nul >= 0:
         raise TopologyFileError(path, None, f"is binary (a NUL byte at offset {nul}); "
