@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Union
 
@@ -62,6 +63,7 @@ def _split(text: str) -> tuple[float, str]:
     return float(m.group(1)), (m.group(2) or "")
 
 
+@lru_cache(maxsize=4096)  # topology files repeat a few unit strings thousands of times
 def parse_duration_s(text: str) -> float:
     """``"25 ms"`` → 0.025. Accepts ns, us, ms, s, min, h and their long names."""
     value, unit = _split(text)
@@ -71,6 +73,7 @@ def parse_duration_s(text: str) -> float:
     return value * factor
 
 
+@lru_cache(maxsize=4096)
 def parse_bandwidth_bps(text: str) -> float:
     """``"100 Mbit"`` → 1e8 bits/s.
 
