@@ -2,6 +2,7 @@
 
     python benchmarks/bench_legacy_upstream.py /path/to/monerosim-checkout
     python benchmarks/bench_legacy_upstream.py CHECKOUT --max-duration 2h   # cap long runs
+    python benchmarks/bench_legacy_upstream.py CHECKOUT --max-duration 3h --cap-above 100
     python benchmarks/bench_legacy_upstream.py CHECKOUT --only quickstart
 
 Works from the checkout's root, as a user moving over would (``network.path``
@@ -66,6 +67,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("root", type=Path, help="a checkout of github.com/Fountain5405/monerosim")
     ap.add_argument("--max-duration", default=None, help='cap each run, e.g. "2h"')
+    ap.add_argument("--cap-above", type=int, default=0, metavar="NODES",
+                    help="apply --max-duration only to scenarios with more than NODES nodes")
     ap.add_argument("--only", default=None, help="only configs whose file name contains this")
     ap.add_argument("--quiet-warnings", action="store_true", help="print warning counts only")
     args = ap.parse_args()
@@ -75,7 +78,9 @@ def main() -> int:
     os.chdir(root)  # network.path is relative to the checkout's root, as upstream reads it
     failed = 0
     out_dir = Path(tempfile.mkdtemp(prefix="legacy-upstream-"))
-    print(f"upstream checkout {root}; scenarios in {out_dir}; cap {args.max_duration or 'none'}")
+    print(f"upstream checkout {root}; scenarios in {out_dir}; cap {args.max_duration or 'none'}"
+          + (f" above {args.cap_above} nodes" if args.max_duration and args.cap_above else ""),
+          flush=True)
     for rel in configs(root, args.only):
         step = "migrate"
         try:
@@ -87,7 +92,8 @@ def main() -> int:
             scenario = load_scenario(written)
             prepare(scenario, registry, source=str(written))
             step = "run"
-            duration = scenario.general.duration if cap is None else min(cap, scenario.general.duration)
+            capped = cap is not None and scenario.total_nodes() > args.cap_above
+            duration = min(cap, scenario.general.duration) if capped else scenario.general.duration
             w0, c0 = time.perf_counter(), time.process_time()
             run = run_scenario(scenario, backend="sim", registry=registry,
                                options=RunOptions(duration=duration), source=str(written))
@@ -112,6 +118,7 @@ def main() -> int:
         if rel.name.startswith("quickstart") and duration == scenario.general.duration:
             for line in quickstart_bar(s):
                 print(f"       quickstart bar: {line}")
+        sys.stdout.flush()
     print(f"{failed} config(s) failed")
     return failed
 
