@@ -42,7 +42,8 @@ QUICKSTART_BAR = {"block_height_min": 100, "all_nodes_within_height_range": 2,
 
 def configs(root: Path, only: str | None) -> list[Path]:
     found = sorted((root / "test_configs").glob("*.yaml")) + sorted((root / "tests/fixtures").glob("*.yaml"))
-    return [p.relative_to(root) for p in found if only is None or only in p.name]
+    wanted = only.split(",") if only else None
+    return [p.relative_to(root) for p in found if wanted is None or any(w in p.name for w in wanted)]
 
 
 def quickstart_bar(summary: dict) -> list[str]:
@@ -69,7 +70,8 @@ def main() -> int:
     ap.add_argument("--max-duration", default=None, help='cap each run, e.g. "2h"')
     ap.add_argument("--cap-above", type=int, default=0, metavar="NODES",
                     help="apply --max-duration only to scenarios with more than NODES nodes")
-    ap.add_argument("--only", default=None, help="only configs whose file name contains this")
+    ap.add_argument("--only", default=None,
+                    help="only configs whose file name contains one of these (comma-separated)")
     ap.add_argument("--quiet-warnings", action="store_true", help="print warning counts only")
     args = ap.parse_args()
     root = args.root.resolve()
