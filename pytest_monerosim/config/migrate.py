@@ -89,6 +89,11 @@ UPSTREAM_N_RECIPIENTS = 8
 UPSTREAM_OUT_PER_TX = 2
 UPSTREAM_OUTPUT_XMR = "5.0"
 
+# Upstream's automatic timeline (scripts/timing_constants.py).
+UPSTREAM_MIN_BOOTSTRAP_S = 14400
+UPSTREAM_BOOTSTRAP_BUFFER = 0.20
+UPSTREAM_FUNDING_PERIOD_S = 3600.0
+
 # Defaults for upstream's "auto" values when nothing else pins them.
 AUTO_TRANSACTION_INTERVAL_S = 60.0
 AUTO_POLL_INTERVAL_S = 300.0
@@ -260,6 +265,39 @@ class _Migrator:
             general.bootstrap_end_time, float) else None
         self.seed = general.simulation_seed
         self.net: LegacySwitchNetwork | LegacyGmlNetwork | None = None
+        self.timeline = self._auto_timeline()
+
+    def _auto_timeline(self) -> dict[str, float]:
+        """Upstream's scenario generator's timeline for ``auto`` values (scenario_parser.py
+        ``_resolve_timing``): bootstrap ends at the timing override, else the general value,
+        else max(4 h, 1.2 x the last start of an early bootstrap participant); the miner
+        distributor starts then (or at ``timing.md_start_time``); users start transacting
+        one funding hour later (or at ``timing.activity_start_time``). The calibrated
+        per-user stagger on top of that depends on upstream's machine calibration and is
+        not reproduced."""
+        last = 0.0
+        for agent in self.cfg.agents.values():
+            start = agent.start_time
+            if start is None or start >= 3600.0:
+                continue
+            script = agent.script or ""
+            daemon_only = (isinstance(agent.daemon, str) or bool(agent.daemon_phases)) and \
+                agent.wallet is None and not agent.wallet_phases and agent.script is None
+            if agent.activity_start_time == "auto" or script == "agents.autonomous_miner" \
+                    or daemon_only:
+                last = max(last, start)
+        timing = self.cfg.timing
+        if timing is not None and timing.bootstrap_end_time is not None:
+            bootstrap = timing.bootstrap_end_time
+        elif self.bootstrap_s is not None:
+            bootstrap = self.bootstrap_s
+        else:
+            bootstrap = float(max(UPSTREAM_MIN_BOOTSTRAP_S, int(last * (1 + UPSTREAM_BOOTSTRAP_BUFFER))))
+        md_start = timing.md_start_time if timing is not None and timing.md_start_time is not None \
+            else bootstrap
+        activity = timing.activity_start_time if timing is not None and \
+            timing.activity_start_time is not None else md_start + UPSTREAM_FUNDING_PERIOD_S
+        return {"bootstrap_end": bootstrap, "md_start": md_start, "activity_start": activity}
 
     def warn(self, field: str, message: str) -> None:
         self.warnings.append(MigrationWarning(field, message))
@@ -324,9 +362,12 @@ class _Migrator:
                 shadow_general["bootstrap_end_time"] = _shadow_time(g.bootstrap_end_time)
                 self._shadow_knob("general.bootstrap_end_time")
             else:
+                end = self.timeline["bootstrap_end"]
+                shadow_general["bootstrap_end_time"] = _shadow_time(end)
                 self.warn("general.bootstrap_end_time",
-                          "'auto' is computed by upstream's calibrated timeline; Shadow's bootstrap "
-                          "period (unlimited bandwidth) has no equivalent here and is dropped")
+                          f"'auto' resolves to {format_duration(end)} on upstream's timeline; "
+                          "Shadow-only: kept for the shadow backend (backends.shadow.options); the "
+                          "other backends ignore it")
         if g.runahead is not None:
             shadow_exp["runahead"] = _shadow_time(g.runahead)
             self._shadow_knob("general.runahead")
@@ -586,14 +627,16 @@ class _Migrator:
         interval = self._auto(f"{here}.transaction_interval", agent.transaction_interval,
                               AUTO_TRANSACTION_INTERVAL_S, "an interval of")
         timing = self.cfg.timing
-        if timing and timing.activity_start_time is not None:
+        if agent.activity_start_time == "auto":
+            start_default, shown = self.timeline["activity_start"], None
+        elif timing and timing.activity_start_time is not None:
             start_default, shown = timing.activity_start_time, None
         elif self.bootstrap_s is not None:
             start_default, shown = self.bootstrap_s, None
         else:
             start_default, shown = agent.start_time or 0.0, "the agent's own start_time"
         start = self._auto(f"{here}.activity_start_time", agent.activity_start_time,
-                           start_default, "as the start time,", shown)
+                           start_default, "without its calibrated per-user stagger, the start", shown)
         wallets.append(_WalletSpec(name, node_agent, TRANSACTION_BOT,
                                    {"interval_s": interval, "start_time": start},
                                    receives=bool(agent.can_receive_distributions)))
@@ -659,8 +702,11 @@ class _Migrator:
             self.warn(here, "the miner distributor has no miners to fund users from; left out")
             return
         timing = self.cfg.timing
-        wait_default = (timing.md_start_time if timing and timing.md_start_time is not None
-                        else self.bootstrap_s if self.bootstrap_s is not None else 3600.0)
+        if agent.wait_time == "auto":
+            wait_default = self.timeline["md_start"]
+        else:
+            wait_default = (timing.md_start_time if timing and timing.md_start_time is not None
+                            else self.bootstrap_s if self.bootstrap_s is not None else 3600.0)
         wait = self._auto(f"{here}.wait_time", agent.wait_time, wait_default, "a wait of")
         outputs = agent.md_out_per_tx or UPSTREAM_OUT_PER_TX
         params: dict[str, Any] = {
