@@ -14,7 +14,10 @@ Upstream (github.com/Fountain5405/monerosim) has two forms of one format:
 expanded here as upstream does; ``auto`` values are kept as the string
 ``"auto"`` (upstream resolves them with machine-calibrated timing, which is a
 policy for ``migrate`` to choose). Every upstream field is accepted; unlike
-upstream (which ignores unknown keys) a misspelt key is an error naming it.
+upstream (which ignores unknown keys) a misspelt key is an error naming it,
+except at the top level: there a key that is not a near-miss of a section name
+(``metadata``, notes of a sweep) is ignored, as upstream ignores it, and
+reported through ``unknown``.
 Durations become seconds (float).
 """
 
