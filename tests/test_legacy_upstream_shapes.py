@@ -79,6 +79,15 @@ def test_directed_shortest_paths_follow_edge_directions() -> None:
     assert [d[i, i] for i in range(4)] == pytest.approx([0.001, 0.002, 0.001, 0.003])
 
 
+def test_shortest_paths_without_scipy_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    g = load_topology_file(GML)
+    with_scipy = shortest_path_matrix(g, [0, 1, 2, 3])
+    monkeypatch.setitem(sys.modules, "scipy", None)  # the networkx fallback
+    assert shortest_path_matrix(g, [0, 1, 2, 3]).tolist() == pytest.approx(with_scipy.tolist())
+
+
 def test_directed_connectivity_is_strong_for_routes_and_weak_for_links(tmp_path: Path) -> None:
     path = tmp_path / "oneway.gml"
     path.write_text("graph [\n  directed 1\n" + "".join(
