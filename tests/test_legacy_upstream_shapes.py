@@ -131,6 +131,8 @@ def test_scenario_form_with_directed_gml_migrates_validates_and_runs(tmp_path: P
     assert matrix["AS100"]["AS300"] == 0.050 and matrix["AS300"]["AS100"] == 0.070
     assert matrix["AS300"]["AS400"] == 0.080 and matrix["AS400"]["AS300"] == 0.120
     assert matrix["AS200"]["AS200"] == 0.002  # the node's self-loop
+    # loss along each fastest path, per direction: 3->2 and 3->2->1 cross the lossy edge
+    assert latency["packet_loss"] == {"AS400": {"AS200": 0.01, "AS300": 0.01}}
     assert any("relative to the config's folder" in n.message for n in m.notes)
     # ranges, per-agent lists and type presets expanded
     miners = [g for g in m.scenario["nodes"] if g["role"] == "miner"]
@@ -184,10 +186,16 @@ def test_directed_network_is_written_for_shadow_per_direction(tmp_path: Path) ->
         if compact:
             assert graph.edges["AS300", "AS400"]["latency_s"] == pytest.approx(0.080)
             assert graph.edges["AS400", "AS300"]["latency_s"] == pytest.approx(0.120)
+            assert graph.edges["AS400", "AS300"]["packet_loss"] == 0.01
+            assert graph.edges["AS300", "AS400"]["packet_loss"] == 0.0
         else:
             u, v = next((u, v) for u, v, d in graph.edges(data=True)
                         if u != v and d["latency_s"] != graph.edges[v, u]["latency_s"])
             assert graph.has_edge(v, u)
+            lossy = [(u, v) for u, v, d in graph.edges(data=True) if d["packet_loss"] > 0]
+            region = {name: host.region for name, host in plan.hosts.items()}
+            assert lossy and {(region[u], region[v]) for u, v in lossy} <= {("AS400", "AS200"),
+                                                                           ("AS400", "AS300")}
 
 
 def test_legacy_file_with_directed_gml_loads_directly() -> None:

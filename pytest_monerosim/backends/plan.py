@@ -484,13 +484,20 @@ def _network_graph(hosts: dict[str, HostPlan], topo: nx.Graph, latency: Any, dyn
         pairs = ((u, v, {}) for i, u in enumerate(names) for v in names[i + 1:])
     else:
         pairs = ((u, v, d) for u, v, d in topo.edges(data=True))
+    loss = getattr(latency, "packet_loss", None)
+
+    def lossy(a: str, b: str, given: Any) -> dict[str, float]:
+        value = given if given is not None else (loss(a, b) if loss is not None else 0.0)
+        return {"packet_loss": float(value)} if value else {}
+
     for u, v, data in pairs:
         lat = data.get("latency_s")
-        graph.add_edge(u, v, latency_s=float(lat) if lat is not None else float(latency.latency(u, v)))
+        graph.add_edge(u, v, latency_s=float(lat) if lat is not None else float(latency.latency(u, v)),
+                       **lossy(u, v, data.get("packet_loss")))
         if directed and not (topo.is_directed() and topo.has_edge(v, u)):
             # the way back: its own latency from the model, or the file's one way
             back = float(latency.latency(v, u)) if lat is None else float(lat)
-            graph.add_edge(v, u, latency_s=back)
+            graph.add_edge(v, u, latency_s=back, **lossy(v, u, data.get("packet_loss")))
     for extra in (h for h in hosts if h not in topo):
         for n in names:  # agent-only hosts (the monitor) reach every node over a LAN-like link
             graph.add_edge(extra, n, latency_s=AGENT_HOST_LATENCY_S)

@@ -102,6 +102,31 @@ def shortest_path_matrix(graph: nx.Graph, nodes: list[Any]) -> np.ndarray:
     return out
 
 
+def path_loss_matrix(graph: nx.Graph, nodes: list[Any]) -> np.ndarray:
+    """Share of packets lost from ``nodes[i]`` to ``nodes[j]`` along the fastest path.
+
+    A packet survives a path if it survives every edge: 1 - prod(1 - loss). The
+    diagonal is the node's self-loop loss. (Where several paths are equally
+    fast, Shadow may route along another one.)
+    """
+    keep = np.ones((len(nodes), len(nodes)))
+    for r, source in enumerate(nodes):
+        pred, dist = nx.dijkstra_predecessor_and_distance(graph, source, weight="latency_s")
+        survive = {source: 1.0}
+        for node in sorted(dist, key=dist.__getitem__):
+            if node == source:
+                continue
+            p = pred[node][0]
+            survive[node] = survive[p] * (1.0 - float(graph.edges[p, node].get("packet_loss", 0.0)))
+        for c, target in enumerate(nodes):
+            keep[r, c] = survive.get(target, 1.0)
+    out = 1.0 - keep
+    loops = graph.graph.get("self_loops", {})
+    for r, n in enumerate(nodes):
+        out[r, r] = float(loops.get(n, {}).get("packet_loss", 0.0))
+    return out
+
+
 def gml_network(net: LegacyGmlNetwork, path: Path, how: str, warn: Warn, note: Warn,
                 source: str | None) -> dict[str, Any]:
     """The ``network`` section (latency model, bandwidth) for a legacy GML network."""
@@ -134,9 +159,22 @@ def gml_network(net: LegacyGmlNetwork, path: Path, how: str, warn: Warn, note: W
     lossy = [(u, v) for u, v, d in graph.edges(data=True) if d.get("packet_loss", 0.0) > 0]
     lossy += [(n, n) for n, d in graph.graph.get("self_loops", {}).items()
               if d.get("packet_loss", 0.0) > 0]
+    loss_table: dict[str, dict[str, float]] = {}
     if lossy:
-        warn("network.path", f"packet_loss on {len(lossy)} GML edge(s) has no equivalent in the "
-                             "latency models; links are lossless")
+        loss = path_loss_matrix(graph, kept)
+        if len(graph) <= MAX_GML_REGIONS:
+            names = _region_names(graph)
+            groups = {names[n]: [i] for i, n in enumerate(kept)}
+        else:
+            groups = _members(graph, kept)
+        for a, rows in groups.items():
+            for b, cols in groups.items():
+                value = round(float(loss[np.ix_(rows, cols)].mean()), 9)
+                if value > 0:
+                    loss_table.setdefault(a, {})[b] = value
+        warn("network.path", f"packet_loss on {len(lossy)} GML edge(s) becomes the regions' "
+                             "packet_loss (loss along each fastest path, per direction): written "
+                             "for Shadow; the embedded simulator does not model loss")
     bandwidth = _weighted_median(
         [(float(graph.nodes[n].get("bandwidth_up_bps", UPSTREAM_HOST_BANDWIDTH_BPS)), weights[n])
          for n in kept])
@@ -154,8 +192,10 @@ def gml_network(net: LegacyGmlNetwork, path: Path, how: str, warn: Warn, note: W
                          "node may differ from upstream, the proportions do not")
     latency: dict[str, Any] = {"name": "regions", "regions": regions, "latency_s": matrix,
                                "intra_s": _ms(float(min(lengths[i, i] for i in range(len(kept)))))}
-    if asymmetric:
+    if asymmetric or (loss_table and graph.is_directed()):
         latency["directed"] = True
+    if loss_table:
+        latency["packet_loss"] = loss_table
     return {"latency": latency, "bandwidth_bps": bandwidth}
 
 
@@ -202,10 +242,7 @@ def _coarse_regions(
     asymmetric: bool, warn: Warn,
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, float]]]:
     """Large graphs: one region per ``region`` attribute, mean latencies between them."""
-    members: dict[str, list[int]] = {}
-    for i, n in enumerate(kept):
-        region = graph.nodes[n].get("region")
-        members.setdefault(region if isinstance(region, str) else "internet", []).append(i)
+    members = _members(graph, kept)
     warn("network.path",
          f"{len(graph)} GML nodes are more than {MAX_GML_REGIONS}; latencies are averaged "
          f"over {len(members)} region(s) ({', '.join(sorted(members))})")
@@ -218,6 +255,15 @@ def _coarse_regions(
             block = lengths[np.ix_(members[a], members[b])]
             matrix[a][b] = _ms(float(block.mean()))
     return regions, matrix
+
+
+def _members(graph: nx.Graph, kept: list[Any]) -> dict[str, list[int]]:
+    """GML ``region`` -> indexes into ``kept`` of its nodes ("internet" for nodes without one)."""
+    members: dict[str, list[int]] = {}
+    for i, n in enumerate(kept):
+        region = graph.nodes[n].get("region")
+        members.setdefault(region if isinstance(region, str) else "internet", []).append(i)
+    return members
 
 
 def _region_names(graph: nx.Graph) -> dict[Any, str]:

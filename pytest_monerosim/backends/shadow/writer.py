@@ -262,7 +262,7 @@ def _regional_latency(plan: ProcessPlan, scenario: Scenario) -> dict[str, Any] |
             return None
         return {"kind": "regions", "regions": [r.model_dump() for r in params.regions],
                 "latency_s": params.latency_s, "intra_s": params.intra_s,
-                "directed": params.directed}
+                "directed": params.directed, "packet_loss": params.packet_loss}
     return None
 
 
@@ -290,14 +290,21 @@ def _compact_graph(
                 between[(b, a)] = float(value)
     for (a, b), value in list(between.items()):
         between.setdefault((b, a), value)
+    loss: dict[tuple[str, str], float] = {}
+    for a, row in dict(table.get("packet_loss") or {}).items():
+        for b, value in dict(row).items():
+            loss[(a, b)] = float(value)
+            if not directed:
+                loss.setdefault((b, a), float(value))
     for name in names:
         graph.add_node(name, bandwidth_bps=default)
         graph.add_edge(name, name, latency_s=shadow_latency(between.get((name, name), intra)),
-                       packet_loss=0.0)
+                       packet_loss=loss.get((name, name), 0.0))
     for i, a in enumerate(names):
         for b in (names if directed else names[i + 1:]):
             if a != b:
-                graph.add_edge(a, b, latency_s=shadow_latency(between[(a, b)]), packet_loss=0.0)
+                graph.add_edge(a, b, latency_s=shadow_latency(between[(a, b)]),
+                               packet_loss=loss.get((a, b), 0.0))
     agent_only = [h for h in plan.hosts.values() if h.node is None]
     if agent_only:  # the monitor: one node linked to every region over a LAN-like link
         graph.add_node("agents", bandwidth_bps=default)
