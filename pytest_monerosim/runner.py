@@ -84,6 +84,7 @@ class NetworkRun:
 def prepare(scenario: Scenario, registry: Registry, source: str | None = None) -> dict[str, ResolvedPlugin]:
     """Validate every plugin reference and every attack's view of the scenario."""
     plugins = resolve_plugins(scenario, registry, source=source)
+    check_network(scenario, registry, plugins, source)
     if scenario.wallets:
         from .agents.wallets import validate_wallets
 
@@ -100,6 +101,52 @@ def prepare(scenario: Scenario, registry: Registry, source: str | None = None) -
             except ValueError as exc:
                 raise ScenarioError(str(exc), source=source, path=f"attacks[{i}]") from None
     return plugins
+
+
+def check_network(scenario: Scenario, registry: Registry, plugins: dict[str, ResolvedPlugin],
+                  source: str | None) -> None:
+    """Build the topology and the latency model once, so that a file that cannot be read, a
+    generator that cannot satisfy its parameters for this many nodes, or a group region the
+    latency model does not know is one ``ScenarioError`` naming the field (not a traceback
+    when a backend builds them)."""
+    import random
+
+    import networkx as nx
+
+    from .topology.files import TopologyFileError
+
+    for key, kind in (("network.topology", "topology"), ("network.latency", "latency_model")):
+        resolved = plugins.get(key)
+        if resolved is None:
+            continue
+        path = key
+        factory = registry.get(kind, resolved.name).factory
+        try:
+            if key == "network.topology":
+                n = scenario.total_nodes()
+                build = factory.generate if hasattr(factory, "generate") else factory
+                build(n, resolved.params, random.Random(0))
+            else:
+                model = factory.create(resolved.params, random.Random(0)) if hasattr(
+                    factory, "create") else factory(resolved.params, random.Random(0))
+                assign = getattr(model, "assign_regions", None)
+                if assign is not None:
+                    named = nx.Graph()
+                    for i, group in enumerate(scenario.nodes):
+                        if group.region is not None:
+                            named.add_node(i, region=group.region)
+                    try:
+                        assign(named)
+                    except ValueError as exc:
+                        bad = next(i for i, g in enumerate(scenario.nodes)
+                                   if g.region is not None and repr(g.region) in str(exc))
+                        raise ScenarioError(str(exc).replace(f"node {bad!r}", f"group "
+                                            f"{scenario.nodes[bad].group!r}"), source=source,
+                                            path=f"nodes[{bad}].region") from None
+        except ScenarioError:
+            raise
+        except (TopologyFileError, ValueError) as exc:
+            raise ScenarioError(str(exc), source=source, path=path) from None
 
 
 def for_backend(scenario: Scenario, backend: str, options: RunOptions, source: str | None = None) -> Scenario:

@@ -451,7 +451,7 @@ GML_ERRORS = [
      "edge refers to undeclared node 7"),
     (NODES + '  edge [\n    source 0\n  ]\n]\n', 8, "edge has no target"),
     (NODES + '  node [\n    id 1\n  ]\n]\n', 9, "node id 1 is used twice"),
-    ('graph [\n  directed 1\n]\n', 2, "directed graphs are not supported"),
+    ('graph [\n  directed 2\n]\n', 2, "directed must be 0 or 1, got 2"),
     ('graph [\n  node [\n    label "x"\n  ]\n]\n', 2, "node has no id"),
     ('graph [\n  node [\n    id 0 ;\n  ]\n]\n', 3, "unexpected character ';'"),
     ('graph [\n  node [\n    id 0\n', 2, "'node [' is never closed"),

@@ -362,7 +362,7 @@ def _topology(scenario: Scenario, registry: Registry, names: list[str]) -> tuple
                          f"the scenario has {len(names)}")
     mapping = dict(zip(list(graph.nodes()), names, strict=True))
     # Relabel by hand so edge order (and so orientation: u connects to v) is kept.
-    named = nx.Graph()
+    named = graph.__class__()
     named.graph.update(graph.graph)
     named.graph["seed_nodes"] = [mapping[s] for s in graph.graph.get("seed_nodes", []) if s in mapping]
     for gn in graph.nodes():
@@ -471,7 +471,10 @@ def _add_monitor(hosts: dict[str, HostPlan], options: PlanOptions) -> None:
 
 def _network_graph(hosts: dict[str, HostPlan], topo: nx.Graph, latency: Any, dynamic: bool,
                    names: list[str]) -> nx.Graph:
-    graph = nx.Graph()
+    # Asymmetric links (a directed GML's routes, a directed topology file): one edge per
+    # direction, each with its own latency; otherwise one edge per pair.
+    directed = topo.is_directed() or bool(getattr(latency, "asymmetric", False))
+    graph: nx.Graph = nx.DiGraph() if directed else nx.Graph()
     for host in hosts.values():
         graph.add_node(host.name, bandwidth_up_bps=host.bandwidth_up_bps,
                        bandwidth_down_bps=host.bandwidth_down_bps,
@@ -481,12 +484,25 @@ def _network_graph(hosts: dict[str, HostPlan], topo: nx.Graph, latency: Any, dyn
         pairs = ((u, v, {}) for i, u in enumerate(names) for v in names[i + 1:])
     else:
         pairs = ((u, v, d) for u, v, d in topo.edges(data=True))
+    loss = getattr(latency, "packet_loss", None)
+
+    def lossy(a: str, b: str, given: Any) -> dict[str, float]:
+        value = given if given is not None else (loss(a, b) if loss is not None else 0.0)
+        return {"packet_loss": float(value)} if value else {}
+
     for u, v, data in pairs:
         lat = data.get("latency_s")
-        graph.add_edge(u, v, latency_s=float(lat) if lat is not None else float(latency.latency(u, v)))
+        graph.add_edge(u, v, latency_s=float(lat) if lat is not None else float(latency.latency(u, v)),
+                       **lossy(u, v, data.get("packet_loss")))
+        if directed and not (topo.is_directed() and topo.has_edge(v, u)):
+            # the way back: its own latency from the model, or the file's one way
+            back = float(latency.latency(v, u)) if lat is None else float(lat)
+            graph.add_edge(v, u, latency_s=back, **lossy(v, u, data.get("packet_loss")))
     for extra in (h for h in hosts if h not in topo):
         for n in names:  # agent-only hosts (the monitor) reach every node over a LAN-like link
             graph.add_edge(extra, n, latency_s=AGENT_HOST_LATENCY_S)
+            if directed:
+                graph.add_edge(n, extra, latency_s=AGENT_HOST_LATENCY_S)
     return graph
 
 

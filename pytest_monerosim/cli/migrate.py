@@ -28,6 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", "-i", required=True, metavar="OLD.yaml", help="the upstream config")
     p.add_argument("--output", "-o", required=True, metavar="NEW.yaml",
                    help="where to write the scenario ('-' for stdout)")
+    p.add_argument("--base-dir", metavar="DIR", default=None,
+                   help="resolve a relative network.path (GML file) against DIR; default: the "
+                        "working directory, as the existing Monerosim does, then the config's folder")
     p.add_argument("--quiet", "-q", action="store_true", help="do not print the warnings")
     p.set_defaults(func=main)
 
@@ -36,7 +39,11 @@ def main(args: argparse.Namespace) -> int:
     source = Path(args.input)
     if not source.is_file():
         raise UsageFailure(f"migrate --input {args.input}: no such file")
-    migration = migrate_file(source)
+    base_dir = getattr(args, "base_dir", None)
+    if base_dir is not None and not Path(base_dir).is_dir():
+        raise UsageFailure(f"migrate --base-dir {base_dir}: not a directory; accepted: the folder "
+                           "that relative network.path values are relative to")
+    migration = migrate_file(source, base_dir=base_dir)
     text = migration.to_yaml()
     if args.output == "-":
         sys.stdout.write(text)
@@ -53,6 +60,8 @@ def main(args: argparse.Namespace) -> int:
         except ScenarioError as exc:  # pragma: no cover - a bug in migrate, not user input
             raise ScenarioError(f"the migrated scenario does not load: {exc}") from None
     if not args.quiet:
+        for note in migration.notes:
+            print(f"monerosim migrate: {note}", file=sys.stderr)
         for warning in migration.warnings:
             print(f"monerosim migrate: warning: {warning}", file=sys.stderr)
         where = "stdout" if args.output == "-" else args.output

@@ -14,7 +14,10 @@ Upstream (github.com/Fountain5405/monerosim) has two forms of one format:
 expanded here as upstream does; ``auto`` values are kept as the string
 ``"auto"`` (upstream resolves them with machine-calibrated timing, which is a
 policy for ``migrate`` to choose). Every upstream field is accepted; unlike
-upstream (which ignores unknown keys) a misspelt key is an error naming it.
+upstream (which ignores unknown keys) a misspelt key is an error naming it,
+except at the top level: there a key that is not a near-miss of a section name
+(``metadata``, notes of a sweep) is ignored, as upstream ignores it, and
+reported through ``unknown``.
 Durations become seconds (float).
 """
 
@@ -517,15 +520,15 @@ class LegacyConfig(_Model):
     def _accepted_keys(cls) -> list[str]:
         return list(TOP_LEVEL)  # groups and form are filled in by the loader
 
-    def network_file(self, config_file: str | Path) -> Path | None:
-        """The GML file of ``network.path``: absolute, or relative to the config's folder.
-
-        (Upstream resolves it against its own working directory, the repository root.)
-        """
+    def network_file(self, config_file: str | Path, base_dir: str | Path | None = None) -> Path | None:
+        """The GML file of ``network.path``: absolute; else relative to ``base_dir`` if given;
+        else the working directory's (where upstream resolves it) if it exists there, else
+        the config's folder's."""
         if not isinstance(self.network, LegacyGmlNetwork):
             return None
-        path = Path(self.network.path).expanduser()
-        return path if path.is_absolute() else Path(config_file).parent / path
+        from .legacy_gml import resolve_network_path
+
+        return resolve_network_path(self.network.path, config_file, base_dir)[0]
 
     @property
     def total_hashrate(self) -> int:
@@ -859,15 +862,34 @@ def _from_validation(
 
 
 def legacy_from_dict(
-    data: Any, *, source: str | None = None, lines: Mapping[tuple[Any, ...], int] | None = None
+    data: Any,
+    *,
+    source: str | None = None,
+    lines: Mapping[tuple[Any, ...], int] | None = None,
+    unknown: list[tuple[str, str]] | None = None,
 ) -> LegacyConfig:
-    """Validate an upstream config already parsed from YAML (either form)."""
+    """Validate an upstream config already parsed from YAML (either form).
+
+    Top-level keys upstream does not read (``metadata``, notes of a sweep...)
+    are ignored as upstream ignores them; each adds ``(key, message)`` to
+    ``unknown`` when a list is given.
+    """
     if not is_legacy(data):
         raise LegacyConfigError(
             "not an upstream Monerosim config: it needs an 'agents' map "
             f"and top-level keys from {', '.join(TOP_LEVEL)}",
             source=source,
         )
+    extra = [k for k in data if k not in TOP_LEVEL]
+    for key in extra:
+        if difflib.get_close_matches(str(key), TOP_LEVEL, n=1, cutoff=0.8):
+            continue  # a misspelt section ('genral') stays an error, reported below
+        line = (lines or {}).get((key,))
+        where = f" (line {line})" if line else ""
+        if unknown is not None:
+            unknown.append((str(key), f"unknown top-level key{where}; upstream ignores it and so "
+                                      f"does migrate (sections read: {', '.join(TOP_LEVEL)})"))
+        data = {k: v for k, v in data.items() if k != key}
     timing = data.get("timing")
     spawn = None
     if isinstance(timing, Mapping) and timing.get("user_spawn_start") is not None:
@@ -879,9 +901,6 @@ def legacy_from_dict(
         agents, groups, origin, changed = _expand(data["agents"], spawn)
     except _ExpandError as exc:
         raise _error(exc.problem, exc.accepted, exc.path, None, "", source, lines) from None
-    for key in ("groups", "form"):
-        if key in data:
-            raise _error(f"unknown field {key!r}", ", ".join(TOP_LEVEL), (key,), None, "", source, lines)
     form = "scenario" if changed or "timing" in data else "expanded"
     try:
         return LegacyConfig.model_validate({**data, "agents": agents, "groups": groups, "form": form})
@@ -889,11 +908,12 @@ def legacy_from_dict(
         raise _from_validation(exc, origin, source, lines) from None
 
 
-def load_legacy(path: str | Path) -> LegacyConfig:
+def load_legacy(path: str | Path, *, unknown: list[tuple[str, str]] | None = None) -> LegacyConfig:
     """Read and validate an upstream Monerosim config file (expanded or scenario form).
 
     Raises :class:`LegacyConfigError` (a ``ScenarioError``) naming the file,
-    line, dotted field path, bad value and what is accepted.
+    line, dotted field path, bad value and what is accepted. Unknown top-level
+    keys are ignored (listed in ``unknown``, see :func:`legacy_from_dict`).
     """
     data, lines = read_yaml(path)
-    return legacy_from_dict(data, source=str(path), lines=lines)
+    return legacy_from_dict(data, source=str(path), lines=lines, unknown=unknown)

@@ -49,7 +49,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-import networkx as nx
 import yaml
 
 from .durations import format_duration
@@ -63,6 +62,7 @@ from .legacy import (
     legacy_from_dict,
     load_legacy,
 )
+from .legacy_gml import MAX_GML_REGIONS, gml_network, resolve_network_path  # noqa: F401 (re-export)
 from .model import ATOMIC_PER_XMR
 
 __all__ = [
@@ -75,8 +75,6 @@ __all__ = [
 
 STAGGER_TOLERANCE_S = 300.0
 """Start times that chain within this many seconds of each other collapse into one group."""
-MAX_GML_REGIONS = 64
-"""Above this many GML nodes, regions are the nodes' ``region`` attributes, not the nodes."""
 SWITCH_LATENCY_S = 0.001
 SWITCH_BANDWIDTH_BPS = 1e9
 
@@ -90,6 +88,11 @@ HODLER = "hodler"
 UPSTREAM_N_RECIPIENTS = 8
 UPSTREAM_OUT_PER_TX = 2
 UPSTREAM_OUTPUT_XMR = "5.0"
+
+# Upstream's automatic timeline (scripts/timing_constants.py).
+UPSTREAM_MIN_BOOTSTRAP_S = 14400
+UPSTREAM_BOOTSTRAP_BUFFER = 0.20
+UPSTREAM_FUNDING_PERIOD_S = 3600.0
 
 # Defaults for upstream's "auto" values when nothing else pins them.
 AUTO_TRANSACTION_INTERVAL_S = 60.0
@@ -126,11 +129,14 @@ class Migration:
     ``experimental``), for ``RunOptions.extra["shadow"]``."""
     use_agents: bool = True
     source: str | None = None
+    notes: list[MigrationWarning] = field(default_factory=list)
+    """What the translation decided that is not a loss: which file ``network.path`` was."""
 
     def to_yaml(self) -> str:
         """The scenario as YAML, headed by a comment listing the warnings."""
         lines = ["# Scenario migrated by `monerosim migrate`"
                  + (f" from {self.source}" if self.source else "") + "."]
+        lines += [f"# {_one_line(str(n))}" for n in self.notes]
         if self.warnings:
             lines.append(f"# {len(self.warnings)} legacy setting(s) without an exact equivalent:")
             lines += [f"#   - {_one_line(str(w))}" for w in self.warnings]
@@ -148,9 +154,20 @@ class Migration:
         return "\n".join(lines) + "\n" + body
 
     def write(self, path: str | Path) -> Path:
+        """Write :meth:`to_yaml` atomically (a temporary file renamed over ``path``)."""
+        import os
+        import tempfile
+
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(self.to_yaml())
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(self.to_yaml())
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         return out
 
 
@@ -169,10 +186,17 @@ def _renames(names: Mapping[str, str]) -> list[str]:
 # --------------------------------------------------------------------------- entry points
 
 
-def migrate_file(path: str | Path) -> Migration:
-    """Read a legacy config file and translate it (a GML ``network.path`` is relative to it)."""
-    config = load_legacy(path)
-    return migrate(config, source=str(path), base_dir=Path(path).parent)
+def migrate_file(path: str | Path, *, base_dir: str | Path | None = None) -> Migration:
+    """Read a legacy config file and translate it.
+
+    A relative GML ``network.path`` is looked up against ``base_dir`` when
+    given, else the working directory (as upstream does), else the file's folder.
+    """
+    unknown: list[tuple[str, str]] = []
+    config = load_legacy(path, unknown=unknown)
+    migration = migrate(config, source=str(path), base_dir=base_dir)
+    migration.warnings[:0] = [MigrationWarning(k, m) for k, m in unknown]
+    return migration
 
 
 def migrate(
@@ -184,13 +208,17 @@ def migrate(
     """Translate a legacy config (a :class:`LegacyConfig` or its YAML data) into a scenario.
 
     ``base_dir`` is where a relative ``network.path`` is looked up (default: the
-    directory of ``source``, else the current one). Raises ``ScenarioError`` for
-    input that cannot be translated (an unreadable GML file, for instance).
+    working directory, then the directory of ``source``). Raises ``ScenarioError``
+    for input that cannot be translated (an unreadable GML file, for instance).
     """
-    config = legacy if isinstance(legacy, LegacyConfig) else legacy_from_dict(legacy, source=source)
-    if base_dir is None:
-        base_dir = Path(source).parent if source else Path.cwd()
-    return _Migrator(config, source, Path(base_dir)).run()
+    unknown: list[tuple[str, str]] = []
+    if isinstance(legacy, LegacyConfig):
+        config = legacy
+    else:
+        config = legacy_from_dict(legacy, source=source, unknown=unknown)
+    migration = _Migrator(config, source, Path(base_dir) if base_dir is not None else None).run()
+    migration.warnings[:0] = [MigrationWarning(k, m) for k, m in unknown]
+    return migration
 
 
 # --------------------------------------------------------------------------- the work
@@ -224,11 +252,12 @@ class _WalletSpec:
 
 
 class _Migrator:
-    def __init__(self, config: LegacyConfig, source: str | None, base_dir: Path) -> None:
+    def __init__(self, config: LegacyConfig, source: str | None, base_dir: Path | None) -> None:
         self.cfg = config
         self.source = source
         self.base_dir = base_dir
         self.warnings: list[MigrationWarning] = []
+        self.notes: list[MigrationWarning] = []
         self.shadow: dict[str, dict[str, Any]] = {}
         general = config.general
         self.use_agents = general.use_agents is not False
@@ -236,9 +265,45 @@ class _Migrator:
             general.bootstrap_end_time, float) else None
         self.seed = general.simulation_seed
         self.net: LegacySwitchNetwork | LegacyGmlNetwork | None = None
+        self.timeline = self._auto_timeline()
+
+    def _auto_timeline(self) -> dict[str, float]:
+        """Upstream's scenario generator's timeline for ``auto`` values (scenario_parser.py
+        ``_resolve_timing``): bootstrap ends at the timing override, else the general value,
+        else max(4 h, 1.2 x the last start of an early bootstrap participant); the miner
+        distributor starts then (or at ``timing.md_start_time``); users start transacting
+        one funding hour later (or at ``timing.activity_start_time``). The calibrated
+        per-user stagger on top of that depends on upstream's machine calibration and is
+        not reproduced."""
+        last = 0.0
+        for agent in self.cfg.agents.values():
+            start = agent.start_time
+            if start is None or start >= 3600.0:
+                continue
+            script = agent.script or ""
+            daemon_only = (isinstance(agent.daemon, str) or bool(agent.daemon_phases)) and \
+                agent.wallet is None and not agent.wallet_phases and agent.script is None
+            if agent.activity_start_time == "auto" or script == "agents.autonomous_miner" \
+                    or daemon_only:
+                last = max(last, start)
+        timing = self.cfg.timing
+        if timing is not None and timing.bootstrap_end_time is not None:
+            bootstrap = timing.bootstrap_end_time
+        elif self.bootstrap_s is not None:
+            bootstrap = self.bootstrap_s
+        else:
+            bootstrap = float(max(UPSTREAM_MIN_BOOTSTRAP_S, int(last * (1 + UPSTREAM_BOOTSTRAP_BUFFER))))
+        md_start = timing.md_start_time if timing is not None and timing.md_start_time is not None \
+            else bootstrap
+        activity = timing.activity_start_time if timing is not None and \
+            timing.activity_start_time is not None else md_start + UPSTREAM_FUNDING_PERIOD_S
+        return {"bootstrap_end": bootstrap, "md_start": md_start, "activity_start": activity}
 
     def warn(self, field: str, message: str) -> None:
         self.warnings.append(MigrationWarning(field, message))
+
+    def note(self, field: str, message: str) -> None:
+        self.notes.append(MigrationWarning(field, message))
 
     # -- top level -----------------------------------------------------------------
     def run(self) -> Migration:
@@ -266,6 +331,7 @@ class _Migrator:
             shadow_options=self.shadow,
             use_agents=self.use_agents,
             source=self.source,
+            notes=self.notes,
         )
 
     # -- general -------------------------------------------------------------------
@@ -296,9 +362,12 @@ class _Migrator:
                 shadow_general["bootstrap_end_time"] = _shadow_time(g.bootstrap_end_time)
                 self._shadow_knob("general.bootstrap_end_time")
             else:
+                end = self.timeline["bootstrap_end"]
+                shadow_general["bootstrap_end_time"] = _shadow_time(end)
                 self.warn("general.bootstrap_end_time",
-                          "'auto' is computed by upstream's calibrated timeline; Shadow's bootstrap "
-                          "period (unlimited bandwidth) has no equivalent here and is dropped")
+                          f"'auto' resolves to {format_duration(end)} on upstream's timeline; "
+                          "Shadow-only: kept for the shadow backend (backends.shadow.options); the "
+                          "other backends ignore it")
         if g.runahead is not None:
             shadow_exp["runahead"] = _shadow_time(g.runahead)
             self._shadow_knob("general.runahead")
@@ -394,101 +463,8 @@ class _Migrator:
         return out
 
     def gml_network(self, net: LegacyGmlNetwork) -> dict[str, Any]:
-        path = Path(net.path).expanduser()
-        if not path.is_absolute():  # relative to the legacy file (upstream: to its checkout)
-            path = self.base_dir / path
-        from ..topology.files import TopologyFileError, load_topology_file
-
-        try:
-            graph = load_topology_file(path, "gml")
-        except (OSError, TopologyFileError) as exc:
-            raise ScenarioError(f"cannot use the GML network: {exc}", source=self.source,
-                                path="network.path") from None
-        lengths = _shortest_paths(graph, str(path), self.source)
-        weights = self.placement_weights(graph, net)
-        if len(graph) <= MAX_GML_REGIONS:
-            names = _region_names(graph)
-            regions = [{"name": names[n], "weight": w} for n, w in weights.items() if w > 0]
-            kept = [n for n, w in weights.items() if w > 0]
-            matrix: dict[str, dict[str, float]] = {}
-            for i, a in enumerate(kept):
-                matrix[names[a]] = {names[b]: _ms(lengths[a][b]) for b in kept[i:]}
-        else:
-            regions, matrix = self._coarse_regions(graph, lengths, weights, net)
-        lossy = [(u, v) for u, v, d in graph.edges(data=True) if d.get("packet_loss", 0.0) > 0]
-        if lossy:
-            self.warn("network.path", f"packet_loss on {len(lossy)} GML edge(s) has no equivalent in "
-                                      "the latency models; links are lossless")
-        bandwidth = _weighted_median(
-            [(float(graph.nodes[n].get("bandwidth_up_bps", SWITCH_BANDWIDTH_BPS)), w)
-             for n, w in weights.items() if w > 0])
-        ups = {graph.nodes[n].get("bandwidth_up_bps") for n in graph}
-        downs = {graph.nodes[n].get("bandwidth_down_bps") for n in graph}
-        if len(ups | downs) > 1:
-            self.warn("network.path",
-                      f"GML nodes have different host bandwidths; every node gets "
-                      f"{bandwidth / 1e6:g} Mbit/s (the placement-weighted median upload)")
-        if net.distribution is not None and net.distribution.strategy == "Sequential":
-            self.warn("network.distribution.strategy",
-                      "Sequential fills GML nodes in order; here nodes are dealt to them in "
-                      "proportion (equal weights), not in agent order")
-        self.warn("network.path",
-                  f"{path.name}: hosts attach to GML nodes as regions of a 'regions' latency "
-                  "model (shortest-path latencies); which agent lands on which GML node may "
-                  "differ from upstream, the proportions do not")
-        return {
-            "latency": {"name": "regions", "regions": regions, "latency_s": matrix,
-                        "intra_s": min(_ms(lengths[n][n]) for n in graph)},
-            "bandwidth_bps": bandwidth,
-        }
-
-    def placement_weights(self, graph: nx.Graph, net: LegacyGmlNetwork) -> dict[Any, float]:
-        dist = net.distribution
-        nodes = list(graph.nodes)
-        if dist is None or dist.strategy != "Weighted" or dist.weights is None:
-            return dict.fromkeys(nodes, 1.0)
-        wanted = {k: v for k, v in dist.weights.model_dump().items() if v}
-        by_region: dict[str, list[Any]] = {}
-        for n in nodes:
-            region = graph.nodes[n].get("region")
-            if isinstance(region, str):
-                by_region.setdefault(region, []).append(n)
-        missing = sorted(set(wanted) - set(by_region))
-        if missing:
-            self.warn("network.distribution.weights",
-                      f"no GML node has region {', '.join(missing)}; those weights are dropped")
-        weights = dict.fromkeys(nodes, 0.0)
-        for region, share in wanted.items():
-            for n in by_region.get(region, []):
-                weights[n] = share / len(by_region[region])
-        if not any(weights.values()):
-            self.warn("network.distribution", "no GML node matches the weights; nodes are spread "
-                                              "evenly")
-            return dict.fromkeys(nodes, 1.0)
-        return weights
-
-    def _coarse_regions(
-        self, graph: nx.Graph, lengths: Mapping[Any, Mapping[Any, float]],
-        weights: Mapping[Any, float], net: LegacyGmlNetwork,
-    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, float]]]:
-        """Large graphs: one region per ``region`` attribute, mean latencies between them."""
-        members: dict[str, list[Any]] = {}
-        for n in graph:
-            if weights.get(n, 0) > 0:
-                region = graph.nodes[n].get("region")
-                members.setdefault(region if isinstance(region, str) else "internet", []).append(n)
-        self.warn("network.path",
-                  f"{len(graph)} GML nodes are more than {MAX_GML_REGIONS}; latencies are averaged "
-                  f"over {len(members)} region(s) ({', '.join(sorted(members))})")
-        names = sorted(members)
-        regions = [{"name": r, "weight": sum(weights[n] for n in members[r])} for r in names]
-        matrix: dict[str, dict[str, float]] = {}
-        for i, a in enumerate(names):
-            matrix[a] = {}
-            for b in names[i:]:
-                values = [lengths[u][v] for u in members[a] for v in members[b]]
-                matrix[a][b] = _ms(sum(values) / len(values))
-        return regions, matrix
+        path, how = resolve_network_path(net.path, self.source, self.base_dir)
+        return gml_network(net, path, how, self.warn, self.note, self.source)
 
     # -- agents --------------------------------------------------------------------
     def agents(self) -> tuple[list[_NodeSpec], list[_WalletSpec]]:
@@ -537,7 +513,27 @@ class _Migrator:
             if dropped:
                 self.warn("general.use_agents",
                           f"false: wallets of {_some(dropped)} are not created")
+        self.unfunded_users(wallets)
         return nodes, wallets
+
+    def unfunded_users(self, wallets: list[_WalletSpec]) -> None:
+        """Users no money can reach send nothing: upstream runs them, so do we (as hodlers).
+
+        Upstream users are funded only by its miner distributor (miners keep
+        their coinbase). Without one, a user's wallet stays empty and its
+        script never manages a transfer; a ``transaction_bot`` here would fail
+        the funding check, so the wallet becomes a ``hodler``: it exists,
+        receives, and never sends, as upstream's user does.
+        """
+        if any(w.strategy == DISTRIBUTOR for w in wallets):
+            return
+        for i, w in enumerate(wallets):
+            if w.strategy != TRANSACTION_BOT:
+                continue
+            wallets[i] = _WalletSpec(w.agent, w.node_agent, HODLER, {}, w.receives)
+            self.warn(f"agents.{w.agent}.script",
+                      "no funding path (no miner-distributor pays users); upstream runs this user "
+                      "and it never sends; its wallet becomes a hodler (holds, never sends)")
 
     def agent_common(self, name: str, agent: LegacyAgent) -> None:
         """Warnings for per-agent settings that no role maps."""
@@ -616,12 +612,13 @@ class _Migrator:
                              "(which ones are drawn from the seed, not upstream's choice)")
         return out
 
-    def _auto(self, where: str, value: float | str | None, fallback: float, what: str) -> float:
+    def _auto(self, where: str, value: float | str | None, fallback: float, what: str,
+              shown: str | None = None) -> float:
         if isinstance(value, float):
             return value
         if value == "auto":
             self.warn(where, f"'auto' is upstream's calibrated timeline; {what} "
-                             f"{format_duration(fallback)} is used")
+                             f"{shown or format_duration(fallback)} is used")
         return fallback
 
     def user_wallet(self, name: str, agent: LegacyAgent, node_agent: str,
@@ -630,11 +627,16 @@ class _Migrator:
         interval = self._auto(f"{here}.transaction_interval", agent.transaction_interval,
                               AUTO_TRANSACTION_INTERVAL_S, "an interval of")
         timing = self.cfg.timing
-        start_default = (timing.activity_start_time if timing and timing.activity_start_time
-                         is not None else self.bootstrap_s if self.bootstrap_s is not None
-                         else agent.start_time or 0.0)
+        if agent.activity_start_time == "auto":
+            start_default, shown = self.timeline["activity_start"], None
+        elif timing and timing.activity_start_time is not None:
+            start_default, shown = timing.activity_start_time, None
+        elif self.bootstrap_s is not None:
+            start_default, shown = self.bootstrap_s, None
+        else:
+            start_default, shown = agent.start_time or 0.0, "the agent's own start_time"
         start = self._auto(f"{here}.activity_start_time", agent.activity_start_time,
-                           start_default, "a start time of")
+                           start_default, "without its calibrated per-user stagger, the start", shown)
         wallets.append(_WalletSpec(name, node_agent, TRANSACTION_BOT,
                                    {"interval_s": interval, "start_time": start},
                                    receives=bool(agent.can_receive_distributions)))
@@ -700,8 +702,11 @@ class _Migrator:
             self.warn(here, "the miner distributor has no miners to fund users from; left out")
             return
         timing = self.cfg.timing
-        wait_default = (timing.md_start_time if timing and timing.md_start_time is not None
-                        else self.bootstrap_s if self.bootstrap_s is not None else 3600.0)
+        if agent.wait_time == "auto":
+            wait_default = self.timeline["md_start"]
+        else:
+            wait_default = (timing.md_start_time if timing and timing.md_start_time is not None
+                            else self.bootstrap_s if self.bootstrap_s is not None else 3600.0)
         wait = self._auto(f"{here}.wait_time", agent.wait_time, wait_default, "a wait of")
         outputs = agent.md_out_per_tx or UPSTREAM_OUT_PER_TX
         params: dict[str, Any] = {
@@ -992,10 +997,6 @@ def _atomic(xmr: str) -> int:
     return int(Decimal(xmr) * ATOMIC_PER_XMR)
 
 
-def _ms(seconds: float) -> float:
-    """Seconds rounded to the microsecond (sums of GML latencies carry float noise)."""
-    return round(seconds, 6)
-
 
 def _some(items: list[str], k: int = 4) -> str:
     return ", ".join(items[:k]) + (f" ... ({len(items)} in all)" if len(items) > k else "")
@@ -1061,39 +1062,3 @@ def _unique(name: str, used: set[str], count: int) -> str:
     if count > 1:
         used.update(f"{candidate}-{i}" for i in range(count))
     return candidate
-
-
-def _shortest_paths(graph: nx.Graph, path: str, source: str | None) -> dict[Any, dict[Any, float]]:
-    """One-way latency between every pair of GML nodes along the fastest path (Shadow's routing)."""
-    loops = {u: d["latency_s"] for u, v, d in graph.edges(data=True) if u == v}
-    simple = nx.Graph()
-    simple.add_nodes_from(graph.nodes)
-    simple.add_edges_from((u, v, d) for u, v, d in graph.edges(data=True) if u != v)
-    lengths: dict[Any, dict[Any, float]] = {}
-    for node in graph.nodes:
-        found = nx.single_source_dijkstra_path_length(simple, node, weight="latency_s")
-        if len(found) < len(graph):
-            lost = next(n for n in graph.nodes if n not in found)
-            raise ScenarioError(f"GML file {path}: node {lost} cannot be reached from node {node}; "
-                                "Shadow needs a connected graph", source=source, path="network.path")
-        lengths[node] = dict(found)
-        lengths[node][node] = float(loops.get(node, SWITCH_LATENCY_S))
-    return lengths
-
-
-def _region_names(graph: nx.Graph) -> dict[Any, str]:
-    labels = [graph.nodes[n].get("label") for n in graph]
-    if all(isinstance(x, str) and x for x in labels) and len(set(labels)) == len(labels):
-        return {n: str(graph.nodes[n]["label"]) for n in graph}
-    return {n: f"node{n}" for n in graph}
-
-
-def _weighted_median(values: list[tuple[float, float]]) -> float:
-    ordered = sorted(values)
-    total = sum(w for _, w in ordered)
-    acc = 0.0
-    for value, weight in ordered:
-        acc += weight
-        if acc >= total / 2:
-            return value
-    return ordered[-1][0]

@@ -176,6 +176,8 @@ class World:
         factory = spec.factory
         self.latency_model = factory.create(params, rng) if hasattr(factory, "create") \
             else factory(params, rng)
+        self.asymmetric = bool(getattr(self.latency_model, "asymmetric", False))
+        """Links may have a different latency each way (directed GML routes, directed files)."""
 
     def _build_nodes(self, graph: nx.Graph) -> None:
         scenario = self.scenario
@@ -216,16 +218,25 @@ class World:
         else:
             for n in nodes:
                 n.static_peers = {}
+            directed = graph.is_directed()
             for u, v, data in graph.edges(data=True):
                 a, b = by_graph[u], by_graph[v]
                 if a is b:
                     continue
-                a.static_peers[b] = True
-                b.static_peers[a] = False
+                if directed and a in b.static_peers:
+                    pass  # v -> u came first: one connection, dialled by v
+                else:
+                    a.static_peers[b] = True
+                    b.static_peers[a] = False
                 if "latency_s" in data:
+                    # A directed file gives each direction its own latency; a direction
+                    # the file lacks takes the other one's.
                     lat = float(data["latency_s"])
                     self._edge_latency[(a.index, b.index)] = lat
-                    self._edge_latency[(b.index, a.index)] = lat
+                    if not directed or not graph.has_edge(v, u):
+                        self._edge_latency[(b.index, a.index)] = lat
+                    elif lat != graph.edges[v, u].get("latency_s", lat):
+                        self.asymmetric = True
 
     def _behaviour(self, group: NodeGroup) -> Any:
         ref = group.behaviour_ref()

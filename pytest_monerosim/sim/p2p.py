@@ -201,7 +201,7 @@ class P2PNetwork:
         """The handshake ``a`` → ``b`` succeeded: link both ends and exchange state."""
         now = self.engine.now
         la = Link(latency, True, now)
-        lb = Link(latency, False, now)
+        lb = Link(self.world.latency(b, a) if self.world.asymmetric else latency, False, now)
         la.born = lb.born = self.gossip.tick()
         a.links[b] = la
         b.links[a] = lb

@@ -40,7 +40,7 @@ from .chain import Block, TipChange
 
 if TYPE_CHECKING:
     from .network import World
-    from .node import Node
+    from .node import Link, Node
 
 SYNC_BATCH = 20
 """Blocks per request while syncing (``BLOCKS_SYNCHRONIZING_DEFAULT_COUNT``)."""
@@ -52,6 +52,13 @@ class BlockRelay:
         self.engine = world.engine
         self.hooks = world.hooks
         self.verification_s = verification_s
+
+    def _rtt(self, node: Node, peer: Node, link: Link) -> float:
+        """Request from ``node`` to ``peer`` and back (each way its own latency if asymmetric)."""
+        if not self.world.asymmetric:
+            return 2 * link.latency
+        back = peer.links.get(node)
+        return link.latency + (back.latency if back is not None else link.latency)
 
     # -- sending -------------------------------------------------------------
     def send_block(self, node: Node, block: Block, skip: set[Node | None] | None) -> None:
@@ -113,7 +120,7 @@ class BlockRelay:
             if missing > 0:
                 link = node.links[sender]
                 bw = sender.up_bps if sender.up_bps < node.down_bps else node.down_bps
-                extra = 2 * link.latency + missing * 8.0 / bw
+                extra = self._rtt(node, sender, link) + missing * 8.0 / bw
         self._receive(node, block, True, sender, extra)
 
     def _receive(self, node: Node, block: Block, relay: bool, sender: Node | None,
@@ -190,7 +197,7 @@ class BlockRelay:
         if link is None:
             return
         node.syncing[peer] = node.gen
-        self.engine.schedule(2 * link.latency, self._sync_chain, node, peer, node.gen)
+        self.engine.schedule(self._rtt(node, peer, link), self._sync_chain, node, peer, node.gen)
 
     def _sync_alive(self, node: Node, peer: Node, gen: int) -> bool:
         """Is this sync still possible? (A restart clears ``node.syncing`` itself.)"""
@@ -228,7 +235,7 @@ class BlockRelay:
         batch = blocks[start:start + SYNC_BATCH]
         bw = peer.up_bps if peer.up_bps < node.down_bps else node.down_bps
         transfer = sum(b.size for b in batch) * 8.0 / bw
-        self.engine.schedule(2 * link.latency + transfer, self._sync_batch, node, peer, blocks,
+        self.engine.schedule(self._rtt(node, peer, link) + transfer, self._sync_batch, node, peer, blocks,
                              start, gen)
 
     def _sync_batch(self, node: Node, peer: Node, blocks: list[Block], start: int,

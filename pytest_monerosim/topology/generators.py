@@ -16,7 +16,7 @@ from typing import Any
 import networkx as nx
 from pydantic import BaseModel, Field
 
-from .files import FileFormat, load_topology_file
+from .files import FileFormat, describe_disconnected, load_topology_file
 from .latency import BandwidthModel, LatencyModel
 from .spec import Params, TopologySpec
 
@@ -120,6 +120,9 @@ def build_scale_free(n: int, params: ScaleFreeParams, rng: random.Random) -> nx.
 class FileParams(Params):
     path: Path
     format: FileFormat = "auto"
+    allow_disconnected: bool = False
+    """A file whose nodes do not all reach each other is an error unless this says it is
+    intended (directed files: weakly connected, since each link is a connection)."""
 
 
 def build_file(n: int, params: FileParams, rng: random.Random) -> nx.Graph:
@@ -127,7 +130,12 @@ def build_file(n: int, params: FileParams, rng: random.Random) -> nx.Graph:
     graph = load_topology_file(params.path, params.format)
     if n and graph.number_of_nodes() != n:
         raise ValueError(f"topology file {params.path} has {graph.number_of_nodes()} nodes but "
-                         f"the scenario asks for {n}")
+                         f"the scenario asks for {n}; accepted: a file with exactly one node per "
+                         "scenario node")
+    problem = None if params.allow_disconnected else describe_disconnected(graph, strong=False)
+    if problem is not None:
+        raise ValueError(f"topology file {params.path} {problem}; accepted: a connected graph, "
+                         "or allow_disconnected: true if that is intended")
     return graph
 
 

@@ -75,9 +75,12 @@ def quota_labels(
 
 
 class LatencyModel(ABC):
-    """One-way latency in seconds for any node pair; symmetric and deterministic."""
+    """One-way latency in seconds for any node pair; deterministic, symmetric unless
+    :attr:`asymmetric` (then ``latency(u, v)`` is the direction u -> v)."""
 
     name: str = "latency"
+    asymmetric: bool = False
+    """True when ``latency(u, v)`` may differ from ``latency(v, u)`` (directed GML routes)."""
 
     @abstractmethod
     def latency(self, u: Hashable, v: Hashable) -> float:
@@ -182,12 +185,23 @@ class RegionsParams(Params):
     with the same value. A diagonal entry ``latency_s[r][r]`` overrides
     ``intra_s`` for region ``r``. ``jitter`` spreads each pair's latency
     uniformly over ±jitter of the region figure.
+
+    ``directed: true`` makes the matrix one-way (asymmetric links, as on a
+    directed GML graph): ``latency_s[a][b]`` is the latency from ``a`` to
+    ``b``; a pair given in one direction only is the same both ways.
+
+    ``packet_loss[a][b]`` is the share of packets lost from ``a`` to ``b``
+    (one way, as on a directed GML path; absent = 0). The Shadow backend
+    writes it on its graph's edges; the embedded simulator does not model
+    loss (its messages are TCP streams and it models no retransmissions).
     """
 
     regions: list[Region] = Field(min_length=1)
     latency_s: dict[str, dict[str, float]] = Field(default_factory=dict)
     intra_s: float = Field(default=0.005, gt=0)
     jitter: float = Field(default=0.0, ge=0, lt=1)
+    directed: bool = False
+    packet_loss: dict[str, dict[str, float]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _matrix_complete(self) -> RegionsParams:
@@ -195,6 +209,13 @@ class RegionsParams(Params):
         if len(set(names)) != len(names):
             raise ValueError(f"region names must be unique; got {names}")
         known = set(names)
+        for a, row in self.packet_loss.items():
+            for b, value in row.items():
+                if a not in known or b not in known:
+                    raise ValueError(f"packet_loss names unknown region {a if a not in known else b!r}; "
+                                     f"regions are {names}")
+                if not 0 <= value < 1:
+                    raise ValueError(f"packet_loss[{a!r}][{b!r}] = {value}; accepted: 0 <= loss < 1")
         seen: dict[frozenset[str], float] = {}
         for a, row in self.latency_s.items():
             for b, value in row.items():
@@ -205,6 +226,9 @@ class RegionsParams(Params):
                 if value <= 0:
                     raise ValueError(f"latency_s[{a!r}][{b!r}] = {value} must be > 0")
                 key = frozenset((a, b))
+                if self.directed:
+                    seen.setdefault(key, value)
+                    continue
                 if key in seen and seen[key] != value:
                     raise ValueError(f"latency_s is not symmetric: {a!r}<->{b!r} is given as "
                                      f"{seen[key]} and {value}")
@@ -230,12 +254,25 @@ class RegionLatency(LatencyModel):
         self.names = [r.name for r in params.regions]
         self.weights = [r.weight for r in params.regions]
         self.jitter, self.seed = params.jitter, seed
-        self._between: dict[frozenset[str], float] = {
-            frozenset((a, b)): value
-            for a, row in params.latency_s.items() for b, value in row.items()
-        }
+        self.asymmetric = params.directed
+        # (a, b) -> one-way latency a -> b; a pair given one way only is symmetric.
+        self._between: dict[tuple[str, str], float] = {}
+        for a, row in params.latency_s.items():
+            for b, value in row.items():
+                self._between[(a, b)] = value
+        if params.directed:
+            for (a, b), value in list(self._between.items()):
+                self._between.setdefault((b, a), value)
+        else:
+            for (a, b), value in list(self._between.items()):
+                self._between[(b, a)] = value
         for name in self.names:
-            self._between.setdefault(frozenset((name,)), params.intra_s)
+            self._between.setdefault((name, name), params.intra_s)
+        self._loss: dict[tuple[str, str], float] = {
+            (a, b): value for a, row in params.packet_loss.items() for b, value in row.items()}
+        if not params.directed:
+            for (a, b), value in list(self._loss.items()):
+                self._loss.setdefault((b, a), value)
         self._assigned: dict[Hashable, str] = {}
 
     def region_of(self, node: Hashable) -> str:
@@ -263,8 +300,14 @@ class RegionLatency(LatencyModel):
             self._assigned[node] = region
 
     def region_latency(self, a: str, b: str) -> float:
-        """The configured one-way latency between regions ``a`` and ``b`` (no jitter)."""
-        return self._between[frozenset((a, b))]
+        """The configured one-way latency from region ``a`` to ``b`` (no jitter)."""
+        return self._between[(a, b)]
+
+    def packet_loss(self, u: Hashable, v: Hashable) -> float:
+        """Share of packets lost from ``u`` to ``v`` (the regions' ``packet_loss``; else 0)."""
+        if not self._loss:
+            return 0.0
+        return self._loss.get((self.region_of(u), self.region_of(v)), 0.0)
 
     def latency(self, u: Hashable, v: Hashable) -> float:
         base = self.region_latency(self.region_of(u), self.region_of(v))

@@ -58,6 +58,7 @@ import networkx as nx
 import yaml
 
 from ...atomic import atomic_write
+from ...topology.files import describe_disconnected
 from ..parse import MONEROD_LOG
 from ..plan import (
     AgentRuntimeArgs,
@@ -220,19 +221,22 @@ def network_graph(
                          "or jitter-free 'regions' latency model")
     if compact and regional is not None:
         return (*_compact_graph(plan, scenario, regional), False, True)
-    graph = nx.Graph()
+    # A directed plan graph (asymmetric links) is written as directed GML: one edge per
+    # direction with its own latency, as Shadow allows.
+    graph: nx.Graph = nx.DiGraph() if plan.graph.is_directed() else nx.Graph()
     for name, data in plan.graph.nodes(data=True):
         graph.add_node(name, bandwidth_up_bps=round(data["bandwidth_up_bps"]),
                        bandwidth_down_bps=round(data["bandwidth_down_bps"]))
     for u, v, data in plan.graph.edges(data=True):
-        graph.add_edge(u, v, latency_s=shadow_latency(data["latency_s"]), packet_loss=0.0)
+        graph.add_edge(u, v, latency_s=shadow_latency(data["latency_s"]),
+                       packet_loss=float(data.get("packet_loss", 0.0)))
     n = graph.number_of_nodes()
-    complete = graph.number_of_edges() == n * (n - 1) // 2
-    if not complete and not nx.is_connected(graph):
-        parts = sorted((sorted(c) for c in nx.connected_components(graph)), key=len)
-        raise ValueError(f"the network graph is not connected ({len(parts)} parts; e.g. "
-                         f"{', '.join(parts[0][:4])} reach no other host); Shadow routes between "
-                         "every pair of hosts")
+    pairs = n * (n - 1) if graph.is_directed() else n * (n - 1) // 2
+    complete = graph.number_of_edges() == pairs
+    problem = None if complete else describe_disconnected(graph, strong=True)
+    if problem is not None:
+        raise ValueError(f"the network graph {problem}; Shadow routes between every pair of "
+                         "hosts")
     return graph, {h: h for h in graph.nodes}, not complete, False
 
 
@@ -258,14 +262,16 @@ def _regional_latency(plan: ProcessPlan, scenario: Scenario) -> dict[str, Any] |
         if params.jitter:
             return None
         return {"kind": "regions", "regions": [r.model_dump() for r in params.regions],
-                "latency_s": params.latency_s, "intra_s": params.intra_s}
+                "latency_s": params.latency_s, "intra_s": params.intra_s,
+                "directed": params.directed, "packet_loss": params.packet_loss}
     return None
 
 
 def _compact_graph(
     plan: ProcessPlan, scenario: Scenario, table: Mapping[str, Any]
 ) -> tuple[nx.Graph, dict[str, Any]]:
-    graph = nx.Graph()
+    directed = bool(table.get("directed"))
+    graph: nx.Graph = nx.DiGraph() if directed else nx.Graph()
     default = scenario.network.bandwidth_bps
     attach: dict[str, Any] = {}
     if table["kind"] == "constant":
@@ -276,23 +282,38 @@ def _compact_graph(
         return graph, attach
     names = [r["name"] for r in table["regions"]]
     intra = float(table.get("intra_s", 0.005))
-    between: dict[frozenset[str], float] = {}
+    # (a, b) -> one-way latency; a pair given one way only is the same both ways.
+    between: dict[tuple[str, str], float] = {}
     for a, row in dict(table.get("latency_s") or {}).items():
         for b, value in dict(row).items():
-            between[frozenset((a, b))] = float(value)
+            between[(a, b)] = float(value)
+            if not directed:
+                between[(b, a)] = float(value)
+    for (a, b), value in list(between.items()):
+        between.setdefault((b, a), value)
+    loss: dict[tuple[str, str], float] = {}
+    for a, row in dict(table.get("packet_loss") or {}).items():
+        for b, value in dict(row).items():
+            loss[(a, b)] = float(value)
+            if not directed:
+                loss.setdefault((b, a), float(value))
     for name in names:
         graph.add_node(name, bandwidth_bps=default)
-        graph.add_edge(name, name, latency_s=shadow_latency(between.get(frozenset((name,)), intra)),
-                       packet_loss=0.0)
+        graph.add_edge(name, name, latency_s=shadow_latency(between.get((name, name), intra)),
+                       packet_loss=loss.get((name, name), 0.0))
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            graph.add_edge(a, b, latency_s=shadow_latency(between[frozenset((a, b))]), packet_loss=0.0)
+        for b in (names if directed else names[i + 1:]):
+            if a != b:
+                graph.add_edge(a, b, latency_s=shadow_latency(between[(a, b)]),
+                               packet_loss=loss.get((a, b), 0.0))
     agent_only = [h for h in plan.hosts.values() if h.node is None]
     if agent_only:  # the monitor: one node linked to every region over a LAN-like link
         graph.add_node("agents", bandwidth_bps=default)
         graph.add_edge("agents", "agents", latency_s=SELF_LOOP_LATENCY_S, packet_loss=0.0)
         for name in names:
             graph.add_edge("agents", name, latency_s=SELF_LOOP_LATENCY_S, packet_loss=0.0)
+            if directed:
+                graph.add_edge(name, "agents", latency_s=SELF_LOOP_LATENCY_S, packet_loss=0.0)
     for plan_host in plan.hosts.values():
         if plan_host.node is None:
             attach[plan_host.name] = "agents"
