@@ -25,19 +25,10 @@ import math
 from typing import Any
 
 from ...result.model import Result
+from ...result.summary import percentile as _pct
 
 ARTEFACT_RATE = 0.01
 """Implied stale rate from scaled relay delay above which a run is flagged."""
-
-
-def _pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    data = sorted(values)
-    pos = (len(data) - 1) * q / 100.0
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(data) - 1)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
 
 
 def implied_stale_rate(delay_s: float, target_s: float) -> float:
