@@ -39,8 +39,8 @@ def test_partition_suite_slice_on_namespaced_daemons(pytester: pytest.Pytester) 
     """The partition suite's heavier-side test on 7 real daemons (its ``backends.monerod``
     section): as root each daemon is its own host and the cut is a cut of the links.
 
-    At 120x rather than the fixture's 30x, to keep CI cheap (90 s of wall time instead of
-    6 min): this test asserts which side wins, not how fast the parts reconverge."""
+    At 120x (the default, set explicitly): this test asserts which side wins, not how
+    fast the parts reconverge."""
     from pytest_monerosim.backends.monerod.netns import netns_support
 
     namespaced, why = netns_support()
