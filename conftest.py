@@ -21,3 +21,23 @@ FIXTURES = ROOT / "fixtures"
 def fixtures_dir() -> Path:
     """The repository's ``fixtures/`` folder (scenario YAML, topologies, legacy configs)."""
     return FIXTURES
+
+
+LONG = "monerod_long"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Real-daemon tests marked ``monerod_long`` run only when asked for.
+
+    They take minutes each (several double-spend trials, long partitions on
+    real daemons); the README's test command (and CI) skips them with this
+    reason. Run them with ``-m monerod_long`` or ``MONEROSIM_LONG=1``.
+    """
+    import os
+
+    if os.environ.get("MONEROSIM_LONG") == "1" or LONG in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason=f"long real-daemon test: run with -m {LONG} or MONEROSIM_LONG=1")
+    for item in items:
+        if item.get_closest_marker(LONG) is not None:
+            item.add_marker(skip)

@@ -82,7 +82,7 @@ def test_serve_as_an_ini_key(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_x="def test_x():\n    pass\n")
     result = pytester.runpytest_subprocess(*NO_CACHE)
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["monerosim: live dashboard and API at http://127.0.0.1:*/ (loopback only)"])
+    result.stdout.fnmatch_lines(["monerosim: live dashboard and API at http://127.0.0.1:*/?token=* (loopback only)"])
 
 
 def test_bad_serve_ini_value_is_a_usage_error(pytester: pytest.Pytester) -> None:
@@ -129,7 +129,7 @@ def test_serve_ports_under_xdist_are_printed(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines([
         f"monerosim: live API on each xdist worker (they run the networks): "
-        f"gw0 http://127.0.0.1:{base + 1}/, gw1 http://127.0.0.1:{base + 2}/"
+        f"gw0 http://127.0.0.1:{base + 1}/?token=*, gw1 http://127.0.0.1:{base + 2}/?token=*"
     ])
 
 

@@ -13,8 +13,7 @@ package uses at run time, so the docs cannot drift from the code:
 ``monerosim-hooks``      the hooks of ``plugin/hookspecs.py``
 ``monerosim-cli``        the ``monerosim`` command's subcommands and their arguments
 ``monerosim-docstring``  a module's docstring (e.g. an attack's description), rendered in place
-``monerosim-rest-api``   the REST API: rendered from ``observe.api.openapi_document()`` when the
-                         package has it, else from the routes ``observe.api.create_app`` registers
+``monerosim-rest-api``   the REST API, rendered from ``observe.api.openapi_document()``
 
 Each directive writes MyST Markdown and parses it in place (pages are Markdown).
 Descriptions of model fields come from ``Field(description=...)`` or, as the
@@ -432,39 +431,12 @@ OPENAPI_HOOK = "openapi_document"
 
 
 class RestApiDirective(_MarkdownDirective):
-    """From the OpenAPI document when ``observe.api`` has ``openapi_document()``, else from the routes."""
+    """The REST API from the OpenAPI document ``observe.api.openapi_document()`` generates."""
 
     def markdown(self) -> list[str]:
         from pytest_monerosim.observe import api
 
-        if hasattr(api, OPENAPI_HOOK):
-            return openapi_markdown(getattr(api, OPENAPI_HOOK)())
-        return self._routes(api)
-
-    def _routes(self, api: Any) -> list[str]:
-        from starlette.routing import Mount, Route
-
-        from pytest_monerosim.observe.observer import Observer
-
-        observer = Observer(watch=False)
-        try:
-            app = api.create_app(observer)
-        finally:
-            observer.close()
-        out = ["This server has no OpenAPI document yet; the endpoints below are the routes "
-               "`pytest_monerosim.observe.api.create_app()` registers, read at build time.", "",
-               "| method | path |", "|---|---|"]
-        for route in app.routes:
-            if isinstance(route, Route):
-                methods = ", ".join(sorted(m for m in (route.methods or {"GET"}) if m != "HEAD"))
-                out.append(f"| {methods} | {_code(route.path)} |")
-            elif isinstance(route, Mount):
-                out.append(f"| GET | {_code(route.path + '/{file}')} |")
-        out += ["", "What each answers (the module's own description):", "", "```{eval-rst}"]
-        doc = inspect.getdoc(api) or ""
-        table = doc.split("\n\n")[1] if "======" in doc else doc
-        out += [table, "```", ""]
-        return out
+        return openapi_markdown(getattr(api, OPENAPI_HOOK)())
 
 
 def openapi_markdown(doc: dict[str, Any]) -> list[str]:

@@ -69,6 +69,7 @@ def test_double_spend_plugin_on_real_daemons(registry: Registry, tmp_path: Path)
     _no_monerod_left(tmp_path)
 
 
+@pytest.mark.monerod_long
 def test_double_spend_runs_several_trials_in_one_run(registry: Registry, tmp_path: Path) -> None:
     """Trial after trial with a fresh output each, every one judged from the final chain.
 
