@@ -71,7 +71,7 @@ def test_commands_to_real_nodes_through_uvicorn(registry: Registry, tmp_path: Pa
     thread = threading.Thread(target=target, name="live-monerod", daemon=True)
     thread.start()
     try:
-        with httpx.Client(base_url=server.url, timeout=90) as client:
+        with httpx.Client(base_url=server.url, headers=server.headers, timeout=90) as client:
             def agent(name: str) -> dict[str, Any]:
                 return dict(client.get(f"/api/agents/{name}").json())
 
@@ -118,9 +118,10 @@ def test_commands_to_real_nodes_through_uvicorn(registry: Registry, tmp_path: Pa
         if "error" in out:
             raise out["error"]
         assert out["run"].result.backend == "monerod"
-        final = httpx.get(server.url + "api/status").json()
+        final = httpx.get(server.url + "api/status", headers=server.headers).json()
         assert final["runs_finished"] == 1 and final["state"] == "finished"
-        late = httpx.post(server.url + "api/agents/n-0/command", json={"command": "mine"})
+        late = httpx.post(server.url + "api/agents/n-0/command", json={"command": "mine"},
+                          headers=server.headers)
         assert late.status_code in (400, 409)
     finally:
         server.stop()

@@ -43,7 +43,6 @@ with any other attack raises ``BackendUnavailable`` naming the supported ones.
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -119,8 +118,9 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
 
 
 def _say(line: str) -> None:
-    """One line on stderr (pytest shows it with the test's captured output)."""
-    print(line, file=sys.stderr, flush=True)
+    """One informational line on stdout (pytest shows it with the test's captured output);
+    stderr is kept for errors, so a failed run's one line stays the only one there."""
+    print(line, flush=True)
 
 
 def _workdir(options: RunOptions) -> Path:
