@@ -229,8 +229,11 @@ def test_dashboard_in_chromium_on_a_monerod_network(browser: Any, tmp_path: Path
         wait_for(lambda: int(text(browser, "height").split()[-1]) >= 2, 120)
         assert all(b.get_attribute("disabled") for b in browser.find_elements(By.CSS_SELECTOR, "button[data-cmd]"))
         assert "cannot be paused" in text(browser, "control-reason")
+        # read the column in one script: the table is redrawn while we look (no stale elements)
+        blocks_column = ("return Array.from(document.querySelectorAll('#agents tbody td:nth-child(8)'))"
+                         ".map(td => parseInt(td.textContent || '0') || 0)")
         wait_for(lambda: "blocks" not in text(browser, "agents") or any(
-            int(td.text or 0) > 0 for td in browser.find_elements(By.CSS_SELECTOR, "#agents tbody td:nth-child(8)")), 60)
+            n > 0 for n in browser.execute_script(blocks_column)), 60)
         wait_for(lambda: int(attr(browser, "blocktree", "data-blocks") or 0) >= 2, 30)
         wait_for(lambda: int(attr(browser, "graph", "data-edges") or 0) >= 1, 60)
         screenshot(browser, request, tmp_path, "dashboard-monerod")
