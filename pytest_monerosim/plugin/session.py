@@ -29,7 +29,15 @@ from .reporting import (
     sweep_tables,
 )
 from .scenarios import build_scenario
-from .state import ITEM_IN_CALL, ITEM_RUNS, ITEM_SCENARIO, SESSION, SessionState, session_state
+from .state import (
+    ITEM_IN_CALL,
+    ITEM_RUNS,
+    ITEM_SCENARIO,
+    ITEM_USAGE_ERROR,
+    SESSION,
+    SessionState,
+    session_state,
+)
 
 NETWORK_FIXTURES = ("monero_network", "monerosim_scenario", "monerosim_run")
 
@@ -91,7 +99,12 @@ def _parametrize(metafunc: pytest.Metafunc, state: SessionState) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """Build and validate every network test's scenario before anything runs."""
+    """Build and validate every network test's scenario before anything runs.
+
+    A bad input ends the session as one usage error. On an xdist worker a usage
+    error would crash the worker (xdist reports an INTERNALERROR), so there each
+    test with a bad input fails instead, with the same one line and no traceback.
+    """
     state = session_state(config)
     errors: list[str] = list(state.collection_errors)
     if state.settings.attacks:
@@ -99,11 +112,13 @@ def pytest_collection_modifyitems(
             check_selected_attacks(state.registry, state.settings.attacks)
         except pytest.UsageError as exc:
             errors.insert(0, str(exc))
+    general = list(errors)
     for item in items:
         try:
             check_marker_names(item, state.registry)
         except pytest.UsageError as exc:
             errors.append(str(exc))
+            item.stash[ITEM_USAGE_ERROR] = str(exc)
             continue
         if not any(f in getattr(item, "fixturenames", ()) for f in NETWORK_FIXTURES):
             continue
@@ -111,9 +126,23 @@ def pytest_collection_modifyitems(
             item.stash[ITEM_SCENARIO] = build_scenario(item, state.settings, state.registry)
         except ScenarioError as exc:
             errors.append(f"{item.nodeid}: {exc}")
-    if errors:
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise pytest.UsageError(errors[0] + more)
+            item.stash[ITEM_USAGE_ERROR] = f"{item.nodeid}: {exc}"
+    if not errors:
+        return
+    if hasattr(config, "workerinput"):
+        for item in items:
+            if general and ITEM_USAGE_ERROR not in item.stash:
+                item.stash[ITEM_USAGE_ERROR] = general[0]
+        return
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    raise pytest.UsageError(errors[0] + more)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Under xdist: a test whose inputs are bad fails with the usage error's one line."""
+    message = item.stash.get(ITEM_USAGE_ERROR, None)
+    if message is not None:
+        pytest.fail(f"usage error: {message}", pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

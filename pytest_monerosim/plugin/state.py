@@ -40,6 +40,7 @@ SESSION = pytest.StashKey[SessionState]()
 ITEM_SCENARIO = pytest.StashKey[tuple[Any, "str | None"]]()
 """(Scenario, source) built at collection."""
 ITEM_RUNS = pytest.StashKey[list[Any]]()
+ITEM_USAGE_ERROR = pytest.StashKey[str]()  # under xdist: the bad input this test fails with
 ITEM_IN_CALL = pytest.StashKey[bool]()  # the test's call phase has begun (networks run there)
 """NetworkRuns of this test, in order."""
 
