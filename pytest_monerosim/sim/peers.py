@@ -192,6 +192,15 @@ class PeerBook:
 
     def merge(self, addresses: Iterable[str], own: str, now: float) -> None:
         """monerod's ``merge_peerlist``: unknown addresses go to the gray list."""
+        self.gray_unknown(addresses, own, now)
+        if len(self.gray_list) > self.gray_limit:
+            self.trim_gray()
+
+    def gray_unknown(self, addresses: Iterable[str], own: str, now: float) -> None:
+        """Unknown addresses (not white, gray, ``own`` or recently failed) to the gray list.
+
+        No trim: :meth:`merge` trims at once, a timed sync once after all its links.
+        """
         white = self.white
         pos = self.gray_pos
         lst = self.gray_list
@@ -203,8 +212,6 @@ class PeerBook:
                 continue
             pos[a] = len(lst)
             lst.append(a)
-        if len(lst) > self.gray_limit:
-            self.trim_gray()
 
     def trim_gray(self) -> None:
         """Evict the oldest insertions down to the limit (``trim_gray_peerlist``)."""

@@ -82,15 +82,10 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
             gray_pos[a] = len(gray)
             gray.append(a)
         elif end - begin <= depth:
-            for a in journal[begin:end]:
-                if a in white or a in gray_pos or a == own:
-                    continue
-                if failed and book.recently_failed(a, now):
-                    continue
-                gray_pos[a] = len(gray)
-                gray.append(a)
+            book.gray_unknown(journal[begin:end], own, now)
         else:
             book.merge(p2p.advertised(peer, node), own, now)
+
 
 def materialize(node: Node) -> None:
     """After skipped syncs: each link's journal position as of the last skipped one."""
@@ -101,6 +96,7 @@ def materialize(node: Node) -> None:
     for peer, link in node.links.items():
         if link.born < stamp:
             link.seen_journal = bisect_right(peer.book.journal_clock, stamp)
+
 
 def sync_filtered(p2p: P2PNetwork, node: Node, now: float, dynamic: bool) -> None:
     """The timed sync while link filters are active (a partition): one peer at a time."""
@@ -121,13 +117,7 @@ def sync_filtered(p2p: P2PNetwork, node: Node, now: float, dynamic: bool) -> Non
                 if end != begin:
                     link.seen_journal = end
                     if end - begin <= p2p.handshake_peers:
-                        for a in journal[begin:end]:
-                            if a in book.white or a in book.gray_pos or a == own:
-                                continue
-                            if book.failed and book.recently_failed(a, now):
-                                continue
-                            book.gray_pos[a] = len(book.gray_list)
-                            book.gray_list.append(a)
+                        book.gray_unknown(journal[begin:end], own, now)
                     else:
                         book.merge(p2p.advertised(peer, node), own, now)
             else:
