@@ -94,24 +94,22 @@ class NetworkActions:
         rest = len(groups)
         for node in self.nodes():
             side.setdefault(node, rest)
+        parts = [[n for n in self.nodes() if side[n] == i] for i in sorted(set(side.values()))]
         if self.network.netns is not None:
             # a cut of the links, and the connections across it aborted; no bans: a ban
             # evicts the banned peers from monerod's peer lists, so after the heal the parts
             # would never find each other again (real nodes keep their lists across an outage)
             host = self.network.plan.host_of_node
-            self.network.netns.partition(
-                [[host(n).name for n in self.nodes() if side[n] == i]
-                 for i in sorted(set(side.values()))])
-        for node in [] if self.network.netns is not None else self.nodes():
-            others = [n for n in self.nodes() if side[n] != side[node]]
-            ips = {self.network.ips[self.network.plan.host_of_node(n).name] for n in others}
-            if ips:
-                self.daemon(node).rpc.set_bans(
-                    [{"host": ip, "ban": True, "seconds": BAN_SECONDS} for ip in sorted(ips)])
-                self.bans.setdefault(node, set()).update(ips)
-        self.log.write("action", action="partition",
-                       groups=[sorted(n for n in self.nodes() if side[n] == i)
-                               for i in sorted(set(side.values()))])
+            self.network.netns.partition([[host(n).name for n in part] for part in parts])
+        else:
+            for node in self.nodes():
+                others = [n for n in self.nodes() if side[n] != side[node]]
+                ips = {self.network.ips[self.network.plan.host_of_node(n).name] for n in others}
+                if ips:
+                    self.daemon(node).rpc.set_bans(
+                        [{"host": ip, "ban": True, "seconds": BAN_SECONDS} for ip in sorted(ips)])
+                    self.bans.setdefault(node, set()).update(ips)
+        self.log.write("action", action="partition", groups=[sorted(part) for part in parts])
         self._wait(lambda: not any(side[a] != side[b] for a, b in self.links()), timeout,
                    "connections across the partition to drop")
 

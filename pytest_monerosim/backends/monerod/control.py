@@ -120,7 +120,7 @@ class MonerodController:
             if running:
                 raise CommandError(f"{agent} is already running")
             restart(daemon)
-            daemon.stopped_on_purpose = False  # type: ignore[attr-defined]
+            daemon.stopped_on_purpose = False
             took = daemon.wait_ready(START_TIMEOUT_S)
             if agent in self.disconnected:
                 daemon.rpc.out_peers(0)
@@ -132,7 +132,7 @@ class MonerodController:
         if name == "stop":
             # marked first: the run's health check, on another thread, must never see this
             # node's exit (it takes a second or two) as a crash that ends the run
-            daemon.stopped_on_purpose = True  # type: ignore[attr-defined]
+            daemon.stopped_on_purpose = True
             code = daemon.stop()
             daemon.process = None
             self._state(agent, "stopped")

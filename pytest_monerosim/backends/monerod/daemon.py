@@ -354,20 +354,13 @@ def wait_for_connections(node: MonerodNode, count: int, timeout: float = 60.0) -
 
 
 def stop_nodes(nodes: Sequence[MonerodNode], timeout: float = 15.0) -> dict[str, int | None]:
-    """Stop many nodes at once: ask all to exit, then run the ladder on stragglers.
+    """Stop many nodes at once (:func:`.shutdown.stop_together`, ``timeout`` of grace).
 
-    Stopping one after another costs about a second per node; this overlaps
-    the shutdowns. Returns each node's exit code by name.
+    Returns each node's exit code by name.
     """
-    for node in nodes:
-        if node.alive():
-            with contextlib.suppress(MonerodBackendError):
-                node.rpc.stop_daemon()
-    deadline = time.monotonic() + timeout
-    for node in nodes:
-        if node.process is not None:
-            node.process.wait(max(0.0, deadline - time.monotonic()))
-    return {node.name: node.stop(timeout=5.0) for node in nodes}
+    from .shutdown import stop_together
+
+    return stop_together(nodes, grace=timeout)
 
 
 def _wait_nodes(

@@ -66,6 +66,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from ...atomic import atomic_write
 from .errors import MonerodBackendError
 from .ports import worker_slot
 from .process import _is_running, on_terminate, proc_start_ticks
@@ -524,10 +525,7 @@ class NetnsNetwork:
         raise NetnsError(f"all {SLOTS} address blocks 240-252.0.0.0/7 are in use by other runs")
 
     def _save(self) -> None:
-        path = self.state_dir / f"{self.token}.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._state.__dict__, indent=1))
-        tmp.replace(path)
+        atomic_write(self.state_dir / f"{self.token}.json", json.dumps(self._state.__dict__, indent=1))
 
 
 # -- helpers --------------------------------------------------------------------------

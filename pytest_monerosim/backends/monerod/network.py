@@ -156,6 +156,8 @@ class LoopbackNetwork:
         self.errors = AgentErrors()
         self.directory = WalletDirectory(self.shared_dir)
         self.t0: float | None = None
+        self.stopped_at: float | None = None
+        """Wall time :meth:`close` began (the end of a partial result)."""
         self.started_wall = time.time()
         self.phases: dict[str, float] = {}
         self._closed = False
@@ -237,7 +239,8 @@ class LoopbackNetwork:
     def start(self) -> None:
         """Daemons, peering and sync, wallets; sets ``t0`` and starts the agents."""
         reap_stale(self.workdir.parent)
-        reap_stale_networks()
+        if self.netns is None:  # a NetnsNetwork reaped them when it was made
+            reap_stale_networks()
         self.hosts_dir.mkdir(parents=True, exist_ok=True)
         self.shared_dir.mkdir(parents=True, exist_ok=True)
         atomic_write(self.workdir / "plan.json", json.dumps(self.plan.to_json(), indent=1))
@@ -254,7 +257,7 @@ class LoopbackNetwork:
             self.wallets[spec.name] = PlannedWallet(
                 spec, host_dir=self.host_dir(host.name),
                 daemon_address=self.daemons[host.name].rpc_address, binary=self.wallet_rpc_bin,
-                address=self.ips[host.name] if self.netns is not None else LOOPBACK,
+                address=self._rpc_ip(host.name),
                 exec_prefix=self.exec_prefix(host.name),
             )
         first = [d for d in self.daemons.values() if d.spec.start_time <= 0]
@@ -485,7 +488,7 @@ class LoopbackNetwork:
         procs: list[MonerodNode | WalletRpcNode] = [*self.daemons.values(), *self.wallets.values()]
         for proc in procs:
             process = proc.process
-            if process is None or process.alive() or getattr(proc, "stopped_on_purpose", False):
+            if process is None or process.alive() or proc.stopped_on_purpose:
                 continue  # (a node the live API stopped is not dead)
             if proc.process is process:
                 proc.ensure_alive()  # ProcessDied naming the node, with its log tail
@@ -540,15 +543,8 @@ class LoopbackNetwork:
                     write_wallet_state(log, wallet.spec.name, wallet.spec.node, wallet.rpc)
             log.close()
         self._phase("collected")
-        end = time.time()
-        result = build_result(
-            self.plan, host_directories(self.plan, self.hosts_dir), t0=self.t0,
-            time_scale=self.time_scale, backend="monerod",
-            sim_seconds=min(self.plan.duration, (end - self.t0) * self.time_scale),
-            wall_seconds=end - self.started_wall,
-        )
+        result = self._build_result(time.time())
         result.extra["phases_s"] = dict(self.phases)
-        result.extra["workdir"] = str(self.workdir)
         result.extra["network"] = self.network_record()
         result.extra["timing"] = timing_record(result, time_scale=self.time_scale,
                                                target_s=self.plan.target_s)
@@ -563,7 +559,11 @@ class LoopbackNetwork:
         Read from the files the monitor and agents wrote, so it works after :meth:`close`."""
         if self.t0 is None:
             raise MonerodBackendError("the network stopped before its run began")
-        end = getattr(self, "stopped_at", None) or time.time()
+        return self._build_result(self.stopped_at or time.time())
+
+    def _build_result(self, end: float) -> Result:
+        """The result of the run from ``t0`` to wall time ``end``, read from the hosts' logs."""
+        assert self.t0 is not None
         result = build_result(
             self.plan, host_directories(self.plan, self.hosts_dir), t0=self.t0,
             time_scale=self.time_scale, backend="monerod",

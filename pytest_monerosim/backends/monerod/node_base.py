@@ -41,6 +41,8 @@ class RpcProcessNode:
     host: str
     rpc: RpcClient
     process: ManagedProcess | None
+    #: the live API stopped it: its exit is not a crash (see ``LoopbackNetwork.check_health``)
+    stopped_on_purpose: bool = False
     #: argv prefix running the process elsewhere (``ip netns exec <ns>``: its own host)
     exec_prefix: list[str] = []
 

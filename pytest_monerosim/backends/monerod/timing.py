@@ -25,6 +25,7 @@ import math
 from typing import Any
 
 from ...result.model import Result
+from ...result.summary import blocks_section
 from ...result.summary import percentile as _pct
 
 ARTEFACT_RATE = 0.01
@@ -53,8 +54,6 @@ def timing_record(result: Result, *, time_scale: float, target_s: float) -> dict
     sim = relay_delays_sim(result)
     wall = [d / time_scale for d in sim]
     p50, p90 = _pct(wall, 50), _pct(wall, 90)
-    mined = sum(1 for b in result.blocks.values() if b.parent is not None)
-    stale = mined - (len(result.main_chain()) - 1)
     record: dict[str, Any] = {
         "time_scale": time_scale,
         "latency_emulated": False,
@@ -63,7 +62,7 @@ def timing_record(result: Result, *, time_scale: float, target_s: float) -> dict
                                 "max": _round(max(wall, default=None))},
         "relay_to_all_sim_s": {"p50": _round(_pct(sim, 50)), "p90": _round(_pct(sim, 90)),
                                "max": _round(max(sim, default=None))},
-        "observed_stale_rate": round(stale / mined, 6) if mined else 0.0,
+        "observed_stale_rate": blocks_section(result)["stale_rate"],
     }
     if p90 is None:
         record.update(scaling_artefact=None, note="no block reached every node: nothing to measure")
