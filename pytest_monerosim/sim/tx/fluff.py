@@ -580,9 +580,8 @@ class FluffEngine:
         # the (src-sorted) connection arrays, ascending, so the draws come in the same order
         # as over all idle connections.
         learned = nodes[first]
-        c_src = self.c_src
-        lo = np.searchsorted(c_src, learned, side="left")
-        hi = np.searchsorted(c_src, learned, side="right")
+        lo = self.ptr[learned]  # each node's range of the src-sorted connection arrays
+        hi = self.ptr[learned + 1]
         counts = hi - lo
         total = int(counts.sum())
         idle = np.zeros(0, dtype=_I64)
