@@ -31,7 +31,6 @@ __all__ = ["MAX_GML_REGIONS", "gml_network", "resolve_network_path", "shortest_p
 MAX_GML_REGIONS = 64
 """Above this many GML nodes, regions are the nodes' ``region`` attributes, not the nodes."""
 SWITCH_LATENCY_S = 0.001
-SWITCH_BANDWIDTH_BPS = 1e9
 UPSTREAM_HOST_BANDWIDTH_BPS = 1e9
 """Upstream gives every host 1 Gbit/s up and down (``DEFAULT_BANDWIDTH_BPS``, src/lib.rs)."""
 

@@ -62,7 +62,7 @@ from .legacy import (
     legacy_from_dict,
     load_legacy,
 )
-from .legacy_gml import MAX_GML_REGIONS, gml_network, resolve_network_path  # noqa: F401 (re-export)
+from .legacy_gml import SWITCH_LATENCY_S, gml_network, resolve_network_path
 from .model import ATOMIC_PER_XMR
 
 __all__ = [
@@ -75,7 +75,6 @@ __all__ = [
 
 STAGGER_TOLERANCE_S = 300.0
 """Start times that chain within this many seconds of each other collapse into one group."""
-SWITCH_LATENCY_S = 0.001
 SWITCH_BANDWIDTH_BPS = 1e9
 
 # Wallet strategies (pytest_monerosim/agents/wallets.py) and their parameter names.
@@ -155,19 +154,10 @@ class Migration:
 
     def write(self, path: str | Path) -> Path:
         """Write :meth:`to_yaml` atomically (a temporary file renamed over ``path``)."""
-        import os
-        import tempfile
+        from ..atomic import atomic_write
 
         out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(self.to_yaml())
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(out, self.to_yaml())
         return out
 
 
