@@ -54,10 +54,6 @@ class NetworkRun:
                 summary["error_detail"] = self.error_detail
         return summary
 
-    @property
-    def finished(self) -> bool:
-        return self.status == "finished"
-
     # -- handles ---------------------------------------------------------------
     def nodes(self, role: str | None = None, group: str | None = None) -> list[str]:
         return self.result.node_names(role=role, group=group)
@@ -275,3 +271,28 @@ def partial_run(
     status = "interrupted" if isinstance(exc, INTERRUPTS) else "failed"
     return NetworkRun(scenario, result, backend, scenario.general.seed, source, dict(plugins or {}),
                       status=status, error=line, error_detail=detail)
+
+
+def interrupt_on_sigterm() -> Callable[[], None]:
+    """SIGTERM stops a session or command as Ctrl-C does, so it still writes what it measured.
+
+    Python's default for SIGTERM ends the process on the spot (no teardown, no report);
+    here the first SIGTERM raises ``KeyboardInterrupt`` in the main thread and later ones
+    are ignored while the run winds down. Left alone off the main thread or if someone
+    else handles SIGTERM. Returns the function that puts the default back.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return lambda: None
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt("SIGTERM")
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
+

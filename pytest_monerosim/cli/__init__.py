@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ..config.errors import ScenarioError
 
@@ -49,28 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _sigterm_interrupts() -> Callable[[], None]:
-    """SIGTERM stops a command as Ctrl-C does (a run then writes what it measured).
-
-    Returns the function that puts the previous handler back."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return lambda: None
-
-    def on_sigterm(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise KeyboardInterrupt("SIGTERM")
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    restore = _sigterm_interrupts()
+    from ..runner import interrupt_on_sigterm
+
+    restore = interrupt_on_sigterm()
     try:
         return _main(argv)
     finally:

@@ -304,12 +304,6 @@ class Observer:
 
         feed_result(self, result, samples=not self.views.samples)
 
-    def register_agents(self, result: Result) -> None:
-        from .replay import register_agents
-
-        register_agents(self, result)
-
-    # -- samples ---------------------------------------------------------------------
     def maybe_sample(self, now: float) -> None:
         """Publish a ``run.sample`` when ``now`` passed the next sample time (one compare otherwise)."""
         if now >= self._next_sample:

@@ -35,33 +35,12 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
 
 
-def _sigterm_interrupts(config: pytest.Config) -> None:
-    """SIGTERM stops the session as Ctrl-C does, so it still writes its report.
-
-    Python's default for SIGTERM ends the process on the spot (no teardown, no report);
-    here the first SIGTERM raises ``KeyboardInterrupt`` in the main thread and later ones
-    are ignored while the session winds down. Left alone if someone else handles SIGTERM.
-    """
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return
-
-    def on_sigterm(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise KeyboardInterrupt("SIGTERM")
-
-    signal.signal(signal.SIGTERM, on_sigterm)
-    config.add_cleanup(lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
-
-
 def pytest_configure(config: pytest.Config) -> None:
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
-    _sigterm_interrupts(config)
+    from ..runner import interrupt_on_sigterm
+
+    config.add_cleanup(interrupt_on_sigterm())
     from . import fixtures, session
     from .options import read_settings
     from .reporting_plugin import register as register_reporting

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from ..result.summary import dig
 from ..runner import NetworkRun
 
 JUNIT_METRICS = (
@@ -36,15 +37,6 @@ SWEEP_METRICS = (
     ("transactions.created", "txs"),
     ("transactions.confirmation_p50_s", "conf_p50_s"),
 )
-
-
-def dig(data: dict[str, Any], dotted: str) -> Any:
-    cur: Any = data
-    for part in dotted.split("."):
-        if not isinstance(cur, dict) or part not in cur:
-            return None
-        cur = cur[part]
-    return cur
 
 
 def replay_command(item: pytest.Item, run: NetworkRun, backend_explicit: bool) -> str:

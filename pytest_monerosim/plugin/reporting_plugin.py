@@ -180,7 +180,9 @@ class ReportingPlugin:
             base = self.options.serve_port
             import os
 
-            token = os.environ.get("MONEROSIM_API_TOKEN", "")
+            from ..observe.api import TOKEN_ENV
+
+            token = os.environ.get(TOKEN_ENV, "")
             query = f"?token={token}" if token else ""
             workers = int(getattr(config.option, "numprocesses", 0) or 0)
             if base and workers:

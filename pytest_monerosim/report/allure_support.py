@@ -45,6 +45,7 @@ from allure_commons.types import AttachmentType
 
 from ..observe.checks import call_string
 from ..observe.sim_component import add_sim_component
+from ..result.summary import dig
 
 if TYPE_CHECKING:
     import pytest
@@ -180,14 +181,6 @@ RUN_FIGURES = (
 )
 
 
-def _dig(data: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        if not isinstance(data, dict) or part not in data:
-            return None
-        data = data[part]
-    return data
-
-
 def _text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
@@ -198,7 +191,7 @@ def run_figures(summary: dict[str, Any]) -> dict[str, Any]:
     """The run's headline figures (those present in its summary)."""
     out = {}
     for path, name in RUN_FIGURES:
-        value = _dig(summary, path)
+        value = dig(summary, path)
         if value is not None:
             out[name] = value
     return out

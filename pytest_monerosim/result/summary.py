@@ -45,6 +45,16 @@ def propagation_times(result: Result, fraction: float = PROPAGATION_FRACTION) ->
     return out
 
 
+def dig(data: dict[str, Any], dotted: str) -> Any:
+    """``data["a"]["b"]`` for ``"a.b"``; None where a key is missing."""
+    cur: Any = data
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
 def blocks_section(result: Result) -> dict[str, Any]:
     main = result.main_chain()
     mined = sum(1 for b in result.blocks.values() if b.parent is not None)
