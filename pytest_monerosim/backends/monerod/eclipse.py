@@ -44,7 +44,6 @@ monerod 0.18 always restores 2 anchor connections (no option), so
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -53,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 from ...attacks.eclipse import STALLED_LAG, Eclipse, EclipseParams, default_victim
 from ...p2p import BackgroundSwarm, Identity, PeerError
 from .. import BackendUnavailable
+from .netns import NEEDS_NAMESPACES
 
 if TYPE_CHECKING:
     from ...config.model import Scenario
@@ -64,10 +64,6 @@ TIMED_SYNC_WALL_S = 60.0
 """monerod's timed-sync period (P2P_DEFAULT_HANDSHAKE_INTERVAL, src/cryptonote_config.h), wall seconds."""
 MONEROD_ANCHORS = 2
 """P2P_DEFAULT_ANCHOR_CONNECTIONS_COUNT in monerod 0.18: not configurable."""
-NEEDS_NAMESPACES = (
-    "eclipse on monerod needs the namespaced network: attacker addresses must be ones monerod "
-    "lists and dials (not loopback, not 10/8, 172.16/12 or 192.168/16) and the victim must pick "
-    "peers from its lists, not from --add-exclusive-node as on loopback")
 
 
 def precheck(scenario: Scenario, network_kind: type | None = None) -> None:
@@ -78,8 +74,6 @@ def precheck(scenario: Scenario, network_kind: type | None = None) -> None:
     at all (``backends/monerod/netns.py``); the driver checks the instance.
     """
     if network_kind is not None and not hasattr(network_kind, "attacker_addresses"):
-        raise BackendUnavailable(NEEDS_NAMESPACES)
-    if network_kind is None and importlib.util.find_spec(f"{__package__}.netns") is None:
         raise BackendUnavailable(NEEDS_NAMESPACES)
     for ref in scenario.attacks:
         anchors = ref.params.get("victim_anchors") if ref.name == "eclipse" else None
@@ -261,7 +255,7 @@ class EclipseDriver:
         honest, victims = [], {}
         for node in self.actions.nodes():
             daemon = self.actions.daemon(node)
-            if daemon.process is None or not daemon.process.alive():
+            if not daemon.alive():
                 continue
             height = int(daemon.rpc.get_info().get("height", 0))
             if node in self.victims:
@@ -275,7 +269,7 @@ class EclipseDriver:
         attackers = set(self.hosts)
         for v in self.victims:
             daemon = self.actions.daemon(v)
-            if daemon.process is None or not daemon.process.alive():
+            if not daemon.alive():
                 continue
             out_f, all_f, honest, out = victim_shares(daemon.rpc.get_connections(), attackers)
             s = self.series[v]

@@ -80,6 +80,13 @@ IFNAME_MAX = 15
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
+NEEDS_NAMESPACES = (
+    "eclipse on monerod needs the namespaced network: attacker addresses must be ones monerod "
+    "lists and dials (not loopback, not 10/8, 172.16/12 or 192.168/16) and the victim must pick "
+    "peers from its lists, not from --add-exclusive-node as on loopback")
+"""Why an attack whose peers need public-looking addresses cannot run on loopback."""
+
+
 class NetnsError(MonerodBackendError):
     """A namespace, link or address could not be set up."""
 

@@ -73,7 +73,7 @@ from .control import MonerodController
 from .daemon import MonerodNode, wait_for_height
 from .errors import MonerodBackendError, ProcessDied
 from .hosts import PlannedDaemon, PlannedWallet, bootstrap_peers, choose_isolation, loopback_ip
-from .netns import HostAddressing, NetnsNetwork, address_plan, reap_stale_networks
+from .netns import NEEDS_NAMESPACES, HostAddressing, NetnsNetwork, address_plan, reap_stale_networks
 from .ports import LOOPBACK, PortAllocator
 from .process import ManagedProcess, reap_stale
 from .shutdown import stop_together
@@ -302,8 +302,6 @@ class LoopbackNetwork:
         a public peer; on loopback there are none (``BackendUnavailable``).
         """
         if self.netns is None:
-            from .eclipse import NEEDS_NAMESPACES
-
             raise BackendUnavailable(f"{NEEDS_NAMESPACES} (this run: {self.isolation_reason})")
         return self.netns.hold_in_this_process(count)
 

@@ -160,7 +160,7 @@ class SybilDriver:
         out = held_out = total = held = reached = honest = 0
         for node in self.actions.nodes():
             daemon = self.actions.daemon(node)
-            if daemon.process is None or not daemon.process.alive():
+            if not daemon.alive():
                 continue
             honest += 1
             mine = 0
