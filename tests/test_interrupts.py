@@ -101,6 +101,41 @@ def test_signal_during_a_session_keeps_the_report(tmp_path: Path, signame: str) 
     assert not list(tmp_path.rglob(".*.tmp")), "no temporary file left behind"
 
 
+@pytest.mark.parametrize("how", ["ctrl-c", "SIGTERM"])
+def test_an_interrupted_network_on_an_xdist_worker_is_in_the_report(tmp_path: Path, how: str) -> None:
+    """Ctrl-C (SIGINT to the whole process group) or SIGTERM to the controller alone, under -n 2."""
+    (tmp_path / "test_suite.py").write_text(SUITE)
+    report, out = tmp_path / "R.json", tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-v", "-n", "2",
+         "test_suite.py", f"--monerosim-report={report}", f"--monerosim-out={out}"],
+        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not _long_network_running(out):
+        assert proc.poll() is None, proc.communicate()[0]
+        assert time.monotonic() < deadline, "the long network never started"
+        time.sleep(0.1)
+    time.sleep(2.0)
+    if how == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+    else:
+        proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=120)
+
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert "INTERNALERROR" not in output and "Traceback (most recent call last)" not in output, output
+    rows = {row["nodeid"].split("::")[-1]: row for row in json.loads(report.read_text())["networks"]}
+    assert set(rows) == {"test_a_short", "test_b_long"}, output
+    long = rows["test_b_long"]
+    assert long["status"] == "interrupted" and long["outcome"] == "interrupted"
+    assert long["worker"] in {"gw0", "gw1"}
+    assert 0 < long["summary"]["sim_seconds"] < 60 * 86400 and long["summary"]["blocks"]["mined"] > 0
+    assert "test_b_long: INTERRUPTED" in output, "the terminal summary lists it too"
+    assert not list(tmp_path.rglob(".*.tmp")), "no temporary file left behind"
+
+
 CRASH = textwrap.dedent('''
     import pytest
     from pydantic import BaseModel, ConfigDict

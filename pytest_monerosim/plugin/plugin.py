@@ -51,4 +51,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(fixtures, "monerosim-fixtures")
     config.pluginmanager.register(session, "monerosim-session")
     config.pluginmanager.register(session.RowCollector(state), "monerosim-rows")
+    if not hasattr(config, "workerinput"):
+        from .spool import InterruptedRowSpool
+
+        config.pluginmanager.register(InterruptedRowSpool(), "monerosim-spool")
     register_reporting(config)  # JSON report, baseline, Allure, plots, progress, live API

@@ -165,16 +165,22 @@ def carries_networks(report: pytest.TestReport) -> bool:
 
 def record_unreported(item: pytest.Item, runs: list[Any], run: Any) -> None:
     """Rows for an interrupted network, straight into the session (no report will carry them)."""
-    if hasattr(item.config, "workerinput"):
-        return  # an xdist worker: the controller gets no rows from an interrupted worker
+    workerinput = getattr(item.config, "workerinput", None)
     state = session_state(item.config)
     workdir = item.funcargs.get("monerosim_workdir") if hasattr(item, "funcargs") else None
     index = runs.index(run)
-    for row in rows_for(item, [run], state.settings.backend_explicit):
-        row.update(network=index, outcome="interrupted", duration_s=None, worker=None)
+    rows = rows_for(item, [run], state.settings.backend_explicit)
+    for row in rows:
+        row.update(network=index, outcome="interrupted", duration_s=None,
+                   worker=None if workerinput is None else workerinput.get("workerid"))
         if workdir is not None:
             row["workdir"] = str(workdir / f"net{index}" if index else workdir)
-        state.network_rows.append(row)
+    if workerinput is None:
+        state.network_rows.extend(rows)
+    else:  # an xdist worker: the interrupted controller no longer listens; leave them in its spool
+        from .spool import spool_rows
+
+        spool_rows(item.config, rows)
 
 
 @pytest.hookimpl(wrapper=True)
