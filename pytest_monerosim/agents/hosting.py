@@ -194,7 +194,7 @@ class HostedAgent:
             total_hashrate=float(opts.get("total_hashrate", 0.0)),
             target_s=float(opts.get("target_s", 120.0)), mining_address=address,
             peer_names=PeerNames(opts.get("p2p", {}), s.shared_dir),
-            out_peers=opts.get("out_peers"), in_peers=opts.get("in_peers"),
+            out_peers=int(opts["out_peers"]), in_peers=opts.get("in_peers"),
         )
         behaviour = self._plugin("behaviour")
         behaviour.start(self.node_api)

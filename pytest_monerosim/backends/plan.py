@@ -5,7 +5,10 @@ Shadow accepts, lowercase ``a-z 0-9 - .``), per host one ``monerod`` spec, the
 ``monero-wallet-rpc`` processes of the wallets placed on it and the agent
 processes (``python -m pytest_monerosim.agents.<script>``) that drive them,
 each with a start time in simulated seconds; plus the host-level network graph
-(latency and bandwidth) from the scenario's topology and latency plugins.
+(latency and bandwidth). Everything about the nodes (limits, roles, behaviours,
+regions, bandwidth, seed nodes, wallets) comes from the scenario's layout
+(:func:`pytest_monerosim.layout.build_layout`), the expansion the simulator
+runs from too.
 
 Addresses, directories and the Python interpreter are given only when a
 process is rendered into a command line by :func:`monerod_argv`,
@@ -13,16 +16,15 @@ process is rendered into a command line by :func:`monerod_argv`,
 plan runs on 127.0.0.1 with allocated ports and under Shadow with one IP per
 host.
 
-Peers by topology (the same rules as the simulator, :mod:`pytest_monerosim.sim.network`):
+Peers by topology (the layout's graph, read as the simulator reads it):
 
 * a static topology (star, ring, mesh, file, ...): edge ``(u, v)`` of the graph
   is an outgoing connection of ``u``; a daemon's ``exclusive_peers`` are its
   outgoing edges and ``out_peers`` is their count (0 for a node whose edges all
   come in, which also keeps monerod away from its compiled-in public seed
   nodes), incoming connections are accepted as usual;
-* the ``monero`` topology: ``seed_peers`` name the seed hosts (group
-  ``seed_node`` flags, else the graph's ``seed_nodes``, else the first node)
-  and monerod's own peer discovery does the rest, within ``out_peers`` /
+* the ``monero`` topology: ``seed_peers`` name the layout's seed nodes and
+  monerod's own peer discovery does the rest, within ``out_peers`` /
   ``in_peers``;
 * a host with no peer at all (a one-node network) runs ``offline``: monerod
   only reports itself synchronized, and so only mines, with a peer or offline.
@@ -44,6 +46,7 @@ import networkx as nx
 from ..agents.runtime import BURN_ADDRESS
 from ..agents.wallets import WalletInfo, coinbase_wallet
 from ..config.model import Scenario
+from ..layout import NetworkLayout, build_layout
 from ..registry import Registry
 from ..rng import derive_rng
 
@@ -104,15 +107,16 @@ class DaemonSpec:
 
     p2p_port: int
     rpc_port: int
+    out_peers: int
+    """The layout's ``out_peers`` (dynamic topologies) or the count of ``exclusive_peers``."""
     exclusive_peers: tuple[str, ...] = ()
     """Hosts this daemon connects out to, and only to (static topologies)."""
     priority_peers: tuple[str, ...] = ()
     """Hosts it always keeps a connection to, on top of discovered peers."""
     seed_peers: tuple[str, ...] = ()
     """Hosts it asks for peer lists when it knows none (the ``monero`` topology)."""
-    out_peers: int | None = None
     in_peers: int | None = None
-    """``None``: monerod's default (12 out, unlimited in)."""
+    """``None``: unlimited (monerod's default)."""
     offline: bool = False
     start_time: float = 0.0
     fixed_difficulty: int = 1
@@ -279,65 +283,55 @@ def build_plan(
     scenario: Scenario,
     registry: Registry,
     *,
+    layout: NetworkLayout | None = None,
     ports: PortSource | None = None,
     options: PlanOptions | None = None,
 ) -> ProcessPlan:
-    """The process plan of ``scenario`` (plugins resolved through ``registry``).
+    """The process plan of ``scenario`` (plugins resolved through ``registry``), from its
+    ``layout`` (built here unless given).
 
     ``ports`` defaults to :class:`StandardPorts` (every host its own IP).
     """
+    layout = layout or build_layout(scenario, registry)
     ports = ports or StandardPorts()
     options = options or PlanOptions()
-    names = scenario.node_names()
+    names = layout.names()
     for name in names:
         check_host_name(name)
-    group_of = scenario.group_of()
-    topo, dynamic = _topology(scenario, registry, names)
-    latency = _latency_model(scenario, registry)
-    regions = _regions(scenario, topo, latency, names)
-    total_hashrate = sum(g.hashrate * g.count for g in scenario.nodes if g.role == "miner")
+    topo, dynamic = layout.graph, layout.dynamic
     outgoing: dict[str, list[str]] = {n: [] for n in names}
     for u, v in topo.edges():
         outgoing[u].append(v)  # edge (u, v): u connects out to v, as in the simulator
-    seeds = _seed_hosts(scenario, topo, names) if dynamic else []
+    seeds = layout.seed_nodes
     hosts: dict[str, HostPlan] = {}
-    for name in names:
-        group = group_of[name]
-        attrs = topo.nodes[name]
-        bw = group.bandwidth_bps
-        default_bw = scenario.network.bandwidth_bps
-        up = bw or attrs.get("bandwidth_up_bps") or attrs.get("bandwidth_bps") or default_bw
-        down = bw or attrs.get("bandwidth_down_bps") or attrs.get("bandwidth_bps") or default_bw
-        out_peers = group.out_peers if group.out_peers is not None else scenario.p2p.out_peers
-        in_peers = group.in_peers if group.in_peers is not None else scenario.p2p.in_peers
+    for node in layout.nodes.values():
+        name = node.name
         if dynamic:
-            seed_peers = tuple(s for s in seeds if s != name)
             daemon = DaemonSpec(
                 p2p_port=ports(name, "p2p"), rpc_port=ports(name, "rpc"),
-                seed_peers=seed_peers, out_peers=out_peers, in_peers=in_peers,
-                offline=len(names) == 1, start_time=group.start_time,
+                seed_peers=tuple(s for s in seeds if s != name), out_peers=node.out_peers,
+                in_peers=node.in_peers, offline=len(names) == 1, start_time=node.start_time,
             )
         else:
             excl = tuple(outgoing[name])
-            has_any = bool(excl) or topo.degree(name) > 0
             daemon = DaemonSpec(
                 p2p_port=ports(name, "p2p"), rpc_port=ports(name, "rpc"),
-                exclusive_peers=excl, out_peers=len(excl), in_peers=in_peers,
-                offline=not has_any, start_time=group.start_time,
+                exclusive_peers=excl, out_peers=len(excl), in_peers=node.in_peers,
+                offline=not excl and topo.degree(name) == 0, start_time=node.start_time,
             )
         hosts[name] = HostPlan(
-            name=name, node=name, group=group.group, role=group.role, honest=group.honest,
-            hashrate=group.hashrate, region=regions.get(name), seed_node=name in seeds,
-            bandwidth_up_bps=float(up), bandwidth_down_bps=float(down), daemon=daemon,
+            name=name, node=name, group=node.group, role=node.role, honest=node.honest,
+            hashrate=node.hashrate, region=node.region, seed_node=name in seeds,
+            bandwidth_up_bps=node.up_bps, bandwidth_down_bps=node.down_bps, daemon=daemon,
         )
-    _add_wallets(scenario, registry, hosts, ports)
-    _add_node_agents(scenario, registry, hosts, total_hashrate)
+    _add_wallets(layout, hosts, ports)
+    _add_node_agents(layout, hosts)
     _add_monitor(hosts, options)
-    graph = _network_graph(hosts, topo, latency, dynamic, names)
+    graph = _network_graph(hosts, topo, layout.latency_model, dynamic, names)
     return ProcessPlan(
-        scenario=scenario.general.name, seed=scenario.general.seed,
-        duration=scenario.general.duration, target_s=scenario.mining.target_s,
-        total_hashrate=total_hashrate, dynamic=dynamic, hosts=hosts, graph=graph,
+        scenario=scenario.general.name, seed=layout.seed, duration=layout.duration,
+        target_s=scenario.mining.target_s, total_hashrate=layout.total_hashrate, dynamic=dynamic,
+        hosts=hosts, graph=graph,
     )
 
 
@@ -348,77 +342,20 @@ def check_host_name(name: str) -> str:
     return name
 
 
-def _topology(scenario: Scenario, registry: Registry, names: list[str]) -> tuple[nx.Graph, bool]:
-    """The scenario's topology relabelled with node names (the simulator's stream and order)."""
-    ref = scenario.network.topology
-    spec = registry.get("topology", ref.name)
-    params = spec.validate(ref.params)
-    rng = derive_rng(scenario.general.seed, "topology")
-    factory = spec.factory
-    graph = factory.generate(len(names), params, rng) if hasattr(factory, "generate") \
-        else factory(len(names), params, rng)
-    if graph.number_of_nodes() != len(names):
-        raise ValueError(f"topology {ref.name!r} built {graph.number_of_nodes()} nodes; "
-                         f"the scenario has {len(names)}")
-    mapping = dict(zip(list(graph.nodes()), names, strict=True))
-    # Relabel by hand so edge order (and so orientation: u connects to v) is kept.
-    named = graph.__class__()
-    named.graph.update(graph.graph)
-    named.graph["seed_nodes"] = [mapping[s] for s in graph.graph.get("seed_nodes", []) if s in mapping]
-    for gn in graph.nodes():
-        named.add_node(mapping[gn], **graph.nodes[gn])
-    for u, v, data in graph.edges(data=True):
-        if u != v:
-            named.add_edge(mapping[u], mapping[v], **data)
-    return named, bool(graph.graph.get("dynamic"))
-
-
-def _latency_model(scenario: Scenario, registry: Registry) -> Any:
-    ref = scenario.network.latency
-    spec = registry.get("latency_model", ref.name)
-    params = spec.validate(ref.params)
-    rng = derive_rng(scenario.general.seed, "latency")
-    factory = spec.factory
-    return factory.create(params, rng) if hasattr(factory, "create") else factory(params, rng)
-
-
-def _regions(scenario: Scenario, topo: nx.Graph, latency: Any, names: list[str]) -> dict[str, str]:
-    group_of = scenario.group_of()
-    named = nx.Graph()
-    for name in names:
-        region = group_of[name].region or topo.nodes[name].get("region")
-        named.add_node(name, **({"region": region} if region else {}))
-    assign = getattr(latency, "assign_regions", None)
-    if assign is not None:
-        assign(named)
-    return {n: r for n, r in named.nodes(data="region") if r}
-
-
-def _seed_hosts(scenario: Scenario, topo: nx.Graph, names: list[str]) -> list[str]:
-    flagged = [n for n, g in scenario.group_of().items() if g.seed_node]
-    if flagged:
-        return [n for n in names if n in flagged]
-    listed = [s for s in topo.graph.get("seed_nodes", []) if s in topo]
-    return listed or names[:1]
-
-
-def _add_wallets(scenario: Scenario, registry: Registry, hosts: dict[str, HostPlan],
-                 ports: PortSource) -> None:
-    for wallet, node, group in scenario.wallet_placements():
-        check_host_name(wallet)
-        spec = registry.get("wallet_strategy", group.strategy.name)
-        params = spec.validate(group.strategy.params).model_dump(mode="json")
-        host = hosts[node]
+def _add_wallets(layout: NetworkLayout, hosts: dict[str, HostPlan], ports: PortSource) -> None:
+    for wallet in layout.wallets:
+        check_host_name(wallet.name)
+        params = wallet.strategy.params.model_dump(mode="json")
+        host = hosts[wallet.node]
+        start = host.daemon.start_time if host.daemon else 0.0
         host.wallets.append(WalletSpec(
-            name=wallet, node=node, rpc_port=ports(node, f"wallet:{wallet}"),
-            strategy=group.strategy.name, group=group.name, params=params,
-            start_time=host.daemon.start_time if host.daemon else 0.0,
+            name=wallet.name, node=wallet.node, rpc_port=ports(wallet.node, f"wallet:{wallet.name}"),
+            strategy=wallet.strategy.name, group=wallet.group, params=params, start_time=start,
         ))
-        script: Script = "distributor" if group.strategy.name == "distributor" else "user"
+        script: Script = "distributor" if wallet.strategy.name == "distributor" else "user"
         host.agents.append(AgentSpec(
-            name=f"{script}-{wallet}", script=script, host=node,
-            start_time=host.daemon.start_time if host.daemon else 0.0,
-            node=node, wallet=wallet, plugin=group.strategy.name, params=params,
+            name=f"{script}-{wallet.name}", script=script, host=wallet.node, start_time=start,
+            node=wallet.node, wallet=wallet.name, plugin=wallet.strategy.name, params=params,
         ))
 
 
@@ -429,29 +366,26 @@ def wallet_roster(scenario: Scenario) -> list[WalletInfo]:
             for name, node, g in scenario.wallet_placements()]
 
 
-def _add_node_agents(scenario: Scenario, registry: Registry, hosts: dict[str, HostPlan],
-                     total_hashrate: float) -> None:
+def _add_node_agents(layout: NetworkLayout, hosts: dict[str, HostPlan]) -> None:
     """A ``miner`` agent hosts the node's behaviour: for miners and explicit behaviours.
 
     A node with its role's default passive behaviour (``standard_sync``,
     ``observer``) and no hashrate needs no agent process: monerod alone does it.
     """
-    group_of = scenario.group_of()
-    roster = wallet_roster(scenario)
-    for name, host in hosts.items():
-        group = group_of[name]
-        if group.role != "miner" and group.behaviour is None:
+    roster = wallet_roster(layout.scenario)
+    for node in layout.nodes.values():
+        if node.role != "miner" and not node.behaviour_explicit:
             continue
-        ref = group.behaviour_ref()
-        params = registry.get("behaviour", ref.name).validate(ref.params).model_dump(mode="json")
-        wallet = coinbase_wallet(roster, name)
+        host = hosts[node.name]
+        ref = node.behaviour
         host.agents.insert(0, AgentSpec(
-            name=f"miner-{name}", script="miner", host=name,
+            name=f"miner-{node.name}", script="miner", host=node.name,
             start_time=host.daemon.start_time if host.daemon else 0.0,
-            node=name, wallet=wallet, plugin=ref.name, params=params,
-            options={"hashrate": group.hashrate, "total_hashrate": total_hashrate,
-                     "target_s": scenario.mining.target_s, "role": group.role,
-                     "group": group.group},
+            node=node.name, wallet=coinbase_wallet(roster, node.name), plugin=ref.name,
+            params=ref.params.model_dump(mode="json"),
+            options={"hashrate": node.hashrate, "total_hashrate": layout.total_hashrate,
+                     "target_s": layout.scenario.mining.target_s, "role": node.role,
+                     "group": node.group},
         ))
 
 
@@ -725,7 +659,7 @@ def loopback_discovery(plan: ProcessPlan, *, seed: int | None = None) -> dict[st
     for host in hosts:
         daemon = host.daemon
         assert daemon is not None
-        want = daemon.out_peers if daemon.out_peers is not None else 12
+        want = daemon.out_peers
         pool = [h.name for h in hosts if h.name != host.name and h.daemon is not None
                 and h.daemon.start_time <= daemon.start_time]
         picks = [s for s in daemon.seed_peers if s in pool][:want]

@@ -128,8 +128,6 @@ def monerosim_run(
         workdir.mkdir(parents=True, exist_ok=True)
         atomic_write(workdir / "scenario.yaml", yaml.safe_dump(scen.model_dump(mode="json"), sort_keys=False))
         options = RunOptions(
-            seed=None,
-            duration=None,
             workdir=workdir,
             monerod_bin=settings.monerod_bin,
             wallet_rpc_bin=settings.wallet_rpc_bin,
