@@ -1,7 +1,7 @@
 """Hosting one agent: its command line, its objects, its thread or process.
 
 Every agent is described by the command line of its script (built by
-:func:`pytest_monerosim.backends.plan.agent_argv`). :func:`parse_agent_args`
+:func:`pytest_monerosim.backends.command_lines.agent_argv`). :func:`parse_agent_args`
 turns that command line into an :class:`AgentSetup`; :class:`HostedAgent`
 builds the behaviour / wallet strategy / monitor from it and drives it with a
 :class:`~.runtime.Scheduler`. The ``monerod`` backend's in-process mode parses

@@ -11,8 +11,7 @@ regions, bandwidth, seed nodes, wallets) comes from the scenario's layout
 runs from too.
 
 Addresses, directories and the Python interpreter are given only when a
-process is rendered into a command line by :func:`monerod_argv`,
-:func:`wallet_rpc_argv` and :func:`agent_argv` (pure functions), so the same
+process is rendered into a command line (:mod:`.command_lines`), so the same
 plan runs on 127.0.0.1 with allocated ports and under Shadow with one IP per
 host.
 
@@ -33,12 +32,9 @@ Peers by topology (the layout's graph, read as the simulator reads it):
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import networkx as nx
@@ -49,6 +45,7 @@ from ..config.model import Scenario
 from ..layout import NetworkLayout, build_layout
 from ..registry import Registry
 from ..rng import derive_rng
+from .command_lines import DAEMON_LOG_LEVEL
 
 HOST_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 """Host names Shadow accepts (and DNS does): lowercase letters, digits, ``-`` and ``.``."""
@@ -57,19 +54,6 @@ P2P_PORT = 18080
 RPC_PORT = 18081
 WALLET_RPC_PORT = 18090
 """Default ports for hosts that have an IP of their own (Shadow); wallets count up from here."""
-
-DAEMON_LOG_LEVEL = "0,blockchain:INFO"
-"""Level 0 plus monerod's ``blockchain`` category at INFO: one timestamped record per
-block a node adds (main chain or alternative) and per reorganisation, which the
-parser (:mod:`pytest_monerosim.backends.parse`) turns into arrival times and reorgs."""
-
-RPC_CONNECTION_LIMITS = (
-    "--rpc-max-connections", "1000",
-    "--rpc-max-connections-per-public-ip", "1000",
-    "--rpc-max-connections-per-private-ip", "1000",
-)
-"""monerod and wallet-rpc allow 3 RPC connections per public IP (25 per private one):
-under Shadow the monitor and agents reach daemons from other hosts' (public) IPs."""
 
 AGENT_PACKAGE = "pytest_monerosim.agents"
 AGENT_HOST_LATENCY_S = 0.001
@@ -440,207 +424,6 @@ def _network_graph(hosts: dict[str, HostPlan], topo: nx.Graph, latency: Any, dyn
     return graph
 
 
-# -- rendering processes into command lines ------------------------------------------
-
-
-def monerod_argv(
-    daemon: DaemonSpec,
-    *,
-    address: str,
-    data_dir: str | os.PathLike[str],
-    peer_addresses: Mapping[str, str],
-    rpc_address: str | None = None,
-    log_file: str | os.PathLike[str] | None = None,
-    binary: str | os.PathLike[str] = "monerod",
-    max_connections_per_ip: int | None = None,
-) -> list[str]:
-    """monerod's command line for ``daemon`` on a host with IP ``address``.
-
-    ``peer_addresses`` maps host names to ``"ip:port"`` (see
-    :meth:`ProcessPlan.peer_addresses`); ``rpc_address`` binds the RPC
-    elsewhere than P2P (default: ``address``); ``max_connections_per_ip``
-    must be raised when every host shares one IP (loopback: all connections
-    come from 127.0.0.1). Flags checked against Debian's monero 0.18.0.0.
-    """
-    data_dir = os.fspath(data_dir)
-    log = os.fspath(log_file) if log_file is not None else os.path.join(data_dir, "monerod.log")
-    argv = [
-        os.fspath(binary),
-        "--regtest",
-        "--keep-fakechain",
-        "--fixed-difficulty", str(daemon.fixed_difficulty),
-        "--non-interactive",
-        "--no-igd",
-        "--no-zmq",
-        "--data-dir", data_dir,
-        "--log-file", log,
-        "--log-level", daemon.log_level,
-        "--p2p-bind-ip", address,
-        "--p2p-bind-port", str(daemon.p2p_port),
-        "--rpc-bind-ip", rpc_address or address,
-        "--rpc-bind-port", str(daemon.rpc_port),
-        "--rpc-ssl", "disabled",
-        "--disable-rpc-ban",
-        *RPC_CONNECTION_LIMITS,
-        "--allow-local-ip",
-        "--disable-dns-checkpoints",
-        "--check-updates", "disabled",
-    ]
-    if rpc_address is None and not address.startswith("127."):
-        argv.append("--confirm-external-bind")
-    if daemon.offline:
-        argv.append("--offline")
-    if max_connections_per_ip is not None:
-        argv += ["--max-connections-per-ip", str(max_connections_per_ip)]
-    if daemon.out_peers is not None:
-        argv += ["--out-peers", str(daemon.out_peers)]
-    if daemon.in_peers is not None:
-        argv += ["--in-peers", str(daemon.in_peers)]
-    for flag, hosts in (
-        ("--add-exclusive-node", daemon.exclusive_peers),
-        ("--add-priority-node", daemon.priority_peers),
-        ("--seed-node", daemon.seed_peers),
-    ):
-        for host in hosts:
-            try:
-                argv += [flag, peer_addresses[host]]
-            except KeyError:
-                raise ValueError(f"peer {host!r} has no address; known: "
-                                 f"{', '.join(sorted(peer_addresses))}") from None
-    return argv + list(daemon.extra_args)
-
-
-def wallet_rpc_argv(
-    wallet: WalletSpec,
-    *,
-    address: str,
-    daemon_address: str,
-    wallet_dir: str | os.PathLike[str],
-    log_file: str | os.PathLike[str] | None = None,
-    binary: str | os.PathLike[str] = "monero-wallet-rpc",
-) -> list[str]:
-    """monero-wallet-rpc's command line (mainnet mode against the regtest daemon)."""
-    wallet_dir = os.fspath(wallet_dir)
-    log = os.fspath(log_file) if log_file is not None else os.path.join(wallet_dir, "wallet-rpc.log")
-    argv = [
-        os.fspath(binary),
-        "--daemon-address", daemon_address,
-        "--trusted-daemon",
-        "--daemon-ssl", "disabled",
-        "--disable-rpc-login",
-        "--disable-rpc-ban",
-        "--rpc-ssl", "disabled",  # else it makes a TLS key at every start: seconds of CPU
-        *RPC_CONNECTION_LIMITS,
-        "--rpc-bind-ip", address,
-        "--rpc-bind-port", str(wallet.rpc_port),
-        "--wallet-dir", wallet_dir,
-        "--shared-ringdb-dir", os.path.join(wallet_dir, "ringdb"),
-        "--log-file", log,
-        "--log-level", "0",
-        "--non-interactive",
-        "--no-dns",
-    ]
-    if not address.startswith("127."):
-        argv.append("--confirm-external-bind")
-    return argv
-
-
-@dataclass(frozen=True)
-class AgentRuntimeArgs:
-    """What an agent process needs besides its spec: where things are and the clock."""
-
-    out_dir: str
-    """Its host's directory: it writes ``<agent name>.jsonl`` there."""
-    shared_dir: str
-    """A directory every agent can read and write (wallet addresses)."""
-    t0: float
-    """Epoch seconds at simulated time 0."""
-    time_scale: float
-    """Simulated seconds per second of the process clock (1 under Shadow)."""
-    duration: float
-    seed: int
-    plugin_modules: tuple[str, ...] = ()
-    """Extra modules with a ``PLUGINS`` list to load into the agent's registry."""
-
-
-def agent_argv(
-    agent: AgentSpec,
-    plan: ProcessPlan,
-    runtime: AgentRuntimeArgs,
-    *,
-    address_of: Callable[[str], str],
-    rpc_address_of: Callable[[str], str] | None = None,
-    python: str = sys.executable,
-) -> list[str]:
-    """``python -m pytest_monerosim.agents.<script> ...`` for ``agent``.
-
-    ``address_of(host)`` gives a host's IP; ``rpc_address_of`` (default the
-    same) the IP its RPC servers bind to.
-    """
-    rpc_of = rpc_address_of or address_of
-    argv = [python, "-m", agent.module,
-            "--name", agent.name, "--host", agent.host,
-            "--out", runtime.out_dir, "--shared", runtime.shared_dir,
-            "--t0", repr(runtime.t0), "--time-scale", repr(runtime.time_scale),
-            "--duration", repr(runtime.duration), "--seed", str(runtime.seed)]
-    for module in runtime.plugin_modules:
-        argv += ["--plugin-module", module]
-    if agent.start_time:
-        argv += ["--start", repr(agent.start_time)]
-    if agent.node is not None:
-        host = plan.host_of_node(agent.node)
-        assert host.daemon is not None
-        argv += ["--node", agent.node,
-                 "--daemon", f"http://{rpc_of(host.name)}:{host.daemon.rpc_port}"]
-    if agent.wallet is not None:
-        whost, wspec = plan.wallet(agent.wallet)
-        argv += ["--wallet-name", agent.wallet,
-                 "--wallet", f"http://{rpc_of(whost.name)}:{wspec.rpc_port}"]
-    if agent.plugin is not None:
-        argv += ["--plugin", agent.plugin, "--params", json.dumps(dict(agent.params), sort_keys=True)]
-    options = dict(agent.options)
-    if agent.script == "miner" and agent.node is not None:
-        daemon = plan.host_of_node(agent.node).daemon
-        assert daemon is not None
-        options.update(p2p=plan.peer_addresses(address_of), out_peers=daemon.out_peers,
-                       in_peers=daemon.in_peers)
-    if agent.script in ("user", "distributor"):
-        options["roster"] = [
-            {"name": w.name, "node": w.node, "group": w.group, "role": h.role,
-             "strategy": w.strategy, "url": f"http://{rpc_of(h.name)}:{w.rpc_port}",
-             "daemon": f"http://{rpc_of(h.name)}:{h.daemon.rpc_port}" if h.daemon else None}
-            for h, w in plan.wallets()
-        ]
-    if agent.script == "monitor":
-        options["agents"] = [a.name for a in plan.agents() if a.script != "monitor"]
-        options["daemons"] = {h.name: f"http://{rpc_of(h.name)}:{h.daemon.rpc_port}"
-                              for h in plan.daemon_hosts() if h.daemon is not None}
-        options["p2p"] = plan.peer_addresses(address_of)
-    if options:
-        argv += ["--options", json.dumps(options, sort_keys=True)]
-    return argv
-
-
-def agent_env(
-    *, home: str, pythonpath: Sequence[str] | None = None, path: str | None = None,
-    extra: Mapping[str, str] | None = None,
-) -> dict[str, str]:
-    """The complete environment of an agent process (Shadow passes nothing else on)."""
-    if pythonpath is None:
-        pythonpath = [p for p in sys.path if p and Path(p).is_dir()]
-    env = {
-        "PATH": path if path is not None else os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        "HOME": home,
-        "PYTHONPATH": os.pathsep.join(pythonpath),
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "TZ": "UTC",
-        "LANG": "C.UTF-8",
-    }
-    env.update(extra or {})
-    return env
-
-
 def loopback_discovery(plan: ProcessPlan, *, seed: int | None = None) -> dict[str, tuple[str, ...]]:
     """Outgoing peers standing in for monerod's peer discovery where it cannot work.
 
@@ -677,7 +460,6 @@ __all__ = [
     "BURN_ADDRESS",
     "DAEMON_LOG_LEVEL",
     "HOST_NAME",
-    "AgentRuntimeArgs",
     "AgentSpec",
     "DaemonSpec",
     "HostPlan",
@@ -687,11 +469,7 @@ __all__ = [
     "SCRIPTS",
     "StandardPorts",
     "WalletSpec",
-    "agent_argv",
-    "agent_env",
     "build_plan",
     "check_host_name",
     "loopback_discovery",
-    "monerod_argv",
-    "wallet_rpc_argv",
 ]

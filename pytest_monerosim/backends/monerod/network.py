@@ -57,16 +57,14 @@ from ...layout import NetworkLayout
 from ...registry import Registry
 from ...result.model import Result
 from .. import BackendUnavailable
+from ..command_lines import AgentRuntimeArgs, agent_argv, agent_env
 from ..parse import build_result, host_directories
 from ..plan import (
     BURN_ADDRESS,
-    AgentRuntimeArgs,
     DaemonSpec,
     PlanOptions,
     ProcessPlan,
     StandardPorts,
-    agent_argv,
-    agent_env,
     build_plan,
     loopback_discovery,
 )
