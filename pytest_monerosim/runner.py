@@ -119,17 +119,20 @@ def run_scenario(
     options: RunOptions | None = None,
     source: str | None = None,
     on_partial: Callable[[NetworkRun], None] | None = None,
+    layout: NetworkLayout | None = None,
 ) -> NetworkRun:
-    """Run ``scenario``; if the backend raises (or is interrupted), ``on_partial`` first gets a
-    :class:`NetworkRun` with what was measured so far (status ``interrupted`` or ``failed``),
-    then the exception propagates."""
+    """Run ``scenario`` (``layout``: its expansion by :func:`prepare`, if the caller has it and
+    the scenario is unchanged since; else it is built here). If the backend raises (or is
+    interrupted), ``on_partial`` first gets a :class:`NetworkRun` with what was measured so far
+    (status ``interrupted`` or ``failed``), then the exception propagates."""
     registry = registry or default_registry()
     options = options or RunOptions()
     name = backend or scenario.general.backend or "sim"
     if name not in BACKENDS:
         raise ScenarioError(f"unknown backend {name!r}; accepted: {', '.join(BACKENDS)}", path="backend")
     scenario = for_backend(scenario, name, options, source)
-    layout = prepare(scenario, registry, source)
+    if layout is None or not layout.is_layout_of(scenario):
+        layout = prepare(scenario, registry, source)
     plugins = layout.plugins
     started = time.perf_counter()
     try:

@@ -73,6 +73,7 @@ def build_layout(scenario: Scenario, registry: Registry, *, source: str | None =
         graph=graph, dynamic=dynamic, seed_nodes=seeds, latency_model=latency, wallets=wallets,
         attacks=attacks, plugins=plugins,
         total_hashrate=sum(g.hashrate * g.count for g in scenario.nodes if g.role == "miner"),
+        built_from=scenario.model_dump_json(),
     )
 
 

@@ -85,6 +85,12 @@ class NetworkLayout:
     """Every plugin reference of the scenario, validated, by dotted path."""
     total_hashrate: float
     """Sum of the miners' hashrates (each group's ``hashrate * count``)."""
+    built_from: str = field(default="", repr=False)
+    """The scenario as JSON when the layout was built (see :meth:`is_layout_of`)."""
+
+    def is_layout_of(self, scenario: Scenario) -> bool:
+        """``scenario`` is (still) the one this layout expanded: same object, unchanged since."""
+        return scenario is self.scenario and scenario.model_dump_json() == self.built_from
 
     @property
     def asymmetric(self) -> bool:

@@ -28,7 +28,7 @@ from ..config.loader import load_scenario, scenario_from_dict
 from ..config.model import Scenario
 from ..registry import Registry
 from ..runner import NetworkRun, run_scenario
-from .state import ITEM_RUNS, ITEM_SCENARIO, session_state
+from .state import ITEM_LAYOUT, ITEM_RUNS, ITEM_SCENARIO, session_state
 
 __all__ = [
     "monero_network",
@@ -106,6 +106,9 @@ def monerosim_run(
 
     def run(scenario: Any = None, backend: str | None = None, **overrides: Any) -> NetworkRun:
         source = None
+        layout = item.stash.get(ITEM_LAYOUT, None)  # built at collection: the first run takes it
+        if layout is not None:
+            del item.stash[ITEM_LAYOUT]
         if scenario is None:
             base, source = item.stash[ITEM_SCENARIO]
             scen = scenario_from_dict(base.model_dump(), overrides=overrides) if overrides else base
@@ -154,7 +157,7 @@ def monerosim_run(
                 ):
                     stack.enter_context(context)
                 net = run_scenario(scen, backend=chosen, registry=state.registry, options=options,
-                                   source=source, on_partial=keep)
+                                   source=source, on_partial=keep, layout=layout)
         except BackendUnavailable as exc:
             pytest.skip(str(exc))
         except ScenarioError as exc:

@@ -21,6 +21,7 @@ from ..registry import Registry
 from ..runner import prepare
 from .options import Settings
 from .parametrize import AttackCase
+from .state import ITEM_LAYOUT
 
 # The network a test gets when its marker names no scenario: small, quick, mines.
 DEFAULT_SCENARIO: dict[str, Any] = {
@@ -147,5 +148,5 @@ def build_scenario(item: pytest.Item, settings: Settings, registry: Registry) ->
     if attacks != [a.model_dump() for a in scenario.attacks]:
         scenario = scenario_from_dict({**scenario.model_dump(), "attacks": attacks}, source=source)
     scenario = apply_run_overrides(scenario, seed=settings.seed, duration=settings.duration, source=source)
-    prepare(scenario, registry, source)
+    item.stash[ITEM_LAYOUT] = prepare(scenario, registry, source)
     return scenario, source
