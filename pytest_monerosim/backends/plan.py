@@ -424,7 +424,7 @@ def _network_graph(hosts: dict[str, HostPlan], topo: nx.Graph, latency: Any, dyn
     return graph
 
 
-def loopback_discovery(plan: ProcessPlan, *, seed: int | None = None) -> dict[str, tuple[str, ...]]:
+def loopback_discovery(plan: ProcessPlan) -> dict[str, tuple[str, ...]]:
     """Outgoing peers standing in for monerod's peer discovery where it cannot work.
 
     monerod drops loopback addresses from every peer list it receives
@@ -436,7 +436,7 @@ def loopback_discovery(plan: ProcessPlan, *, seed: int | None = None) -> dict[st
     while others remain. That is the random out-degree-``k`` graph discovery
     converges to in a small network.
     """
-    rng = derive_rng(plan.seed if seed is None else seed, "loopback-discovery")
+    rng = derive_rng(plan.seed, "loopback-discovery")
     chosen: dict[str, tuple[str, ...]] = {}
     hosts = plan.daemon_hosts()
     for host in hosts:

@@ -52,8 +52,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     scenario = load_from_args(args)
     registry = default_registry()
-    prepare(scenario, registry, source=args.scenario)
-    from ..backends.plan import PlanOptions
+    network = prepare(scenario, registry, source=args.scenario)
+    from ..backends.plan import PlanOptions, build_plan
 
     settings = ShadowSettings(
         monerod_bin=args.monerod_bin, wallet_rpc_bin=args.wallet_rpc_bin, compact=args.compact,
@@ -64,7 +64,8 @@ def main(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise UsageFailure(f"shadow-config -o {args.output}: exists and is not a directory")
     try:
-        layout = write_shadow_dir(scenario, registry, out, settings)
+        plan = build_plan(scenario, registry, layout=network, options=settings.plan_options)
+        layout = write_shadow_dir(scenario, registry, out, settings, plan=plan)
     except ShadowConfigError as exc:
         raise UsageFailure(f"shadow-config: the Shadow config would be refused: "
                            f"{str(exc).splitlines()[0]}") from None
