@@ -28,9 +28,8 @@ import time
 import traceback
 from pathlib import Path
 
-from pytest_monerosim.backends import RunOptions
 from pytest_monerosim.config.durations import parse_duration
-from pytest_monerosim.config.loader import load_scenario
+from pytest_monerosim.config.loader import apply_run_overrides, load_scenario
 from pytest_monerosim.config.migrate import migrate_file
 from pytest_monerosim.registry import default_registry
 from pytest_monerosim.runner import prepare, run_scenario
@@ -99,8 +98,8 @@ def main() -> int:
             capped = cap is not None and scenario.total_nodes() > args.cap_above
             duration = min(cap, scenario.general.duration) if capped else scenario.general.duration
             w0, c0 = time.perf_counter(), time.process_time()
-            run = run_scenario(scenario, backend="sim", registry=registry,
-                               options=RunOptions(duration=duration), source=str(written))
+            run = run_scenario(apply_run_overrides(scenario, duration=duration), backend="sim",
+                               registry=registry, source=str(written))
             wall, cpu = time.perf_counter() - w0, time.process_time() - c0
         except Exception as exc:  # report and go on: this loop measures every config
             failed += 1

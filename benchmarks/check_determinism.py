@@ -67,6 +67,7 @@ def fingerprint(scenario: Any, attack: dict[str, Any] | None,
     import numpy as np
 
     from pytest_monerosim.backends.sim import run_scenario
+    from pytest_monerosim.config.loader import apply_run_overrides
     from pytest_monerosim.registry import default_registry
     from pytest_monerosim.result.summary import summarize, without_wall_clock
 
@@ -75,7 +76,7 @@ def fingerprint(scenario: Any, attack: dict[str, Any] | None,
         data["attacks"] = [attack]
         scenario = type(scenario).model_validate(data)
     t0 = time.process_time()
-    result = run_scenario(scenario, default_registry(), duration=duration)
+    result = run_scenario(apply_run_overrides(scenario, duration=duration), default_registry())
     cpu = time.process_time() - t0
     summary = json.dumps(without_wall_clock(summarize(result)), sort_keys=True, default=str)
     deep = hashlib.sha256(summary.encode())

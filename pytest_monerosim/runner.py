@@ -1,8 +1,10 @@
 """Run a scenario on a backend and hand back a :class:`NetworkRun`.
 
 The one path from a validated scenario to a result, shared by the pytest
-plugin and the CLI: resolve plugin parameters (so bad input fails before any
-simulation starts), pick the backend, run, summarise.
+plugin and the CLI: expand the scenario into its layout (so bad input fails
+before any simulation starts), pick the backend, run it on that layout,
+summarise. The run's seed and duration are the scenario's: overrides reach it
+before (:func:`pytest_monerosim.config.loader.apply_run_overrides`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from .atomic import atomic_write
 from .backends import BACKENDS, BackendUnavailable, RunOptions, get_backend
 from .config.errors import ScenarioError
 from .config.model import Scenario
-from .config.resolve import ResolvedPlugin, resolve_plugins
+from .config.resolve import ResolvedPlugin
+from .layout import NetworkLayout, build_layout
 from .registry import Registry, default_registry
 from .result.model import BlockRecord, Result
 from .result.summary import summarize
@@ -77,10 +80,10 @@ class NetworkRun:
         return atomic_write(path, json.dumps(self.summary, indent=2) + "\n")
 
 
-def prepare(scenario: Scenario, registry: Registry, source: str | None = None) -> dict[str, ResolvedPlugin]:
-    """Validate every plugin reference and every attack's view of the scenario."""
-    plugins = resolve_plugins(scenario, registry, source=source)
-    check_network(scenario, registry, plugins, source)
+def prepare(scenario: Scenario, registry: Registry, source: str | None = None) -> NetworkLayout:
+    """Validate the scenario for a run and expand it: its layout (plugins, topology, latency
+    model, regions, each attack's view of the scenario) and its wallets' strategies."""
+    layout = build_layout(scenario, registry, source=source)
     if scenario.wallets:
         from .agents.wallets import validate_wallets
 
@@ -88,61 +91,7 @@ def prepare(scenario: Scenario, registry: Registry, source: str | None = None) -
             validate_wallets(scenario, registry)
         except ScenarioError as exc:
             raise ScenarioError(exc.message, source=source or exc.source, path=exc.path) from None
-    for i, ref in enumerate(scenario.attacks):
-        spec = registry.get("attack", ref.name)
-        check = getattr(spec.factory, "check", None)
-        if check is not None:
-            try:
-                check(plugins[f"attacks[{i}]"].params, scenario)
-            except ValueError as exc:
-                raise ScenarioError(str(exc), source=source, path=f"attacks[{i}]") from None
-    return plugins
-
-
-def check_network(scenario: Scenario, registry: Registry, plugins: dict[str, ResolvedPlugin],
-                  source: str | None) -> None:
-    """Build the topology and the latency model once, so that a file that cannot be read, a
-    generator that cannot satisfy its parameters for this many nodes, or a group region the
-    latency model does not know is one ``ScenarioError`` naming the field (not a traceback
-    when a backend builds them)."""
-    import random
-
-    import networkx as nx
-
-    from .topology.files import TopologyFileError
-
-    for key, kind in (("network.topology", "topology"), ("network.latency", "latency_model")):
-        resolved = plugins.get(key)
-        if resolved is None:
-            continue
-        path = key
-        factory = registry.get(kind, resolved.name).factory
-        try:
-            if key == "network.topology":
-                n = scenario.total_nodes()
-                build = factory.generate if hasattr(factory, "generate") else factory
-                build(n, resolved.params, random.Random(0))
-            else:
-                model = factory.create(resolved.params, random.Random(0)) if hasattr(
-                    factory, "create") else factory(resolved.params, random.Random(0))
-                assign = getattr(model, "assign_regions", None)
-                if assign is not None:
-                    named = nx.Graph()
-                    for i, group in enumerate(scenario.nodes):
-                        if group.region is not None:
-                            named.add_node(i, region=group.region)
-                    try:
-                        assign(named)
-                    except ValueError as exc:
-                        bad = next(i for i, g in enumerate(scenario.nodes)
-                                   if g.region is not None and repr(g.region) in str(exc))
-                        raise ScenarioError(str(exc).replace(f"node {bad!r}", f"group "
-                                            f"{scenario.nodes[bad].group!r}"), source=source,
-                                            path=f"nodes[{bad}].region") from None
-        except ScenarioError:
-            raise
-        except (TopologyFileError, ValueError) as exc:
-            raise ScenarioError(str(exc), source=source, path=path) from None
+    return layout
 
 
 def for_backend(scenario: Scenario, backend: str, options: RunOptions, source: str | None = None) -> Scenario:
@@ -170,38 +119,24 @@ def run_scenario(
     options: RunOptions | None = None,
     source: str | None = None,
     on_partial: Callable[[NetworkRun], None] | None = None,
+    layout: NetworkLayout | None = None,
 ) -> NetworkRun:
-    """Run ``scenario``; if the backend raises (or is interrupted), ``on_partial`` first gets a
-    :class:`NetworkRun` with what was measured so far (status ``interrupted`` or ``failed``),
-    then the exception propagates."""
+    """Run ``scenario`` (``layout``: its expansion by :func:`prepare`, if the caller has it and
+    the scenario is unchanged since; else it is built here). If the backend raises (or is
+    interrupted), ``on_partial`` first gets a :class:`NetworkRun` with what was measured so far
+    (status ``interrupted`` or ``failed``), then the exception propagates."""
     registry = registry or default_registry()
     options = options or RunOptions()
     name = backend or scenario.general.backend or "sim"
     if name not in BACKENDS:
         raise ScenarioError(f"unknown backend {name!r}; accepted: {', '.join(BACKENDS)}", path="backend")
-    if options.seed is not None and (isinstance(options.seed, bool) or not isinstance(options.seed, int)
-                                     or options.seed < 0):
-        raise ScenarioError(f"bad value {options.seed!r}; accepted: an integer >= 0", path="seed")
-    if options.duration is not None:
-        from .config.durations import parse_run_duration
-
-        try:
-            options.duration = parse_run_duration(options.duration)
-        except ValueError as exc:
-            raise ScenarioError(str(exc), path="duration") from None
-    if options.seed is not None:
-        scenario = scenario.model_copy(
-            update={"general": scenario.general.model_copy(update={"seed": options.seed})}
-        )
-    if options.duration is not None:
-        scenario = scenario.model_copy(
-            update={"general": scenario.general.model_copy(update={"duration": options.duration})}
-        )
     scenario = for_backend(scenario, name, options, source)
-    plugins = prepare(scenario, registry, source)
+    if layout is None or not layout.is_layout_of(scenario):
+        layout = prepare(scenario, registry, source)
+    plugins = layout.plugins
     started = time.perf_counter()
     try:
-        result: Result = get_backend(name).run(scenario, registry, options)
+        result: Result = get_backend(name).run(scenario, registry, options, layout)
     except (ScenarioError, BackendUnavailable):
         raise  # bad input or a missing binary: nothing ran, nothing to keep
     except BaseException as exc:

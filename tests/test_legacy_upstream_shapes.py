@@ -17,9 +17,8 @@ import networkx as nx
 import pytest
 import yaml
 
-from pytest_monerosim.backends import RunOptions
 from pytest_monerosim.cli import main as cli_main
-from pytest_monerosim.config import load_scenario, scenario_from_dict
+from pytest_monerosim.config import apply_run_overrides, load_scenario, scenario_from_dict
 from pytest_monerosim.config.errors import ScenarioError
 from pytest_monerosim.config.legacy import LegacyConfigError, legacy_from_dict, load_legacy
 from pytest_monerosim.config.legacy_gml import resolve_network_path, shortest_path_matrix
@@ -151,18 +150,18 @@ def test_scenario_form_with_directed_gml_migrates_validates_and_runs(tmp_path: P
     assert "packet_loss on 1 GML edge" in warned["network.path"] or any(
         "packet_loss on 1 GML edge" in w.message for w in m.warnings)
 
-    run = run_scenario(load_scenario(out), backend="sim", registry=REGISTRY,
-                       options=RunOptions(duration=3600.0), source=str(out))
+    run = run_scenario(apply_run_overrides(load_scenario(out), duration=3600.0), backend="sim",
+                       registry=REGISTRY, source=str(out))
     s = run.summary
     assert s["blocks"]["main_chain_height"] > 10 and s["consensus"]["agreed"]
     assert s["transactions"]["created"] > 0  # the distributor funded the users
 
 
 def test_asymmetric_latency_reaches_the_links_of_the_simulator(tmp_path: Path) -> None:
-    from pytest_monerosim.sim.network import World
+    from pytest_monerosim.backends.sim import build_world
 
     scenario = load_scenario(written(migrate_file(DIRECTED), tmp_path))
-    world = World(scenario, REGISTRY, seed=1, duration=600.0)
+    world = build_world(apply_run_overrides(scenario, seed=1, duration=600.0), REGISTRY)
     assert world.asymmetric
     pairs = [(a, b) for a in world.nodes.values() for b in world.nodes.values()
              if world.latency(a, b) != world.latency(b, a)]
@@ -361,9 +360,9 @@ def test_directed_file_topology_runs_with_per_direction_latency(tmp_path: Path) 
         "network": {"topology": {"name": "file", "path": str(gml)}},
         "nodes": [{"group": "m", "count": 3, "role": "miner", "hashrate": 1}]})
     prepare(scenario, REGISTRY)
-    from pytest_monerosim.sim.network import World
+    from pytest_monerosim.backends.sim import build_world
 
-    world = World(scenario, REGISTRY, seed=3, duration=3600.0)
+    world = build_world(apply_run_overrides(scenario, seed=3, duration=3600.0), REGISTRY)
     a, b, c = world.nodes.values()
     assert world.latency(a, b) == pytest.approx(0.010) and world.latency(b, a) == pytest.approx(0.050)
     assert world.latency(c, b) == pytest.approx(0.020)  # the file gives 1->2 only: same both ways

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from pytest_monerosim.cli import main as cli_main
-from pytest_monerosim.config import load_scenario, scenario_from_dict
+from pytest_monerosim.config import apply_run_overrides, load_scenario, scenario_from_dict
 from pytest_monerosim.config.errors import ScenarioError
 from pytest_monerosim.config.legacy_bridge import looks_legacy, scenario_from_legacy_file
 from pytest_monerosim.config.migrate import Migration, migrate, migrate_file
@@ -125,11 +125,10 @@ def test_migrated_plugins_resolve(name: str) -> None:
 @needs_sim
 @pytest.mark.parametrize("name", LEGACY_FILES)
 def test_migrated_scenarios_run_on_sim(name: str) -> None:
-    from pytest_monerosim.backends import RunOptions
     from pytest_monerosim.runner import run_scenario
 
     scenario = load_scenario(FIXTURES / name)
-    run = run_scenario(scenario, backend="sim", registry=REGISTRY, options=RunOptions(duration=1800.0),
+    run = run_scenario(apply_run_overrides(scenario, duration=1800.0), backend="sim", registry=REGISTRY,
                        source=name)
     assert run.result.backend == "sim"
     assert run.height() > 0

@@ -13,18 +13,20 @@ from typing import Any
 import pytest
 
 from pytest_monerosim.agents.hosting import parse_agent_args, script_of
+from pytest_monerosim.backends.command_lines import (
+    AgentRuntimeArgs,
+    agent_argv,
+    agent_env,
+    monerod_argv,
+    wallet_rpc_argv,
+)
 from pytest_monerosim.backends.parse import build_result, parse_log_time, parse_monerod_log
 from pytest_monerosim.backends.plan import (
     DAEMON_LOG_LEVEL,
     HOST_NAME,
-    AgentRuntimeArgs,
     StandardPorts,
-    agent_argv,
-    agent_env,
     build_plan,
     loopback_discovery,
-    monerod_argv,
-    wallet_rpc_argv,
 )
 from pytest_monerosim.config.model import Scenario
 from pytest_monerosim.registry import Registry

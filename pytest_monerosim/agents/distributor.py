@@ -6,7 +6,7 @@ strategy named by ``--plugin`` (the built-in ``distributor`` of
 unlock, fund the recipients in batches, top them up) against an
 :class:`~.runtime.RpcWallet` that also offers the roster of every wallet in
 the run and handles on them (``--options '{"roster": [...]}'``, written by
-:func:`pytest_monerosim.backends.plan.agent_argv`), so it can pay from the
+:func:`pytest_monerosim.backends.command_lines.agent_argv`), so it can pay from the
 miners' wallets. The plan gives this script to every wallet whose strategy is
 ``distributor``.
 

@@ -1,7 +1,7 @@
 """Hosting one agent: its command line, its objects, its thread or process.
 
 Every agent is described by the command line of its script (built by
-:func:`pytest_monerosim.backends.plan.agent_argv`). :func:`parse_agent_args`
+:func:`pytest_monerosim.backends.command_lines.agent_argv`). :func:`parse_agent_args`
 turns that command line into an :class:`AgentSetup`; :class:`HostedAgent`
 builds the behaviour / wallet strategy / monitor from it and drives it with a
 :class:`~.runtime.Scheduler`. The ``monerod`` backend's in-process mode parses
@@ -194,7 +194,7 @@ class HostedAgent:
             total_hashrate=float(opts.get("total_hashrate", 0.0)),
             target_s=float(opts.get("target_s", 120.0)), mining_address=address,
             peer_names=PeerNames(opts.get("p2p", {}), s.shared_dir),
-            out_peers=opts.get("out_peers"), in_peers=opts.get("in_peers"),
+            out_peers=int(opts["out_peers"]), in_peers=opts.get("in_peers"),
         )
         behaviour = self._plugin("behaviour")
         behaviour.start(self.node_api)

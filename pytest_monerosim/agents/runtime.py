@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 from ..atomic import atomic_write
 from ..backends.monerod.errors import MonerodBackendError, RpcError
 from ..backends.monerod.rpc import DaemonRpc, WalletRpc
-from ..sim.rng import derive_rng
+from ..rng import derive_rng
 from .api import InsufficientFunds
 
 BURN_ADDRESS = (
@@ -284,7 +284,7 @@ class RpcNode(_Context):
         target_s: float,
         mining_address: str,
         peer_names: PeerNames,
-        out_peers: int | None = None,
+        out_peers: int,
         in_peers: int | None = None,
     ) -> None:
         super().__init__(name, derive_rng(seed, f"behaviour:{name}"), scheduler, log)
@@ -330,7 +330,7 @@ class RpcNode(_Context):
         """
         out_peers, in_peers = self._limits
         if relay:
-            self.rpc.out_peers(12 if out_peers is None else out_peers)
+            self.rpc.out_peers(out_peers)
             self.rpc.in_peers(in_peers if in_peers is not None else 2**31 - 1)
         else:
             self.rpc.out_peers(0)

@@ -245,7 +245,7 @@ class Eclipse(Attack):
                 group = groups[name]
                 limit = p.victim_out_peers
                 if limit is None:
-                    limit = group.out_peers if group.out_peers is not None else scenario.p2p.out_peers
+                    limit = scenario.p2p.limits(group.out_peers).out_peers
                 if p.victim_anchors > limit:
                     raise ValueError(
                         f"victim_anchors={p.victim_anchors} exceeds the out-peer limit of victim "

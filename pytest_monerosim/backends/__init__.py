@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ..config.model import Scenario
+    from ..layout import NetworkLayout
     from ..registry import Registry
     from ..result.model import Result
 
@@ -35,8 +36,9 @@ class BackendUnavailable(RuntimeError):
 
 @dataclass
 class RunOptions:
-    seed: int | None = None
-    duration: float | None = None
+    """How to run, never what: seed, duration and every other setting of the network are the
+    scenario's (overrides are applied to it before it runs)."""
+
     workdir: Path | None = None
     """Where logs, data dirs and generated configs go (real backends)."""
     progress: Callable[[float, float, int], None] | None = None
@@ -54,7 +56,10 @@ class RunOptions:
 
 
 class Backend(Protocol):
-    def run(self, scenario: Scenario, registry: Registry, options: RunOptions) -> Result: ...
+    def run(self, scenario: Scenario, registry: Registry, options: RunOptions,
+            layout: NetworkLayout | None = None) -> Result:
+        """Run ``scenario``; ``layout`` is its expansion when the caller has built it already."""
+        ...
 
 
 def get_backend(name: str) -> Backend:

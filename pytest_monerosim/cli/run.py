@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..backends import BACKENDS, BackendUnavailable, RunOptions
 from ..config.durations import parse_run_duration
-from ..config.loader import load_scenario
+from ..config.loader import apply_run_overrides, load_scenario
 from ..runner import NetworkRun, run_scenario
 from . import UsageFailure
 
@@ -78,15 +78,16 @@ def check_backend(args: argparse.Namespace) -> None:
         raise UsageFailure(f"--backend {args.backend!r}; accepted: {', '.join(BACKENDS)}")
 
 
-def load_from_args(args: argparse.Namespace) -> tuple[Scenario, float | None]:
-    """The scenario with its ``--set`` overrides, and the ``--duration`` in seconds (or None)."""
+def load_from_args(args: argparse.Namespace) -> Scenario:
+    """The scenario with the run's overrides applied: ``--set`` paths, ``--seed``, ``--duration``."""
     duration = None
     if args.duration is not None:
         try:
             duration = parse_run_duration(args.duration)
         except ValueError as exc:
             raise UsageFailure(f"--duration: {exc}") from None
-    return load_scenario(args.scenario, overrides=parse_overrides(args.overrides)), duration
+    scenario = load_scenario(args.scenario, overrides=parse_overrides(args.overrides))
+    return apply_run_overrides(scenario, seed=args.seed, duration=duration, source=args.scenario)
 
 
 def describe(run: NetworkRun) -> str:
@@ -139,10 +140,8 @@ def report_partial(run: NetworkRun, json_out: str | None, workdir: str | None) -
 
 def main(args: argparse.Namespace) -> int:
     check_backend(args)
-    scenario, duration = load_from_args(args)
-    options = RunOptions(
-        seed=args.seed, duration=duration, workdir=Path(args.workdir) if args.workdir else None
-    )
+    scenario = load_from_args(args)
+    options = RunOptions(workdir=Path(args.workdir) if args.workdir else None)
     partial: list[NetworkRun] = []
     try:
         run = run_scenario(scenario, backend=args.backend, options=options, source=args.scenario,

@@ -63,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
     if args.scenario is None:
         raise UsageFailure("serve needs SCENARIO.yaml, or --replay DIR (a saved run's output folder)")
     check_backend(args)
-    scenario, duration = load_from_args(args)
+    scenario = load_from_args(args)
 
     from ..observe.api import ApiServer
     from ..observe.observer import Observer
@@ -78,8 +78,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageFailure(f"--port: {exc}") from None
     try:
         print(f"monerosim: dashboard and API at {server.dashboard_url}", flush=True)
-        options = RunOptions(seed=args.seed, duration=duration,
-                             workdir=Path(args.workdir) if args.workdir else None)
+        options = RunOptions(workdir=Path(args.workdir) if args.workdir else None)
         backend = args.backend or scenario.general.backend or "sim"
         partial: list[NetworkRun] = []
         try:

@@ -14,12 +14,11 @@ from pathlib import Path
 
 from ..backends.shadow.schema import ShadowConfigError
 from ..backends.shadow.writer import CONFIG_FILE, ShadowSettings, write_shadow_dir
-from ..config.durations import parse_run_duration
-from ..config.loader import load_scenario, read_yaml
+from ..config.loader import read_yaml
 from ..registry import default_registry
 from ..runner import prepare
 from . import UsageFailure
-from .run import parse_overrides, seed_arg
+from .run import load_from_args, seed_arg
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -51,18 +50,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    overrides = parse_overrides(args.overrides)
-    if args.seed is not None:
-        overrides["general.seed"] = args.seed
-    if args.duration is not None:
-        try:
-            overrides["general.duration"] = parse_run_duration(args.duration)
-        except ValueError as exc:
-            raise UsageFailure(f"--duration: {exc}") from None
-    scenario = load_scenario(args.scenario, overrides=overrides)
+    scenario = load_from_args(args)
     registry = default_registry()
-    prepare(scenario, registry, source=args.scenario)
-    from ..backends.plan import PlanOptions
+    network = prepare(scenario, registry, source=args.scenario)
+    from ..backends.plan import PlanOptions, build_plan
 
     settings = ShadowSettings(
         monerod_bin=args.monerod_bin, wallet_rpc_bin=args.wallet_rpc_bin, compact=args.compact,
@@ -73,7 +64,8 @@ def main(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise UsageFailure(f"shadow-config -o {args.output}: exists and is not a directory")
     try:
-        layout = write_shadow_dir(scenario, registry, out, settings)
+        plan = build_plan(scenario, registry, layout=network, options=settings.plan_options)
+        layout = write_shadow_dir(scenario, registry, out, settings, plan=plan)
     except ShadowConfigError as exc:
         raise UsageFailure(f"shadow-config: the Shadow config would be refused: "
                            f"{str(exc).splitlines()[0]}") from None

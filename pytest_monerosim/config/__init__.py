@@ -2,7 +2,7 @@
 
 from .durations import format_duration, parse_duration
 from .errors import ScenarioError
-from .loader import apply_overrides, load_scenario, scenario_from_dict
+from .loader import apply_overrides, apply_run_overrides, load_scenario, scenario_from_dict
 from .model import NodeGroup, PluginRef, Scenario, WalletGroup
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "ScenarioError",
     "WalletGroup",
     "apply_overrides",
+    "apply_run_overrides",
     "format_duration",
     "load_scenario",
     "parse_duration",

@@ -232,3 +232,29 @@ def load_scenario(
         if looks_legacy(data):
             return scenario_from_legacy_file(path, overrides)
     return scenario_from_dict(data, source=str(path), lines=lines, overrides=overrides)
+
+
+def apply_run_overrides(
+    scenario: Scenario,
+    *,
+    seed: int | None = None,
+    duration: float | str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    source: str | None = None,
+) -> Scenario:
+    """The run's overrides (``--seed``, ``--duration``, dotted ``--set`` paths) on ``scenario``.
+
+    The one place a run's seed and duration reach the scenario: the plugin and
+    the CLI call it before any hook or backend sees the scenario, and from then
+    on ``general.seed`` / ``general.duration`` are the run's. ``seed`` and
+    ``duration`` win over the same paths in ``overrides``. Validated as a
+    YAML file is (a bad value names its field).
+    """
+    paths = dict(overrides or {})
+    if seed is not None:
+        paths["general.seed"] = seed
+    if duration is not None:
+        paths["general.duration"] = duration
+    if not paths:
+        return scenario
+    return scenario_from_dict(scenario.model_dump(), source=source, overrides=paths)

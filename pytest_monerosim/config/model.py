@@ -12,7 +12,7 @@ bytes for sizes, bits per second for bandwidth.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -90,6 +90,15 @@ class Network(_Model):
     """Time a node spends verifying a block before it relays it."""
 
 
+class PeerLimits(NamedTuple):
+    """One node's effective P2P limits (see :meth:`P2P.limits`)."""
+
+    out_peers: int
+    in_peers: int | None
+    """``None`` = unlimited."""
+    anchors: int
+
+
 class P2P(_Model):
     """Monero's P2P defaults (src/p2p/net_node.h, cryptonote_config.h)."""
 
@@ -105,6 +114,15 @@ class P2P(_Model):
     connect_retry_s: Seconds = 1.0
     turnover_mean_s: Seconds | None = None
     """Mean lifetime of an outgoing connection before it is dropped and replaced."""
+
+    def limits(self, out_peers: int | None = None, in_peers: int | None = None,
+               anchors: int | None = None) -> PeerLimits:
+        """A node's limits: its own where it sets one, else these defaults. The one place a
+        node's ``out_peers`` / ``in_peers`` / ``anchors`` resolve (the layout's nodes, nodes
+        an attack adds at run time, an attacker's own connection count)."""
+        return PeerLimits(self.out_peers if out_peers is None else out_peers,
+                          self.in_peers if in_peers is None else in_peers,
+                          self.anchors if anchors is None else anchors)
 
 
 class Mining(_Model):

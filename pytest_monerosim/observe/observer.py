@@ -156,8 +156,7 @@ class Observer:
         with self._lock:
             self._run_seq += 1
             run_id = self._run_seq
-        duration = float(options.duration if options.duration is not None else general.duration)
-        seed = options.seed if options.seed is not None else general.seed
+        duration, seed = float(general.duration), general.seed
         self.current = {
             "id": run_id,
             "test": test,

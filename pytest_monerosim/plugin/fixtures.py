@@ -28,7 +28,7 @@ from ..config.loader import load_scenario, scenario_from_dict
 from ..config.model import Scenario
 from ..registry import Registry
 from ..runner import NetworkRun, run_scenario
-from .state import ITEM_RUNS, ITEM_SCENARIO, session_state
+from .state import ITEM_LAYOUT, ITEM_RUNS, ITEM_SCENARIO, session_state
 
 __all__ = [
     "monero_network",
@@ -106,6 +106,9 @@ def monerosim_run(
 
     def run(scenario: Any = None, backend: str | None = None, **overrides: Any) -> NetworkRun:
         source = None
+        layout = item.stash.get(ITEM_LAYOUT, None)  # built at collection: the first run takes it
+        if layout is not None:
+            del item.stash[ITEM_LAYOUT]
         if scenario is None:
             base, source = item.stash[ITEM_SCENARIO]
             scen = scenario_from_dict(base.model_dump(), overrides=overrides) if overrides else base
@@ -128,8 +131,6 @@ def monerosim_run(
         workdir.mkdir(parents=True, exist_ok=True)
         atomic_write(workdir / "scenario.yaml", yaml.safe_dump(scen.model_dump(mode="json"), sort_keys=False))
         options = RunOptions(
-            seed=None,
-            duration=None,
             workdir=workdir,
             monerod_bin=settings.monerod_bin,
             wallet_rpc_bin=settings.wallet_rpc_bin,
@@ -156,7 +157,7 @@ def monerosim_run(
                 ):
                     stack.enter_context(context)
                 net = run_scenario(scen, backend=chosen, registry=state.registry, options=options,
-                                   source=source, on_partial=keep)
+                                   source=source, on_partial=keep, layout=layout)
         except BackendUnavailable as exc:
             pytest.skip(str(exc))
         except ScenarioError as exc:

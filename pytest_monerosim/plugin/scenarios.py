@@ -3,7 +3,8 @@
 Sources, later ones winning: the ``@pytest.mark.monerosim(scenario, **overrides)``
 markers (module/class first, then function; the nearest marker naming a
 scenario starts afresh, dropping farther overrides), the sweep point, the
-attack case, then ``--monerosim-seed`` / ``--monerosim-duration``.
+attack case, then ``--monerosim-seed`` / ``--monerosim-duration`` (applied last, through
+:func:`~pytest_monerosim.config.loader.apply_run_overrides`, before any hook sees the scenario).
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from typing import Any
 import pytest
 
 from ..config.errors import ScenarioError
-from ..config.loader import SHORTCUTS, read_yaml, scenario_from_dict
+from ..config.loader import SHORTCUTS, apply_run_overrides, read_yaml, scenario_from_dict
 from ..config.model import Scenario
 from ..registry import Registry
 from ..runner import prepare
 from .options import Settings
 from .parametrize import AttackCase
+from .state import ITEM_LAYOUT
 
 # The network a test gets when its marker names no scenario: small, quick, mines.
 DEFAULT_SCENARIO: dict[str, Any] = {
@@ -121,10 +123,6 @@ def build_scenario(item: pytest.Item, settings: Settings, registry: Registry) ->
     point = params.get("monerosim_params") or {}
     sweep_paths, sweep_attack = _split_sweep(point)
     overrides.update(sweep_paths)
-    if settings.seed is not None:
-        overrides["seed"] = settings.seed
-    if settings.duration is not None:
-        overrides["duration"] = settings.duration
     behaviour = params.get("monerosim_behaviour")
     if behaviour is not None:
         overrides[f"nodes.{_behaviour_group(data, overrides, behaviour.group)}.behaviour"] = {
@@ -149,5 +147,6 @@ def build_scenario(item: pytest.Item, settings: Settings, registry: Registry) ->
         attacks[0]["params"] = {**attacks[0]["params"], **sweep_attack}
     if attacks != [a.model_dump() for a in scenario.attacks]:
         scenario = scenario_from_dict({**scenario.model_dump(), "attacks": attacks}, source=source)
-    prepare(scenario, registry, source)
+    scenario = apply_run_overrides(scenario, seed=settings.seed, duration=settings.duration, source=source)
+    item.stash[ITEM_LAYOUT] = prepare(scenario, registry, source)
     return scenario, source

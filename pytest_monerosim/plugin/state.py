@@ -39,6 +39,9 @@ class SessionState:
 SESSION = pytest.StashKey[SessionState]()
 ITEM_SCENARIO = pytest.StashKey[tuple[Any, "str | None"]]()
 """(Scenario, source) built at collection."""
+ITEM_LAYOUT = pytest.StashKey[Any]()
+"""The NetworkLayout built when the item's scenario was checked at collection; its first run
+takes it (and removes it), so the scenario is expanded once."""
 ITEM_RUNS = pytest.StashKey[list[Any]]()
 ITEM_USAGE_ERROR = pytest.StashKey[str]()  # under xdist: the bad input this test fails with
 ITEM_IN_CALL = pytest.StashKey[bool]()  # the test's call phase has begun (networks run there)

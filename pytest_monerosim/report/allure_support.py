@@ -120,7 +120,7 @@ def run_steps(
     live: bool = True,
 ) -> Iterator[None]:
     """Around one run: live phase steps (``live``) and, on success, its timing appended to ``timings``."""
-    seed = options.seed if options.seed is not None else scenario.general.seed
+    seed = scenario.general.seed
     phases = _Phases(f"{scenario.general.name} on {backend} (seed {seed})", live=live)
     if backend == "sim":
         add_sim_component(options, phases)

@@ -1,28 +1,23 @@
-"""The world: a whole simulated Monero network built from a :class:`Scenario`.
+"""The world: a whole simulated Monero network built from a :class:`NetworkLayout`.
 
 :class:`World` owns the engine, the block tree, the nodes and the services
 (:class:`~.p2p.P2PNetwork`, :class:`~.relay.BlockRelay`,
 :class:`~.mining.MiningScheduler`), runs until the scenario's duration and
 returns the :class:`~pytest_monerosim.result.model.Result`.
 
-Built from the scenario:
-
-* nodes from ``scenario.nodes`` (names from ``NodeGroup.node_names()``), each
-  with an IPv4 address (``"a.b.c.d:18080"``, distinct /16s drawn from the
-  ``addresses`` stream), P2P limits (scenario defaults, group overrides),
-  start time, region, bandwidth, hashrate, honesty;
-* the topology (registry kind ``topology``): a graph marked
-  ``graph.graph["dynamic"]`` (the ``monero`` kind) lets :mod:`.p2p` make the
-  links, with ``graph.graph["seed_nodes"]`` as seed nodes unless groups set
-  ``seed_node``; any other graph fixes the links (edge ``(u, v)``: ``u``
-  connects out to ``v``);
-* the latency model (kind ``latency_model``): ``latency(u, v)`` by node name,
-  or an edge's own ``latency_s`` from a topology file;
-* behaviours (kind ``behaviour``), one object per node, started with a
-  :class:`~.node.SimNodeAPI` when the node first comes online;
-* attacks (kind ``attack``): each factory's object becomes a component;
-* components named in :data:`COMPONENT_FACTORIES` (the wallet/tx layer) and
-  any passed in.
+Everything about the nodes comes from the layout
+(:func:`pytest_monerosim.layout.build_layout`, the one expansion of a
+scenario every backend shares): per node its limits, role, behaviour, region,
+bandwidth, start time and hashrate; the topology graph (marked ``dynamic`` for
+the ``monero`` kind, whose links :mod:`.p2p` makes from the layout's seed
+nodes; any other graph fixes the links, edge ``(u, v)``: ``u`` connects out to
+``v``); the latency model (``latency(u, v)`` by node name, or an edge's own
+``latency_s`` from a topology file); the validated attacks. The world adds
+what only the simulator needs: each node's IPv4 address (``"a.b.c.d:18080"``,
+distinct /16s drawn from the ``addresses`` stream), behaviour objects started
+with a :class:`~.node.SimNodeAPI` when the node first comes online, attack
+components, and the components named in :data:`COMPONENT_FACTORIES` (the
+wallet/tx layer) and any passed in.
 
 EXTENSION POINTS on the world: :meth:`World.add_component`,
 :meth:`World.add_filter` / :meth:`World.remove_filter` / :meth:`World.drop_links`,
@@ -42,11 +37,10 @@ import time as _wall
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import networkx as nx
-
-from ..config.model import NodeGroup, Scenario
+from ..layout import NetworkLayout
 from ..registry import Registry
 from ..result.model import BlockRecord, PeerSnapshot, ReorgRecord, Result
+from ..rng import derive_rng
 from .chain import BlockTree, TipChange
 from .components import Hooks
 from .difficulty import DifficultyParams
@@ -63,7 +57,6 @@ from .node import Node, SimNodeAPI
 from .p2p import P2PNetwork
 from .peers import host_of, random_address, subnet_of
 from .relay import BlockRelay
-from .rng import derive_rng
 
 LinkFilter = Callable[[Node, Node], bool]
 """``f(a, b)`` → False forbids ``a`` to connect to or deliver a message to ``b``."""
@@ -76,22 +69,22 @@ DEFAULT_SNAPSHOT_INTERVAL_S = 600.0
 
 
 class World:
-    """One simulated network, from scenario to result."""
+    """One simulated network, from its layout to its result."""
 
     def __init__(
         self,
-        scenario: Scenario,
+        layout: NetworkLayout,
         registry: Registry,
         *,
-        seed: int | None = None,
-        duration: float | None = None,
         snapshot_interval_s: float | None = DEFAULT_SNAPSHOT_INTERVAL_S,
         components: Iterable[Any] = (),
     ) -> None:
+        scenario = layout.scenario
+        self.layout = layout
         self.scenario = scenario
         self.registry = registry
-        self.seed = scenario.general.seed if seed is None else seed
-        self.duration = float(scenario.general.duration if duration is None else duration)
+        self.seed = layout.seed
+        self.duration = layout.duration
         self.snapshot_interval_s = snapshot_interval_s
         self.engine = Engine()
         self.hooks = Hooks()
@@ -129,11 +122,12 @@ class World:
         self.mining = MiningScheduler(self, derive_rng(self.seed, "mining"), self.hashes_per_unit)
         self.relay = BlockRelay(self, scenario.network.verification_s)
 
-        graph = self._build_topology()
-        self.dynamic = bool(graph.graph.get("dynamic"))
+        self.dynamic = layout.dynamic
         self.p2p = P2PNetwork(self, scenario.p2p, dynamic=self.dynamic)
-        self._build_latency()
-        self._build_nodes(graph)
+        self.latency_model = layout.latency_model
+        self.asymmetric = layout.asymmetric
+        """Links may have a different latency each way (directed GML routes, directed files)."""
+        self._build_nodes()
 
         for path in COMPONENT_FACTORIES:
             module_name, _, attr = path.partition(":")
@@ -141,107 +135,44 @@ class World:
             component = factory(self)
             if component is not None:
                 self.add_component(component)
-        for ref in scenario.attacks:
-            spec = registry.get("attack", ref.name)
-            params = spec.validate(ref.params)
-            check = getattr(spec.factory, "check", None)
-            if callable(check):
-                check(params, scenario)
-            self.add_component(spec.factory(params))
+        for ref in layout.attacks:  # validated and checked against the scenario by the layout
+            self.add_component(registry.get("attack", ref.name).factory(ref.params))
         for component in components:
             self.add_component(component)
 
     # -- building --------------------------------------------------------------------
-    def _build_topology(self) -> nx.Graph:
-        ref = self.scenario.network.topology
-        spec = self.registry.get("topology", ref.name)
-        params = spec.validate(ref.params)
-        rng = derive_rng(self.seed, "topology")
-        n = self.scenario.total_nodes()
-        factory = spec.factory
-        if hasattr(factory, "generate"):
-            graph = factory.generate(n, params, rng)
-        else:
-            graph = factory(n, params, rng)
-        if graph.number_of_nodes() != n:
-            raise ValueError(f"topology {ref.name!r} built {graph.number_of_nodes()} nodes; "
-                             f"the scenario has {n}")
-        return graph
-
-    def _build_latency(self) -> None:
-        ref = self.scenario.network.latency
-        spec = self.registry.get("latency_model", ref.name)
-        params = spec.validate(ref.params)
-        rng = derive_rng(self.seed, "latency")
-        factory = spec.factory
-        self.latency_model = factory.create(params, rng) if hasattr(factory, "create") \
-            else factory(params, rng)
-        self.asymmetric = bool(getattr(self.latency_model, "asymmetric", False))
-        """Links may have a different latency each way (directed GML routes, directed files)."""
-
-    def _build_nodes(self, graph: nx.Graph) -> None:
-        scenario = self.scenario
-        groups: list[tuple[str, NodeGroup]] = [(n, g) for g in scenario.nodes
-                                               for n in g.node_names()]
-        gnodes = list(graph.nodes())
-        # Regions: a group's own region wins, then the graph's, then the latency model's.
-        named = nx.Graph()
-        for (name, group), gn in zip(groups, gnodes, strict=True):
-            region = group.region or graph.nodes[gn].get("region")
-            named.add_node(name, **({"region": region} if region else {}))
-        assign = getattr(self.latency_model, "assign_regions", None)
-        if assign is not None:
-            assign(named)
-        net = scenario.network
-        for (name, group), gn in zip(groups, gnodes, strict=True):
-            attrs = graph.nodes[gn]
-            bw = group.bandwidth_bps
-            up = bw or attrs.get("bandwidth_up_bps") or attrs.get("bandwidth_bps") or net.bandwidth_bps
-            down = bw or attrs.get("bandwidth_down_bps") or attrs.get("bandwidth_bps") \
-                or net.bandwidth_bps
-            region = named.nodes[name].get("region")
-            self._new_node(name, group=group.group, role=group.role, honest=group.honest,
-                           address=None, region=region, up_bps=float(up), down_bps=float(down),
-                           start_time=group.start_time, seed_node=group.seed_node,
-                           hashrate=group.hashrate, out_peers=group.out_peers,
-                           in_peers=group.in_peers, anchors=group.anchors,
-                           behaviour=self._behaviour(group))
-        nodes = list(self.nodes.values())
-        by_graph = dict(zip(gnodes, nodes, strict=True))
+    def _build_nodes(self) -> None:
+        layout = self.layout
+        for spec in layout.nodes.values():
+            behaviour = self.registry.get("behaviour", spec.behaviour.name).factory(spec.behaviour.params)
+            self._new_node(spec.name, group=spec.group, role=spec.role, honest=spec.honest,
+                           address=spec.address, region=spec.region, up_bps=spec.up_bps,
+                           down_bps=spec.down_bps, start_time=spec.start_time,
+                           seed_node=spec.seed_node, hashrate=spec.hashrate, out_peers=spec.out_peers,
+                           in_peers=spec.in_peers, anchors=spec.anchors, behaviour=behaviour)
         if self.dynamic:
-            seeds = [n for n in nodes if n.seed_node]
-            if not seeds:
-                seeds = [by_graph[s] for s in graph.graph.get("seed_nodes", []) if s in by_graph]
-            self.p2p.seeds = seeds or nodes[:1]
-            for s in self.p2p.seeds:
-                s.seed_node = True
-        else:
-            for n in nodes:
-                n.static_peers = {}
-            directed = graph.is_directed()
-            for u, v, data in graph.edges(data=True):
-                a, b = by_graph[u], by_graph[v]
-                if a is b:
-                    continue
-                if directed and a in b.static_peers:
-                    pass  # v -> u came first: one connection, dialled by v
-                else:
-                    a.static_peers[b] = True
-                    b.static_peers[a] = False
-                if "latency_s" in data:
-                    # A directed file gives each direction its own latency; a direction
-                    # the file lacks takes the other one's.
-                    lat = float(data["latency_s"])
-                    self._edge_latency[(a.index, b.index)] = lat
-                    if not directed or not graph.has_edge(v, u):
-                        self._edge_latency[(b.index, a.index)] = lat
-                    elif lat != graph.edges[v, u].get("latency_s", lat):
-                        self.asymmetric = True
-
-    def _behaviour(self, group: NodeGroup) -> Any:
-        ref = group.behaviour_ref()
-        spec = self.registry.get("behaviour", ref.name)
-        return spec.factory(spec.validate(ref.params))
+            self.p2p.seeds = [self.nodes[name] for name in layout.seed_nodes]
+            return
+        for n in self.nodes.values():
+            n.static_peers = {}
+        graph = layout.graph
+        directed = graph.is_directed()
+        for u, v, data in graph.edges(data=True):
+            a, b = self.nodes[u], self.nodes[v]
+            if directed and a in b.static_peers:
+                pass  # v -> u came first: one connection, dialled by v
+            else:
+                a.static_peers[b] = True
+                b.static_peers[a] = False
+            if "latency_s" in data:
+                # A directed file gives each direction its own latency; a direction
+                # the file lacks takes the other one's.
+                lat = float(data["latency_s"])
+                self._edge_latency[(a.index, b.index)] = lat
+                if not directed or not graph.has_edge(v, u):
+                    self._edge_latency[(b.index, a.index)] = lat
+                elif lat != graph.edges[v, u].get("latency_s", lat):
+                    self.asymmetric = True
 
     def _new_node(self, name: str, *, group: str, role: str, honest: bool, address: str | None,
                   region: str | None, up_bps: float, down_bps: float, start_time: float,
@@ -257,13 +188,12 @@ class World:
             raise ValueError(f"address {address!r} is already used by "
                              f"{self.by_address[address].name!r}")
         p2p = self.scenario.p2p
+        limits = p2p.limits(out_peers, in_peers, anchors)
         node = Node(
             self, len(self.nodes), name, group=group, role=role, honest=honest, address=address,
             region=region, up_bps=up_bps, down_bps=down_bps, start_time=start_time,
             seed_node=seed_node, hashrate=hashrate,
-            out_limit=p2p.out_peers if out_peers is None else out_peers,
-            in_limit=p2p.in_peers if in_peers is None else in_peers,
-            anchor_limit=p2p.anchors if anchors is None else anchors,
+            out_limit=limits.out_peers, in_limit=limits.in_peers, anchor_limit=limits.anchors,
             white_limit=p2p.white_list_limit, gray_limit=p2p.gray_list_limit,
             genesis=self.tree.genesis, strategy=strategy or HonestStrategy(),
         )

@@ -100,7 +100,7 @@ def test_isolation_choice_and_its_reason(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_discovery_bootstrap_gives_each_daemon_its_seeds_and_its_predecessor() -> None:
-    specs = {n: DaemonSpec(p2p_port=18080, rpc_port=18081, seed_peers=("a",) if n != "a" else ())
+    specs = {n: DaemonSpec(p2p_port=18080, rpc_port=18081, out_peers=12, seed_peers=("a",) if n != "a" else ())
              for n in "abcd"}
     ips = {n: f"240.{i}.0.2" for i, n in enumerate("abcd")}
     out = bootstrap_peers(specs, ips)

@@ -138,7 +138,7 @@ class NetworkActions:
         """Restore the plan's ``out_peers``/``in_peers`` for ``node``."""
         spec = self.daemon(node).spec
         rpc = self.daemon(node).rpc
-        rpc.out_peers(12 if spec.out_peers is None else spec.out_peers)
+        rpc.out_peers(spec.out_peers)
         rpc.in_peers(spec.in_peers if spec.in_peers is not None else 2**31 - 1)
         self.isolated.discard(node)
         self.log.write("action", action="rejoin", node=node)
@@ -263,7 +263,7 @@ class NetworkActions:
         finally:
             if fluff:
                 spec = daemon.spec
-                daemon.rpc.out_peers(12 if spec.out_peers is None else spec.out_peers)
+                daemon.rpc.out_peers(spec.out_peers)
 
     def close(self) -> None:
         self.log.close()

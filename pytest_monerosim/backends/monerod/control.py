@@ -144,7 +144,7 @@ class MonerodController:
             return {"disconnected": True, "time": net.now()}
         if name == "reconnect":
             spec = daemon.spec
-            daemon.rpc.out_peers(12 if spec.out_peers is None else spec.out_peers)
+            daemon.rpc.out_peers(spec.out_peers)
             daemon.rpc.in_peers(spec.in_peers if spec.in_peers is not None else 2**31 - 1)
             self.disconnected.discard(agent)
             return {"reconnected": True, "time": net.now()}

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..command_lines import monerod_command
 from .errors import (
     BinaryNotFound,
     BinaryVersionError,
@@ -175,50 +176,16 @@ class MonerodNode(RpcProcessNode):
     # -- command line -------------------------------------------------------------
 
     def command_line(self) -> list[str]:
-        ports = self.ports
-        argv = [
-            str(self.binary),
-            "--regtest",
-            "--fixed-difficulty", str(self.fixed_difficulty),
-            "--non-interactive",
-            "--no-igd",
-            "--data-dir", str(self.data_dir),
-            "--log-file", str(self.log_path),
-            "--log-level", str(self.log_level),
-            "--p2p-bind-ip", self.host,
-            "--p2p-bind-port", str(ports.p2p),
-            "--rpc-bind-ip", self.host,
-            "--rpc-bind-port", str(ports.rpc),
-            "--rpc-ssl", "disabled",
-            "--disable-rpc-ban",
-            "--allow-local-ip",
-            "--disable-dns-checkpoints",
-            "--check-updates", "disabled",
-        ]
-        if self.zmq:
-            argv += ["--zmq-rpc-bind-ip", self.host, "--zmq-rpc-bind-port", str(ports.zmq)]
-        else:
-            argv.append("--no-zmq")
-        if self.keep_chain:
-            argv.append("--keep-fakechain")
-        if self.offline:
-            argv.append("--offline")
-        if self.hide_my_port:
-            argv.append("--hide-my-port")
-        if self.max_connections_per_ip is not None:
-            argv += ["--max-connections-per-ip", str(self.max_connections_per_ip)]
-        if self.out_peers is not None:
-            argv += ["--out-peers", str(self.out_peers)]
-        if self.in_peers is not None:
-            argv += ["--in-peers", str(self.in_peers)]
-        for flag, peers in (
-            ("--add-exclusive-node", self.exclusive_peers),
-            ("--add-priority-node", self.priority_peers),
-            ("--add-peer", self.add_peers),
-        ):
-            for peer in peers:
-                argv += [flag, peer]
-        return argv + self.extra_args
+        return monerod_command(
+            binary=self.binary, data_dir=self.data_dir, log_file=self.log_path,
+            address=self.host, p2p_port=self.ports.p2p, rpc_port=self.ports.rpc,
+            log_level=self.log_level, fixed_difficulty=self.fixed_difficulty,
+            keep_chain=self.keep_chain, zmq_port=self.ports.zmq if self.zmq else None,
+            offline=self.offline, hide_my_port=self.hide_my_port,
+            max_connections_per_ip=self.max_connections_per_ip, out_peers=self.out_peers,
+            in_peers=self.in_peers, exclusive=self.exclusive_peers, priority=self.priority_peers,
+            add_peers=self.add_peers, extra_args=self.extra_args,
+        )
 
     def _bound_ports(self) -> list[tuple[str, int]]:
         bound = [("p2p", self.ports.p2p), ("rpc", self.ports.rpc)]

@@ -13,8 +13,9 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..command_lines import monerod_argv, wallet_rpc_argv
 from ..parse import MONEROD_LOG
-from ..plan import DaemonSpec, HostPlan, WalletSpec, monerod_argv, wallet_rpc_argv
+from ..plan import DaemonSpec, HostPlan, WalletSpec
 from .daemon import DEFAULT_MAX_CONNECTIONS_PER_IP, MonerodNode
 from .errors import MonerodBackendError
 from .netns import netns_support

@@ -53,19 +53,18 @@ from ...agents.hosting import HostedAgent, parse_agent_args, script_of
 from ...agents.runtime import AgentErrors, Clock, EventLog, WalletDirectory, write_wallet_state
 from ...atomic import atomic_write
 from ...config.model import Scenario
+from ...layout import NetworkLayout
 from ...registry import Registry
 from ...result.model import Result
 from .. import BackendUnavailable
+from ..command_lines import AgentRuntimeArgs, agent_argv, agent_env
 from ..parse import build_result, host_directories
 from ..plan import (
     BURN_ADDRESS,
-    AgentRuntimeArgs,
     DaemonSpec,
     PlanOptions,
     ProcessPlan,
     StandardPorts,
-    agent_argv,
-    agent_env,
     build_plan,
     loopback_discovery,
 )
@@ -173,6 +172,7 @@ class LoopbackNetwork:
         workdir: Path,
         plan_options: PlanOptions | None = None,
         isolation: str = "auto",
+        layout: NetworkLayout | None = None,
         **kwargs: Any,
     ) -> LoopbackNetwork:
         """Plan ``scenario``: in namespaces (monerod's standard ports on every host) when
@@ -180,7 +180,7 @@ class LoopbackNetwork:
         allocator. :meth:`close` releases either."""
         mode, reason = choose_isolation(isolation)
         if mode == "netns":
-            plan = build_plan(scenario, registry, ports=StandardPorts(),
+            plan = build_plan(scenario, registry, layout=layout, ports=StandardPorts(),
                               options=plan_options or PlanOptions())
             net = NetnsNetwork()
             try:
@@ -191,7 +191,8 @@ class LoopbackNetwork:
                 raise
         allocator = PortAllocator()
         try:
-            plan = build_plan(scenario, registry, ports=lambda host, role: allocator.allocate(),
+            plan = build_plan(scenario, registry, layout=layout,
+                              ports=lambda host, role: allocator.allocate(),
                               options=plan_options or PlanOptions())
         except BaseException:
             allocator.close()

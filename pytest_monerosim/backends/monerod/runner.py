@@ -61,6 +61,7 @@ FALLBACK_TIME_SCALE = 120.0
 
 if TYPE_CHECKING:
     from ...config.model import Scenario
+    from ...layout import NetworkLayout
     from ...registry import Registry
     from ...result.model import Result
     from .. import RunOptions
@@ -84,8 +85,10 @@ def require_binaries(options: RunOptions, wallets: bool = True) -> dict[str, Pat
     return found
 
 
-def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
-    """Stand ``scenario`` up as real processes, run it, and return its result."""
+def run(scenario: Scenario, registry: Registry, options: RunOptions,
+        layout: NetworkLayout | None = None) -> Result:
+    """Stand ``scenario`` up as real processes (from ``layout``, its expansion, when given),
+    run it, and return its result."""
     require_supported(scenario)  # attacks with a monerod driver (.attacks) only
     binaries = require_binaries(options, wallets=bool(scenario.wallets))
     # backend options: the scenario's own (``extra["monerod"]``), overridden by top-level ones
@@ -97,7 +100,7 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
         monitor=True, monitor_poll_s=float(extra.get("monitor_poll_s", 30.0)),
     )
     with LoopbackNetwork.from_scenario(
-        scenario, registry, workdir=_workdir(options), plan_options=plan_options,
+        scenario, registry, layout=layout, workdir=_workdir(options), plan_options=plan_options,
         time_scale=time_scale, monerod_bin=str(binaries[MONEROD]),
         wallet_rpc_bin=str(binaries[WALLET_RPC]) if WALLET_RPC in binaries else None,
         agents=str(extra.get("monerod_agents", "thread")),

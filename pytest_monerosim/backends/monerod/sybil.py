@@ -89,7 +89,7 @@ class SybilDriver:
         self.network = network
         self.actions = actions
         self.rng = random.Random(f"{scenario.general.seed}:sybil-monerod")
-        self.out_peers = params.out_peers if params.out_peers is not None else scenario.p2p.out_peers
+        self.out_peers = scenario.p2p.limits(params.out_peers).out_peers
         self.hosts = [spy_address(i) for i in range(params.identities)]
         n_spies = params.identities if params.spies is None else params.spies
         self.spy_hosts = set(self.hosts[:n_spies])

@@ -40,10 +40,12 @@ from typing import TYPE_CHECKING, Any
 
 from .. import BackendUnavailable, RunOptions
 from ..parse import build_result
+from ..plan import build_plan
 from .writer import CONFIG_FILE, ShadowDirectory, ShadowSettings, write_shadow_dir
 
 if TYPE_CHECKING:
     from ...config.model import Scenario
+    from ...layout import NetworkLayout
     from ...registry import Registry
     from ...result.model import Result
 
@@ -117,19 +119,23 @@ def _missing_binaries(settings: ShadowSettings) -> list[str]:
 # --------------------------------------------------------------------------- running
 
 
-def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
-    """Backend protocol entry point."""
-    return run_with_layout(scenario, registry, options)[0]
+def run(scenario: Scenario, registry: Registry, options: RunOptions,
+        layout: NetworkLayout | None = None) -> Result:
+    """Backend protocol entry point (``layout``: the scenario's expansion, when already built)."""
+    return run_with_layout(scenario, registry, options, network_layout=layout)[0]
 
 
 def run_with_layout(
-    scenario: Scenario, registry: Registry, options: RunOptions
+    scenario: Scenario, registry: Registry, options: RunOptions, *,
+    network_layout: NetworkLayout | None = None,
 ) -> tuple[Result, ShadowDirectory]:
     """:func:`run`, also handing back the written directory (plan, addresses, settings)."""
     settings = settings_from_options(options)
     workdir = Path(options.workdir) if options.workdir is not None else Path(
         tempfile.mkdtemp(prefix="monerosim-shadow-"))
-    layout = write_shadow_dir(scenario, registry, workdir / "shadow", settings)
+    plan = None if network_layout is None else build_plan(
+        scenario, registry, layout=network_layout, options=settings.plan_options)
+    layout = write_shadow_dir(scenario, registry, workdir / "shadow", settings, plan=plan)
     binary = find_shadow(options.shadow_bin)
     if binary is None:
         asked = f" ({options.shadow_bin} is not an executable)" if options.shadow_bin else ""

@@ -20,7 +20,7 @@ How the plan maps onto Shadow:
 * every plan host is a Shadow host with its own IPv4 address, one /16 per host
   (``11.0.0.1``, ``11.1.0.1``, ... as on the internet; monerod prefers peers in
   distinct subnets), and monerod's command line comes from the plan's shared
-  :func:`~pytest_monerosim.backends.plan.monerod_argv` with that address;
+  :func:`~pytest_monerosim.backends.command_lines.monerod_argv` with that address;
 * processes start at the plan's start times, staggered by
   :attr:`ShadowSettings.stagger_s` per host among hosts that start together;
   a host's wallet RPCs start :attr:`ShadowSettings.wallet_delay_s` after its
@@ -59,19 +59,9 @@ import yaml
 
 from ...atomic import atomic_write
 from ...topology.files import describe_disconnected
+from ..command_lines import AgentRuntimeArgs, agent_argv, agent_env, monerod_argv, wallet_rpc_argv
 from ..parse import MONEROD_LOG
-from ..plan import (
-    AgentRuntimeArgs,
-    AgentSpec,
-    HostPlan,
-    PlanOptions,
-    ProcessPlan,
-    agent_argv,
-    agent_env,
-    build_plan,
-    monerod_argv,
-    wallet_rpc_argv,
-)
+from ..plan import AgentSpec, HostPlan, PlanOptions, ProcessPlan, build_plan
 from .gml import gml_node_ids, validate_gml, write_gml
 from .schema import ShadowConfig, ShadowConfigError, validate_shadow_config
 from .units import format_bandwidth, format_time_ns
