@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 from ..atomic import atomic_write
 from ..backends.monerod.errors import MonerodBackendError, RpcError
 from ..backends.monerod.rpc import DaemonRpc, WalletRpc
-from ..sim.rng import derive_rng
+from ..rng import derive_rng
 from .api import InsufficientFunds
 
 BURN_ADDRESS = (

@@ -45,7 +45,7 @@ from ..agents.runtime import BURN_ADDRESS
 from ..agents.wallets import WalletInfo, coinbase_wallet
 from ..config.model import Scenario
 from ..registry import Registry
-from ..sim.rng import derive_rng
+from ..rng import derive_rng
 
 HOST_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
 """Host names Shadow accepts (and DNS does): lowercase letters, digits, ``-`` and ``.``."""

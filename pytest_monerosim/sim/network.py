@@ -63,7 +63,7 @@ from .node import Node, SimNodeAPI
 from .p2p import P2PNetwork
 from .peers import host_of, random_address, subnet_of
 from .relay import BlockRelay
-from .rng import derive_rng
+from ..rng import derive_rng
 
 LinkFilter = Callable[[Node, Node], bool]
 """``f(a, b)`` → False forbids ``a`` to connect to or deliver a message to ``b``."""

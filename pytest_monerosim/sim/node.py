@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..result.model import NodeInfo, TipSeries
 from .chain import Block, ChainView
 from .peers import PeerBook, host_of, subnet_of
-from .rng import derive_rng
+from ..rng import derive_rng
 
 if TYPE_CHECKING:
     from .mining import MiningStrategy
