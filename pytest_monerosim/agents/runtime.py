@@ -9,7 +9,7 @@ kinds ``behaviour`` and ``wallet_strategy``) run here unchanged:
 * :class:`Scheduler` runs one agent's callbacks on one thread at their scaled
   due times, so a slow ``transfer`` delays only its own agent.
 * :class:`RpcNode` (``NodeAPI``) and :class:`RpcWallet` (``WalletAPI``) call the
-  RPC clients of :mod:`pytest_monerosim.backends.monerod.rpc`.
+  RPC clients of :mod:`pytest_monerosim.rpc`.
 * Mining: one Poisson timer per miner (``set_hashrate`` redraws it, exactly,
   since exponential clocks are memoryless). With fixed difficulty (regtest),
   a miner of relative hashrate ``h`` in a run whose miners started with a total
@@ -44,9 +44,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..atomic import atomic_write
-from ..backends.monerod.errors import MonerodBackendError, RpcError
-from ..backends.monerod.rpc import DaemonRpc, WalletRpc
 from ..rng import derive_rng
+from ..rpc import DaemonRpc, WalletRpc
+from ..rpc.errors import MonerodBackendError, RpcError
 from .api import InsufficientFunds
 
 BURN_ADDRESS = (

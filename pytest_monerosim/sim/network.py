@@ -47,6 +47,7 @@ import networkx as nx
 from ..config.model import NodeGroup, Scenario
 from ..registry import Registry
 from ..result.model import BlockRecord, PeerSnapshot, ReorgRecord, Result
+from ..rng import derive_rng
 from .chain import BlockTree, TipChange
 from .components import Hooks
 from .difficulty import DifficultyParams
@@ -63,7 +64,6 @@ from .node import Node, SimNodeAPI
 from .p2p import P2PNetwork
 from .peers import host_of, random_address, subnet_of
 from .relay import BlockRelay
-from ..rng import derive_rng
 
 LinkFilter = Callable[[Node, Node], bool]
 """``f(a, b)`` → False forbids ``a`` to connect to or deliver a message to ``b``."""

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..result.model import NodeInfo, TipSeries
+from ..rng import derive_rng
 from .chain import Block, ChainView
 from .peers import PeerBook, host_of, subnet_of
-from ..rng import derive_rng
 
 if TYPE_CHECKING:
     from .mining import MiningStrategy

@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 
 from ...observe import bus as ev
 from ...observe.control import CommandError, NotRunning, UnknownAgent, int_arg
+from ...rpc import DaemonRpc
 from ..plan import BURN_ADDRESS
 from .errors import MonerodBackendError, PortInUse
 from .process import ManagedProcess
-from .rpc import DaemonRpc
 
 if TYPE_CHECKING:
     from ...observe.observer import Observer

@@ -13,13 +13,13 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+from ...rpc import DaemonRpc, WalletRpc
 from ..parse import MONEROD_LOG
 from ..plan import DaemonSpec, HostPlan, WalletSpec, monerod_argv, wallet_rpc_argv
 from .daemon import DEFAULT_MAX_CONNECTIONS_PER_IP, MonerodNode
 from .errors import MonerodBackendError
 from .netns import netns_support
 from .ports import LOOPBACK, NodePorts
-from .rpc import DaemonRpc, WalletRpc
 from .wallet import WalletRpcNode
 
 ISOLATIONS = ("auto", "netns", "loopback")
