@@ -220,6 +220,16 @@ class Observer:
             self.gate.close()
         self.current["state"] = "summarising"
 
+    def attach_monerod_network(self, network: Any) -> Any:
+        """Take live commands for a monerod backend's running ``network`` and publish its events.
+
+        The backend calls this on the observer it was handed, so the backend
+        never imports the observer's side (:mod:`.monerod_control`).
+        """
+        from .monerod_control import MonerodController
+
+        return MonerodController.attach(network, self)
+
     def run_done(self, result: Result, summary: dict[str, Any]) -> None:
         """Call with the finished run's result (replays it when there were no live events)."""
         if self.current is None:
