@@ -270,7 +270,7 @@ class ReportingPlugin:
     # -- the test body: checks as steps/events, then plots, Allure, baseline -------------
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
-        from ..observe.checks import listening
+        from ..checks.observed import listening
 
         with ExitStack() as stack:
             if self.allure:
