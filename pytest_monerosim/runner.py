@@ -82,7 +82,7 @@ def prepare(scenario: Scenario, registry: Registry, source: str | None = None) -
     plugins = resolve_plugins(scenario, registry, source=source)
     check_network(scenario, registry, plugins, source)
     if scenario.wallets:
-        from .agents.wallets import validate_wallets
+        from .config.wallets import validate_wallets
 
         try:
             validate_wallets(scenario, registry)

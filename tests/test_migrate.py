@@ -113,7 +113,7 @@ def test_legacy_files_load_directly(name: str) -> None:
 @needs_builtins
 @pytest.mark.parametrize("name", LEGACY_FILES)
 def test_migrated_plugins_resolve(name: str) -> None:
-    from pytest_monerosim.agents.wallets import validate_wallets
+    from pytest_monerosim.config.wallets import validate_wallets
     from pytest_monerosim.runner import prepare
 
     assert REGISTRY is not None

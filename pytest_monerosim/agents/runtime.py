@@ -464,7 +464,7 @@ class RpcWallet(_Context):
 
     # -- RosterWalletAPI extras (the distributor pays from other wallets) ----------------
     def roster(self) -> list[Any]:
-        from .wallets import WalletInfo
+        from ..config.wallets import WalletInfo
 
         return [WalletInfo(str(r["name"]), str(r.get("group", r["name"])), str(r["node"]),
                            str(r.get("role", "")), str(r.get("strategy", "")))

@@ -42,8 +42,8 @@ from typing import Any, Literal
 import networkx as nx
 
 from ..agents.runtime import BURN_ADDRESS
-from ..agents.wallets import WalletInfo, coinbase_wallet
 from ..config.model import Scenario
+from ..config.wallets import WalletInfo, coinbase_wallet
 from ..registry import Registry
 from ..rng import derive_rng
 

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from pytest_monerosim.sim.engine import Engine
 from pytest_monerosim.rng import derive_rng, derive_seed
+from pytest_monerosim.sim.engine import Engine
 
 
 def test_events_run_in_time_order_and_fifo_within_a_time() -> None:
