@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import networkx as nx
 
-from .units import UnitError, format_bandwidth, format_time, parse_bandwidth, parse_time_ns
+from ...shadow_units import UnitError, format_bandwidth, format_time, parse_bandwidth, parse_time_ns
 
 __all__ = [
     "GmlDocument",

@@ -38,8 +38,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ...shadow_units import UnitError, parse_bandwidth, parse_bytes, parse_time_ns
 from .gml import GmlDocument, GmlSyntaxError, parse_shadow_gml, validate_gml_document
-from .units import UnitError, parse_bandwidth, parse_bytes, parse_time_ns
 
 __all__ = [
     "SIGNALS",

@@ -47,8 +47,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .errors import ScenarioError
-from .loader import dotted, read_yaml
+from ..config.errors import ScenarioError
+from ..config.loader import dotted, read_yaml
 
 __all__ = [
     "LegacyAgent",
@@ -526,7 +526,7 @@ class LegacyConfig(_Model):
         the config's folder's."""
         if not isinstance(self.network, LegacyGmlNetwork):
             return None
-        from .legacy_gml import resolve_network_path
+        from .gml import resolve_network_path
 
         return resolve_network_path(self.network.path, config_file, base_dir)[0]
 

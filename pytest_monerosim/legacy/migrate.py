@@ -1,4 +1,4 @@
-"""Translate the existing Monerosim's config ("legacy", see :mod:`.legacy`) into a scenario.
+"""Translate the existing Monerosim's config ("legacy", see :mod:`.model`) into a scenario.
 
 :func:`migrate` / :func:`migrate_file` return a :class:`Migration`: the
 scenario as a plain dict in this project's format (validated by
@@ -51,9 +51,11 @@ from typing import Any, TypeVar
 
 import yaml
 
-from .durations import format_duration
-from .errors import ScenarioError
-from .legacy import (
+from ..config.durations import format_duration
+from ..config.errors import ScenarioError
+from ..config.model import ATOMIC_PER_XMR
+from .gml import SWITCH_LATENCY_S, gml_network, resolve_network_path
+from .model import (
     LegacyAgent,
     LegacyConfig,
     LegacyGmlNetwork,
@@ -62,8 +64,6 @@ from .legacy import (
     legacy_from_dict,
     load_legacy,
 )
-from .legacy_gml import SWITCH_LATENCY_S, gml_network, resolve_network_path
-from .model import ATOMIC_PER_XMR
 
 __all__ = [
     "STAGGER_TOLERANCE_S",
@@ -972,7 +972,7 @@ def _scenario_name(source: str | None) -> str:
 
 
 def _shadow_time(seconds: float) -> str:
-    from ..backends.shadow.units import format_time
+    from ..shadow_units import format_time
 
     return format_time(round(seconds, 9))
 
