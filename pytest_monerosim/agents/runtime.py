@@ -84,9 +84,6 @@ class Clock:
     def to_sim(self, epoch: float) -> float:
         return (epoch - self.t0) * self.scale
 
-    def to_wall(self, sim: float) -> float:
-        return self.t0 + sim / self.scale
-
 
 class EventLog:
     """One agent's records as JSON lines; thread-safe, each line flushed when written.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -112,7 +112,6 @@ class Settings:
     wallet_rpc_bin: str | None = None
     shadow_bin: str | None = None
     time_scale: float | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def _get(config: pytest.Config, name: str) -> str | None:

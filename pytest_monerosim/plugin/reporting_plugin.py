@@ -418,7 +418,7 @@ class ReportingPlugin:
 
         assert self.options.report is not None
         state = session_state(self.config)
-        settings = {k: v for k, v in vars(state.settings).items() if k != "extra"}
+        settings = dict(vars(state.settings))
         settings["attacks"] = list(settings.get("attacks") or ())
         opts = {
             "settings": settings,
