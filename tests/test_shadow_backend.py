@@ -29,7 +29,7 @@ import yaml
 from pytest_monerosim.backends import BackendUnavailable, RunOptions
 from pytest_monerosim.backends.plan import PlanOptions, build_plan
 from pytest_monerosim.backends.shadow import runner
-from pytest_monerosim.backends.shadow.gml import read_gml
+from pytest_monerosim.backends.shadow.gml_graph import read_gml
 from pytest_monerosim.backends.shadow.runner import (
     SUCCESS_LINE,
     ShadowRunError,

@@ -73,7 +73,8 @@ from ..plan import (
     monerod_argv,
     wallet_rpc_argv,
 )
-from .gml import gml_node_ids, validate_gml, write_gml
+from .gml import validate_gml
+from .gml_graph import gml_node_ids, write_gml
 from .schema import ShadowConfig, ShadowConfigError, validate_shadow_config
 
 if TYPE_CHECKING:
