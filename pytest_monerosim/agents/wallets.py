@@ -32,11 +32,12 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from ..config.model import ATOMIC_PER_XMR, Seconds
 from ..config.wallets import WalletInfo, check_selector, placed_wallets, resolve_names, wallet_roster
 from ..registry import NoParams, PluginSpec
+from ..strict import StrictModel
 from .api import InsufficientFunds, WalletAPI
 
 if TYPE_CHECKING:
@@ -87,8 +88,8 @@ def format_xmr(atomic: int) -> str:
     return f"{Decimal(atomic) / ATOMIC_PER_XMR:f} XMR"
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+class _Params(StrictModel):
+    model_config = ConfigDict(allow_inf_nan=False)
 
 
 class AmountDist(_Params):

@@ -33,7 +33,6 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Discriminator,
     Field,
     StrictBool,
@@ -48,6 +47,7 @@ from pydantic_core import PydanticCustomError
 
 from ..config.errors import ScenarioError
 from ..config.loader import dotted, read_yaml
+from ..strict import StrictModel
 from .expand import ExpandError, expand_agents
 from .values import (
     AutoDuration,
@@ -102,10 +102,8 @@ def _value_error(problem: str, accepted: str) -> PydanticCustomError:
     )
 
 
-class _Model(BaseModel):
+class _Model(StrictModel):
     """Unknown keys are errors that list the accepted ones (upstream silently ignores them)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")
     @classmethod
