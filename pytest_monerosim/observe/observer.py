@@ -23,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from . import bus as ev
 from .control import RUN_COMMANDS, AgentController, CommandError, NotRunning, RunGate, UnknownAgent
-from .registry import AgentRegistry
+from .agent_registry import AgentRegistry
 from .views import RunViews
 
 if TYPE_CHECKING:
