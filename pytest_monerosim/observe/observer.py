@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from . import bus as ev
-from .control import RUN_COMMANDS, AgentController, CommandError, NotRunning, RunGate, UnknownAgent
 from .agent_registry import AgentRegistry
+from .control import RUN_COMMANDS, AgentController, CommandError, NotRunning, RunGate, UnknownAgent
 from .views import RunViews
 
 if TYPE_CHECKING:
