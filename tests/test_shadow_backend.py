@@ -28,15 +28,15 @@ import yaml
 
 from pytest_monerosim.backends import BackendUnavailable, RunOptions
 from pytest_monerosim.backends.plan import PlanOptions, build_plan
-from pytest_monerosim.backends.shadow import runner
-from pytest_monerosim.backends.shadow.gml_graph import read_gml
-from pytest_monerosim.backends.shadow.runner import (
+from pytest_monerosim.backends.shadow import backend as runner
+from pytest_monerosim.backends.shadow.backend import (
     SUCCESS_LINE,
     ShadowRunError,
     check_completion,
     output_files,
     parse_shadow_data,
 )
+from pytest_monerosim.backends.shadow.gml_graph import read_gml
 from pytest_monerosim.backends.shadow.schema import ShadowConfigError
 from pytest_monerosim.backends.shadow.writer import (
     CONFIG_FILE,

@@ -23,7 +23,7 @@ Two ways to give hosts addresses, chosen by :func:`choose_isolation`:
 wallets, agents' ``*.jsonl``), the layout Shadow gives its hosts, so the same
 parser reads both.
 
-Lifecycle (see :func:`pytest_monerosim.backends.monerod.runner.run`)::
+Lifecycle (see :func:`pytest_monerosim.backends.monerod.backend.run`)::
 
     with LoopbackNetwork.from_scenario(scenario, registry, workdir=...) as net:
         net.start()      # daemons (in parallel), peering and sync, wallets
