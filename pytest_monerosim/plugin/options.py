@@ -48,7 +48,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("wallet-rpc-bin", "path of monero-wallet-rpc (default: found on PATH)"),
     Option("shadow-bin", "path of the shadow binary (default: found on PATH)"),
     Option("time-scale", "real backend: simulated seconds per wall-clock second (default 120)"),
-    # reporting (read by plugin/reporting_plugin.py)
+    # reporting (read by plugin/report_settings.py)
     Option("report", "write one JSON report of the session to PATH.json (plus PATH.sweep.csv and the run "
            "log PATH.log.jsonl)"),
     Option("baseline", "fail networks whose summary metrics moved outside the envelopes stored in PATH "
