@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pytest_monerosim.config.legacy_gml import shortest_path_matrix
+from pytest_monerosim.legacy.gml import shortest_path_matrix
 from pytest_monerosim.topology.files import _parse_slowly, load_topology_file, parse_gml_tree
 
 REGIONS = ["north_america", "europe", "asia", "south_america", "africa", "oceania"]

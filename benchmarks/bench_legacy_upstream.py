@@ -30,7 +30,7 @@ from pathlib import Path
 
 from pytest_monerosim.config.durations import parse_duration
 from pytest_monerosim.config.loader import apply_run_overrides, load_scenario
-from pytest_monerosim.config.migrate import migrate_file
+from pytest_monerosim.legacy.migrate import migrate_file
 from pytest_monerosim.registry import default_registry
 from pytest_monerosim.runner import prepare, run_scenario
 

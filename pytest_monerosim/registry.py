@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
+
+from .strict import StrictModel
 
 Kind = Literal["behaviour", "wallet_strategy", "attack", "topology", "latency_model"]
 KINDS: tuple[Kind, ...] = ("behaviour", "wallet_strategy", "attack", "topology", "latency_model")
@@ -45,8 +47,8 @@ BUILTIN_MODULES: tuple[str, ...] = (
 P = TypeVar("P", bound=BaseModel)
 
 
-class NoParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class NoParams(StrictModel):
+    pass
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ def prepare(scenario: Scenario, registry: Registry, source: str | None = None) -
     model, regions, each attack's view of the scenario) and its wallets' strategies."""
     layout = build_layout(scenario, registry, source=source)
     if scenario.wallets:
-        from .agents.wallets import validate_wallets
+        from .config.wallets import validate_wallets
 
         try:
             validate_wallets(scenario, registry)

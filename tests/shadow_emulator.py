@@ -39,7 +39,7 @@ from typing import Any
 
 import yaml
 
-from pytest_monerosim.backends.shadow.units import parse_time_ns
+from pytest_monerosim.shadow_units import parse_time_ns
 
 STOP_WAIT_S = 15.0
 

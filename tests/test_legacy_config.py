@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from pytest_monerosim.config.errors import ScenarioError
-from pytest_monerosim.config.legacy import (
+from pytest_monerosim.legacy.model import (
     LegacyConfigError,
     LegacyGmlNetwork,
     LegacySwitchNetwork,

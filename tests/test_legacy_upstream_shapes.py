@@ -20,9 +20,9 @@ import yaml
 from pytest_monerosim.cli import main as cli_main
 from pytest_monerosim.config import apply_run_overrides, load_scenario, scenario_from_dict
 from pytest_monerosim.config.errors import ScenarioError
-from pytest_monerosim.config.legacy import LegacyConfigError, legacy_from_dict, load_legacy
-from pytest_monerosim.config.legacy_gml import resolve_network_path, shortest_path_matrix
-from pytest_monerosim.config.migrate import Migration, migrate_file
+from pytest_monerosim.legacy.gml import resolve_network_path, shortest_path_matrix
+from pytest_monerosim.legacy.migrate import Migration, migrate_file
+from pytest_monerosim.legacy.model import LegacyConfigError, legacy_from_dict, load_legacy
 from pytest_monerosim.registry import default_registry
 from pytest_monerosim.runner import prepare, run_scenario
 from pytest_monerosim.topology.files import (

@@ -14,8 +14,8 @@ import yaml
 from pytest_monerosim.cli import main as cli_main
 from pytest_monerosim.config import apply_run_overrides, load_scenario, scenario_from_dict
 from pytest_monerosim.config.errors import ScenarioError
-from pytest_monerosim.config.legacy_bridge import looks_legacy, scenario_from_legacy_file
-from pytest_monerosim.config.migrate import Migration, migrate, migrate_file
+from pytest_monerosim.legacy.bridge import looks_legacy, scenario_from_legacy_file
+from pytest_monerosim.legacy.migrate import Migration, migrate, migrate_file
 from pytest_monerosim.registry import Registry, default_registry
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "legacy"
@@ -113,7 +113,7 @@ def test_legacy_files_load_directly(name: str) -> None:
 @needs_builtins
 @pytest.mark.parametrize("name", LEGACY_FILES)
 def test_migrated_plugins_resolve(name: str) -> None:
-    from pytest_monerosim.agents.wallets import validate_wallets
+    from pytest_monerosim.config.wallets import validate_wallets
     from pytest_monerosim.runner import prepare
 
     assert REGISTRY is not None

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from pytest_monerosim.plugin.options import OPTIONS
-from pytest_monerosim.plugin.reporting_plugin import serve_port
+from pytest_monerosim.plugin.report_settings import serve_port
 
 NO_CACHE = ("-p", "no:cacheprovider")
 

@@ -28,17 +28,16 @@ import yaml
 
 from pytest_monerosim.backends import BackendUnavailable, RunOptions
 from pytest_monerosim.backends.plan import PlanOptions, build_plan
-from pytest_monerosim.backends.shadow import runner
-from pytest_monerosim.backends.shadow.gml import read_gml
-from pytest_monerosim.backends.shadow.runner import (
+from pytest_monerosim.backends.shadow import backend as runner
+from pytest_monerosim.backends.shadow.backend import (
     SUCCESS_LINE,
     ShadowRunError,
     check_completion,
     output_files,
     parse_shadow_data,
 )
+from pytest_monerosim.backends.shadow.gml_graph import read_gml
 from pytest_monerosim.backends.shadow.schema import ShadowConfigError
-from pytest_monerosim.backends.shadow.units import parse_bandwidth, parse_time
 from pytest_monerosim.backends.shadow.writer import (
     CONFIG_FILE,
     GRAPH_FILE,
@@ -53,6 +52,7 @@ from pytest_monerosim.backends.shadow.writer import (
 from pytest_monerosim.cli import main as cli_main
 from pytest_monerosim.config import Scenario, scenario_from_dict
 from pytest_monerosim.registry import Registry
+from pytest_monerosim.shadow_units import parse_bandwidth, parse_time
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden" / "shadow"

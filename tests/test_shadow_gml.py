@@ -10,12 +10,10 @@ import pytest
 from pytest_monerosim.backends.shadow.gml import (
     GmlError,
     GmlIssue,
-    gml_node_ids,
     parse_shadow_gml,
-    read_gml,
     validate_gml,
-    write_gml,
 )
+from pytest_monerosim.backends.shadow.gml_graph import gml_node_ids, read_gml, write_gml
 
 
 def three_regions() -> nx.Graph:

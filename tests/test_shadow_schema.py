@@ -15,7 +15,7 @@ from pytest_monerosim.backends.shadow.schema import (
     ShadowConfigError,
     validate_shadow_config,
 )
-from pytest_monerosim.backends.shadow.units import (
+from pytest_monerosim.shadow_units import (
     UnitError,
     format_bandwidth,
     format_time,

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from ..config.model import Seconds
 from ..registry import NoParams, PluginSpec
+from ..strict import StrictModel
 from .api import NodeAPI
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+class _Params(StrictModel):
+    model_config = ConfigDict(allow_inf_nan=False)
 
 
 class HashrateStep(_Params):

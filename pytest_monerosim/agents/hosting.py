@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..backends.monerod.errors import MonerodBackendError
-from ..backends.monerod.rpc import DaemonRpc
 from ..registry import Registry
+from ..rpc import DaemonRpc
+from ..rpc.errors import MonerodBackendError
 from .runtime import (
     BURN_ADDRESS,
     AgentErrors,

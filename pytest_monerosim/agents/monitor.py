@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write
-from ..backends.monerod.errors import MonerodBackendError
-from ..backends.monerod.rpc import DaemonRpc
+from ..rpc import DaemonRpc
+from ..rpc.errors import MonerodBackendError
 from .runtime import EventLog, PeerNames, Scheduler
 
 GENESIS_PARENT = "0" * 64

@@ -9,7 +9,7 @@ kinds ``behaviour`` and ``wallet_strategy``) run here unchanged:
 * :class:`Scheduler` runs one agent's callbacks on one thread at their scaled
   due times, so a slow ``transfer`` delays only its own agent.
 * :class:`RpcNode` (``NodeAPI``) and :class:`RpcWallet` (``WalletAPI``) call the
-  RPC clients of :mod:`pytest_monerosim.backends.monerod.rpc`.
+  RPC clients of :mod:`pytest_monerosim.rpc`.
 * Mining: one Poisson timer per miner (``set_hashrate`` redraws it, exactly,
   since exponential clocks are memoryless). With fixed difficulty (regtest),
   a miner of relative hashrate ``h`` in a run whose miners started with a total
@@ -44,9 +44,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..atomic import atomic_write
-from ..backends.monerod.errors import MonerodBackendError, RpcError
-from ..backends.monerod.rpc import DaemonRpc, WalletRpc
 from ..rng import derive_rng
+from ..rpc import DaemonRpc, WalletRpc
+from ..rpc.errors import MonerodBackendError, RpcError
 from .api import InsufficientFunds
 
 BURN_ADDRESS = (
@@ -83,9 +83,6 @@ class Clock:
 
     def to_sim(self, epoch: float) -> float:
         return (epoch - self.t0) * self.scale
-
-    def to_wall(self, sim: float) -> float:
-        return self.t0 + sim / self.scale
 
 
 class EventLog:
@@ -464,7 +461,7 @@ class RpcWallet(_Context):
 
     # -- RosterWalletAPI extras (the distributor pays from other wallets) ----------------
     def roster(self) -> list[Any]:
-        from .wallets import WalletInfo
+        from ..config.wallets import WalletInfo
 
         return [WalletInfo(str(r["name"]), str(r.get("group", r["name"])), str(r["node"]),
                            str(r.get("role", "")), str(r.get("strategy", "")))

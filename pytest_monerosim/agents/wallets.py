@@ -19,29 +19,29 @@ Amounts are atomic units (1 XMR = 10**12) unless written with a unit:
 ``"0.5 XMR"``, ``"2 xmr"``, ``"1500000 atomic"``; a bare number is read in
 the distribution's ``unit`` (``atomic`` by default).
 
-:func:`validate_wallets` checks a scenario's wallet section against its
-nodes and wallets before a run: unknown recipients and wallets that can never
-be funded are errors naming the field.
+:func:`~pytest_monerosim.config.wallets.validate_wallets` checks a
+scenario's wallet section against its nodes and wallets before a run, calling
+each strategy's ``check`` and ``funding`` hooks defined here.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from ..config.model import ATOMIC_PER_XMR, Seconds
+from ..config.wallets import WalletInfo, check_selector, placed_wallets, resolve_names, wallet_roster
 from ..registry import NoParams, PluginSpec
+from ..strict import StrictModel
 from .api import InsufficientFunds, WalletAPI
 
 if TYPE_CHECKING:
     from ..config.model import Scenario
-    from ..registry import Registry
 
 MAX_DESTINATIONS = 15
 """A tx has at most 16 outputs (Bulletproofs+), one of them the change."""
@@ -88,8 +88,8 @@ def format_xmr(atomic: int) -> str:
     return f"{Decimal(atomic) / ATOMIC_PER_XMR:f} XMR"
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+class _Params(StrictModel):
+    model_config = ConfigDict(allow_inf_nan=False)
 
 
 class AmountDist(_Params):
@@ -152,19 +152,6 @@ class AmountDist(_Params):
 # ----------------------------------------------------------------------------- roster
 
 
-@dataclass(frozen=True)
-class WalletInfo:
-    """One wallet of the run, as strategies that pick recipients or sources see it."""
-
-    name: str
-    group: str
-    """The wallet group (``wallets[].name``)."""
-    node: str
-    role: str
-    """Role of the node it is placed on (miner, relay, user, observer, attacker)."""
-    strategy: str
-
-
 @runtime_checkable
 class RosterWalletAPI(WalletAPI, Protocol):
     """Extras the simulator's wallets offer (recipient rules by group, funding sources)."""
@@ -179,12 +166,6 @@ class RosterWalletAPI(WalletAPI, Protocol):
 def roster_of(wallet: WalletAPI) -> list[WalletInfo] | None:
     fn = getattr(wallet, "roster", None)
     return list(fn()) if callable(fn) else None
-
-
-def resolve_names(selector: Sequence[str], roster: Sequence[WalletInfo]) -> list[str]:
-    """Wallet names for a list of wallet or wallet-group names (in roster order)."""
-    wanted = set(selector)
-    return [w.name for w in roster if w.name in wanted or w.group in wanted]
 
 
 # ----------------------------------------------------------------------------- strategies
@@ -449,108 +430,58 @@ class Distributor:
         return True
 
 
-# ----------------------------------------------------------------------------- validation
-
-
-def _names(scenario: Scenario) -> tuple[dict[str, tuple[str, str, str]], dict[str, int]]:
-    """wallet name → (group, node, strategy); group → index in ``scenario.wallets``."""
-    placed = {name: (group.name, node, group.strategy.name)
-              for name, node, group in scenario.wallet_placements()}
-    index = {g.name: i for i, g in enumerate(scenario.wallets)}
-    return placed, index
-
-
-def _check_selector(names: Sequence[str], placed: dict[str, tuple[str, str, str]],
-                    groups: dict[str, int], path: str, self_group: str) -> None:
-    """Every name is a wallet or a wallet group of the scenario."""
-    known = set(placed) | set(groups)
-    for n in names:
-        if n not in known:
-            sample = sorted(known)
-            shown = ", ".join(sample[:10]) + (f", ... ({len(sample)} in all)" if len(sample) > 10 else "")
-            raise ValueError(f"{path}: unknown wallet or wallet group {n!r}; wallets and groups "
-                             f"are {shown}")
-
-
-def validate_wallets(scenario: Scenario, registry: Registry) -> dict[str, BaseModel]:
-    """Check every wallet group's strategy against the scenario; returns validated params by group.
-
-    Raises :class:`~pytest_monerosim.config.errors.ScenarioError` naming the
-    field: bad parameters, unknown recipients or sources, a ``mining_wallet``
-    on a node that does not mine, or a spending wallet nothing can ever fund.
-    """
-    from ..config.errors import ScenarioError
-    from ..config.loader import dotted, error_from_validation
-
-    placed, groups = _names(scenario)
+def _check_mining_wallet(params: NoParams, scenario: Scenario, group: str) -> None:
+    wg = next(g for g in scenario.wallets if g.name == group)
+    by_group = {g.group: g for g in scenario.nodes}
     group_of = scenario.group_of()
-    params: dict[str, BaseModel] = {}
-    for i, group in enumerate(scenario.wallets):
-        here = f"wallets[{i}].strategy"
-        try:
-            spec = registry.get("wallet_strategy", group.strategy.name)
-        except LookupError as exc:
-            raise ScenarioError(str(exc), path=f"{here}.name") from None
-        try:
-            p = spec.validate(group.strategy.params)
-        except ValidationError as exc:
-            err = error_from_validation(exc, prefix=("wallets", i, "strategy"))
-            raise ScenarioError(err.message, path=err.path) from None
-        params[group.name] = p
-        check = getattr(spec.factory, "check", None)
-        if callable(check):
-            try:
-                check(p, scenario, group.name)
-            except ValueError as exc:
-                raise ScenarioError(str(exc), path=here) from None
-    _check_funding(scenario, params, placed, group_of, dotted)
-    return params
+    nodes = by_group[wg.node_group].node_names() if wg.node_group else list(wg.nodes)
+    idle = [n for n in nodes if group_of[n].role != "miner"]
+    if idle:
+        raise ValueError(f"mining_wallet {group!r} is placed on {', '.join(idle[:5])}, which "
+                         f"do(es) not mine (role {group_of[idle[0]].role}); place it on miners "
+                         f"or use strategy hodler")
 
 
-def _check_funding(scenario: Scenario, params: dict[str, BaseModel],
-                   placed: dict[str, tuple[str, str, str]], group_of: dict[str, Any],
-                   dotted: Callable[[tuple[Any, ...]], str]) -> None:
-    """Every spending wallet must be reachable by money: coinbase → payers → recipients."""
-    from ..config.errors import ScenarioError
+def _check_bot(params: TransactionBotParams, scenario: Scenario, group: str) -> None:
+    placed, groups = placed_wallets(scenario)
+    if isinstance(params.recipients, list):
+        check_selector(params.recipients, placed, groups, "params.recipients", group)
+        targets = set(resolve_names(params.recipients, wallet_roster(scenario)))
+        mine = {n for n, (g, _, _) in placed.items() if g == group}
+        if len(mine) == 1 and targets <= mine:
+            raise ValueError(f"params.recipients: {params.recipients} names only the wallet itself")
 
-    roster = [WalletInfo(name, g, node, group_of[node].role, strat)
-              for name, (g, node, strat) in placed.items()]
-    funded = {w.name for w in roster
-              if w.role == "miner" and coinbase_wallet(roster, w.node) == w.name}
-    pays_to: dict[str, list[str]] = {}
-    sources_of: dict[str, list[str]] = {}
-    for w in roster:
-        p = params[w.group]
-        if isinstance(p, TransactionBotParams):
-            names = ([x.name for x in roster] if p.recipients == "random"
-                     else resolve_names(p.recipients, roster))
-            pays_to[w.name] = [n for n in names if n != w.name]
-        elif isinstance(p, DistributorParams):
-            dist = Distributor(p)
-            view: Any = _RosterView(w.name, roster)
-            sources_of[w.name] = [s.name for s in dist.sources(view)]
-            pays_to[w.name] = dist.recipients(view)
 
-    def can_pay(name: str) -> bool:
-        return name in funded or any(s in funded for s in sources_of.get(name, ()))
+def _check_distributor(params: DistributorParams, scenario: Scenario, group: str) -> None:
+    placed, groups = placed_wallets(scenario)
+    if isinstance(params.recipients, list):
+        check_selector(params.recipients, placed, groups, "params.recipients", group)
+    if isinstance(params.sources, list):
+        check_selector(params.sources, placed, groups, "params.sources", group)
+    elif not any(s == "mining_wallet" for _, _, s in placed.values()):
+        mine = [n for n, (g, _, _) in placed.items() if g == group]
+        roles = scenario.group_of()
+        if not any(roles[placed[n][1]].role == "miner" for n in mine):
+            raise ValueError("params.sources: 'miners' but no wallet has strategy mining_wallet "
+                             "and the distributor is not on a miner; add mining_wallet wallets "
+                             "on the miners (wallets: {name: ..., node_group: <miners>, "
+                             "strategy: mining_wallet})")
 
-    changed = True
-    while changed:
-        changed = False
-        for payer, recipients in pays_to.items():
-            if can_pay(payer):
-                for r in recipients:
-                    if r not in funded:
-                        funded.add(r)
-                        changed = True
-    index = {g.name: i for i, g in enumerate(scenario.wallets)}
-    for w in roster:
-        if w.name in pays_to and not can_pay(w.name):
-            raise ScenarioError(
-                f"{w.strategy} wallet {w.name!r} (on {w.node}) can never be funded: no miner pays "
-                f"it and no distributor or funded wallet sends to it; add a distributor (strategy: "
-                f"distributor) or place a mining wallet on a miner",
-                path=dotted(("wallets", index[w.group], "strategy")))
+
+def _bot_funding(params: TransactionBotParams, name: str,
+                 roster: list[WalletInfo]) -> tuple[list[str], list[str]]:
+    """A bot spends only what it receives; it pays its recipients."""
+    names = ([x.name for x in roster] if params.recipients == "random"
+             else resolve_names(params.recipients, roster))
+    return [], [n for n in names if n != name]
+
+
+def _distributor_funding(params: DistributorParams, name: str,
+                         roster: list[WalletInfo]) -> tuple[list[str], list[str]]:
+    """A distributor spends from its sources (the miners' wallets) and pays its recipients."""
+    dist = Distributor(params)
+    view: Any = _RosterView(name, roster)
+    return [s.name for s in dist.sources(view)], dist.recipients(view)
 
 
 class _RosterView:
@@ -570,68 +501,14 @@ class _RosterView:
         return {w.name: w.name for w in self._roster}
 
 
-COINBASE_PREFERENCE = ("mining_wallet", "distributor")
-
-
-def coinbase_wallet(roster: Sequence[WalletInfo], node: str) -> str | None:
-    """The wallet a node's coinbase pays: its ``mining_wallet``, else its ``distributor``,
-    else the first wallet placed on it; None if it has no wallet."""
-    here = [w for w in roster if w.node == node]
-    for strategy in COINBASE_PREFERENCE:
-        for w in here:
-            if w.strategy == strategy:
-                return w.name
-    return here[0].name if here else None
-
-
-def _check_mining_wallet(params: NoParams, scenario: Scenario, group: str) -> None:
-    wg = next(g for g in scenario.wallets if g.name == group)
-    by_group = {g.group: g for g in scenario.nodes}
-    group_of = scenario.group_of()
-    nodes = by_group[wg.node_group].node_names() if wg.node_group else list(wg.nodes)
-    idle = [n for n in nodes if group_of[n].role != "miner"]
-    if idle:
-        raise ValueError(f"mining_wallet {group!r} is placed on {', '.join(idle[:5])}, which "
-                         f"do(es) not mine (role {group_of[idle[0]].role}); place it on miners "
-                         f"or use strategy hodler")
-
-
-def _check_bot(params: TransactionBotParams, scenario: Scenario, group: str) -> None:
-    placed, groups = _names(scenario)
-    if isinstance(params.recipients, list):
-        _check_selector(params.recipients, placed, groups, "params.recipients", group)
-        targets = set(resolve_names(params.recipients, _roster(scenario)))
-        mine = {n for n, (g, _, _) in placed.items() if g == group}
-        if len(mine) == 1 and targets <= mine:
-            raise ValueError(f"params.recipients: {params.recipients} names only the wallet itself")
-
-
-def _check_distributor(params: DistributorParams, scenario: Scenario, group: str) -> None:
-    placed, groups = _names(scenario)
-    if isinstance(params.recipients, list):
-        _check_selector(params.recipients, placed, groups, "params.recipients", group)
-    if isinstance(params.sources, list):
-        _check_selector(params.sources, placed, groups, "params.sources", group)
-    elif not any(s == "mining_wallet" for _, _, s in placed.values()):
-        mine = [n for n, (g, _, _) in placed.items() if g == group]
-        roles = scenario.group_of()
-        if not any(roles[placed[n][1]].role == "miner" for n in mine):
-            raise ValueError("params.sources: 'miners' but no wallet has strategy mining_wallet "
-                             "and the distributor is not on a miner; add mining_wallet wallets "
-                             "on the miners (wallets: {name: ..., node_group: <miners>, "
-                             "strategy: mining_wallet})")
-
-
-def _roster(scenario: Scenario) -> list[WalletInfo]:
-    group_of = scenario.group_of()
-    return [WalletInfo(name, g.name, node, group_of[node].role, g.strategy.name)
-            for name, node, g in scenario.wallet_placements()]
-
-
-def _with_check(cls: type, check: Callable[..., None]) -> Callable[..., Any]:
+def _with_check(cls: type, check: Callable[..., None],
+                funding: Callable[..., tuple[list[str], list[str]]] | None = None) -> Callable[..., Any]:
+    """The registered factory of ``cls`` with the hooks :func:`~..config.wallets.validate_wallets` calls."""
     def factory(params: Any) -> Any:
         return cls(params)
     factory.check = check  # type: ignore[attr-defined]
+    if funding is not None:
+        factory.funding = funding  # type: ignore[attr-defined]
     factory.__name__ = cls.__name__
     factory.__doc__ = cls.__doc__
     return factory
@@ -644,10 +521,10 @@ PLUGINS: list[PluginSpec[Any]] = [
     PluginSpec("wallet_strategy", "hodler", NoParams, Hodler,
                "receives, never spends"),
     PluginSpec("wallet_strategy", "transaction_bot", TransactionBotParams,
-               _with_check(TransactionBot, _check_bot),
+               _with_check(TransactionBot, _check_bot, _bot_funding),
                "sends transfers at a fixed interval or Poisson rate when it has unlocked funds"),
     PluginSpec("wallet_strategy", "distributor", DistributorParams,
-               _with_check(Distributor, _check_distributor),
+               _with_check(Distributor, _check_distributor, _distributor_funding),
                "waits for the miners' coinbase to unlock, then funds wallets in batches"),
 ]
 
@@ -661,9 +538,6 @@ __all__ = [
     "RosterWalletAPI",
     "TransactionBot",
     "TransactionBotParams",
-    "WalletInfo",
-    "coinbase_wallet",
     "format_xmr",
     "parse_amount",
-    "validate_wallets",
 ]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .stats import mean_ci, wilson_interval, z_score
@@ -65,20 +64,6 @@ class Group:
     params: dict[str, Any]
     runs: int = 0
     metrics: dict[str, MetricStat] = field(default_factory=dict)
-
-
-def load_summaries(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
-    """Summary JSON files, or JSON reports (``{"networks": [{"summary": ...}]}``)."""
-    out: list[dict[str, Any]] = []
-    for path in paths:
-        data = json.loads(Path(path).read_text())
-        if isinstance(data, dict) and "networks" in data:
-            out.extend(row["summary"] for row in data["networks"])
-        elif isinstance(data, list):
-            out.extend(data)
-        else:
-            out.append(data)
-    return out
 
 
 def _key(params: Mapping[str, Any]) -> str:

@@ -26,13 +26,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from ..strict import StrictModel
+
 if TYPE_CHECKING:
     from ..config.model import Scenario
     from ..result.model import Result
 
 
-class AttackParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+class AttackParams(StrictModel):
+    model_config = ConfigDict(allow_inf_nan=False)
 
 
 class Attack:

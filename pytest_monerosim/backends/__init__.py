@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 BACKENDS = ("sim", "monerod", "shadow")
 _MODULES = {
     "sim": "pytest_monerosim.backends.sim",
-    "monerod": "pytest_monerosim.backends.monerod.runner",
-    "shadow": "pytest_monerosim.backends.shadow.runner",
+    "monerod": "pytest_monerosim.backends.monerod.backend",
+    "shadow": "pytest_monerosim.backends.shadow.backend",
 }
 
 

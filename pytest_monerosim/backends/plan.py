@@ -40,8 +40,8 @@ from typing import Any, Literal
 import networkx as nx
 
 from ..agents.runtime import BURN_ADDRESS
-from ..agents.wallets import WalletInfo, coinbase_wallet
 from ..config.model import Scenario
+from ..config.wallets import WalletInfo, coinbase_wallet
 from ..layout import NetworkLayout, build_layout
 from ..registry import Registry
 from ..rng import derive_rng

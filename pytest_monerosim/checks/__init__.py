@@ -4,6 +4,10 @@ Each takes a ``Result`` or a ``NetworkRun`` (what ``monero_network`` returns)::
 
     from pytest_monerosim import checks
     checks.consensus_reached(monero_network)
+
+Each public check is decorated with :func:`.observed.observed` where it is
+defined, so the plugin's listeners (Allure steps, bus events) see every call,
+however the check was imported.
 """
 
 from .connectivity import connected, degree_bounds, diameter_at_most, no_isolated_nodes, peer_graph
@@ -35,9 +39,3 @@ __all__ = [
     "propagation_within",
     "stale_rate_at_most",
 ]
-
-# Each check announces itself to listeners the plugin installs (Allure steps, bus events);
-# without one, the wrapper is a context-variable lookup.
-from ..observe.checks import observe_module as _observe_module  # noqa: E402
-
-_observe_module(globals(), __all__)

@@ -6,7 +6,9 @@ from typing import Any
 
 import networkx as nx
 
+from ..result.model import Result
 from ._common import as_result, listing
+from .observed import observed
 
 
 def peer_graph(run: Any, at: float | None = None, directed: bool = False) -> nx.Graph:
@@ -22,9 +24,13 @@ def peer_graph(run: Any, at: float | None = None, directed: bool = False) -> nx.
     return g
 
 
+@observed
 def connected(run: Any, at: float | None = None) -> None:
     """The honest nodes form one connected component."""
-    result = as_result(run)
+    _require_connected(as_result(run), at)
+
+
+def _require_connected(result: Result, at: float | None) -> None:
     g = peer_graph(result, at).subgraph(result.honest_nodes())
     parts = sorted(nx.connected_components(g), key=len, reverse=True)
     if len(parts) > 1:
@@ -34,6 +40,7 @@ def connected(run: Any, at: float | None = None) -> None:
         )
 
 
+@observed
 def no_isolated_nodes(run: Any, at: float | None = None) -> None:
     result = as_result(run)
     g = peer_graph(result, at)
@@ -42,6 +49,7 @@ def no_isolated_nodes(run: Any, at: float | None = None) -> None:
         raise AssertionError(f"{len(lonely)} honest node(s) have no connection: {listing(lonely)}")
 
 
+@observed
 def degree_bounds(
     run: Any, min_out: int | None = None, max_out: int | None = None, max_in: int | None = None,
     at: float | None = None,
@@ -62,11 +70,12 @@ def degree_bounds(
         raise AssertionError(f"{len(problems)} degree violation(s): {listing(problems)}")
 
 
+@observed
 def diameter_at_most(run: Any, hops: int, at: float | None = None) -> int:
     result = as_result(run)
     g = peer_graph(result, at).subgraph(result.honest_nodes())
     if not nx.is_connected(g):
-        connected(result, at)
+        _require_connected(result, at)  # its diagnosis, not a second reported check
     d = nx.diameter(g)
     if d > hops:
         raise AssertionError(f"peer graph diameter is {d} hops, bound {hops}")

@@ -6,8 +6,10 @@ from collections import Counter
 from typing import Any
 
 from ._common import as_result, listing
+from .observed import observed
 
 
+@observed
 def consensus_reached(run: Any, max_height_spread: int = 0, nodes: list[str] | None = None) -> None:
     """All honest nodes (or ``nodes``) end on one tip, or within ``max_height_spread`` blocks.
 
@@ -43,6 +45,7 @@ def consensus_reached(run: Any, max_height_spread: int = 0, nodes: list[str] | N
         )
 
 
+@observed
 def converged_within(run: Any, seconds: float, after: float = 0.0) -> float:
     """Every block on the final main chain found after ``after`` reached all honest nodes
     within ``seconds``; returns the worst time observed.
@@ -81,6 +84,7 @@ def converged_within(run: Any, seconds: float, after: float = 0.0) -> float:
     return worst
 
 
+@observed
 def no_deep_reorgs(run: Any, max_depth: int) -> None:
     result = as_result(run)
     deep = [r for r in result.reorgs if r.depth > max_depth]
@@ -92,6 +96,7 @@ def no_deep_reorgs(run: Any, max_depth: int) -> None:
         )
 
 
+@observed
 def block_interval(run: Any, target: float | None = None, tolerance: float | None = None) -> float:
     """Mean main-chain block interval within ``tolerance`` (relative) of the target.
 

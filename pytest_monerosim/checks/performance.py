@@ -6,8 +6,10 @@ from typing import Any
 
 from ..result.summary import percentile, propagation_times
 from ._common import as_result
+from .observed import observed
 
 
+@observed
 def propagation_within(run: Any, p50_s: float | None = None, p90_s: float | None = None,
                        p99_s: float | None = None, fraction: float = 0.9) -> dict[str, float]:
     """Percentiles over blocks of the time to reach ``fraction`` of honest nodes."""
@@ -30,6 +32,7 @@ def propagation_within(run: Any, p50_s: float | None = None, p90_s: float | None
     return {f"p{q}_s": v for q, v in got.items()}
 
 
+@observed
 def stale_rate_at_most(run: Any, bound: float) -> float:
     result = as_result(run)
     stale = result.stale_blocks()

@@ -15,6 +15,7 @@ from typing import Any
 from ..result.model import Result, TxRecord
 from ..result.summary import percentile
 from ._common import as_result, listing
+from .observed import observed
 
 LIVE = ("confirmed", "pending")
 
@@ -23,6 +24,7 @@ def _live(result: Result) -> list[TxRecord]:
     return [t for t in result.txs.values() if t.status in LIVE]
 
 
+@observed
 def all_txs_relayed(run: Any, within_s: float, nodes: list[str] | None = None) -> float:
     """Every tx reached every honest node (or ``nodes``) within ``within_s`` of its creation.
 
@@ -74,6 +76,7 @@ def _height_at(result: Result) -> Any:
     return height
 
 
+@observed
 def all_txs_confirmed(run: Any, within_blocks: int) -> None:
     """Every tx is on the reference chain within ``within_blocks`` blocks of its creation.
 
@@ -104,6 +107,7 @@ def all_txs_confirmed(run: Any, within_blocks: int) -> None:
             + "; are blocks full (fees too low) or did the tx never reach a miner?")
 
 
+@observed
 def no_double_spend_on_chain(run: Any) -> None:
     """No key image appears twice on any node's main chain."""
     result = as_result(run)
@@ -129,6 +133,7 @@ def no_double_spend_on_chain(run: Any) -> None:
                     first[ki] = (tid, block.id, block.height)
 
 
+@observed
 def money_conserved(run: Any) -> dict[str, int]:
     """Sum of wallet balances + fees paid = coinbase paid to wallets, on the reference chain.
 
@@ -165,6 +170,7 @@ def money_conserved(run: Any) -> dict[str, int]:
     return {"issued": issued, "fees": fees, "balances": total}
 
 
+@observed
 def confirmation_latency(run: Any, p50_max_s: float | None = None,
                          p90_max_s: float | None = None) -> dict[str, float]:
     """Percentiles of creation → inclusion time over confirmed txs, bounded."""

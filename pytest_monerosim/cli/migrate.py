@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..config.errors import ScenarioError
 from ..config.loader import load_scenario
-from ..config.migrate import migrate_file
+from ..legacy.migrate import migrate_file
 from . import UsageFailure
 
 

@@ -82,11 +82,11 @@ def main(args: argparse.Namespace) -> int:
 
 def _legacy_shadow_options(path: str) -> dict[str, dict[str, object]]:
     """An upstream config's Shadow-only settings (its ``parallelism``, ``runahead``...)."""
-    from ..config.legacy_bridge import looks_legacy
+    from ..legacy.bridge import looks_legacy
 
     data, _ = read_yaml(path)
     if not isinstance(data, dict) or not looks_legacy(data):
         return {}
-    from ..config.migrate import migrate_file
+    from ..legacy.migrate import migrate_file
 
     return {k: dict(v) for k, v in migrate_file(path).shadow_options.items()}

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -23,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..strict import StrictModel
 from .durations import parse_duration, parse_run_duration
 
 Seconds = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
@@ -48,8 +48,8 @@ DEFAULT_BEHAVIOUR: dict[str, str] = {
 }
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+class _Model(StrictModel):
+    model_config = ConfigDict(validate_assignment=True, allow_inf_nan=False)
 
 
 class PluginRef(_Model):

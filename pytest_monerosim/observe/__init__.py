@@ -2,7 +2,7 @@
 
 * :mod:`.bus` — :class:`~.bus.EventBus`: typed events (agent lifecycle, blocks,
   reorgs, txs, connections, check results) with a bounded history and a cursor;
-* :mod:`.registry` — :class:`~.registry.AgentRegistry`: every agent's current state,
+* :mod:`.agent_registry` — :class:`~.agent_registry.AgentRegistry`: every agent's current state,
   kept up to date from the bus;
 * :mod:`.control` — the command interface backends implement and the
   pause/step/resume gate the simulator's run loop consults;

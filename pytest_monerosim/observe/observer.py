@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from . import bus as ev
+from .agent_registry import AgentRegistry
 from .control import RUN_COMMANDS, AgentController, CommandError, NotRunning, RunGate, UnknownAgent
-from .registry import AgentRegistry
 from .views import RunViews
 
 if TYPE_CHECKING:
@@ -218,6 +218,16 @@ class Observer:
         if self.gate is not None:
             self.gate.close()
         self.current["state"] = "summarising"
+
+    def attach_monerod_network(self, network: Any) -> Any:
+        """Take live commands for a monerod backend's running ``network`` and publish its events.
+
+        The backend calls this on the observer it was handed, so the backend
+        never imports the observer's side (:mod:`.monerod_control`).
+        """
+        from .monerod_control import MonerodController
+
+        return MonerodController.attach(network, self)
 
     def run_done(self, result: Result, summary: dict[str, Any]) -> None:
         """Call with the finished run's result (replays it when there were no live events)."""

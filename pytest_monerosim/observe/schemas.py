@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..strict import StrictModel
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -101,9 +103,7 @@ class AgentPage(BaseModel):
     agents: list[Agent]
 
 
-class CommandRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CommandRequest(StrictModel):
     command: str = Field(description="pause | step | resume (the run); mine | stop | start | disconnect | "
                                      "reconnect | restart (a node), as the agent's ``commands`` lists.",
                          examples=["mine"])

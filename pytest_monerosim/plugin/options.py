@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -48,7 +48,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("wallet-rpc-bin", "path of monero-wallet-rpc (default: found on PATH)"),
     Option("shadow-bin", "path of the shadow binary (default: found on PATH)"),
     Option("time-scale", "real backend: simulated seconds per wall-clock second (default 120)"),
-    # reporting (read by plugin/reporting_plugin.py)
+    # reporting (read by plugin/report_settings.py)
     Option("report", "write one JSON report of the session to PATH.json (plus PATH.sweep.csv and the run "
            "log PATH.log.jsonl)"),
     Option("baseline", "fail networks whose summary metrics moved outside the envelopes stored in PATH "
@@ -112,7 +112,6 @@ class Settings:
     wallet_rpc_bin: str | None = None
     shadow_bin: str | None = None
     time_scale: float | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def _get(config: pytest.Config, name: str) -> str | None:

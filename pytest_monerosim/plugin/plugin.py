@@ -1,7 +1,7 @@
 """pytest-monerosim: the pytest plugin (entry point ``pytest11: monerosim``).
 
 This module stays light: options, hook specs and markers. The fixtures and the
-session's hooks (:mod:`.fixtures`, :mod:`.session`, :mod:`.reporting_plugin`)
+session's hooks (:mod:`.fixtures`, :mod:`.session`, :mod:`.reporting`)
 are registered in ``pytest_configure``, so nothing heavy is imported before
 pytest is configured.
 """
@@ -43,14 +43,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.add_cleanup(interrupt_on_sigterm())
     from . import fixtures, session
     from .options import read_settings
-    from .reporting_plugin import register as register_reporting
+    from .reporting import register as register_reporting
     from .state import SESSION, SessionState
 
     state = SessionState(read_settings(config), config=config)
     config.stash[SESSION] = state
     config.pluginmanager.register(fixtures, "monerosim-fixtures")
     config.pluginmanager.register(session, "monerosim-session")
-    config.pluginmanager.register(session.RowCollector(state), "monerosim-rows")
     if not hasattr(config, "workerinput"):
         from .spool import InterruptedRowSpool
 

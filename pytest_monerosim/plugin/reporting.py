@@ -1,160 +1,321 @@
-"""What each network contributes to pytest's reports.
+"""The one reporting plugin of pytest-monerosim: rows, JUnit properties, the terminal summary.
 
-Data travels on the test report (``report.monerosim``: a list of JSON-able
-rows), so it survives pytest-xdist: workers serialise reports, the controller
-gathers rows in ``pytest_runtest_logreport`` and prints them in the terminal
-summary. JUnit XML gets key metrics as ``user_properties``.
+Registered by :func:`pytest_monerosim.plugin.plugin.pytest_configure` as
+``monerosim-reporting``, with one settings object (:class:`~.report_settings.ReportOptions`).
+It owns the hooks; each optional feature (:mod:`.report_features`: progress,
+live API, Allure, plot files, baseline, JSON report) is a small object created
+only when its option is on, and called from here in a fixed order.
+
+Each network's row (:class:`~pytest_monerosim.report.row.NetworkRow`) is built
+once, complete, in the one ``pytest_runtest_makereport`` wrapper, and travels
+on the test report as JSON, so every feature works the same under
+pytest-xdist: workers run networks, compare baselines and attach to Allure;
+the controller gathers rows, writes the report and the baseline, and prints
+the one terminal summary.
 """
 
 from __future__ import annotations
 
-import shlex
-from typing import Any
+import time
+from collections.abc import Generator, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..result.summary import dig
-from ..runner import NetworkRun
-
-JUNIT_METRICS = (
-    ("blocks.main_chain_height", "height"),
-    ("blocks.stale_rate", "stale_rate"),
-    ("blocks.mean_interval_s", "mean_interval_s"),
-    ("reorgs.count", "reorgs"),
-    ("propagation.p90_s", "propagation_p90_s"),
-    ("consensus.agreed", "consensus"),
-    ("transactions.created", "txs"),
-    ("transactions.in_blocks_ratio", "in_blocks_ratio"),
+from .report_features import (
+    ITEM_FILES,
+    AllureSteps,
+    BaselineCheck,
+    JsonReport,
+    LiveApi,
+    PlotFiles,
+    Progress,
+    chain_progress,
 )
-
-
-SWEEP_METRICS = (
-    ("blocks.main_chain_height", "height"),
-    ("blocks.stale_rate", "stale_rate"),
-    ("reorgs.max_depth", "max_reorg"),
-    ("propagation.p90_s", "prop_p90_s"),
-    ("consensus.agreed", "agreed"),
-    ("transactions.created", "txs"),
-    ("transactions.confirmation_p50_s", "conf_p50_s"),
+from .report_settings import ReportOptions, read_report_options, worker_id
+from .rows import (
+    carries_networks,
+    format_table,
+    junit_properties,
+    network_line,
+    network_rows,
+    sweep_tables,
 )
+from .state import ITEM_RUNS, session_state
+
+if TYPE_CHECKING:
+    from ..backends import RunOptions
+    from ..observe.observer import Observer
+    from ..runner import NetworkRun
 
 
-def replay_command(item: pytest.Item, run: NetworkRun, backend_explicit: bool) -> str:
-    args = ["pytest", item.nodeid, f"--monerosim-seed={run.seed}"]
-    if backend_explicit or run.backend != "sim":
-        args.append(f"--monerosim-backend={run.backend}")
-    return " ".join(shlex.quote(a) for a in args)
+class ReportingPlugin:
+    def __init__(self, config: pytest.Config, options: ReportOptions) -> None:
+        self.config = config
+        self.options = options
+        self.worker = worker_id(config)
+        self.collected: list[str] = []
+        self._in_call: pytest.Item | None = None
+        self.observer: Observer | None = None
+        self.progress: Progress | None = None
+        self.live: LiveApi | None = None
+        self.allure: AllureSteps | None = None
+        self.plots: PlotFiles | None = None
+        self.baseline: BaselineCheck | None = None
+        self.report: JsonReport | None = None
+
+    # -- session ---------------------------------------------------------------------
+    def setup(self, config: pytest.Config) -> None:
+        """Create the features whose options are on (bad input: one ``UsageError``)."""
+        opts = self.options
+        if config.pluginmanager.hasplugin("allure_pytest") and getattr(
+            config.option, "allure_report_dir", None
+        ):
+            self.allure = AllureSteps()
+        if opts.baseline is not None:
+            self.baseline = BaselineCheck(opts.baseline, opts.baseline_update)
+        if opts.plots:
+            self.plots = PlotFiles()
+        if opts.progress != "off" and self.worker is None:
+            self.progress = Progress(config, opts.progress)
+        from ..observe.observer import Observer
+
+        # always observed: each run's events.jsonl lands in its output folder (monerosim serve --replay)
+        self.observer = Observer(watch=opts.serve_port is not None)
+        if opts.report is not None:
+            self.report = JsonReport(config, opts, self.worker, self.observer)
+        if opts.serve_port is not None:
+            self.live = LiveApi(config, opts.serve_port, self.worker, self.observer)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.live is not None:
+            self.live.close()
+        if self.observer is not None:
+            self.observer.close()
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        lines = self.live.header() if self.live is not None else []
+        if self.report is not None:
+            lines += self.report.header()
+        return lines
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected = [item.nodeid for item in session.items]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if not self.collected:
+            self.collected = list(ids)
+
+    # -- one network run (hook called by the monerosim_run fixture) ----------------------
+    def pytest_monerosim_run_context(
+        self, item: pytest.Item, scenario: Any, backend: str, options: RunOptions
+    ) -> Any:
+        return self._run_context(item, scenario, backend, options)
+
+    @contextmanager
+    def _run_context(
+        self, item: pytest.Item, scenario: Any, backend: str, options: RunOptions
+    ) -> Iterator[None]:
+        with ExitStack() as stack:
+            line = self.progress.line(item) if self.progress is not None else None
+            if line is not None:
+                assert self.progress is not None
+                chain_progress(options, line)
+                stack.callback(self.progress.quietly, line.close)
+            if self.observer is not None:
+                stack.enter_context(
+                    self.observer.run(scenario=scenario, backend=backend, options=options, test=item.nodeid)
+                )
+            if self.allure is not None:
+                stack.enter_context(
+                    self.allure.run_context(item, scenario, backend, options, in_call=self._in_call is item)
+                )
+            yield
+
+    def pytest_monerosim_network_done(self, item: pytest.Item, run: NetworkRun) -> None:
+        if self.observer is not None:
+            self.observer.run_done(run.result, run.summary)
+
+    # -- the test body: checks as steps/events, then plots, Allure, baseline -------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, None, None]:
+        from ..checks.observed import listening
+
+        with ExitStack() as stack:
+            if self.allure is not None:
+                stack.enter_context(listening(self.allure.check_listener()))
+            if self.observer is not None:
+                stack.enter_context(listening(_CheckEvents(self.observer)))
+            outcome_error: BaseException | None = None
+            self._in_call = item
+            try:
+                yield
+            except BaseException as exc:
+                outcome_error = exc
+            finally:
+                self._in_call = None
+        runs = item.stash.get(ITEM_RUNS, None)
+        if runs:
+            self._after_networks(item, runs)
+            if outcome_error is None and self.baseline is not None:
+                self.baseline.enforce(item, runs)
+        if outcome_error is not None:
+            raise outcome_error
+        return None
+
+    def _after_networks(self, item: pytest.Item, runs: list[NetworkRun]) -> None:
+        plots: dict[int, dict[str, bytes]] = {}
+        files: dict[int, list[str]] = {}
+        if self.allure is not None or self.plots is not None:
+            from ..report import plots as plotting
+
+            if plotting.available():
+                for i, run in enumerate(runs):
+                    plots[i] = plotting.all_plots(run.result)
+            if self.plots is not None:
+                files = self.plots.write(item, plots)
+        item.stash[ITEM_FILES] = files
+        if self.allure is not None:
+            self.allure.attach(item, runs, plots)
+
+    # -- the report of each test: the rows that travel to the controller, JUnit, replay ---
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, Any]:
+        """The one place a test's network rows are built: complete, then sent as JSON."""
+        report = yield
+        runs = item.stash.get(ITEM_RUNS, None)
+        if not runs or not carries_networks(report):
+            return report
+        rows = network_rows(item, runs, session_state(item.config).settings.backend_explicit)
+        files = item.stash.get(ITEM_FILES, {})
+        workdir = item.funcargs.get("monerosim_workdir") if hasattr(item, "funcargs") else None
+        for row in rows:
+            i = row.network
+            row.outcome = report.outcome
+            row.duration_s = round(report.duration, 3)
+            row.worker = self.worker
+            if workdir is not None:
+                row.workdir = str(Path(workdir) / f"net{i}" if i else workdir)
+            row.files = files.get(i) or None
+            if self.baseline is not None:
+                row.baseline = self.baseline.row_status(item, i)
+        report.monerosim = [row.as_dict() for row in rows]
+        report.user_properties.extend(junit_properties(report.monerosim))
+        if report.failed:
+            lines = [f"seed {row.seed} on {row.backend}: replay with\n    {row.replay}" for row in rows]
+            report.sections.append(("monerosim replay", "\n".join(lines)))
+        # junitxml writes the properties of the *teardown* report, which pytest builds from
+        # item.user_properties: copy the call report's there so --junitxml shows them.
+        item.user_properties.extend(p for p in report.user_properties if p not in item.user_properties)
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Gather rows from test reports (local, or sent by xdist workers)."""
+        rows = getattr(report, "monerosim", None)
+        if rows and carries_networks(report):
+            session_state(self.config).network_rows.extend(rows)
+
+    # -- the end: report file, baseline file, terminal summary ---------------------------
+    def _rows(self) -> list[dict[str, Any]]:
+        from ..report.json_report import order_rows
+
+        return order_rows(session_state(self.config).network_rows, self.collected)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Generator[None, None, None]:
+        # Written after every other plugin's sessionfinish (fixture teardown included), and
+        # written even when one of them raises: an interrupted session still leaves its report.
+        try:
+            return (yield)
+        finally:
+            self._finish(int(exitstatus))
+
+    def _finish(self, exitstatus: int) -> None:
+        if self.observer is not None:
+            self.observer.close()
+        if self.worker is not None:
+            return
+        rows = self._rows()
+        if self.baseline is not None:
+            self.baseline.refresh(rows)
+        if self.report is not None:
+            self.report.write(rows, exitstatus, self.baseline)
+
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+        if self.worker is not None:
+            return
+        tr = terminalreporter
+        rows = self._rows()
+        if self.baseline is not None:
+            self.baseline.summary_before(tr, rows)
+        if rows and config.get_verbosity() >= 0:
+            sim = sum(float(r["summary"].get("sim_seconds") or 0) for r in rows)
+            events = sum(int(r["summary"].get("events") or 0) for r in rows)
+            wall = sum(float(r["summary"].get("wall_seconds") or 0) for r in rows)
+            workers = len({r.get("worker") for r in rows if r.get("worker")})
+            speed = f", {events / wall:,.0f} events/s" if wall > 0 else ""
+            on = f" on {workers} workers" if workers > 1 else ""
+            tr.write_line(
+                f"monerosim: {len(rows)} network(s){on}: {sim / 3600:.1f}h simulated, "
+                f"{events:,} events in {wall:.1f}s of simulation{speed}"
+            )
+        if self.baseline is not None:
+            self.baseline.summary_after(tr, rows)
+        if self.report is not None:
+            self.report.summary(tr)
+        self._network_lines(tr, config)
+
+    def _network_lines(self, tr: Any, config: pytest.Config) -> None:
+        """Each network's line (in arrival order) and each sweep's table."""
+        rows = session_state(config).network_rows
+        if not rows:
+            return
+        tr.write_sep("=", f"monerosim: {len(rows)} network(s)")
+        verbose = config.getoption("verbose", 0)
+        shown = rows if verbose > 0 or len(rows) <= 20 else rows[:20]
+        for row in shown:
+            tr.write_line(network_line(row))
+        if len(shown) < len(rows):
+            tr.write_line(f"... {len(rows) - len(shown)} more (use -v to list all)")
+        for func, cells in sweep_tables(rows).items():
+            if len(cells) < 2:
+                continue
+            tr.write_sep("-", f"sweep {func}")
+            for line in format_table(cells):
+                tr.write_line(line)
 
 
-def rows_for(item: pytest.Item, runs: list[NetworkRun], backend_explicit: bool) -> list[dict[str, Any]]:
-    callspec = getattr(item, "callspec", None)
-    params = dict(callspec.params.get("monerosim_params") or {}) if callspec else {}
-    attack = callspec.params.get("monerosim_attack") if callspec else None
-    behaviour = callspec.params.get("monerosim_behaviour") if callspec else None
-    if behaviour is not None:
-        params = {"behaviour": behaviour.id, **params}
-    rows = []
-    for run in runs:
-        rows.append(
-            {
-                "nodeid": item.nodeid,
-                "scenario": run.scenario.general.name,
-                "backend": run.backend,
-                "seed": run.seed,
-                "params": {k: v for k, v in params.items()},
-                "attack": {"name": attack.name, "params": dict(attack.params)} if attack else None,
-                "status": run.status,
-                "error": run.error,
-                "summary": run.summary,
-                "replay": replay_command(item, run, backend_explicit),
-            }
+class _CheckEvents:
+    """Check listener that publishes a ``check`` event per check on the observer's bus."""
+
+    def __init__(self, observer: Observer) -> None:
+        self.observer = observer
+
+    def check_started(self, name: str, args: dict[str, str]) -> Any:
+        return time.perf_counter()
+
+    def check_finished(self, token: Any, name: str, error: BaseException | None) -> None:
+        from ..observe.bus import CHECK
+
+        run = self.observer.finished[-1] if self.observer.finished else {}
+        self.observer.bus.publish(
+            CHECK,
+            time=run.get("sim_time"),
+            name=name,
+            passed=error is None,
+            message=None if error is None else str(error)[:500],
+            test=run.get("test"),
+            wall_s=round(time.perf_counter() - token, 6),
         )
-    return rows
 
 
-def junit_properties(rows: list[dict[str, Any]]) -> list[tuple[str, object]]:
-    props: list[tuple[str, object]] = []
-    for i, row in enumerate(rows):
-        prefix = "monerosim" if len(rows) == 1 else f"monerosim{i}"
-        props.append((f"{prefix}_seed", row["seed"]))
-        props.append((f"{prefix}_backend", row["backend"]))
-        for path, name in JUNIT_METRICS:
-            value = dig(row["summary"], path)
-            if value is not None:
-                props.append((f"{prefix}_{name}", value))
-    return props
-
-
-def network_line(row: dict[str, Any]) -> str:
-    s = row["summary"]
-    cons = s["consensus"]
-    agreed = "agreed" if cons["agreed"] else f"{cons['distinct_tips']} tips"
-    status = row.get("status") or "finished"
-    state = ""
-    if status != "finished":
-        state = f"{status.upper()} at {_hours(s['sim_seconds'])} ({row.get('error')}): "
-    return (
-        f"{row['nodeid']}: {state}{s['scenario']} [{s['backend']}] {s['nodes']} nodes, "
-        f"{_hours(s['sim_seconds'])} simulated in {s['wall_seconds']:.2f}s, "
-        f"{s['blocks']['mined']} blocks (height {s['blocks']['main_chain_height']}), "
-        f"stale {s['blocks']['stale_rate']:.2%}, consensus {agreed}"
-    )
-
-
-def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:.1f}h" if seconds >= 3600 else f"{seconds:.0f}s"
-
-
-def scalar_metrics(summary: dict[str, Any]) -> dict[str, Any]:
-    """Attack metrics that fit in a table cell."""
-    out: dict[str, Any] = {}
-    for name, metrics in (summary.get("attacks") or {}).items():
-        for key, value in metrics.items():
-            if isinstance(value, (int, float, bool, str)) or value is None:
-                out[f"{name}.{key}"] = value
-    return out
-
-
-def sweep_tables(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Rows of swept tests grouped by test function: params + scalar metrics."""
-    tables: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        if not row["params"] and not row["attack"]:
-            continue
-        func = row["nodeid"].split("[", 1)[0]
-        cells: dict[str, Any] = {}
-        if row["attack"]:
-            cells["attack"] = row["attack"]["name"]
-            cells.update(row["attack"]["params"])
-        cells.update(row["params"])
-        cells["seed"] = row["seed"]
-        metrics = scalar_metrics(row["summary"])
-        if not metrics:  # a sweep of network parameters: show how the network fared
-            for path, name in SWEEP_METRICS:
-                value = dig(row["summary"], path)
-                if value is not None:
-                    metrics[name] = value
-        cells.update(metrics)
-        tables.setdefault(func, []).append(cells)
-    return tables
-
-
-def format_table(cells: list[dict[str, Any]], max_cols: int = 10) -> list[str]:
-    cols: list[str] = []
-    for c in cells:
-        for k in c:
-            if k not in cols:
-                cols.append(k)
-    cols = cols[:max_cols]
-
-    def fmt(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:.4g}"
-        return "" if v is None else str(v)
-
-    widths = {c: max(len(c), *(len(fmt(row.get(c))) for row in cells)) for c in cols}
-    lines = ["  ".join(c.ljust(widths[c]) for c in cols)]
-    lines.append("  ".join("-" * widths[c] for c in cols))
-    for row in cells:
-        lines.append("  ".join(fmt(row.get(c)).ljust(widths[c]) for c in cols))
-    return lines
+def register(config: pytest.Config) -> None:
+    """Called from the plugin's ``pytest_configure``: read the settings once, register the hooks."""
+    plugin = ReportingPlugin(config, read_report_options(config))
+    plugin.setup(config)
+    config.pluginmanager.register(plugin, "monerosim-reporting")

@@ -71,7 +71,7 @@ def _base(
                 data, lines = read_yaml(path)
                 source = str(path)
                 if isinstance(data, dict):
-                    from ..config import legacy_bridge
+                    from ..legacy import bridge as legacy_bridge
 
                     if legacy_bridge.looks_legacy(data):
                         data, lines = legacy_bridge.scenario_dict_from_legacy(path), None

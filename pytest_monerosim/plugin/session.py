@@ -21,17 +21,10 @@ from .parametrize import (
     sweep_id,
     sweep_points,
 )
-from .reporting import (
-    format_table,
-    junit_properties,
-    network_line,
-    rows_for,
-    sweep_tables,
-)
+from .rows import network_rows
 from .scenarios import build_scenario
 from .state import (
     ITEM_IN_CALL,
-    ITEM_RUNS,
     ITEM_SCENARIO,
     ITEM_USAGE_ERROR,
     SESSION,
@@ -158,75 +151,21 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     return (yield)
 
 
-def carries_networks(report: pytest.TestReport) -> bool:
-    """The report that carries a test's network rows: its call, or a setup that failed."""
-    return report.when == "call" or (report.when == "setup" and report.failed)
-
-
 def record_unreported(item: pytest.Item, runs: list[Any], run: Any) -> None:
     """Rows for an interrupted network, straight into the session (no report will carry them)."""
     workerinput = getattr(item.config, "workerinput", None)
     state = session_state(item.config)
     workdir = item.funcargs.get("monerosim_workdir") if hasattr(item, "funcargs") else None
     index = runs.index(run)
-    rows = rows_for(item, [run], state.settings.backend_explicit)
+    rows = network_rows(item, [run], state.settings.backend_explicit)
     for row in rows:
-        row.update(network=index, outcome="interrupted", duration_s=None,
-                   worker=None if workerinput is None else workerinput.get("workerid"))
+        row.network, row.outcome = index, "interrupted"
+        row.worker = None if workerinput is None else workerinput.get("workerid")
         if workdir is not None:
-            row["workdir"] = str(workdir / f"net{index}" if index else workdir)
+            row.workdir = str(workdir / f"net{index}" if index else workdir)
     if workerinput is None:
-        state.network_rows.extend(rows)
+        state.network_rows.extend(row.as_dict() for row in rows)
     else:  # an xdist worker: the interrupted controller no longer listens; leave them in its spool
         from .spool import spool_rows
 
-        spool_rows(item.config, rows)
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
-    report = yield
-    runs = item.stash.get(ITEM_RUNS, None)
-    if not runs or not carries_networks(report):
-        return report
-    state = session_state(item.config)
-    rows = rows_for(item, runs, state.settings.backend_explicit)
-    report.monerosim = rows
-    report.user_properties.extend(junit_properties(rows))
-    if report.failed:
-        lines = [f"seed {row['seed']} on {row['backend']}: replay with\n    {row['replay']}" for row in rows]
-        report.sections.append(("monerosim replay", "\n".join(lines)))
-    return report
-
-
-class RowCollector:
-    """Gathers network rows from test reports (local or sent by xdist workers)."""
-
-    def __init__(self, state: SessionState) -> None:
-        self.state = state
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        rows = getattr(report, "monerosim", None)
-        if rows and carries_networks(report):
-            self.state.network_rows.extend(rows)
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    state = session_state(config)
-    rows = state.network_rows
-    if not rows or hasattr(config, "workerinput"):
-        return
-    tr = terminalreporter
-    tr.write_sep("=", f"monerosim: {len(rows)} network(s)")
-    verbose = config.getoption("verbose", 0)
-    shown = rows if verbose > 0 or len(rows) <= 20 else rows[:20]
-    for row in shown:
-        tr.write_line(network_line(row))
-    if len(shown) < len(rows):
-        tr.write_line(f"... {len(rows) - len(shown)} more (use -v to list all)")
-    for func, cells in sweep_tables(rows).items():
-        if len(cells) < 2:
-            continue
-        tr.write_sep("-", f"sweep {func}")
-        for line in format_table(cells):
-            tr.write_line(line)
+        spool_rows(item.config, [row.as_dict() for row in rows])

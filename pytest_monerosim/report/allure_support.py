@@ -43,7 +43,7 @@ import yaml
 from allure_commons.model2 import Parameter, Status, TestResult, TestStepResult
 from allure_commons.types import AttachmentType
 
-from ..observe.checks import call_string
+from ..checks.observed import call_string
 from ..observe.sim_component import add_sim_component
 from ..result.summary import dig
 
@@ -143,7 +143,7 @@ def run_steps(
 
 
 class CheckSteps:
-    """A check listener (:mod:`pytest_monerosim.observe.checks`) that makes each check a step."""
+    """A check listener (:mod:`pytest_monerosim.checks.observed`) that makes each check a step."""
 
     def check_started(self, name: str, args: dict[str, str]) -> Any:
         step = allure.step(f"check {call_string(name, args)}")

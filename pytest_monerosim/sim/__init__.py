@@ -3,7 +3,7 @@
 Knows nothing of pytest or processes. Modules, bottom up:
 
 * :mod:`.engine` — the event loop (heap of ``(time, seq, callback, args)``);
-* :mod:`.rng` — one ``random.Random`` per component, derived from the seed;
+  randomness comes from :mod:`pytest_monerosim.rng` (one stream per component);
 * :mod:`.emission`, :mod:`.difficulty` — monerod's reward and retarget rules;
 * :mod:`.chain` — the shared block tree and each node's chain view;
 * :mod:`.peers`, :mod:`.p2p` — peer lists, peer selection, handshakes, timed syncs;

@@ -98,10 +98,6 @@ class Engine:
         heappush(self.heap, (handle.time, next(self._seq), handle._fire, ()))
         return handle
 
-    def next_seq(self) -> int:
-        """The next tie-break number (for modules that push onto :attr:`heap` directly)."""
-        return next(self._seq)
-
     def stop(self) -> None:
         """Leave :meth:`run` before any other event (callable from a callback)."""
         # Sequence -1 sorts before every event already queued for this instant.

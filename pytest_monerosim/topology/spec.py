@@ -15,16 +15,18 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import networkx as nx
 from pydantic import BaseModel, ConfigDict
 
+from ..strict import StrictModel
+
 if TYPE_CHECKING:
     from .latency import LatencyModel
 
 P = TypeVar("P", bound=BaseModel)
 
 
-class Params(BaseModel):
+class Params(StrictModel):
     """Base for every parameter model here: unknown keys are errors, values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
 
 def _coerce(params: type[P], raw: Mapping[str, Any] | BaseModel | None) -> P:

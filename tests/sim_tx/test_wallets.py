@@ -12,12 +12,11 @@ from pytest_monerosim.agents.wallets import (
     AmountDist,
     DistributorParams,
     TransactionBotParams,
-    coinbase_wallet,
     parse_amount,
-    validate_wallets,
 )
 from pytest_monerosim.config.errors import ScenarioError
 from pytest_monerosim.config.model import Scenario
+from pytest_monerosim.config.wallets import coinbase_wallet, validate_wallets
 from pytest_monerosim.registry import Registry
 
 XMR = 10**12
@@ -144,7 +143,7 @@ def test_unknown_strategy(registry: Registry) -> None:
 
 
 def test_coinbase_goes_to_the_mining_wallet_first(registry: Registry) -> None:
-    from pytest_monerosim.agents.wallets import WalletInfo
+    from pytest_monerosim.config.wallets import WalletInfo
 
     roster = [WalletInfo("d", "d", "m0", "miner", "distributor"),
               WalletInfo("w", "w", "m0", "miner", "mining_wallet"),

@@ -1,6 +1,7 @@
 """The real-``monerod`` backend: regtest daemons and wallet RPCs, each daemon its own host
 (a network namespace, :mod:`.netns`) as root, else on loopback."""
 
+from ...rpc import Balance, DaemonRpc, WalletRpc
 from .daemon import (
     MonerodNode,
     NodeHealth,
@@ -23,7 +24,6 @@ from .errors import (
 )
 from .ports import NodePorts, PortAllocator, allocate_node_ports
 from .process import ManagedProcess, reap_stale
-from .rpc import Balance, DaemonRpc, WalletRpc
 from .wallet import WalletRpcNode
 
 __all__ = [

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...rpc import DaemonRpc
 from ..command_lines import monerod_command
 from .errors import (
     BinaryNotFound,
@@ -39,7 +40,6 @@ from .errors import (
 from .node_base import RpcProcessNode
 from .ports import LOOPBACK, NodePorts, allocate_node_ports, port_is_free
 from .process import ManagedProcess
-from .rpc import DaemonRpc
 
 MONEROD = "monerod"
 SUPPORTED_SERIES = "0.18."

@@ -219,7 +219,7 @@ class EclipseDriver:
         self.next_cycle = time.monotonic() + TIMED_SYNC_WALL_S
 
     def _restart(self) -> None:
-        from .control import restart
+        from .restart import restart
 
         if self.rig is not None:
             self.rig.disconnect()

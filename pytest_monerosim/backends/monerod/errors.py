@@ -1,23 +1,22 @@
 """Errors raised by the real-``monerod`` backend.
 
-Every message says what went wrong and what a person can do about it: which
-binary to install, which port is taken, where the log is.
+The RPC errors (and the base class every one of these shares) live with the
+client in :mod:`pytest_monerosim.rpc.errors`; they are imported here so the
+backend's errors are found in one module. Every message says what went wrong
+and what a person can do about it: which binary to install, which port is
+taken, where the log is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+
+from ...rpc.errors import MonerodBackendError, RpcConnectionError, RpcError, RpcTimeout
 
 INSTALL_HINT = (
     "install Debian's package 'monero' (apt-get install -y monero), "
     "or point the backend at the binary explicitly"
 )
-
-
-class MonerodBackendError(Exception):
-    """Base class of every error raised by the monerod backend."""
 
 
 class BinaryNotFound(MonerodBackendError):
@@ -84,49 +83,14 @@ class ProcessDied(MonerodBackendError):
         )
 
 
-class RpcError(MonerodBackendError):
-    """The node answered an RPC call with an error object or a failed status."""
-
-    def __init__(
-        self,
-        method: str,
-        url: str,
-        code: int | None,
-        message: str,
-        response: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.method = method
-        self.url = url
-        self.code = code
-        self.message = message
-        #: the whole decoded answer, for callers that inspect status flags
-        #: (``send_raw_transaction`` reports ``double_spend``, ``fee_too_low``...)
-        self.response = dict(response) if response is not None else None
-        code_txt = f"error {code}" if code is not None else "failure"
-        super().__init__(f"RPC {method} at {url} returned {code_txt}: {message}")
-
-
-class RpcTimeout(MonerodBackendError):
-    """An RPC call got no answer within its timeout."""
-
-    def __init__(self, method: str, url: str, timeout: float) -> None:
-        self.method = method
-        self.url = url
-        self.timeout = timeout
-        super().__init__(
-            f"RPC {method} at {url} did not answer within {timeout:g} s; the node may be "
-            "overloaded or hung: check its log, or raise the call's timeout"
-        )
-
-
-class RpcConnectionError(MonerodBackendError):
-    """The RPC endpoint refused or dropped the connection."""
-
-    def __init__(self, method: str, url: str, reason: str) -> None:
-        self.method = method
-        self.url = url
-        self.reason = reason
-        super().__init__(
-            f"RPC {method} at {url}: cannot connect ({reason}); is the process running "
-            "and listening on that port? check its log"
-        )
+__all__ = [
+    "BinaryNotFound",
+    "BinaryVersionError",
+    "INSTALL_HINT",
+    "MonerodBackendError",
+    "PortInUse",
+    "ProcessDied",
+    "RpcConnectionError",
+    "RpcError",
+    "RpcTimeout",
+]

@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+from ...rpc import DaemonRpc, WalletRpc
 from ..command_lines import monerod_argv, wallet_rpc_argv
 from ..parse import MONEROD_LOG
 from ..plan import DaemonSpec, HostPlan, WalletSpec
@@ -20,7 +21,6 @@ from .daemon import DEFAULT_MAX_CONNECTIONS_PER_IP, MonerodNode
 from .errors import MonerodBackendError
 from .netns import netns_support
 from .ports import LOOPBACK, NodePorts
-from .rpc import DaemonRpc, WalletRpc
 from .wallet import WalletRpcNode
 
 ISOLATIONS = ("auto", "netns", "loopback")

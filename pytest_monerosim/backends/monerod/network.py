@@ -23,7 +23,7 @@ Two ways to give hosts addresses, chosen by :func:`choose_isolation`:
 wallets, agents' ``*.jsonl``), the layout Shadow gives its hosts, so the same
 parser reads both.
 
-Lifecycle (see :func:`pytest_monerosim.backends.monerod.runner.run`)::
+Lifecycle (see :func:`pytest_monerosim.backends.monerod.backend.run`)::
 
     with LoopbackNetwork.from_scenario(scenario, registry, workdir=...) as net:
         net.start()      # daemons (in parallel), peering and sync, wallets
@@ -68,7 +68,6 @@ from ..plan import (
     build_plan,
     loopback_discovery,
 )
-from .control import MonerodController
 from .daemon import MonerodNode, wait_for_height
 from .errors import MonerodBackendError, ProcessDied
 from .hosts import PlannedDaemon, PlannedWallet, bootstrap_peers, choose_isolation, loopback_ip
@@ -160,7 +159,9 @@ class LoopbackNetwork:
         self.started_wall = time.time()
         self.phases: dict[str, float] = {}
         self._closed = False
-        self.control = MonerodController.attach(self, observer)  # live API commands and events
+        # live API commands and events: the observer (observe/, a layer above) attaches itself
+        attach = getattr(observer, "attach_monerod_network", None)
+        self.control = attach(self) if attach is not None else None
 
     # -- construction ----------------------------------------------------------------
     @classmethod

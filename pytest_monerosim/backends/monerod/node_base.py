@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import ClassVar, TypeVar
 
+from ...rpc import RpcClient
 from .errors import (
     MonerodBackendError,
     PortInUse,
@@ -23,7 +24,6 @@ from .errors import (
 )
 from .ports import port_is_free
 from .process import ManagedProcess
-from .rpc import RpcClient
 
 _Node = TypeVar("_Node", bound="RpcProcessNode")
 

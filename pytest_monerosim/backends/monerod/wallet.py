@@ -11,12 +11,12 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from ...rpc import WalletRpc
 from .daemon import check_version, find_binary
 from .errors import RpcError
 from .node_base import RpcProcessNode
 from .ports import LOOPBACK, default_allocator
 from .process import ManagedProcess
-from .rpc import WalletRpc
 
 WALLET_RPC = "monero-wallet-rpc"
 #: error code monero-wallet-rpc answers when open_wallet finds no such file

@@ -38,8 +38,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ...shadow_units import UnitError, parse_bandwidth, parse_bytes, parse_time_ns
+from ...strict import StrictModel
 from .gml import GmlDocument, GmlSyntaxError, parse_shadow_gml, validate_gml_document
-from .units import UnitError, parse_bandwidth, parse_bytes, parse_time_ns
 
 __all__ = [
     "SIGNALS",
@@ -208,10 +209,10 @@ def _final_state(value: Any) -> Any:
 # --------------------------------------------------------------------------- models
 
 
-class _Model(BaseModel):
+class _Model(StrictModel):
     """Unknown keys are errors that list the accepted keys (Shadow: deny_unknown_fields)."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(validate_assignment=True)
 
     @model_validator(mode="before")
     @classmethod

@@ -38,7 +38,7 @@ How the plan maps onto Shadow:
 * each process gets an explicit environment (Shadow passes nothing on): PATH,
   HOME (its host directory) and, for agents, PYTHONPATH.
 
-Times are written in Shadow's integer units (:mod:`.units`); Shadow's
+Times are written in Shadow's integer units (:mod:`pytest_monerosim.shadow_units`); Shadow's
 simulated clock starts at 2000-01-01 00:00:00 UTC, which is the agents' ``t0``.
 """
 
@@ -58,13 +58,14 @@ import networkx as nx
 import yaml
 
 from ...atomic import atomic_write
+from ...shadow_units import format_bandwidth, format_time_ns
 from ...topology.files import describe_disconnected
 from ..command_lines import AgentRuntimeArgs, agent_argv, agent_env, monerod_argv, wallet_rpc_argv
 from ..parse import MONEROD_LOG
 from ..plan import AgentSpec, HostPlan, PlanOptions, ProcessPlan, build_plan
-from .gml import gml_node_ids, validate_gml, write_gml
+from .gml import validate_gml
+from .gml_graph import gml_node_ids, write_gml
 from .schema import ShadowConfig, ShadowConfigError, validate_shadow_config
-from .units import format_bandwidth, format_time_ns
 
 if TYPE_CHECKING:
     from ...config.model import Scenario

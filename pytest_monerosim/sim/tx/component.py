@@ -4,7 +4,7 @@
 The world builds it through :func:`make_component` when the scenario has
 wallets; it then
 
-* validates the wallet section (:func:`~pytest_monerosim.agents.wallets.validate_wallets`)
+* validates the wallet section (:func:`~pytest_monerosim.config.wallets.validate_wallets`)
   before anything runs, so a bad recipient or an unfundable wallet is one
   ``ScenarioError`` naming the field;
 * pays each block's coinbase (reward + fees) to the wallet on the miner
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...agents.wallets import WalletInfo, coinbase_wallet, validate_wallets
+from ...config.wallets import WalletInfo, coinbase_wallet, validate_wallets
 from ..chain import Block, TipChange
 from ..emission import BlockTooHeavy, base_reward, block_reward, median
 from ..mining import TxSelection

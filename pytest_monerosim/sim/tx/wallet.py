@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ...agents.api import InsufficientFunds
-from ...agents.wallets import WalletInfo
+from ...config.wallets import WalletInfo
 from .outputs import is_unlocked
 
 if TYPE_CHECKING:

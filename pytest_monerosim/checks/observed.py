@@ -1,6 +1,8 @@
 """How check functions announce themselves, so reports can show each check as a step.
 
-:func:`observed` wraps a check; while a listener is installed (with
+:func:`observed` decorates every public check where it is defined (so
+``checks.consensus.consensus_reached`` and ``checks.consensus_reached`` are the
+same wrapped function); while a listener is installed (with
 :func:`listening`), every call reports its name, its arguments (after the
 run) and whether it passed. With no listener the wrapper costs one context
 variable lookup. The plugin installs a listener per test that turns checks
@@ -10,7 +12,7 @@ into Allure steps and ``check`` events on the bus.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
@@ -66,18 +68,6 @@ def observed(fn: F) -> F:
 
     wrapper.__monerosim_observed__ = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
-
-
-def observe_module(
-    namespace: MutableMapping[str, Any],
-    names: list[str] | tuple[str, ...],
-    skip: tuple[str, ...] = ("peer_graph",),
-) -> None:
-    """Wrap the public check functions ``names`` of a module namespace in place."""
-    for name in names:
-        fn = namespace.get(name)
-        if callable(fn) and name not in skip and not getattr(fn, "__monerosim_observed__", False):
-            namespace[name] = observed(fn)
 
 
 @contextmanager

@@ -23,8 +23,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from .errors import ScenarioError
-from .legacy import LegacyGmlNetwork
+from ..config.errors import ScenarioError
+from .model import LegacyGmlNetwork
 
 __all__ = ["MAX_GML_REGIONS", "gml_network", "resolve_network_path", "shortest_path_matrix"]
 

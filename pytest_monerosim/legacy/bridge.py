@@ -1,6 +1,6 @@
 """Detect the existing Monerosim's config format and turn it into a scenario.
 
-The format itself lives in :mod:`.legacy`; the translation in :mod:`.migrate`.
+The format itself lives in :mod:`.model`; the translation in :mod:`.migrate`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .model import Scenario
+from ..config.model import Scenario
 
 
 def looks_legacy(data: Mapping[str, Any]) -> bool:
@@ -24,6 +24,11 @@ def scenario_dict_from_legacy(path: str | Path) -> dict[str, Any]:
 
 
 def scenario_from_legacy_file(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
-    from .loader import scenario_from_dict
+    from ..config.loader import scenario_from_dict
 
     return scenario_from_dict(scenario_dict_from_legacy(path), source=str(path), overrides=overrides)
+
+
+# The reader protocol of :data:`pytest_monerosim.config.loader.OTHER_FORMATS`.
+recognises = looks_legacy
+scenario_dict = scenario_dict_from_legacy

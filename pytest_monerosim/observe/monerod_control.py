@@ -1,4 +1,4 @@
-"""Live control and events of a :class:`~.network.LoopbackNetwork` for the observer.
+"""Live control and events of a monerod backend's network for the observer.
 
 :class:`MonerodController` is the monerod backend's
 :class:`~pytest_monerosim.observe.control.AgentController`: ``POST
@@ -8,7 +8,8 @@
 * ``start``: start it again with the same data dir, ports and command line
   (``--keep-fakechain`` keeps its chain) and wait until its RPC answers;
 * ``disconnect``: ``out_peers 0`` / ``in_peers 0`` (as
-  :meth:`~.actions.NetworkActions.isolate`), ``reconnect`` restores the plan's limits;
+  :meth:`~pytest_monerosim.backends.monerod.actions.NetworkActions.isolate`),
+  ``reconnect`` restores the plan's limits;
 * ``mine``: ``generateblocks`` (``{"blocks": n}``, default 1) to the burn address.
 
 A poller thread (one ``get_info`` per running node every
@@ -24,21 +25,20 @@ backend does not pause, and the finished result is still replayed onto the bus
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from ...observe import bus as ev
-from ...observe.control import CommandError, NotRunning, UnknownAgent, int_arg
-from ..plan import BURN_ADDRESS
-from .errors import MonerodBackendError, PortInUse
-from .process import ManagedProcess
-from .rpc import DaemonRpc
+from ..backends.monerod.errors import MonerodBackendError
+from ..backends.monerod.restart import restart
+from ..backends.plan import BURN_ADDRESS
+from ..rpc import DaemonRpc
+from . import bus as ev
+from .control import CommandError, NotRunning, UnknownAgent, int_arg
 
 if TYPE_CHECKING:
-    from ...observe.observer import Observer
-    from .network import LoopbackNetwork, PlannedDaemon
+    from ..backends.monerod.network import LoopbackNetwork, PlannedDaemon
+    from .observer import Observer
 
 MONEROD_NODE_COMMANDS = ("stop", "start", "disconnect", "reconnect", "mine")
 POLL_EVERY_S = 0.5
@@ -286,25 +286,6 @@ class MonerodController:
             kind = ev.PEER_CONNECT if peers > old_peers else ev.PEER_DISCONNECT
             self.bus.publish(kind, time=self.network.now(), agent=agent, peer=None, peers=peers,
                              snapshot=True)
-
-
-def restart(daemon: PlannedDaemon) -> None:
-    """Launch a stopped daemon again on its ports (returns at once; then ``wait_ready``).
-
-    :meth:`~.node_base.RpcProcessNode.start` checks its ports with a plain
-    ``bind``, which the connections its stop left in TIME_WAIT fail for a
-    minute; monerod binds with ``SO_REUSEADDR``, and so does this check.
-    """
-    for role, port in [] if daemon.exec_prefix else daemon._bound_ports():  # own host: own ports
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((daemon.host, port))
-            except OSError:
-                raise PortInUse(port, f"{daemon.name} {role}") from None
-    daemon.process = ManagedProcess([*daemon.exec_prefix, *daemon.command_line()], name=daemon.name,
-                                    run_dir=daemon.run_dir, log_path=daemon.stdout_path)
-    daemon.process.start()
 
 
 __all__ = ["MONEROD_NODE_COMMANDS", "MonerodController"]

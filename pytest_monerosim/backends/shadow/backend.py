@@ -19,7 +19,7 @@
 
 ``RunOptions.extra`` keys read here: ``shadow`` (config sections merged into the
 generated config: ``general``, ``experimental``, ``host_option_defaults``;
-e.g. a migration's :attr:`~pytest_monerosim.config.migrate.Migration.shadow_options`),
+e.g. a migration's :attr:`~pytest_monerosim.legacy.migrate.Migration.shadow_options`),
 ``shadow_timeout_s`` (wall seconds before the run is killed; default none) and
 ``shadow_settings`` (a whole :class:`~.writer.ShadowSettings`).
 """
