@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -112,9 +113,12 @@ def test_an_interrupted_network_on_an_xdist_worker_is_in_the_report(tmp_path: Pa
         cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )
+    lines: list[str] = []  # the workers run both tests at once: wait until the short one has passed
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
     deadline = time.monotonic() + 120
-    while not _long_network_running(out):
-        assert proc.poll() is None, proc.communicate()[0]
+    while not (_long_network_running(out) and any("PASSED test_suite.py::test_a_short" in x for x in lines)):
+        assert proc.poll() is None, "".join(lines)
         assert time.monotonic() < deadline, "the long network never started"
         time.sleep(0.1)
     time.sleep(2.0)
@@ -122,7 +126,9 @@ def test_an_interrupted_network_on_an_xdist_worker_is_in_the_report(tmp_path: Pa
         os.killpg(proc.pid, signal.SIGINT)
     else:
         proc.send_signal(signal.SIGTERM)
-    output, _ = proc.communicate(timeout=120)
+    proc.wait(timeout=120)
+    reader.join(timeout=30)
+    output = "".join(lines)
 
     assert proc.returncode == pytest.ExitCode.INTERRUPTED, output
     assert "INTERNALERROR" not in output and "Traceback (most recent call last)" not in output, output
@@ -204,6 +210,14 @@ def test_a_network_that_raises_is_in_the_report_as_failed(tmp_path: Path) -> Non
     assert crashed_events[-1]["kind"] == "run.error"
 
 
+def _catches(pid: int, sig: signal.Signals) -> bool:
+    """True once process ``pid`` has a handler for ``sig`` (its SigCgt mask in /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (int(sig) - 1) & 1)
+    return False
+
+
 def test_cli_run_interrupted_writes_the_partial_summary(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(
         "general: {name: long, seed: 1, duration: 60d}\n"
@@ -213,7 +227,12 @@ def test_cli_run_interrupted_writes_the_partial_summary(tmp_path: Path) -> None:
         [sys.executable, "-m", "pytest_monerosim.cli", "run", "s.yaml", "--json", str(out)],
         cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    time.sleep(6.0)  # imports, world building, then some simulation
+    deadline = time.monotonic() + 120  # a loaded machine imports slowly: wait for the SIGTERM handler
+    while not _catches(proc.pid, signal.SIGTERM):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the CLI never installed its SIGTERM handler"
+        time.sleep(0.1)
+    time.sleep(3.0)  # world building, then some simulation
     assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=60)
