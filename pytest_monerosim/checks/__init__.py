@@ -5,7 +5,7 @@ Each takes a ``Result`` or a ``NetworkRun`` (what ``monero_network`` returns)::
     from pytest_monerosim import checks
     checks.consensus_reached(monero_network)
 
-Each public check is decorated with :func:`.observed.observed` where it is
+Each public check is decorated with ``checks.observed.observed`` where it is
 defined, so the plugin's listeners (Allure steps, bus events) see every call,
 however the check was imported.
 """

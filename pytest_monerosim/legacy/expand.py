@@ -3,7 +3,7 @@
 Agent ranges (``relay-{001..800}``), ``<field>_stagger`` fields, per-agent
 value lists and ``type`` presets become one entry per agent; ``auto`` values
 stay ``"auto"`` for ``migrate`` to decide. :func:`expand_agents` raises
-:class:`ExpandError` with the YAML path, the problem and what is accepted.
+``_ExpandError`` with the YAML path, the problem and what is accepted.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ _TYPE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-class ExpandError(ValueError):
+class _ExpandError(ValueError):
     def __init__(self, path: tuple[Any, ...], problem: str, accepted: str) -> None:
         self.path, self.problem, self.accepted = path, problem, accepted
         super().__init__(problem)
@@ -69,7 +69,7 @@ def _range_ids(key: str) -> list[str] | None:
     prefix, first = match.group(1), match.group(2)
     start, end = int(first), int(match.group(3) or first)
     if end < start:
-        raise ExpandError(
+        raise _ExpandError(
             ("agents", key), f"range {key!r} ends before it starts", "{START..END} with START <= END"
         )
     width = len(first) if first.startswith("0") and len(first) > 1 else 0
@@ -81,7 +81,7 @@ def _with_type(props: dict[str, Any], key: str) -> dict[str, Any]:
     if kind is None:
         return props
     if kind not in _TYPE_DEFAULTS:
-        raise ExpandError(
+        raise _ExpandError(
             ("agents", key, "type"), f"unknown agent type {kind!r}", ", ".join(sorted(_TYPE_DEFAULTS))
         )
     for name, default in _TYPE_DEFAULTS[kind].items():
@@ -111,7 +111,7 @@ def _stagger(
     """One field's per-agent values from its ``_stagger`` (scenario_parser.expand_stagger)."""
     if isinstance(spec, list):
         if len(spec) != count:
-            raise ExpandError(
+            raise _ExpandError(
                 where, f"{len(spec)} values for {count} agents", f"a list of exactly {count} values"
             )
         return list(spec)
@@ -134,7 +134,7 @@ def _stagger(
     try:
         interval = parse_legacy_duration(spec)
     except ValueError:
-        raise ExpandError(
+        raise _ExpandError(
             where, f"{spec!r} is not a stagger", "a duration, auto, batched, {range: [lo, hi]} or a list"
         ) from None
     if spawn is not None:
@@ -175,7 +175,7 @@ def _expand_group(
     base = {k: v for k, v in props.items() if not k.endswith("_stagger")}
     for name in staggers:
         if name not in base:
-            raise ExpandError(
+            raise _ExpandError(
                 ("agents", key, f"{name}_stagger"),
                 f"{name}_stagger has no {name} to stagger",
                 f"{name}: <value> next to {name}_stagger",
@@ -231,7 +231,7 @@ def expand_agents(
         groups[key] = ids
         for agent, data in _expand_group(key, ids, props, offsets, spawn).items():
             if agent in out:
-                raise ExpandError(
+                raise _ExpandError(
                     ("agents", key),
                     f"agent {agent!r} is defined twice",
                     "agent ids that no other entry or range produces",
@@ -240,4 +240,4 @@ def expand_agents(
     return out, groups, origin, changed
 
 
-__all__ = ["ExpandError", "expand_agents"]
+__all__ = ["expand_agents"]

@@ -48,7 +48,7 @@ from pydantic_core import PydanticCustomError
 from ..config.errors import ScenarioError
 from ..config.loader import dotted, read_yaml
 from ..strict import StrictModel
-from .expand import ExpandError, expand_agents
+from .expand import _ExpandError, expand_agents
 from .values import (
     AutoDuration,
     Count,
@@ -595,7 +595,7 @@ def legacy_from_dict(
             spawn = None  # reported by the timing model below
     try:
         agents, groups, origin, changed = expand_agents(data["agents"], spawn)
-    except ExpandError as exc:
+    except _ExpandError as exc:
         raise _error(exc.problem, exc.accepted, exc.path, None, "", source, lines) from None
     form = "scenario" if changed or "timing" in data else "expanded"
     try:

@@ -47,6 +47,7 @@ from .state import ITEM_RUNS, session_state
 
 if TYPE_CHECKING:
     from ..backends import RunOptions
+    from ..observe.api import ApiServer
     from ..observe.observer import Observer
     from ..runner import NetworkRun
 
@@ -65,6 +66,11 @@ class ReportingPlugin:
         self.plots: PlotFiles | None = None
         self.baseline: BaselineCheck | None = None
         self.report: JsonReport | None = None
+
+    @property
+    def server(self) -> ApiServer | None:
+        """The live API server of this process (``--monerosim-serve``), if it serves one."""
+        return self.live.server if self.live is not None else None
 
     # -- session ---------------------------------------------------------------------
     def setup(self, config: pytest.Config) -> None:
