@@ -41,7 +41,7 @@ import networkx as nx
 
 from ..agents.runtime import BURN_ADDRESS
 from ..config.model import Scenario
-from ..config.wallets import WalletInfo, coinbase_wallet
+from ..config.wallets import coinbase_wallet, wallet_roster
 from ..layout import NetworkLayout, build_layout
 from ..registry import Registry
 from ..rng import derive_rng
@@ -341,13 +341,6 @@ def _add_wallets(layout: NetworkLayout, hosts: dict[str, HostPlan], ports: PortS
             name=f"{script}-{wallet.name}", script=script, host=wallet.node, start_time=start,
             node=wallet.node, wallet=wallet.name, plugin=wallet.strategy.name, params=params,
         ))
-
-
-def wallet_roster(scenario: Scenario) -> list[WalletInfo]:
-    """Every wallet of the run as wallet strategies see it (name, group, node, role, strategy)."""
-    group_of = scenario.group_of()
-    return [WalletInfo(name, g.name, node, group_of[node].role, g.strategy.name)
-            for name, node, g in scenario.wallet_placements()]
 
 
 def _add_node_agents(layout: NetworkLayout, hosts: dict[str, HostPlan]) -> None:
