@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import BackendUnavailable
 from ..plan import PlanOptions
-from .attacks import require_supported, run_with_attacks
+from .attacks import WHOLE_RUN, require_supported, run_with_attacks
 from .daemon import MONEROD, check_version, find_binary
 from .errors import BinaryNotFound, BinaryVersionError
 from .network import LoopbackNetwork, default_root
@@ -105,7 +105,9 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
         scenario, registry, workdir=_workdir(options), plan_options=plan_options,
         time_scale=time_scale, monerod_bin=str(binaries[MONEROD]),
         wallet_rpc_bin=str(binaries[WALLET_RPC]) if WALLET_RPC in binaries else None,
-        agents=str(extra.get("monerod_agents", "thread")),
+        # a whole-run attack (selfish mining) draws every block itself: no miner agents
+        agents="none" if any(a.name in WHOLE_RUN for a in scenario.attacks)
+        else str(extra.get("monerod_agents", "thread")),
         plugin_modules=_modules(extra.get("plugin_modules", ())),
         progress=options.progress,
         premine={str(k): int(v) for k, v in dict(extra.get("premine") or {}).items()},
