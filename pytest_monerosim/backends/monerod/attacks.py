@@ -187,6 +187,9 @@ class PartitionDriver:
             parts={name: sorted(n for n in self.actions.nodes() if self.part(n) == name)
                    for name in self.names},
             healed_at=None if self.healed_at is None else round(self.healed_at, 3),
+            # monerod's own timers (reconnects, failed-address cache) run in wall seconds
+            reconverge_wall_s=None if self.reconverged_at is None or self.healed_at is None
+            else round((self.reconverged_at - self.healed_at) / self.network.time_scale, 3),
             cut_at=None if self.cut_at is None else round(self.cut_at, 3),
             series={"distinct_tips": self.series},
         )
