@@ -29,7 +29,7 @@ wallets before time 0, so a run can start with spendable coins; their records
 have negative times), ``warmup_block`` (one block mined before time 0 so that
 every node has built its RandomX cache before the run: recommended from ~10
 nodes, where that first-block cost stalls propagation for seconds),
-``warm_chain`` (``auto``, the default: a scenario with wallets starts from a
+``warm_chain`` (``auto``, the default: a scenario whose wallets send starts from a
 cached regtest chain of :data:`~.warmchain.DEFAULT_HEIGHT` blocks, so ring
 size 16 finds its decoys; ``true``/``false``, or a height; see
 :mod:`.warmchain`; heights in the result count from that chain's tip).
@@ -112,7 +112,7 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
         progress=options.progress,
         premine={str(k): int(v) for k, v in dict(extra.get("premine") or {}).items()},
         warmup_block=bool(extra.get("warmup_block", False)),
-        warm_chain=warm_chain_height(extra.get("warm_chain", "auto"), bool(scenario.wallets)),
+        warm_chain=warm_chain_height(extra.get("warm_chain", "auto"), _spends(scenario)),
         observer=extra.get("observer"),
         isolation=str(extra.get("isolation", os.environ.get("MONEROSIM_ISOLATION", "auto"))),
     ) as network:
@@ -123,6 +123,14 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions) -> Result:
             return run_with_attacks(network, scenario, registry)
         network.run()
         return network.collect()
+
+
+def _spends(scenario: Scenario) -> bool:
+    """Whether a wallet of ``scenario`` may send (a strategy other than receive-only ones)."""
+    return any(g.strategy.name not in RECEIVE_ONLY for g in scenario.wallets)
+
+
+RECEIVE_ONLY = ("hodler", "mining_wallet")
 
 
 def warm_chain_height(value: object, has_wallets: bool) -> int:
