@@ -50,11 +50,13 @@ def test_wallets_send_from_the_start_on_a_warm_chain(registry: Registry, tmp_pat
         "general": {"name": "warm-chain", "duration": 1800, "seed": 3},
         "network": {"topology": "mesh"},
         "nodes": [{"group": "m", "count": 1, "role": "miner", "hashrate": 1},
+                  {"group": "a", "count": 1, "role": "miner", "hashrate": 1},
                   {"group": "u", "count": 1, "role": "user"}],
-        "wallets": [{"name": "miner", "nodes": ["m-0"], "strategy": "mining_wallet"},
-                    {"name": "alice", "nodes": ["u-0"],
+        "wallets": [{"name": "miner", "nodes": ["m"], "strategy": "mining_wallet"},
+                    {"name": "alice", "nodes": ["a"],  # paid by her node's coinbase
                      "strategy": {"name": "transaction_bot", "interval_s": 120,
-                                  "recipients": ["miner"]}}],
+                                  "recipients": ["bob"]}},
+                    {"name": "bob", "nodes": ["u"], "strategy": "hodler"}],
     })
     # 61 blocks to alice before time 0: the first of them unlocked when the run begins
     options = RunOptions(workdir=tmp_path, time_scale=60, extra={"premine": {"alice": 61}})
