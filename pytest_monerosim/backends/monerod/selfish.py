@@ -98,6 +98,8 @@ class SelfishMiningRun:
         # state
         self.withheld: list[tuple[str, int]] = []
         self.race: tuple[str, int] | None = None
+        self.fork: int | None = None
+        """Height the attacker's open branch forks from the public chain (None: no branch)."""
         # measurements
         self.found = self.withheld_total = self.honest_found = 0
         self.races = self.races_attacker = self.races_gamma = self.races_rival = 0
@@ -218,10 +220,12 @@ class SelfishMiningRun:
         self._record(self.p.node, block, height)
         if self.race is not None:  # state 0': publish at once and win the race
             self.races_attacker += 1
-            self.race = None
+            self.race = self.fork = None
             self._publish([(block, height)], [d.name for d in self.honest])
             self._converge(block)
             return
+        if not self.withheld and self.fork is None:
+            self.fork = height - 1
         self.withheld.append((block, height))
         self.withheld_total += 1
 
@@ -245,7 +249,7 @@ class SelfishMiningRun:
                 self.races_gamma += 1
             else:
                 self.races_rival += 1
-            self.race = None
+            self.race = self.fork = None
             self._converge(block)
             self._adopt()
             return
@@ -256,6 +260,7 @@ class SelfishMiningRun:
         everyone = [d.name for d in self.honest]
         if lead < 0:
             self.withheld.clear()
+            self.fork = None
             self._adopt()
         elif lead == 0:  # publish: a race at equal height
             blocks = list(self.withheld)
@@ -266,6 +271,7 @@ class SelfishMiningRun:
         elif lead == 1:  # publish everything: longer, the honest daemons reorganise
             blocks = list(self.withheld)
             self.withheld.clear()
+            self.fork = None
             self._publish(blocks, everyone)
             self._converge(blocks[-1][0])
         else:
@@ -283,11 +289,7 @@ class SelfishMiningRun:
     def settled_height(self) -> int:
         """The last height the attacker's branch and the public chain share."""
         _, public_height = self._public()
-        if self.withheld:
-            return min(self.withheld[0][1] - 1, public_height)
-        if self.race is not None:
-            return self.race[1] - 1
-        return public_height
+        return public_height if self.fork is None else min(self.fork, public_height)
 
     def metrics(self, result: Result, settled: int) -> dict[str, Any]:
         p = self.p
@@ -355,6 +357,9 @@ def run_selfish_mining(network: LoopbackNetwork, scenario: Scenario, registry: R
         base = (result.extra.get("warm_chain") or {}).get("tip_height") or 0
         metrics = run.metrics(result, settled - int(base))
         result.attacks.setdefault("selfish_mining", {}).update(metrics)
+        result.extra["timing"] = {"time_scale": None, "note": (
+            "event-driven run: every block awaited until the honest daemons settled, so no block "
+            "went stale from the machine's relay delay; block times are not simulated")}
         result.extra["selfish_mining_clock"] = (
             f"event-driven: {blocks} blocks drawn in sequence (attacker with probability alpha, "
             "else an honest miner by hashrate share), each awaited until the honest daemons "
