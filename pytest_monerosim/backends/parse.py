@@ -449,6 +449,8 @@ def _wallets(result: Result, plan: ProcessPlan, by_type: Mapping[str, list[dict[
         sent_counts[str(r.get("wallet"))] = sent_counts.get(str(r.get("wallet")), 0) + 1
     addresses = {str(r["wallet"]): str(r["address"]) for r in by_type.get("wallet_address", [])}
     main = result.main_chain() if result.blocks else []
+    on_main = {t for b in main for t in b.tx_ids}
+    reference: dict[str, int] = {}
     for _host, spec in plan.wallets():
         r = final.get(spec.name, {})
         incoming = r.get("incoming", [])
@@ -467,6 +469,15 @@ def _wallets(result: Result, plan: ProcessPlan, by_type: Mapping[str, list[dict[
             fees_paid=sum(int(t.get("fee", 0)) for t in outgoing),
             funded_at=funded_at, tx_count=max(len(outgoing), sent_counts.get(spec.name, 0)),
         )
+        if r:
+            # on the reference chain a wallet still owns what its txs off that chain spent:
+            # monero-wallet-rpc's balance already left out their amount and fee (a tx still
+            # in the pool at the end, or in a block that lost)
+            reference[spec.name] = int(r.get("balance", 0)) + sum(
+                int(t["amount"]) + int(t.get("fee", 0)) for t in outgoing
+                if str(t.get("txid")) not in on_main)
+    if reference:
+        result.extra.setdefault("transactions", {})["reference_balances"] = reference
 
 
 __all__ = [
