@@ -171,6 +171,17 @@ def roster_of(wallet: WalletAPI) -> list[WalletInfo] | None:
 # ----------------------------------------------------------------------------- strategies
 
 
+def _after(wallet: WalletAPI, begun: float, interval: float) -> float:
+    """The delay that puts the next action ``interval`` after ``begun``, the start of this one.
+
+    On real daemons a transfer's RPCs take wall time, which the time scale multiplies
+    (0.5 s at 120x is a simulated minute): counted from the end, a 120 s schedule
+    would drift to ~180 s. In the simulator no time passes during an action, so
+    the delay is ``interval`` itself, to the bit."""
+    spent = wallet.now() - begun
+    return interval if spent <= 0 else max(0.0, interval - spent)
+
+
 class MiningWallet:
     """Receives its node's coinbase rewards; never spends."""
 
@@ -257,7 +268,7 @@ class TransactionBot:
         if p.max_txs is not None and self.sent >= p.max_txs:
             return
         self.try_send(wallet)
-        wallet.schedule(self._next_delay(wallet), lambda: self._tick(wallet))
+        wallet.schedule(_after(wallet, now, self._next_delay(wallet)), lambda: self._tick(wallet))
 
     def try_send(self, wallet: WalletAPI) -> str | None:
         names = self.recipients(wallet)
@@ -374,12 +385,13 @@ class Distributor:
 
     def _initial(self, wallet: WalletAPI) -> None:
         p = self.params
+        begun = wallet.now()
         while self.pending:
             batch = self.pending[:self._per_tx()]
             share = p.initial_fund_amount // p.outputs_per_recipient
             outputs = [(name, share) for name in batch for _ in range(p.outputs_per_recipient)]
             if not self._pay(wallet, outputs):
-                wallet.schedule(BALANCE_POLL_S, lambda: self._initial(wallet))
+                wallet.schedule(_after(wallet, begun, BALANCE_POLL_S), lambda: self._initial(wallet))
                 return
             self.funded.extend(batch)
             del self.pending[:len(batch)]
@@ -389,6 +401,7 @@ class Distributor:
 
     def _top_up(self, wallet: WalletAPI) -> None:
         p = self.params
+        begun = wallet.now()
         if self.funded:
             n = min(self._per_tx() * p.outputs_per_recipient, len(self.funded))
             batch = [self.funded[(self.cursor + i) % len(self.funded)] for i in range(n)]
@@ -397,7 +410,7 @@ class Distributor:
             if self._pay(wallet, outputs):
                 self.cursor = (self.cursor + n) % len(self.funded)
         if p.interval_s:
-            wallet.schedule(p.interval_s, lambda: self._top_up(wallet))
+            wallet.schedule(_after(wallet, begun, p.interval_s), lambda: self._top_up(wallet))
 
     # how
     def _pay(self, wallet: WalletAPI, outputs: list[tuple[str, int]]) -> bool:

@@ -205,8 +205,16 @@ def build_result(
     sim_seconds: float | None = None,
     wall_seconds: float = 0.0,
     extra_records: Iterable[dict[str, Any]] = (),
+    history: tuple[str, int] | None = None,
 ) -> Result:
-    """Assemble the run's :class:`Result` from its host directories."""
+    """Assemble the run's :class:`Result` from its host directories.
+
+    ``history`` = (block id, height): the tip of a chain the run started from
+    (the monerod backend's warm chain, :mod:`.monerod.warmchain`). That block
+    becomes the result's genesis at height 0, blocks below it are left out,
+    and every height (blocks, tips, reorgs, wallets' transfers) is counted
+    from it, as the simulator counts from its genesis.
+    """
     def sim(wall: float) -> float:
         return (wall - t0) * time_scale
 
@@ -240,6 +248,8 @@ def build_result(
     by_type: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         by_type.setdefault(str(r.get("type")), []).append(r)
+    if history is not None:
+        _count_from(history, by_type, logs)
 
     tx_info = {str(r["id"]): r for r in by_type.get("tx", [])}
     _blocks(result, by_type, logs, tx_info, sim)
@@ -265,6 +275,38 @@ def build_result(
         "agent_errors": [f"{r.get('agent')}: {r.get('error')}: {r.get('message')}" for r in errors],
     })
     return result
+
+
+def _count_from(history: tuple[str, int], by_type: dict[str, list[dict[str, Any]]],
+                logs: Mapping[str, NodeLog]) -> None:
+    """Heights counted from ``history``'s block (see :func:`build_result`), in place."""
+    tip, base = history
+    blocks = by_type.get("block", [])
+    tip_cd = next((int(r.get("cumulative_difficulty", base + 1)) for r in blocks
+                   if str(r["id"]) == tip), base + 1)
+    below = {str(r["id"]) for r in blocks if int(r["height"]) <= base}
+    kept = []
+    for r in blocks:
+        if int(r["height"]) < base or (int(r["height"]) == base and str(r["id"]) != tip):
+            continue
+        r = dict(r, height=int(r["height"]) - base)
+        r["cumulative_difficulty"] = int(r.get("cumulative_difficulty", 0)) - tip_cd + 1
+        if r["height"] == 0:
+            r["parent"] = None
+        kept.append(r)
+    by_type["block"] = kept
+    by_type["mined"] = [r for r in by_type.get("mined", []) if str(r.get("block")) not in below]
+    by_type["tip"] = [dict(r, height=int(r["height"]) - base) for r in by_type.get("tip", [])
+                      if int(r["height"]) >= base]
+    for r in by_type.get("wallet", []):
+        r["incoming"] = [dict(t, height=max(0, int(t["height"]) - base)) if "height" in t else t
+                         for t in r.get("incoming", [])]
+    for log in logs.values():
+        log.tips = [(w, h - base, i) for w, h, i in log.tips if h >= base]
+        for reorg in log.reorgs:
+            reorg.split_height -= base
+            reorg.old_height -= base
+            reorg.new_height -= base
 
 
 def _blocks(result: Result, by_type: Mapping[str, list[dict[str, Any]]],
@@ -407,6 +449,8 @@ def _wallets(result: Result, plan: ProcessPlan, by_type: Mapping[str, list[dict[
         sent_counts[str(r.get("wallet"))] = sent_counts.get(str(r.get("wallet")), 0) + 1
     addresses = {str(r["wallet"]): str(r["address"]) for r in by_type.get("wallet_address", [])}
     main = result.main_chain() if result.blocks else []
+    on_main = {t for b in main for t in b.tx_ids}
+    reference: dict[str, int] = {}
     for _host, spec in plan.wallets():
         r = final.get(spec.name, {})
         incoming = r.get("incoming", [])
@@ -425,6 +469,15 @@ def _wallets(result: Result, plan: ProcessPlan, by_type: Mapping[str, list[dict[
             fees_paid=sum(int(t.get("fee", 0)) for t in outgoing),
             funded_at=funded_at, tx_count=max(len(outgoing), sent_counts.get(spec.name, 0)),
         )
+        if r:
+            # on the reference chain a wallet still owns what its txs off that chain spent:
+            # monero-wallet-rpc's balance already left out their amount and fee (a tx still
+            # in the pool at the end, or in a block that lost)
+            reference[spec.name] = int(r.get("balance", 0)) + sum(
+                int(t["amount"]) + int(t.get("fee", 0)) for t in outgoing
+                if str(t.get("txid")) not in on_main)
+    if reference:
+        result.extra.setdefault("transactions", {})["reference_balances"] = reference
 
 
 __all__ = [

@@ -111,6 +111,9 @@ def describe(run: NetworkRun) -> str:
             f"txs        {t['created']} created, {t['confirmed']} confirmed ({t['in_blocks_ratio']:.0%}), "
             f"{t['double_spends_rejected']} double spends rejected, {t['reversed']} reversed"
         )
+    timing = s.get("timing")
+    if isinstance(timing, dict) and timing.get("note"):  # real daemons: what the time scale did
+        lines.append(f"timing     {timing['note']}")
     for name, metrics in (s.get("attacks") or {}).items():
         flat = ", ".join(f"{k}={v}" for k, v in metrics.items() if not isinstance(v, (list, dict)))
         lines.append(f"attack     {name}: {flat}")

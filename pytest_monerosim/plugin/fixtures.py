@@ -150,6 +150,14 @@ def monerosim_run(
 
                 record_unreported(item, runs, partial)
 
+        key = _reuse_key(chosen, scen, options)
+        if key is not None and key in state.real_runs:
+            owner, earlier = state.real_runs[key]
+            print(f"monerosim: {chosen} run of {owner} reused (same scenario and options)", flush=True)
+            runs.append(earlier)
+            earlier.write_summary(workdir / "summary.json")
+            item.config.hook.pytest_monerosim_network_done(item=item, run=earlier)
+            return earlier
         try:
             with contextlib.ExitStack() as stack:
                 for context in item.config.hook.pytest_monerosim_run_context(
@@ -165,9 +173,27 @@ def monerosim_run(
         runs.append(net)
         net.write_summary(workdir / "summary.json")
         item.config.hook.pytest_monerosim_network_done(item=item, run=net)
+        if key is not None and net.status == "finished":
+            state.real_runs[key] = (item.nodeid, net)
         return net
 
     return run
+
+
+REUSED_BACKENDS = ("monerod",)
+"""Backends whose finished runs tests of one session share when scenario and options are equal:
+a real run costs minutes of wall time and is only read afterwards (the simulator is cheap
+and deterministic, so it reruns)."""
+
+
+def _reuse_key(backend: str, scenario: Scenario, options: RunOptions) -> str | None:
+    import json
+    import os
+
+    if backend not in REUSED_BACKENDS or os.environ.get("MONEROSIM_REUSE_RUNS") == "0":
+        return None
+    return json.dumps([backend, scenario.model_dump(mode="json"), options.monerod_bin,
+                       options.wallet_rpc_bin, options.time_scale], sort_keys=True, default=str)
 
 
 class PendingNetwork:

@@ -21,6 +21,9 @@ class SessionState:
     network_rows: list[dict[str, Any]] = field(default_factory=list)
     collection_errors: list[str] = field(default_factory=list)
     """Usage errors found while parametrizing, raised once collection is complete."""
+    real_runs: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    """Finished real-daemon runs by what defines them (scenario, backend, options): tests
+    asking for the same one share it (:func:`~.fixtures.monerosim_run`)."""
 
     @property
     def registry(self) -> Registry:

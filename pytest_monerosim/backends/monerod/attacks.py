@@ -187,6 +187,9 @@ class PartitionDriver:
             parts={name: sorted(n for n in self.actions.nodes() if self.part(n) == name)
                    for name in self.names},
             healed_at=None if self.healed_at is None else round(self.healed_at, 3),
+            # monerod's own timers (reconnects, failed-address cache) run in wall seconds
+            reconverge_wall_s=None if self.reconverged_at is None or self.healed_at is None
+            else round((self.reconverged_at - self.healed_at) / self.network.time_scale, 3),
             cut_at=None if self.cut_at is None else round(self.cut_at, 3),
             series={"distinct_tips": self.series},
         )
@@ -477,17 +480,34 @@ PRECHECKS: dict[str, Callable[[Scenario], None]] = {"sybil": _sybil_precheck, "e
 """Attack name → a check that raises ``BackendUnavailable`` before any process starts."""
 
 
+def _selfish_precheck(scenario: Scenario) -> None:
+    from .netns import netns_support
+
+    ok, why = netns_support()
+    if not ok:
+        raise BackendUnavailable(f"selfish_mining on monerod publishes from an address of the run's "
+                                 f"bridge, which needs namespaces ({why})")
+    if len(scenario.attacks) > 1:
+        raise BackendUnavailable("selfish_mining on monerod drives the whole run (it draws every "
+                                 "block); it does not combine with other attacks")
+
+
+PRECHECKS["selfish_mining"] = _selfish_precheck
+WHOLE_RUN = ("selfish_mining",)
+"""Attacks that drive the whole run themselves (:mod:`.selfish`), not through a driver."""
+
+
 def supported() -> list[str]:
-    return sorted(DRIVERS)
+    return sorted([*DRIVERS, *WHOLE_RUN])
 
 
 def require_supported(scenario: Scenario) -> None:
     """``BackendUnavailable`` naming the attacks this backend runs, for any other."""
-    missing = [a.name for a in scenario.attacks if a.name not in DRIVERS]
+    missing = [a.name for a in scenario.attacks if a.name not in DRIVERS and a.name not in WHOLE_RUN]
     if missing:
         raise BackendUnavailable(
             f"the monerod backend does not run the attack plugin(s) {', '.join(missing)}; it "
-            f"runs {', '.join(DRIVERS)} (drive other attacks on real nodes with "
+            f"runs {', '.join(supported())} (drive other attacks on real nodes with "
             "pytest_monerosim.backends.monerod.actions)")
     for ref in scenario.attacks:
         if ref.name in PRECHECKS:
@@ -497,6 +517,10 @@ def require_supported(scenario: Scenario) -> None:
 def run_with_attacks(network: LoopbackNetwork, scenario: Scenario, registry: Registry) -> Result:
     """Run the started network with the scenario's attacks; collect and add their metrics."""
     require_supported(scenario)
+    if any(a.name in WHOLE_RUN for a in scenario.attacks):
+        from .selfish import run_selfish_mining
+
+        return run_selfish_mining(network, scenario, registry)
     actions = NetworkActions(network)
     drivers: list[AttackDriver] = []
     try:

@@ -28,7 +28,11 @@ pytest_monerosim.agents.<script>``, as under Shadow), ``plugin_modules``
 wallets before time 0, so a run can start with spendable coins; their records
 have negative times), ``warmup_block`` (one block mined before time 0 so that
 every node has built its RandomX cache before the run: recommended from ~10
-nodes, where that first-block cost stalls propagation for seconds).
+nodes, where that first-block cost stalls propagation for seconds),
+``warm_chain`` (``auto``, the default: a scenario whose wallets send starts from a
+cached regtest chain of :data:`~.warmchain.DEFAULT_HEIGHT` blocks, so ring
+size 16 finds its decoys; ``true``/``false``, or a height; see
+:mod:`.warmchain`; heights in the result count from that chain's tip).
 
 Differences from the simulator, by nature of regtest: difficulty is fixed
 (every block has difficulty 1, so the heaviest chain is the longest), and
@@ -50,11 +54,12 @@ from typing import TYPE_CHECKING, Any
 
 from .. import BackendUnavailable
 from ..plan import PlanOptions
-from .attacks import require_supported, run_with_attacks
+from .attacks import WHOLE_RUN, require_supported, run_with_attacks
 from .daemon import MONEROD, check_version, find_binary
 from .errors import BinaryNotFound, BinaryVersionError
 from .network import LoopbackNetwork, default_root
 from .wallet import WALLET_RPC
+from .warmchain import DEFAULT_HEIGHT
 
 FALLBACK_TIME_SCALE = 120.0
 """Simulated seconds per wall second when neither the options nor the scenario say."""
@@ -103,11 +108,14 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions,
         scenario, registry, layout=layout, workdir=_workdir(options), plan_options=plan_options,
         time_scale=time_scale, monerod_bin=str(binaries[MONEROD]),
         wallet_rpc_bin=str(binaries[WALLET_RPC]) if WALLET_RPC in binaries else None,
-        agents=str(extra.get("monerod_agents", "thread")),
+        # a whole-run attack (selfish mining) draws every block itself: no miner agents
+        agents="none" if any(a.name in WHOLE_RUN for a in scenario.attacks)
+        else str(extra.get("monerod_agents", "thread")),
         plugin_modules=_modules(extra.get("plugin_modules", ())),
         progress=options.progress,
         premine={str(k): int(v) for k, v in dict(extra.get("premine") or {}).items()},
         warmup_block=bool(extra.get("warmup_block", False)),
+        warm_chain=warm_chain_height(extra.get("warm_chain", "auto"), _spends(scenario)),
         observer=extra.get("observer"),
         isolation=str(extra.get("isolation", os.environ.get("MONEROSIM_ISOLATION", "auto"))),
     ) as network:
@@ -118,6 +126,28 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions,
             return run_with_attacks(network, scenario, registry)
         network.run()
         return network.collect()
+
+
+def _spends(scenario: Scenario) -> bool:
+    """Whether a wallet of ``scenario`` may send (a strategy other than receive-only ones)."""
+    return any(g.strategy.name not in RECEIVE_ONLY for g in scenario.wallets)
+
+
+RECEIVE_ONLY = ("hodler", "mining_wallet")
+
+
+def warm_chain_height(value: object, has_wallets: bool) -> int:
+    """The ``warm_chain`` option as a height (0: none); ``ValueError`` naming what is accepted."""
+    if value == "auto" or value is None:
+        return DEFAULT_HEIGHT if has_wallets else 0
+    if isinstance(value, bool):
+        return DEFAULT_HEIGHT if value else 0
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "on", "off"):
+        return DEFAULT_HEIGHT if value.lower() in ("true", "yes", "on") else 0
+    raise ValueError(f"monerod option warm_chain={value!r}; accepted: auto, true, false, "
+                     f"or a height (an integer >= 0)")
 
 
 def _say(line: str) -> None:

@@ -9,7 +9,9 @@ from the plan, run in their host's namespace when it has one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -139,5 +141,45 @@ def bootstrap_peers(specs: dict[str, DaemonSpec], ips: dict[str, str]) -> dict[s
 
 __all__ = [
     "ISOLATIONS", "PlannedDaemon", "PlannedWallet", "bootstrap_peers", "choose_isolation",
-    "loopback_ip",
+    "loopback_ip", "settle_tips", "wait_synchronized",
 ]
+
+
+def wait_synchronized(daemons: Sequence[PlannedDaemon], *, alone: bool, timeout: float,
+                      logs: Path) -> None:
+    """Every daemon connected (unless offline or ``alone``) and synchronized, so it can mine."""
+    todo = list(daemons)
+    deadline = time.monotonic() + timeout
+    while todo:
+        waiting = []
+        for d in todo:
+            d.ensure_alive()
+            with d.diagnose():
+                info = d.rpc.get_info()
+            peers = int(info.get("outgoing_connections_count", 0)) + int(
+                info.get("incoming_connections_count", 0))
+            if not info.get("synchronized") or (peers == 0 and not d.spec.offline and not alone):
+                waiting.append((d, info, peers))
+        if not waiting:
+            return
+        if time.monotonic() >= deadline:
+            states = ", ".join(f"{d.name}: synchronized={i.get('synchronized')}, {p} peers"
+                               for d, i, p in waiting)
+            raise MonerodBackendError(
+                f"daemons not connected and synchronized within {timeout:g} s ({states}); "
+                f"see their logs under {logs}")
+        todo = [d for d, _, _ in waiting]
+        time.sleep(0.1)
+
+
+def settle_tips(daemons: Sequence[MonerodNode], timeout: float) -> bool:
+    """Wait until ``daemons`` all have the same tip; False if they do not within ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        tips = set()
+        for d in daemons:
+            with contextlib.suppress(MonerodBackendError):
+                tips.add(str(d.rpc.get_info()["top_block_hash"]))
+        if len(tips) <= 1 or time.monotonic() >= deadline:
+            return len(tips) <= 1
+        time.sleep(0.1)

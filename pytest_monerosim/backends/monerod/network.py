@@ -60,7 +60,6 @@ from .. import BackendUnavailable
 from ..command_lines import AgentRuntimeArgs, agent_argv, agent_env
 from ..parse import build_result, host_directories
 from ..plan import (
-    BURN_ADDRESS,
     DaemonSpec,
     PlanOptions,
     ProcessPlan,
@@ -68,11 +67,20 @@ from ..plan import (
     build_plan,
     loopback_discovery,
 )
-from .daemon import MonerodNode, wait_for_height
+from .daemon import MonerodNode
 from .errors import MonerodBackendError, ProcessDied
-from .hosts import PlannedDaemon, PlannedWallet, bootstrap_peers, choose_isolation, loopback_ip
+from .hosts import (
+    PlannedDaemon,
+    PlannedWallet,
+    bootstrap_peers,
+    choose_isolation,
+    loopback_ip,
+    settle_tips,
+    wait_synchronized,
+)
 from .netns import NEEDS_NAMESPACES, HostAddressing, NetnsNetwork, address_plan, reap_stale_networks
 from .ports import LOOPBACK, PortAllocator
+from .prehistory import history_tip, mine_warmup_block, premine, seed_warm_chain, warm_pow
 from .process import ManagedProcess, reap_stale
 from .shutdown import stop_together
 from .timing import timing_record
@@ -82,7 +90,9 @@ READY_TIMEOUT_S = 60.0
 SYNC_TIMEOUT_S = 60.0
 HEALTH_EVERY_S = 0.2
 AGENT_EXIT_TIMEOUT_S = 60.0
-WARMUP_SETTLE_S = 1.0
+SETTLE_TIPS_S = 15.0
+"""At the end, how long (wall) the last blocks may take to reach every daemon before the
+wallets report (a block took up to 5.7 s to reach 9 daemons on a loaded 2-core machine)."""
 
 
 def default_root() -> Path:
@@ -110,6 +120,7 @@ class LoopbackNetwork:
         progress: Callable[[float, float, int], None] | None = None,
         premine: dict[str, int] | None = None,
         warmup_block: bool = False,
+        warm_chain: int = 0,
         observer: Any = None,
         netns: NetnsNetwork | None = None,
         isolation_reason: str = "",
@@ -131,7 +142,12 @@ class LoopbackNetwork:
         self.plugin_modules = list(plugin_modules)
         self.progress = progress
         self.premine = dict(premine or {})
-        self.warmup_block = warmup_block
+        self.warm_chain = int(warm_chain)
+        """Height of the cached regtest chain every daemon starts from (0: none)."""
+        self.warmup_block = warmup_block or self.warm_chain > 0  # nobody verified a warm chain
+        self.history: tuple[str, int] | None = None
+        """The warm chain's tip (with the warm-up block): heights count from it."""
+        self.warm_record: dict[str, Any] | None = None
         unknown = sorted(set(self.premine) - {w.name for _, w in plan.wallets()})
         if unknown:
             raise ValueError(f"premine names wallets {unknown} that are not in the scenario")
@@ -262,6 +278,8 @@ class LoopbackNetwork:
                 address=self._rpc_ip(host.name),
                 exec_prefix=self.exec_prefix(host.name),
             )
+        self.warm_record = seed_warm_chain(self)
+        self._phase("warm_chain")
         first = [d for d in self.daemons.values() if d.spec.start_time <= 0]
         wallets = [w for w in self.wallets.values() if w.spec.start_time <= 0]
         procs: list[MonerodNode | WalletRpcNode] = [*first, *wallets]
@@ -276,12 +294,16 @@ class LoopbackNetwork:
         self._phase("connected")
         _parallel(warm_pow, first)
         if self.warmup_block:
-            self._mine_warmup_block(first)
+            mine_warmup_block(self, first)
+        if self.warm_chain > 0:
+            self.history = history_tip(first[0])
         self._phase("pow_warm")
-        self._premine()
+        if self.premine:
+            premine(self)
         self._phase("premined")
         self.t0 = time.time()
         manifest = {"t0": self.t0, "time_scale": self.time_scale, "ips": self.ips,
+                    "history": self.history,
                     "network": self.network_record(),
                     "daemons": {n: d.command_line() for n, d in self.daemons.items()}}
         atomic_write(self.workdir / "run.json", json.dumps(manifest, indent=1))
@@ -326,51 +348,9 @@ class LoopbackNetwork:
             record.update(self.netns.describe())
         return record
 
-    def _mine_warmup_block(self, daemons: Sequence[PlannedDaemon]) -> None:
-        """One block (to a burn address) before t0, so every node sets up RandomX for the chain.
-
-        The first block a node adds makes it build its main RandomX cache
-        (``calc_pow`` only warms a secondary one): on 25 nodes that stalls the
-        first block of a run for ~10 s of wall time. Opt-in, as it puts a
-        block (height 1, negative time) on the chain the run starts from.
-        """
-        miner = daemons[0]
-        clock = Clock(time.time(), self.time_scale)
-        log = EventLog(self.host_dir(miner.name) / "setup.jsonl", "setup", clock)
-        try:
-            answer = miner.rpc.generateblocks(1, BURN_ADDRESS)
-            log.write("mined", node=miner.name, block=answer["blocks"][0],
-                      height=int(answer["height"]), warmup=True)
-        finally:
-            log.close()
-        wait_for_height(list(daemons), int(answer["height"]) + 1, timeout=SYNC_TIMEOUT_S)
-        time.sleep(WARMUP_SETTLE_S)  # the cache is built on a background thread
-
     def _phase(self, name: str) -> None:
         """Record how long the setup took so far (``result.extra["phases_s"]``)."""
         self.phases[name] = round(time.time() - self.started_wall, 3)
-
-    def _premine(self) -> None:
-        """Blocks mined before t0 (``premine={wallet: blocks}``): history with spendable coins."""
-        if not self.premine:
-            return
-        clock = Clock(time.time(), self.time_scale)  # records' t is recomputed from wall later
-        for wallet_name, blocks in self.premine.items():
-            wallet = self.wallets[wallet_name]
-            daemon = self.daemons[self.plan.wallet(wallet_name)[0].name]
-            records = EventLog(self.host_dir(daemon.name) / "setup.jsonl", "setup", clock)
-            try:
-                address = self.directory.wait_for(wallet_name, 1.0)
-                answer = daemon.rpc.generateblocks(int(blocks), address)
-                for i, block in enumerate(answer.get("blocks", [])):
-                    records.write("mined", node=daemon.name, block=block,
-                                  height=int(answer["height"]) - len(answer["blocks"]) + 1 + i,
-                                  premine=wallet.spec.name)
-            finally:
-                records.close()
-            # every node has these blocks before the next wallet's are mined elsewhere
-            running = [d for d in self.daemons.values() if d.process is not None]
-            wait_for_height(running, int(answer["height"]) + 1, timeout=SYNC_TIMEOUT_S)
 
     def _create_wallet(self, wallet: PlannedWallet) -> None:
         address = wallet.open_or_create(wallet.spec.filename)
@@ -379,29 +359,8 @@ class LoopbackNetwork:
     def wait_synchronized(self, daemons: Iterable[PlannedDaemon] | None = None,
                           timeout: float = SYNC_TIMEOUT_S) -> None:
         """Every daemon connected (if it has peers) and synchronized, so it can mine."""
-        todo = list(self.daemons.values() if daemons is None else daemons)
-        deadline = time.monotonic() + timeout
-        while todo:
-            waiting = []
-            for d in todo:
-                d.ensure_alive()
-                with d.diagnose():
-                    info = d.rpc.get_info()
-                peers = int(info.get("outgoing_connections_count", 0)) + int(
-                    info.get("incoming_connections_count", 0))
-                if not info.get("synchronized") or (peers == 0 and not d.spec.offline
-                                                    and len(self.daemons) > 1):
-                    waiting.append((d, info, peers))
-            if not waiting:
-                return
-            if time.monotonic() >= deadline:
-                states = ", ".join(f"{d.name}: synchronized={i.get('synchronized')}, {p} peers"
-                                   for d, i, p in waiting)
-                raise MonerodBackendError(
-                    f"daemons not connected and synchronized within {timeout:g} s ({states}); "
-                    f"see their logs under {self.hosts_dir}")
-            todo = [d for d, _, _ in waiting]
-            time.sleep(0.1)
+        wait_synchronized(list(self.daemons.values() if daemons is None else daemons),
+                          alone=len(self.daemons) <= 1, timeout=timeout, logs=self.hosts_dir)
 
     # -- agents ------------------------------------------------------------------------
     def agent_argvs(self) -> dict[str, list[str]]:
@@ -500,6 +459,11 @@ class LoopbackNetwork:
         if self.errors.fatal:
             raise MonerodBackendError("agent failed:\n" + "\n".join(self.errors.fatal))
 
+    def settle_tips(self, timeout: float = SETTLE_TIPS_S) -> bool:
+        """Wait (mining stopped) until every running daemon has the same tip; False if not in time."""
+        return settle_tips([d for d in self.daemons.values()
+                            if d.alive() and not d.stopped_on_purpose], timeout)
+
     def blocks_mined(self) -> int:
         return sum(a.node_api.blocks_mined for a in self.agent_threads.values()
                    if a.node_api is not None)
@@ -513,6 +477,7 @@ class LoopbackNetwork:
             agent.scheduler.stop()
         for agent in others:  # all idle before any reports: one client per wallet at a time
             agent.stop()
+        self.settle_tips()  # wallets report balances on the chain every node ends on
         for agent in others:
             agent.finish()
         for agent in monitors.values():
@@ -568,9 +533,12 @@ class LoopbackNetwork:
             self.plan, host_directories(self.plan, self.hosts_dir), t0=self.t0,
             time_scale=self.time_scale, backend="monerod",
             sim_seconds=min(self.plan.duration, (end - self.t0) * self.time_scale),
-            wall_seconds=end - self.started_wall,
+            wall_seconds=end - self.started_wall, history=self.history,
         )
         result.extra["workdir"] = str(self.workdir)
+        if self.warm_record is not None:
+            result.extra["warm_chain"] = dict(self.warm_record, tip=self.history and self.history[0],
+                                              tip_height=self.history and self.history[1])
         return result
 
     def close(self) -> None:
@@ -603,23 +571,6 @@ class LoopbackNetwork:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def warm_pow(daemon: MonerodNode) -> None:
-    """Have ``daemon`` compute one RandomX hash (``calc_pow``) before the run starts.
-
-    A node builds its RandomX cache (256 MiB, about half a CPU-second) the
-    first time it checks a block; 25 nodes doing it at the first block of a
-    run would stall propagation for seconds. A node that had been running
-    would have done it long before, so it is done here, during setup.
-    """
-    genesis = daemon.rpc.get_block(height=0)
-    body = {"jsonrpc": "2.0", "id": "0", "method": "calc_pow", "params": {
-        "major_version": int(genesis["block_header"].get("major_version", 16)) or 16,
-        "height": 1, "block_blob": genesis["blob"], "seed_hash": genesis["block_header"]["hash"]}}
-    # calc_pow answers a bare string, which the RPC client's result check refuses
-    with contextlib.suppress(Exception):
-        daemon.rpc.session.post(f"{daemon.rpc.base_url}/json_rpc", json=body, timeout=60.0)
 
 
 def _parallel(fn: Callable[[Any], Any], items: Sequence[Any]) -> None:
