@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from ..config.loader import error_from_validation
 from ..registry import Kind, Registry, UnknownPlugin
 
 
@@ -161,11 +163,10 @@ def check_marker_names(item: pytest.Item, registry: Registry) -> None:
 
 
 def _first_error(exc: Exception) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        err = errors(include_url=False)[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        return f"{loc}: {err['msg']} (got {err.get('input')!r})"
+    """The first problem of a plugin's parameter validation, as the scenario loader words it."""
+    if isinstance(exc, ValidationError):
+        err = error_from_validation(exc)
+        return f"{err.path}: {err.message}" if err.path else err.message
     return str(exc)
 
 
