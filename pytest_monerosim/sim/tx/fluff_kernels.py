@@ -195,7 +195,13 @@ def _compile() -> dict[str, Callable[..., Any]] | None:
     except ImportError:
         return None
 
-    @njit(cache=True, nogil=True)
+    def jit(fn: Callable[..., Any]) -> Callable[..., Any]:
+        try:  # compiled once per installation, into __pycache__ or numba's user-wide cache
+            return njit(cache=True, nogil=True)(fn)
+        except RuntimeError:  # nowhere writable to cache: compile in each process
+            return njit(nogil=True)(fn)
+
+    @jit
     def flush_nb(due, next_flush, last_flush, known, snap, c_src, c_dst, c_lat):  # type: ignore[no-untyped-def]
         n, width = due.size, known.shape[1]
         new = np.zeros((n, width), dtype=np.uint64)
@@ -242,7 +248,7 @@ def _compile() -> dict[str, Callable[..., Any]] | None:
                     b += 1
         return a_node, a_slot, a_t, a_from, messages
 
-    @njit(cache=True, nogil=True)
+    @jit
     def _due_range(due, c_src, node):  # type: ignore[no-untyped-def]
         lo, hi = 0, due.size
         while lo < hi:
@@ -256,7 +262,7 @@ def _compile() -> dict[str, Callable[..., Any]] | None:
             end += 1
         return lo, end
 
-    @njit(cache=True, nogil=True)
+    @jit
     def ride_along_nb(due, nodes, slots, ts, sender, last_flush, snap, c_src, c_dst, c_lat):  # type: ignore[no-untyped-def]
         total = 0
         for i in range(nodes.size):
@@ -284,7 +290,7 @@ def _compile() -> dict[str, Callable[..., Any]] | None:
                     k += 1
         return a_node, a_slot, a_t, a_from
 
-    @njit(cache=True, nogil=True)
+    @jit
     def timers_nb(nodes, ts, senders, first, ptr, next_flush, last_flush, c_dst,  # type: ignore[no-untyped-def]
                   first_t, second_t, first_from):
         n = nodes.size
@@ -327,14 +333,14 @@ def _compile() -> dict[str, Callable[..., Any]] | None:
             first_from[u] = -2
         return conns[:k], t1s[:k]
 
-    @njit(cache=True, nogil=True)
+    @jit
     def mark_nb(known, count_known, nodes, slots):  # type: ignore[no-untyped-def]
         for i in range(nodes.size):
             slot = slots[i]
             known[nodes[i], slot >> 6] |= np.uint64(1) << np.uint64(slot & 63)
             count_known[slot] += 1
 
-    @njit(cache=True, nogil=True)
+    @jit
     def not_back_nb(snap, c_key, n, nodes, sender, slots):  # type: ignore[no-untyped-def]
         c = c_key.size
         if c == 0:
