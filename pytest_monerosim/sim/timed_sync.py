@@ -60,10 +60,39 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
                 book.merge(p2p.advertised(peer, node), own, now)
             link.seen_journal = end
         return
+    if gossip.advertisers:
+        _merge_each(p2p, node, now)
+        return
+    # No advertiser anywhere: the loop below is _merge_each without the override check, with
+    # the usual case (one new entry, already known) first.
     white = book.white
     gray_pos = book.gray_pos
     gray = book.gray_list
     failed = book.failed
+    for peer, link in node.links.items():
+        journal = peer.journal
+        end = len(journal)
+        begin = link.seen_journal
+        if end == begin + 1:
+            link.seen_journal = end
+            a = journal[begin]
+            if a in white or a in gray_pos or a == own or (failed and book.recently_failed(a, now)):
+                continue
+            gray_pos[a] = len(gray)
+            gray.append(a)
+        elif end != begin:
+            link.seen_journal = end
+            if end - begin <= depth:
+                book.gray_unknown(journal[begin:end], own, now)
+            else:
+                book.merge(p2p.advertised(peer, node), own, now)
+
+
+def _merge_each(p2p: P2PNetwork, node: Node, now: float) -> None:
+    """The merge of :func:`merge_journals` when some node overrides its advertised list."""
+    book = node.book
+    own = node.address
+    depth = p2p.handshake_peers
     for peer, link in node.links.items():
         advertise = peer._advertise
         if advertise is not None:
@@ -75,13 +104,7 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
         if end == begin:
             continue
         link.seen_journal = end
-        if end == begin + 1:
-            a = journal[begin]
-            if a in white or a in gray_pos or a == own or (failed and book.recently_failed(a, now)):
-                continue
-            gray_pos[a] = len(gray)
-            gray.append(a)
-        elif end - begin <= depth:
+        if end - begin <= depth:
             book.gray_unknown(journal[begin:end], own, now)
         else:
             book.merge(p2p.advertised(peer, node), own, now)

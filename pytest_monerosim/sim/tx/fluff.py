@@ -37,6 +37,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .fluff_kernels import Kernels
+from .fluff_kernels import bits as _bits
 from .poisson import PoissonTable
 from .seen import SeenTable
 
@@ -49,36 +51,6 @@ AdmitFn = Callable[[int, int, float, int], bool]
 """``admit(node, tx, time, sender)`` (sender -1: the node's own); False rejects it there."""
 
 _I64 = np.int64
-
-
-def _bits(slots: np.ndarray) -> np.ndarray:
-    return np.left_shift(ONE, (slots & (WORD - 1)).astype(np.uint64))
-
-
-def _set_bits(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(i, b)`` for every set bit ``b`` of ``words[i]``, in ``(i, b)`` order.
-
-    Peels the lowest set bit off every word at once (``x & -x``; its index is
-    exact through ``frexp`` of the power of two), so the cost follows the
-    largest number of bits in one word (a flush carries a few txs), not 64 per word.
-    """
-    idx = np.arange(words.size, dtype=_I64)
-    x = words.astype(np.uint64, copy=True)
-    out_i: list[np.ndarray] = []
-    out_b: list[np.ndarray] = []
-    while x.size:
-        low = x & (~x + ONE)
-        out_i.append(idx)
-        out_b.append(np.frexp(low.astype(np.float64))[1].astype(_I64) - 1)
-        x ^= low
-        more = x != 0
-        if not more.any():
-            break
-        x, idx = x[more], idx[more]
-    if len(out_i) == 1:
-        return out_i[0], out_b[0]
-    key = np.sort(np.concatenate(out_i) * WORD + np.concatenate(out_b))
-    return key >> 6, key & (WORD - 1)
 
 
 TABLE = 1 << 16
@@ -113,8 +85,11 @@ class FluffEngine:
         step_s: float = 0.5,
         initial_slots: int = 64,
         seen: SeenTable | None = None,
+        compiled: bool | None = None,
     ) -> None:
         self.n = n_nodes
+        self.k = Kernels(compiled)
+        """The per-window steps (numba-compiled when available; identical results)."""
         self.step = step_s
         self.now = 0.0
         self.rng = np.random.Generator(np.random.PCG64(seed))
@@ -350,23 +325,11 @@ class FluffEngine:
         self._apply_arrivals(w_end)
 
     def _flush(self, due: np.ndarray) -> None:
-        f = self.next_flush[due]
-        self.next_flush[due] = INF
-        self.last_flush[due] = f
-        src_known = self.known[self.c_src[due]]
-        payload = src_known & ~self.snap[due]
-        self.snap[due] = src_known
         self.flushes += due.size
-        new = payload & ~self.known[self.c_dst[due]]
-        r, w = np.nonzero(new)
-        if not r.size:
-            return
-        k, b = _set_bits(new[r, w])
-        rows = r[k]
-        slots = w[k] * WORD + b
-        self.messages += int(np.count_nonzero(np.diff(r)) + 1)
-        conn = due[rows]
-        self._push(self.c_dst[conn], slots, f[rows] + self.c_lat[conn], self.c_src[conn])
+        *arrivals, messages = self.k.flush(due, self.next_flush, self.last_flush, self.known, self.snap,
+                                           self.c_src, self.c_dst, self.c_lat)
+        self.messages += messages
+        self._push(*arrivals)
 
     def _apply_arrivals(self, w_end: float) -> None:
         while self._a_t.size:
@@ -458,17 +421,13 @@ class FluffEngine:
 
     # -- learning --------------------------------------------------------------
     def _learn(self, nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray, sender: np.ndarray) -> None:
-        w = slots >> 6
-        bit = _bits(slots)
-        fresh = (self.known[nodes, w] & bit) == 0
+        fresh = (self.known[nodes, slots >> 6] & _bits(slots)) == 0
         if not fresh.all():
-            nodes, slots, ts, sender, w, bit = (nodes[fresh], slots[fresh], ts[fresh], sender[fresh],
-                                                w[fresh], bit[fresh])
+            nodes, slots, ts, sender = nodes[fresh], slots[fresh], ts[fresh], sender[fresh]
         if nodes.size > 1:
             sel = self._earliest(nodes * self.slots + slots, ts)
             if sel.size < nodes.size:
-                nodes, slots, ts, sender, w, bit = (nodes[sel], slots[sel], ts[sel], sender[sel],
-                                                    w[sel], bit[sel])
+                nodes, slots, ts, sender = nodes[sel], slots[sel], ts[sel], sender[sel]
         if not nodes.size:
             return
         txs = self.slot_tx[slots]
@@ -481,13 +440,10 @@ class FluffEngine:
                 # a rejecting node keeps it out of its pool and never relays it; marking it
                 # known there (and in the snapshots of its connections) stops redeliveries
                 no = ~ok
-                np.bitwise_or.at(self.known, (nodes[no], w[no]), bit[no])
-                np.add.at(self.count_known, slots[no], 1)
+                self.k.mark(self.known, self.count_known, nodes[no], slots[no])
                 self._hide(nodes[no], slots[no])
-                nodes, slots, ts, sender, txs, w, bit = (nodes[ok], slots[ok], ts[ok], sender[ok],
-                                                         txs[ok], w[ok], bit[ok])
-        np.bitwise_or.at(self.known, (nodes, w), bit)
-        np.add.at(self.count_known, slots, 1)
+                nodes, slots, ts, sender, txs = nodes[ok], slots[ok], ts[ok], sender[ok], txs[ok]
+        self.k.mark(self.known, self.count_known, nodes, slots)
         self.learns += nodes.size
         self.seen.mark_many(txs, nodes, ts)
         relay = self.relays[nodes]
@@ -496,21 +452,9 @@ class FluffEngine:
             nodes, slots, ts, sender = nodes[relay], slots[relay], ts[relay], sender[relay]
         if nodes.size:
             # monerod never queues a tx back to the peer it came from
-            back = self._conn(nodes, sender)
-            has = back >= 0
-            if has.any():
-                np.bitwise_or.at(self.snap, (back[has], slots[has] >> 6), _bits(slots[has]))
+            self.k.not_back(self.snap, self.c_key, self.n, nodes, sender, slots)
             self._ride_along(nodes, slots, ts, sender)
             self._w_learns.append((nodes, ts, sender))
-
-    def _conn(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-        """Index of the connection src → dst, -1 where there is none."""
-        c = self.c_key.size
-        if not c:
-            return np.full(src.size, -1, dtype=_I64)
-        key = src * self.n + dst
-        idx = np.minimum(np.searchsorted(self.c_key, key), c - 1)
-        return np.where((self.c_key[idx] == key) & (dst >= 0), idx, -1)
 
     def _earliest(self, key: np.ndarray, ts: np.ndarray) -> np.ndarray:
         """Indices of the earliest entry per key."""
@@ -530,27 +474,12 @@ class FluffEngine:
 
     def _ride_along(self, nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray, sender: np.ndarray) -> None:
         """Learns made before a flush their node took later in this window go with it."""
-        due = self._w_due
-        if not due.size:
+        if not self._w_due.size:
             return
-        due_src = self.c_src[due]
-        lo = np.searchsorted(due_src, nodes, side="left")
-        hi = np.searchsorted(due_src, nodes, side="right")
-        counts = hi - lo
-        total = int(counts.sum())
-        if not total:
-            return
-        rep = np.repeat(np.arange(nodes.size), counts)
-        conns = due[np.arange(total) + np.repeat(lo - (np.cumsum(counts) - counts), counts)]
-        f = self.last_flush[conns]
-        dst = self.c_dst[conns]
-        late = (f > ts[rep]) & (dst != sender[rep])
-        if not late.any():
-            return
-        conns, rep, f = conns[late], rep[late], f[late]
-        slot_r = slots[rep]
-        np.bitwise_or.at(self.snap, (conns, slot_r >> 6), _bits(slot_r))
-        self._push(self.c_dst[conns], slot_r, f + self.c_lat[conns], self.c_src[conns])
+        arrivals = self.k.ride_along(self._w_due, nodes, slots, ts, sender, self.last_flush, self.snap,
+                                     self.c_src, self.c_dst, self.c_lat)
+        if arrivals is not None:
+            self._push(*arrivals)
 
     def _start_timers(self) -> None:
         """Idle connections whose sender learned something this window start a timer.
@@ -565,44 +494,11 @@ class FluffEngine:
         senders = np.concatenate([x[2] for x in self._w_learns])
         self._w_learns = []
         order, first = _by_key_then_time(nodes, ts)
-        nodes, ts, senders = nodes[order], ts[order], senders[order]
-        first_t, first_from, second_t = self._first_t, self._first_from, self._second_t
-        i1 = np.flatnonzero(first)
-        first_t[nodes[i1]] = ts[i1]
-        first_from[nodes[i1]] = senders[i1]
-        i2 = i1 + 1
-        has = i2 < nodes.size
-        i1, i2 = i1[has], i2[has]
-        has = nodes[i2] == nodes[i1]
-        if has.any():
-            second_t[nodes[i1[has]]] = ts[i2[has]]
-        # Only connections of a node that learned something can start: the nodes' ranges of
-        # the (src-sorted) connection arrays, ascending, so the draws come in the same order
-        # as over all idle connections.
-        learned = nodes[first]
-        lo = self.ptr[learned]  # each node's range of the src-sorted connection arrays
-        hi = self.ptr[learned + 1]
-        counts = hi - lo
-        total = int(counts.sum())
-        idle = np.zeros(0, dtype=_I64)
-        if total:
-            cand = np.arange(total) + np.repeat(lo - (np.cumsum(counts) - counts), counts)
-            idle = cand[np.isinf(self.next_flush[cand])]
-        if idle.size:
-            src = self.c_src[idle]
-            t1 = first_t[src]
-            live = np.isfinite(t1)
-            if live.any():
-                idle, src, t1 = idle[live], src[live], t1[live]
-                use_second = (first_from[src] == self.c_dst[idle]) | (t1 < self.last_flush[idle])
-                t1 = np.where(use_second, second_t[src], t1)
-                go = np.isfinite(t1)
-                conns, t1 = idle[go], t1[go]
-                if conns.size:
-                    self.next_flush[conns] = t1 + self._draw(self.c_out[conns])
-        first_t[nodes] = INF
-        second_t[nodes] = INF
-        first_from[nodes] = -2
+        conns, t1 = self.k.timers(nodes[order], ts[order], senders[order], first, self.ptr, self.next_flush,
+                                  self.last_flush, self.c_dst, self._first_t, self._second_t,
+                                  self._first_from)
+        if conns.size:
+            self.next_flush[conns] = t1 + self._draw(self.c_out[conns])
 
     def _draw(self, outgoing: np.ndarray) -> np.ndarray:
         """Flush delays: Poisson quarter seconds, shorter on outgoing connections.

@@ -1,0 +1,89 @@
+"""The fluff engine's compiled steps (numba, the ``fast`` extra) give exactly the numpy path's results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pytest_monerosim.sim.tx import fluff_kernels
+from pytest_monerosim.sim.tx.fluff import FluffEngine
+
+pytest.importorskip("numba")
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "scenarios"
+
+
+def _spread(compiled: bool, minutes: float = 1.5, n: int = 200) -> FluffEngine:
+    """Random connections, silent nodes, embargoes and a refusing node: every step's branches."""
+    rng = random.Random(5)
+    links: dict[tuple[int, int], bool] = {}
+    for u in range(n):
+        for v in rng.sample([x for x in range(n) if x != u], 8):
+            links.setdefault((u, v), True)
+            links.setdefault((v, u), False)
+    src = np.array([k[0] for k in links])
+    dst = np.array([k[1] for k in links])
+    eng = FluffEngine(n, seed=3, compiled=compiled, initial_slots=64)
+    eng.set_connections(src, dst, np.array([0.02 + (i % 13) * 0.015 for i in range(src.size)]),
+                        np.array(list(links.values())))
+    for i in range(0, n, 37):
+        eng.set_relaying(i, False)
+    eng.track(7)
+    eng.admit = lambda node, tx, t, sender: tx % 5 != 0
+    t, k = 0.0, 0
+    while True:
+        t += rng.expovariate(12.0)  # 12 txs/s: several slot words in flight
+        if t > minutes * 60:
+            break
+        eng.inject(rng.randrange(n), k, t)
+        if k % 4 == 0:
+            eng.add_embargo(rng.randrange(n), k, t + 8.0)
+        k += 1
+        eng.sync(t)
+    eng.advance(minutes * 60 + 90)
+    return eng
+
+
+def test_compiled_steps_give_the_numpy_results() -> None:
+    a, b = _spread(False), _spread(True)
+    assert not a.k.compiled and b.k.compiled
+    assert (a.flushes, a.messages, a.learns, a.windows, a.embargo_fired) == \
+        (b.flushes, b.messages, b.learns, b.windows, b.embargo_fired)
+    assert a.learns > 100_000 and a.W > 1
+    for x, y in zip(a.seen.chunks, b.seen.chunks, strict=True):
+        assert np.array_equal(x, y)
+    for name in ("known", "snap", "next_flush", "last_flush", "count_known"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert a.unreached.keys() == b.unreached.keys()
+
+
+def test_a_run_is_identical_with_and_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_monerosim.backends.sim import run_scenario
+    from pytest_monerosim.config.loader import load_scenario
+    from pytest_monerosim.registry import default_registry
+    from pytest_monerosim.result.summary import summarize, without_wall_clock
+
+    def fingerprint() -> str:
+        result = run_scenario(load_scenario(FIXTURES / "quickstart.yaml"), default_registry(),
+                              duration=3 * 3600.0)
+        h = hashlib.sha256(json.dumps(without_wall_clock(summarize(result)), sort_keys=True,
+                                      default=str).encode())
+        for txid in sorted(result.txs, key=str):
+            h.update(repr(sorted(result.txs[txid].seen_by(list(result.nodes)).items())).encode())
+        return h.hexdigest()
+
+    compiled = fingerprint()
+    monkeypatch.setenv("MONEROSIM_FLUFF_KERNEL", "numpy")
+    assert not fluff_kernels.Kernels().compiled
+    assert fingerprint() == compiled
+
+
+def test_the_numpy_path_is_chosen_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MONEROSIM_FLUFF_KERNEL", "numpy")
+    assert FluffEngine(4, seed=1).k.flush is fluff_kernels.flush_np
+    monkeypatch.delenv("MONEROSIM_FLUFF_KERNEL")
+    assert FluffEngine(4, seed=1).k.compiled
