@@ -174,7 +174,7 @@ class P2PNetwork:
         """EXTENSION POINT: stop ``node`` at ``at`` (default now) and start it ``downtime`` later.
 
         Connections drop; chain, white/gray lists and anchors survive. Back
-        online, the node reconnects to up to ``anchors`` anchor peers first,
+        online, the node reconnects one anchor peer first (with ``anchors`` > 0),
         which is what blunts an eclipse attack that waits for a restart.
         """
         if downtime < 0:
