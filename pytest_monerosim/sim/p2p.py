@@ -123,6 +123,7 @@ class P2PNetwork:
         self.handshake_peers = config.handshake_peers
         self.white_probability = config.white_probability
         self.turnover = config.turnover_mean_s
+        self.ping_back = config.ping_back
         self.seeds: list[Node] = []
         self.rounds: dict[Node, _Round] = {}
         """Connection-maker calls in progress, by node."""
@@ -249,7 +250,7 @@ class P2PNetwork:
             self.whitelist(a, b.address, now)
             if b.address not in book.anchors:
                 book.anchors[b.address] = now
-            if a.accepts_incoming:  # b pings a back and whitelists it
+            if a.accepts_incoming and self.ping_back:  # b pings a back and whitelists it
                 self.whitelist(b, a.address, now)
             book.merge(self.advertised(b, a), a.address, now)
             la.seen_journal = len(b.book.journal)
@@ -520,7 +521,7 @@ class P2PNetwork:
         world = self.world
         if seed is not None and seed.online and (not world.filters or world.allowed(node, seed)):
             now = self.engine.now
-            if node.accepts_incoming:
+            if node.accepts_incoming and self.ping_back:
                 self.whitelist(seed, node.address, now)
             node.book.merge(self.advertised(seed, node), node.address, now)
         self._maker(node, gen)
