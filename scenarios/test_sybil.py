@@ -86,6 +86,8 @@ def test_first_spy_precision_on_real_dandelion(monerosim_run, request):
         pytest.skip("compares real daemons with the simulator: run with --monerosim-backend=monerod")
     monero_network = monerosim_run()
     real = monero_network.attack("sybil")
+    print(f"monerod spies: out_share {real['out_share']}, precision {real['precision']} "
+          f"({real['guessed']}/{real['txs']}), stem_first {real['stem_first']}, {real['spy_model']}")
     scenario = monero_network.scenario  # as it ran: shrunk by its backends.monerod section
     # the same network on the simulator, run 2 h (not 1 h) to judge a few hundred transactions
     sim = monerosim_run(scenario, backend="sim", duration="2h").attack("sybil")

@@ -40,6 +40,8 @@ from pytest_monerosim.config.model import Scenario
 from pytest_monerosim.p2p import crawl_sync
 from pytest_monerosim.registry import Registry
 
+from .helpers import debian_bootstrap
+
 WAIT_S = 130.0
 """Protocol seconds before the restart: two of monerod's 60 s timed syncs (and two
 gray-list housekeeping probes) on every connection."""
@@ -73,11 +75,7 @@ def sim_side(registry: Registry, seed: int, *, debian: bool = False) -> dict[str
     world = build_world(sc, registry, snapshot_interval_s=None, duration=WAIT_S + AFTER_RESTART_S)
     victim = world.node(VICTIM)
     if debian:
-        nodes = list(world.nodes.values())
-        for i, node in enumerate(nodes):
-            told = [s for s in world.p2p.seeds if s is not node] + ([nodes[i - 1]] if i else [])
-            for peer in told:
-                node.book.add_white(peer.address, 0.0)
+        debian_bootstrap(world)
     out: dict[str, Any] = {}
     picks: list[str] = []
 
