@@ -20,8 +20,10 @@ two outgoing peers per epoch, fluff epochs, embargo timers, Poisson flushes,
 all in wall-clock time.
 
 On the namespaced network the spies are what the simulator's sybils are:
-every handshake and timed-sync answer of theirs lists the spy addresses
-(``advertise_sybils``), daemons put them on their gray lists and dial them,
+:data:`CONNECTORS` of them connect in to every daemon and every timed-sync
+answer of theirs lists the spy addresses (``advertise_sybils``); daemons put
+them on their gray lists and dial the others (monerod never dials a peer
+already connected to it, ``is_peer_used``),
 so spies hold outgoing slots of honest nodes (monerod fills its slots above
 70% from the gray list first) and can be Dandelion++ stem peers; ``out_share``
 measures how many.
@@ -61,6 +63,8 @@ if TYPE_CHECKING:
     from .actions import NetworkActions
     from .network import LoopbackNetwork
 
+CONNECTORS = 2
+"""On the namespaced network, spies that connect in to every daemon (the rest wait to be dialled)."""
 SETTLE_WALL_S = 60.0
 """At the end, wall seconds to wait for the spies to see the last transactions (monerod's
 Dandelion++ embargo averages 39 s: CRYPTONOTE_DANDELIONPP_EMBARGO_AVERAGE)."""
@@ -143,6 +147,11 @@ class SybilDriver:
         nodes = [n for n in self.actions.nodes() if self.actions.daemon(n).process is not None]
         k = min(self.out_peers, len(nodes))
         plan = [(host, self.rng.sample(nodes, k)) for host in self.hosts]
+        if self.namespaced:
+            # monerod never dials a peer it already has a connection with (is_peer_used:
+            # same peer id, incoming included), so only the first CONNECTORS spies connect
+            # in; their timed-sync answers list every spy, and the daemons dial the others.
+            plan = plan[:CONNECTORS]
 
         async def join_all() -> list[str]:
             import asyncio
