@@ -100,8 +100,8 @@ def test_first_spy_precision_on_real_dandelion(monerosim_run, request):
         request.applymarker(pytest.mark.xfail(strict=False, reason=(
             "spies holding outgoing slots on the namespaced network: measured once (loaded "
             "machine, 21 txs, 13 guessed) precision 1.0 on monerod vs 0.62 on the simulator at "
-            "out_share 0.67 vs 0.60; the 8 transactions whose origin stemmed to an honest peer "
-            "were never seen by a spy on monerod, not yet explained (issue #13)")))
+            "out_share 0.67 vs 0.60, and 8 of the 21 transactions never seen by a spy on "
+            "monerod; not yet explained (issue #13)")))
     from pytest_monerosim.backends.monerod.sybil import CONNECTORS
 
     connectors = CONNECTORS if namespaced else 8  # on namespaces the others wait to be dialled
