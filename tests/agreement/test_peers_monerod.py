@@ -188,7 +188,7 @@ def test_real_and_simulated_peer_selection_agree(registry: Registry, namespaced:
     # runs with p2p.ping_back: false and the backend's --add-peer bootstrap. Tolerance:
     # the means over nodes (white, gray, known) within 1.0 of the simulator's (four seeds),
     # every real node knows at least half of the others. With working back pings
-    # (the default) every simulated node has whitelisted all 7.
+    # (the default) simulated white lists are longer by more than one entry on average.
     for key in ("white", "gray"):
         rows[f"{key} list per node"] = (sorted(real[key].values()), sorted(debian[0][key].values()))
         real_mean = mean(real[key].values())
@@ -199,9 +199,9 @@ def test_real_and_simulated_peer_selection_agree(registry: Registry, namespaced:
     rows["addresses known, mean"] = (round(mean(real["known"].values()), 2), round(mean(sim_known), 2))
     assert abs(mean(real["known"].values()) - mean(sim_known)) <= 1.0, (real["known"], sim_known)
     assert min(real["known"].values()) >= others / 2, f"real: {real['known']}"
-    rows["white list per node, back pings working (sim)"] = (None, sorted(sims[-1]["white"].values()))
-    for s in sims[len(debian):]:
-        assert all(s["white"][n] == others for n in s["white"]), s["white"]
+    working = [v for s in sims[len(debian):] for v in s["white"].values()]
+    rows["white list, mean, back pings working (sim)"] = (None, round(mean(working), 2))
+    assert mean(working) > mean(v for s in debian for v in s["white"].values()) + 1.0, working
 
     # the restart: exactly ONE connection through the anchor list on both
     # (get_and_empty_anchor_peerlist hands the whole list to one call; the next call
