@@ -19,9 +19,10 @@ mechanisms (:mod:`pytest_monerosim.sim.p2p`):
    victim's incoming slots (``victim_in_peers`` caps them).
 3. **Wait for (or force) a restart.** At ``restart_at`` the victim restarts
    (``node.restart``): every connection drops, peer lists and anchors
-   survive. Back online, monerod reconnects to up to ``anchors`` anchor peers
-   first, then fills its outgoing slots from the white list (newest first)
-   and the gray list, at most one peer per /16 while other candidates exist.
+   survive. Back online, with ``anchors`` > 0 monerod reconnects ONE anchor
+   first (the oldest that answers: the anchor list is emptied when taken),
+   then fills its outgoing slots from the white list (newest first) and the
+   gray list, at most one peer per /16 while other candidates exist.
    The attacker holds back its incoming connections for ``hold_s`` so that its
    addresses stay free for the victim's outgoing picks.
 

@@ -114,6 +114,11 @@ class P2P(_Model):
     connect_retry_s: Seconds = 1.0
     turnover_mean_s: Seconds | None = None
     """Mean lifetime of an outgoing connection before it is dropped and replaced."""
+    ping_back: bool = True
+    """A node pings an incoming peer back on its advertised port and whitelists it if it
+    answers (monerod's ``try_ping``). Debian's monerod 0.18.0.0 fails every back ping
+    (monero-project/monero#8640): ``false`` models those daemons (incoming peers stay off
+    the white list), for comparisons with them."""
 
     def limits(self, out_peers: int | None = None, in_peers: int | None = None,
                anchors: int | None = None) -> PeerLimits:

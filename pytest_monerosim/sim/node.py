@@ -209,7 +209,7 @@ class Node:
         """Stop at ``at`` (default now), come back ``downtime`` seconds later.
 
         Connections drop, chain and peer lists (with anchors) survive; on the
-        way back the node reconnects to up to ``anchor_limit`` anchors first,
+        way back the node reconnects one anchor first (if ``anchor_limit`` > 0),
         then fills its outgoing slots from the white and gray lists.
         """
         self.world.p2p.restart(self, at, downtime)

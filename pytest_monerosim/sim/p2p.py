@@ -3,22 +3,29 @@
 For the dynamic ``monero`` topology the connection graph is an *outcome* of
 this module, following ``src/p2p/net_node.inl``:
 
-* **Connection maker** (``connections_maker``), one attempt at a time per
-  node. With fewer outgoing connections than ``out_peers * white_probability``
-  (70% → 8 of 12) it tries anchors (while it has fewer than ``anchors``
-  outgoing), then the white list, then the gray list; above that, gray first,
-  then white. A white pick takes the 20 most recently seen candidates and
-  favours the newest (``get_random_index_with_fixed_probability``: index =
-  x³ / (16³ m²), x uniform in [0, 16m]); a gray pick is uniform. Candidates in
-  the same /16 as an existing connection are skipped while others exist, each
-  host counts once, and an address that failed is skipped for an hour. With
-  no white peers, or when a round finds no candidate, the node asks a seed
-  node for its peer list (handshake, take the list, close). Nothing to do →
-  try again after ``connect_retry_s``. (monerod retries every second for
-  ever; here consecutive fruitless rounds back off, doubling up to one timed
-  sync period. Between timed syncs nothing a retry could find changes — lists
-  grow at timed syncs, which also run the maker, and a closed connection wakes
-  it at once — so only a lucky white pick can come earlier in monerod.)
+* **Connection maker** (``connections_maker``, one attempt at a time per
+  node). An iteration of its loop, below ``out_peers * white_probability``
+  (70% → 8 of 12) outgoing: the anchor list (while fewer than ``anchors``
+  outgoing; the list is emptied when taken, so at most ONE anchor reconnects,
+  the oldest that answers), then the white list up to 8, then the gray list up
+  to 12; at or above 8: gray, then white. Each list is worked in passes of
+  three random draws (``make_new_connection_from_peerlist``); a draw that hits
+  a peer already tried, in use, or failed within the hour, or whose handshake
+  fails, is spent, and after three the pass fails and the maker moves to the
+  next list (so failed gray picks fall back to white). A success starts a
+  fresh pass on the same list. A white draw takes the 20 most recently seen
+  candidates and favours the newest (``get_random_index_with_fixed_probability``:
+  index = x³ / (16³ m²), x uniform in [0, 16m]); a gray draw is uniform.
+  Candidates in the same /16 as an existing connection are left out while
+  others exist, and each host counts once. An iteration that made connections
+  is followed by another; one that made none ends the call. With no white
+  peers, or when a whole call made nothing, the node asks a seed node for its
+  peer list (handshake, take the list, close). Then the next call after
+  ``connect_retry_s``. (monerod calls it every second for ever; here
+  consecutive fruitless calls back off, doubling up to one timed sync period.
+  Between timed syncs nothing a retry could find changes — lists grow at
+  timed syncs, which also run the maker, and a closed connection wakes it at
+  once — so only a lucky draw can come earlier in monerod.)
 * **Connecting** costs one round trip (a dead or absent address: the 5 s
   connect timeout). The responder refuses when full (``in_peers``), when the
   initiator's IP already has a connection (``max_connections_per_ip`` 1) or
@@ -56,7 +63,6 @@ EXTENSION POINTS (attacks build on these):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from heapq import heappush
 from operator import itemgetter
 from typing import TYPE_CHECKING
@@ -77,6 +83,31 @@ WHITE_PICK_DEPTH = 20
 GRAY_DRAWS = 64
 """Random gray draws before falling back to a full scan of the list."""
 MAX_CONNECTIONS_PER_IP = 1
+PASS_DRAWS = 3
+"""Random draws of one ``make_new_connection_from_peerlist`` call (``rand_count < 3``): a
+draw already tried, in use, recently failed or refused is spent, and after three the
+call fails and ``connections_maker`` moves on to the next list (gray → white)."""
+ANCHOR, WHITE, GRAY = "anchor", "white", "gray"
+
+
+class _Round:
+    """A node's ``connections_maker`` call in progress (attempts take time here).
+
+    ``phases``: the lists still to try in this iteration of its loop, each with
+    the outgoing count to fill up to; ``kind``/``target``/``draws``/``tried``:
+    the pass (``make_expected_connections_count``) under way.
+    """
+
+    __slots__ = ("round_start", "iteration_start", "phases", "kind", "target", "draws", "tried")
+
+    def __init__(self, out: int) -> None:
+        self.round_start = out
+        self.iteration_start = out
+        self.phases: list[tuple[str, int]] = []
+        self.kind: str | None = None
+        self.target = 0
+        self.draws = 0
+        self.tried: set[str] = set()
 
 
 class P2PNetwork:
@@ -92,7 +123,10 @@ class P2PNetwork:
         self.handshake_peers = config.handshake_peers
         self.white_probability = config.white_probability
         self.turnover = config.turnover_mean_s
+        self.ping_back = config.ping_back
         self.seeds: list[Node] = []
+        self.rounds: dict[Node, _Round] = {}
+        """Connection-maker calls in progress, by node."""
         self.gossip = Gossip(self.handshake_peers)
         """Shared by every node's peer book (see :class:`~.peers.Gossip`)."""
 
@@ -107,6 +141,7 @@ class P2PNetwork:
         gen = node.gen
         node.maker_busy = False
         node.maker_backoff = 0.0
+        self.rounds.pop(node, None)
         now = self.engine.now
         node.next_seed_at = now
         # get_and_empty_anchor_peerlist: anchors are tried once, oldest first;
@@ -133,13 +168,14 @@ class P2PNetwork:
             self.disconnect(node, peer, shutdown=True)
         node.syncing.clear()
         node.maker_busy = False
+        self.rounds.pop(node, None)
         self.world.mining.update(node)
 
     def restart(self, node: Node, at: float | None = None, downtime: float = 0.0) -> None:
         """EXTENSION POINT: stop ``node`` at ``at`` (default now) and start it ``downtime`` later.
 
         Connections drop; chain, white/gray lists and anchors survive. Back
-        online, the node reconnects to up to ``anchors`` anchor peers first,
+        online, the node reconnects one anchor peer first (with ``anchors`` > 0),
         which is what blunts an eclipse attack that waits for a restart.
         """
         if downtime < 0:
@@ -214,7 +250,7 @@ class P2PNetwork:
             self.whitelist(a, b.address, now)
             if b.address not in book.anchors:
                 book.anchors[b.address] = now
-            if a.accepts_incoming:  # b pings a back and whitelists it
+            if a.accepts_incoming and self.ping_back:  # b pings a back and whitelists it
                 self.whitelist(b, a.address, now)
             book.merge(self.advertised(b, a), a.address, now)
             la.seen_journal = len(b.book.journal)
@@ -261,22 +297,53 @@ class P2PNetwork:
             self.engine.schedule(node.rng.random() * self.retry, self._maker, node, node.gen)
 
     def _maker(self, node: Node, gen: int) -> None:
+        """One step of ``connections_maker`` (see :class:`_Round`): draw, attempt or back off."""
         if gen != node.gen or not node.online or node.maker_busy:
             return
         if node.out_count >= node.out_limit:
+            self.rounds.pop(node, None)
             return
         now = self.engine.now
-        if not node.book.white and now >= node.next_seed_at and self._contact_seed(node):
+        r = self.rounds.get(node)
+        if r is None:
+            if not node.book.white and now >= node.next_seed_at and self._contact_seed(node):
+                return
+            r = self.rounds[node] = _Round(node.out_count)
+            r.phases = self._phases(node)
+        while True:
+            if r.kind is None:
+                if r.phases:
+                    r.kind, r.target = r.phases.pop(0)
+                    r.draws = 0
+                    r.tried.clear()
+                    continue
+                if node.out_count > r.iteration_start:  # made connections: another iteration
+                    r.iteration_start = node.out_count
+                    r.phases = self._phases(node)
+                    continue
+                break
+            if node.out_count >= r.target or node.out_count >= node.out_limit:
+                r.kind = None
+                continue
+            address = self._draw(node, r, now)
+            if address is None:
+                continue
+            self._attempt(node, address)
             return
-        choice = self._choose(node, now)
-        if choice is not None:
-            self._attempt(node, choice)
+        # the round is over: nothing more to try now
+        del self.rounds[node]
+        if node.out_count >= node.out_limit:
             return
-        if now >= node.next_seed_at and self._contact_seed(node):
+        if (node.out_count == r.round_start and now >= node.next_seed_at
+                and self._contact_seed(node)):
             return
         node.maker_busy = True
-        delay = node.maker_backoff or self.retry
-        node.maker_backoff = min(2 * delay, max(self.period, self.retry))
+        if node.out_count > r.round_start:
+            delay = self.retry
+            node.maker_backoff = 0.0
+        else:
+            delay = node.maker_backoff or self.retry
+            node.maker_backoff = min(2 * delay, max(self.period, self.retry))
         self.engine.schedule(delay, self._maker_retry, node, gen)
 
     def _maker_retry(self, node: Node, gen: int) -> None:
@@ -284,21 +351,43 @@ class P2PNetwork:
             node.maker_busy = False
             self._maker(node, gen)
 
-    def _choose(self, node: Node, now: float) -> str | None:
-        out = node.out_count
-        pickers: tuple[Callable[[Node, float], str | None], ...]
-        if out < int(node.out_limit * self.white_probability):
-            if out < node.anchor_limit and node.anchor_queue:
-                pickers = (self._pick_anchor, self._pick_white, self._pick_gray)
-            else:
-                pickers = (self._pick_white, self._pick_gray)
-        else:
-            pickers = (self._pick_gray, self._pick_white)
-        for pick in pickers:
-            address = pick(node, now)
-            if address is not None:
-                return address
-        return None
+    def _phases(self, node: Node) -> list[tuple[str, int]]:
+        """One iteration of ``connections_maker``'s loop: (list, fill up to) in order."""
+        out, limit = node.out_count, node.out_limit
+        expected_white = int(limit * self.white_probability)
+        if out < expected_white:
+            phases = [(ANCHOR, node.anchor_limit)] if node.anchor_limit and node.anchor_queue else []
+            return phases + [(WHITE, expected_white), (GRAY, limit)]
+        return [(GRAY, limit), (WHITE, limit)]
+
+    def _draw(self, node: Node, r: _Round, now: float) -> str | None:
+        """One draw of the current pass: an address to attempt, or None (the draw is spent,
+        or the pass is over and ``r.kind`` is cleared)."""
+        if r.kind == ANCHOR:
+            # make_new_connection_from_anchor_peerlist: every anchor in turn (oldest
+            # first) until one handshake succeeds; the list was emptied when taken
+            # (get_and_empty_anchor_peerlist), so one anchor at most reconnects.
+            queue = node.anchor_queue
+            while queue:
+                address = queue.pop(0)
+                if self._usable(node, address, now):
+                    return address
+            r.kind = None
+            return None
+        if r.draws >= PASS_DRAWS:  # make_new_connection_from_peerlist gives up
+            r.kind = None
+            return None
+        r.draws += 1
+        address = self._pick_white(node) if r.kind == WHITE else self._pick_gray(node)
+        if address is None:  # nothing in the filtered list: the pass fails at once
+            r.kind = None
+            return None
+        if address in r.tried:
+            return None
+        r.tried.add(address)
+        if not self._usable(node, address, now):
+            return None
+        return address
 
     def _usable(self, node: Node, address: str, now: float) -> bool:
         if address == node.address:
@@ -308,15 +397,9 @@ class P2PNetwork:
         target = self.world.by_address.get(address)
         return target is None or target not in node.links
 
-    def _pick_anchor(self, node: Node, now: float) -> str | None:
-        queue = node.anchor_queue
-        while queue:
-            address = queue.pop(0)
-            if self._usable(node, address, now):
-                return address
-        return None
-
-    def _pick_white(self, node: Node, now: float) -> str | None:
+    def _pick_white(self, node: Node) -> str | None:
+        """One white draw: the 20 most recently seen (one per /16 and host while others
+        exist), the newest favoured (``get_random_index_with_fixed_probability``)."""
         white = node.book.white
         if not white:
             return None
@@ -343,23 +426,14 @@ class P2PNetwork:
         if not filtered:
             return None
         m = min(len(filtered) - 1, WHITE_PICK_DEPTH)
-        rng = node.rng
-        tried: set[int] = set()
-        for _ in range(10):
-            if m:
-                x = rng.randrange(16 * m + 1)
-                index = x * x * x // (m * m * 4096)
-            else:
-                index = 0
-            if index in tried:
-                continue
-            tried.add(index)
-            address = filtered[index]
-            if self._usable(node, address, now):
-                return address
-        return None
+        if not m:
+            return filtered[0]
+        x = node.rng.randrange(16 * m + 1)
+        return filtered[x * x * x // (m * m * 4096)]
 
-    def _pick_gray(self, node: Node, now: float) -> str | None:
+    def _pick_gray(self, node: Node) -> str | None:
+        """One gray draw: uniform over the list filtered to one per /16 (while others
+        exist) and one per host."""
         gray = node.book.gray_list
         if not gray:
             return None
@@ -380,8 +454,7 @@ class P2PNetwork:
             k = host_count.get(host, 1)
             if k > 1 and rng.random() * k >= 1.0:
                 continue
-            if self._usable(node, address, now):
-                return address
+            return address
         for skip_same_subnet in (True, False):
             hosts: set[str] = set()
             candidates = []
@@ -390,8 +463,7 @@ class P2PNetwork:
                 if (skip_same_subnet and subnet in subnets) or host in hosts:
                     continue
                 hosts.add(host)
-                if self._usable(node, address, now):
-                    candidates.append(address)
+                candidates.append(address)
             if candidates:
                 return candidates[rng.randrange(len(candidates))]
         return None
@@ -412,11 +484,19 @@ class P2PNetwork:
         if gen != node.gen:
             return
         node.maker_busy = False
+        r = self.rounds.get(node)
         if target is not None and node.out_count < node.out_limit and self._accepts(node, target):
             node.maker_backoff = 0.0
             self._establish(node, target, latency)
+            if r is not None:
+                if r.kind == ANCHOR:  # the rest of the anchor list was emptied when taken
+                    node.anchor_queue.clear()
+                    r.kind = None
+                else:  # the list's loop calls the pass again: three fresh draws
+                    r.draws = 0
+                    r.tried.clear()
         else:
-            node.book.failed[address] = self.engine.now
+            node.book.failed[address] = self.engine.now  # record_addr_failed
         self._maker(node, gen)
 
     def _contact_seed(self, node: Node) -> bool:
@@ -441,7 +521,7 @@ class P2PNetwork:
         world = self.world
         if seed is not None and seed.online and (not world.filters or world.allowed(node, seed)):
             now = self.engine.now
-            if node.accepts_incoming:
+            if node.accepts_incoming and self.ping_back:
                 self.whitelist(seed, node.address, now)
             node.book.merge(self.advertised(seed, node), node.address, now)
         self._maker(node, gen)

@@ -37,7 +37,7 @@ host is an attacker address) and heights: ``out_fraction``, ``all_fraction``,
 ``time_to_eclipse_s`` (from the restart, else from ``start``), ``honest_out``,
 ``height_lag``, ``victim_chain`` (``honest`` or ``stalled``), ``isolated_at_end``,
 series ``out_fraction``, ``all_fraction``, ``honest_out``, ``height_lag``.
-monerod 0.18 always restores 2 anchor connections (no option), so
+monerod 0.18 always keeps anchors (2 slots, no option; a restart reconnects one), so
 ``victim_anchors`` other than None or 2 is refused.
 """
 

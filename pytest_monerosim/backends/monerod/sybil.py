@@ -1,8 +1,10 @@
 """The ``sybil`` attack on real daemons: Levin spies and the first-spy estimator.
 
-``identities`` spy identities, each its own loopback address
-(``127.66.x.y``, apart from the daemons' ``127.0.x.y``) with a listening
-socket, live in one Python process (:mod:`pytest_monerosim.p2p`). At
+``identities`` spy identities, each its own address with a listening socket,
+live in one Python process (:mod:`pytest_monerosim.p2p`): on the namespaced
+network, spare addresses of the run's bridge, each in a /16 of its own
+(``network.attacker_addresses``, as the eclipse attacker's); on loopback,
+``127.66.x.y`` (apart from the daemons' ``127.0.x.y``). At
 ``start`` each connects to ``out_peers`` daemons (the scenario's, default 12,
 capped at the number of daemons) from its own address and handshakes; from
 then on the ``spies`` among them log the wall time at which each transaction
@@ -16,6 +18,15 @@ daemons' own ``get_transactions`` (the blob a spy received is the blob the
 daemon returns). The relay is monerod 0.18's own Dandelion++: stem to one of
 two outgoing peers per epoch, fluff epochs, embargo timers, Poisson flushes,
 all in wall-clock time.
+
+On the namespaced network the spies are what the simulator's sybils are:
+:data:`CONNECTORS` of them connect in to every daemon and every timed-sync
+answer of theirs lists the spy addresses (``advertise_sybils``); daemons put
+them on their gray lists and dial the others (monerod never dials a peer
+already connected to it, ``is_peer_used``),
+so spies hold outgoing slots of honest nodes (monerod fills its slots above
+70% from the gray list first) and can be Dandelion++ stem peers; ``out_share``
+measures how many.
 
 What loopback allows: the backend's daemons dial only their exclusive peers
 (``--add-exclusive-node``) and monerod never gossips or pings back loopback
@@ -52,10 +63,14 @@ if TYPE_CHECKING:
     from .actions import NetworkActions
     from .network import LoopbackNetwork
 
+CONNECTORS = 2
+"""On the namespaced network, spies that connect in to every daemon (the rest wait to be dialled)."""
 SETTLE_WALL_S = 60.0
 """At the end, wall seconds to wait for the spies to see the last transactions (monerod's
 Dandelion++ embargo averages 39 s: CRYPTONOTE_DANDELIONPP_EMBARGO_AVERAGE)."""
 SPY_MODEL = "incoming-only passive spies on loopback (daemons dial only their exclusive peers)"
+SPY_MODEL_NETNS = ("passive spies on the namespaced network: they connect in and advertise each "
+                   "other, and daemons dial them from their gray lists (outgoing slots, stem peers)")
 
 
 def spy_address(index: int) -> str:
@@ -90,13 +105,27 @@ class SybilDriver:
         self.actions = actions
         self.rng = random.Random(f"{scenario.general.seed}:sybil-monerod")
         self.out_peers = scenario.p2p.limits(params.out_peers).out_peers
-        self.hosts = [spy_address(i) for i in range(params.identities)]
+        self.namespaced = getattr(network, "netns", None) is not None
+        if self.namespaced:
+            if params.subnets is not None and params.subnets != params.identities:
+                raise BackendUnavailable(
+                    f"sybil on monerod: subnets={params.subnets} with identities={params.identities}; "
+                    "on the namespaced network each spy address is in a /16 of its own "
+                    f"(accepted: null or {params.identities})")
+            self.hosts = list(network.attacker_addresses(params.identities))  # type: ignore[attr-defined]
+        else:
+            self.hosts = [spy_address(i) for i in range(params.identities)]
         n_spies = params.identities if params.spies is None else params.spies
         self.spy_hosts = set(self.hosts[:n_spies])
         self.node_at: dict[tuple[str, int], str] = {}
+        self.node_ip: dict[str, str] = {}
+        """Daemon by IP, on the namespaced network (a connection a daemon opened to a spy
+        comes from its own address and an ephemeral port)."""
         for node in actions.nodes():
             daemon = actions.daemon(node)
             self.node_at[(daemon.address, daemon.ports.p2p)] = node
+            if self.namespaced:
+                self.node_ip[daemon.address] = node
         self.first: dict[str, tuple[float, str, str, bool]] = {}
         self.lock = threading.Lock()
         self.bg: BackgroundSwarm | None = None
@@ -118,6 +147,11 @@ class SybilDriver:
         nodes = [n for n in self.actions.nodes() if self.actions.daemon(n).process is not None]
         k = min(self.out_peers, len(nodes))
         plan = [(host, self.rng.sample(nodes, k)) for host in self.hosts]
+        if self.namespaced:
+            # monerod never dials a peer it already has a connection with (is_peer_used:
+            # same peer id, incoming included), so only the first CONNECTORS spies connect
+            # in; their timed-sync answers list every spy, and the daemons dial the others.
+            plan = plan[:CONNECTORS]
 
         async def join_all() -> list[str]:
             import asyncio
@@ -145,7 +179,7 @@ class SybilDriver:
     def _seen(self, note: TxNote) -> None:
         if note.identity[0] not in self.spy_hosts:
             return
-        node = self.node_at.get(note.remote)
+        node = self.node_at.get(note.remote) or self.node_ip.get(note.remote[0])
         if node is None:
             return
         with self.lock:
@@ -244,7 +278,7 @@ class SybilDriver:
                 spy_connection_failures=self.failures[:10],
                 sightings=len(self.first),
                 first_seen={tx: round((v[0] - t0) * scale, 3) for tx, v in sorted(first.items())},
-                spy_model=SPY_MODEL,
+                spy_model=SPY_MODEL_NETNS if self.namespaced else SPY_MODEL,
                 series={"out_share": self.series_out, "all_share": self.series_all},
             )
         finally:
@@ -256,4 +290,4 @@ class SybilDriver:
             bg.close()
 
 
-__all__ = ["SPY_MODEL", "SybilDriver", "precheck", "spy_address"]
+__all__ = ["SPY_MODEL", "SPY_MODEL_NETNS", "SybilDriver", "precheck", "spy_address"]
