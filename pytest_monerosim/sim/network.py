@@ -47,6 +47,7 @@ import networkx as nx
 from ..config.model import NodeGroup, Scenario
 from ..registry import Registry
 from ..result.model import BlockRecord, PeerSnapshot, ReorgRecord, Result
+from . import conditions
 from .chain import BlockTree, TipChange
 from .components import Hooks
 from .difficulty import DifficultyParams
@@ -141,6 +142,7 @@ class World:
             component = factory(self)
             if component is not None:
                 self.add_component(component)
+        conditions.apply(self)  # reachability, hidden nodes, spies, ban lists, churn (if set)
         for ref in scenario.attacks:
             spec = registry.get("attack", ref.name)
             params = spec.validate(ref.params)
