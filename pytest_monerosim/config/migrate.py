@@ -24,7 +24,9 @@ The mapping, in short:
   the miners as seed nodes for ``Dynamic``; ``star`` / ``mesh`` / ``ring`` for
   ``Hardcoded``/``Hybrid``; ``Dag`` → ``mesh``, the same set of links);
 * ``out-peers`` / ``in-peers`` daemon options → ``p2p`` or group settings;
-  unreachable nodes (``reachable_fraction``) → ``in_peers: 0``;
+  unreachable nodes (``reachable_fraction``) → ``in_peers: 0``; ``hidden_fraction`` →
+  ``hidden: 1.0`` on the drawn nodes' groups; ``turnover`` → ``churn`` on the drawn users'
+  and relays' groups (seed nodes stay up);
 * Shadow-only knobs (``parallelism``, ``runahead``, ...) → kept in
   :attr:`Migration.shadow_options` for the shadow backend
   (``RunOptions.extra["shadow"]``); the scenario itself has no place for them.
@@ -225,9 +227,12 @@ class _NodeSpec:
     out_peers: int | None = None
     in_peers: int | None = None
     seed: bool = False
+    hidden: bool = False
+    churn: bool = False
 
     def key(self) -> tuple[Any, ...]:
-        return (self.role, self.hashrate, self.out_peers, self.in_peers, self.seed)
+        return (self.role, self.hashrate, self.out_peers, self.in_peers, self.seed, self.hidden,
+                self.churn)
 
 
 @dataclass
@@ -305,6 +310,9 @@ class _Migrator:
         nodes_specs, wallet_specs = self.agents()
         groups, node_names, group_of_agent = self.node_groups(nodes_specs)
         self.seed_nodes(network, groups, nodes_specs, group_of_agent)
+        for group in groups:
+            if group.get("seed_node"):
+                group.pop("churn", None)  # upstream: seed nodes stay up
         scenario["nodes"] = groups
         wallets, wallet_names = self.wallet_groups(wallet_specs, node_names, group_of_agent, groups)
         if wallets:
@@ -395,14 +403,6 @@ class _Migrator:
             self.warn("general.fallback_seeds",
                       f"{g.fallback_seeds!r}: monerod's compiled-in seed nodes are never used "
                       "here; seed nodes come from the topology")
-        if g.hidden_fraction:
-            self.warn("general.hidden_fraction",
-                      f"{g.hidden_fraction}: nodes that do not advertise themselves have no "
-                      "equivalent; they are modelled as ordinary nodes")
-        if g.turnover is not None:
-            self.warn("general.turnover",
-                      "node churn (sessions offline and online) has no scenario field; nodes stay "
-                      "online (p2p.turnover_mean_s is connection turnover, not node churn)")
         if g.use_agents is False:
             self.warn("general.use_agents",
                       "false: legacy mode, processes and mining only; user, distributor and other "
@@ -461,6 +461,8 @@ class _Migrator:
         nodes: list[_NodeSpec] = []
         wallets: list[_WalletSpec] = []
         unreachable = self.unreachable_agents()
+        hidden = self.hidden_agents(unreachable)
+        churning = self.churning_agents()
         public = [a for a, ag in self.cfg.agents.items() if ag.is_public_node]
         later: list[tuple[str, LegacyAgent]] = []
         for name, agent in self.cfg.agents.items():
@@ -476,6 +478,8 @@ class _Migrator:
                                                                   agent.daemon_options)
                 if name in unreachable:
                     spec.in_peers = 0
+                spec.hidden = name in hidden
+                spec.churn = name in churning
                 nodes.append(spec)
             if role == "miner":
                 wallets.append(_WalletSpec(name, name, MINING_WALLET, {},
@@ -600,6 +604,67 @@ class _Migrator:
             field = "general.reachable_by_role" if by_role else "general.reachable_fraction"
             self.warn(field, f"{len(out)} unreachable user/relay node(s) get in_peers: 0 "
                              "(which ones are drawn from the seed, not upstream's choice)")
+        return out
+
+    def _eligible(self) -> list[str]:
+        """Users and relays with a daemon of their own, not public nodes (upstream's eligible set)."""
+        return [a for a, ag in self.cfg.agents.items() if ag.role in ("user", "relay")
+                and isinstance(ag.daemon, str) and not ag.is_public_node]
+
+    def hidden_agents(self, unreachable: set[str]) -> set[str]:
+        """Nodes run with ``--hide-my-port`` (upstream ``hidden_fraction``) → ``hidden: 1.0``."""
+        share = self.cfg.general.hidden_fraction
+        if not share:
+            return set()
+        eligible = self._eligible()
+        # the same ordering as the unreachable set: reachable ones first, then the rest
+        order = [a for a in eligible if a not in unreachable] + [a for a in eligible if a in unreachable]
+        random.Random(f"{self.seed}:hidden").shuffle(order)
+        order.sort(key=lambda a: a in unreachable)
+        out = set(order[:round(share * len(eligible))])
+        if out:
+            self.warn("general.hidden_fraction",
+                      f"{share}: {len(out)} user/relay node(s) run with --hide-my-port: their groups "
+                      "get hidden: 1.0 (which ones are drawn from the seed, not upstream's choice)")
+        else:
+            self.warn("general.hidden_fraction",
+                      f"{share} of {len(eligible)} eligible user/relay node(s) rounds to none; "
+                      "no node is hidden")
+        return out
+
+    def churning_agents(self) -> set[str]:
+        """Users and relays that go offline and come back (upstream ``general.turnover``)."""
+        turnover = self.cfg.general.turnover
+        if turnover is None or not turnover.fraction:
+            return set()
+        eligible = self._eligible()
+        k = round(turnover.fraction * len(eligible))
+        out = set(random.Random(f"{self.seed}:turnover").sample(eligible, k))
+        if out:
+            self.warn("general.turnover",
+                      f"node churn: {len(out)} user/relay node(s) go offline and come back; their "
+                      f"groups get churn: "
+                      f"{self.churn_section()} (which ones are drawn from the seed; seed nodes "
+                      "stay up)")
+        else:
+            self.warn("general.turnover",
+                      f"node churn: fraction {turnover.fraction} of {len(eligible)} eligible "
+                      "user/relay node(s) rounds to none; every node stays up")
+        return out
+
+    def churn_section(self) -> dict[str, Any]:
+        """``general.turnover`` as a group's ``churn`` (upstream defaults: min session 300 s,
+        min downtime 30 s)."""
+        t = self.cfg.general.turnover
+        assert t is not None
+        out: dict[str, Any] = {
+            "mean_session_s": format_duration(t.mean_session),
+            "mean_downtime_s": format_duration(t.mean_downtime),
+            "min_session_s": format_duration(300.0 if t.min_session is None else t.min_session),
+            "min_downtime_s": format_duration(30.0 if t.min_downtime is None else t.min_downtime),
+        }
+        if t.max_session is not None:
+            out["max_session_s"] = format_duration(t.max_session)
         return out
 
     def _auto(self, where: str, value: float | str | None, fallback: float, what: str,
@@ -757,6 +822,10 @@ class _Migrator:
                 group["out_peers"] = first.out_peers
             if first.in_peers is not None:
                 group["in_peers"] = first.in_peers
+            if first.hidden:
+                group["hidden"] = 1.0
+            if first.churn:
+                group["churn"] = self.churn_section()
             starts = [s.start for s in cluster]
             if min(starts):
                 group["start_time"] = format_duration(min(starts))

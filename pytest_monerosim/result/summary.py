@@ -72,14 +72,19 @@ def blocks_section(result: Result) -> dict[str, Any]:
 
 
 def consensus_section(result: Result) -> dict[str, Any]:
-    honest = result.honest_nodes()
+    # nodes a churn left offline at the end are not asked (a stopped daemon answers nothing)
+    offline = set(result.extra.get("offline_at_end", ()))
+    honest = [n for n in result.honest_nodes() if n not in offline]
     tips = {result.tips[n] for n in honest if n in result.tips}
     heights = [result.blocks[result.tips[n]].height for n in honest if n in result.tips]
-    return {
+    out: dict[str, Any] = {
         "agreed": len(tips) <= 1,
         "distinct_tips": len(tips),
         "max_height_spread": (max(heights) - min(heights)) if heights else 0,
     }
+    if offline:
+        out["offline_at_end"] = len(offline)
+    return out
 
 
 def rewards_section(result: Result) -> dict[str, Any]:

@@ -81,3 +81,4 @@ class NodeChurn:
         info: dict[str, Any] = {"nodes": len(self.plan), "stops": self.stops,
                                 "offline_at_end": sum(not n.online for n, _, _ in self.plan)}
         result.extra["churn"] = info
+        result.extra["offline_at_end"] = sorted(n.name for n, _, _ in self.plan if not n.online)
