@@ -94,13 +94,14 @@ class SpyNetwork:
     def __init__(self, world: World) -> None:
         self.world = world
         self.spies: list[Node] = []
+        self.relays: dict[Node, bool] = {}
         self.announcing: list[tuple[Node, int, float]] = []
         for group in world.scenario.nodes:
             if group.spy is None:
                 continue
             for name in group.node_names():
                 node = world.nodes[name]
-                node.relaying = group.spy.relay == "all"
+                self.relays[node] = node.relaying = group.spy.relay == "all"
                 self.spies.append(node)
                 if group.spy.announce:
                     self.announcing.append((node, group.spy.announce, group.spy.announce_every_s))
@@ -116,10 +117,19 @@ class SpyNetwork:
             for node in self.spies:
                 tx.watch(node.name, self._seen(node.name))
         world.engine.schedule(SAMPLE_S, self._sample)
+        for node in self.spies:
+            # after the node's behaviour started (a standard_sync behaviour turns relaying on)
+            world.engine.at(node.start_time, self._policy, node)
         if self.announcing:
             self.targets = [n for n in world.nodes.values() if n.honest and n not in self.spy_set]
             for spy, k, every in self.announcing:
                 world.engine.at(spy.start_time + self.rng.random() * 60.0, self._announce, spy, k, every)
+
+    def _policy(self, node: Node) -> None:
+        node.relaying = self.relays[node]
+        tx = getattr(self.world, "tx", None)
+        if tx is not None:
+            tx.relay.set_relaying(node)
 
     def _announce(self, spy: Node, k: int, every: float) -> None:
         """Short handshakes: each reachable target pings the spy back and whitelists it."""
@@ -170,6 +180,12 @@ class SpyNetwork:
         self.samples.append((world.engine.now, share, exposed))
         if world.engine.now + SAMPLE_S <= world.duration:
             world.engine.schedule(SAMPLE_S, self._sample)
+
+    def _policy(self, node: Node) -> None:
+        node.relaying = self.relays[node]
+        tx = getattr(self.world, "tx", None)
+        if tx is not None:
+            tx.relay.set_relaying(node)
 
     def _announce(self, spy: Node, k: int, every: float) -> None:
         """Short handshakes: each reachable target pings the spy back and whitelists it."""
