@@ -18,7 +18,9 @@ that handed it to the earliest spy. Reported in ``result.extra["spies"]``:
 interval, ``out_share`` — the share of online honest nodes' outgoing
 connections that go to spies (mean over samples, and the last one) — and
 ``exposed``, the share of honest nodes with at least one spy among their
-outgoing peers.
+outgoing peers; ``crawl_addresses`` / ``crawl_spy_share``: the distinct addresses
+in online honest nodes' white lists (what a peer-list crawler collects) and the
+spies' share of them.
 """
 
 from __future__ import annotations
@@ -174,6 +176,19 @@ class SpyNetwork:
             exposed += mine > 0
         return (to_spy / out if out else 0.0, exposed / honest if honest else 0.0)
 
+    def crawl(self) -> dict[str, Any]:
+        """What a peer-list crawler sees: distinct addresses in online honest nodes' white lists
+        (a crawler collects the lists nodes hand out, drawn from their white lists), and the
+        spies' share of them."""
+        seen: set[str] = set()
+        for node in self.world.nodes.values():
+            if node.honest and node not in self.spy_set and node.online:
+                seen.update(node.book.white)
+        by_address = self.world.by_address
+        spies = sum(1 for a in seen if by_address.get(a) in self.spy_set)
+        return {"crawl_addresses": len(seen),
+                "crawl_spy_share": round(spies / len(seen), 4) if seen else None}
+
     def _sample(self) -> None:
         world = self.world
         share, exposed = self.shares()
@@ -213,6 +228,7 @@ class SpyNetwork:
             if self.samples else round(share, 4),
             "exposed": round(exposed, 4),
             "announced": self.announced,
+            **self.crawl(),
             "series": [[t, round(s, 4)] for t, s, _ in self.samples],
         }
         tx_layer = getattr(world, "tx", None)
