@@ -13,6 +13,7 @@ Each check names its source and its tolerance; a figure the model cannot reach i
 ``xfail`` that says why, never a looser tolerance.
 """
 
+import json
 from functools import cache
 from pathlib import Path
 
@@ -40,8 +41,8 @@ SCALED = {
 
 
 @cache
-def _run(items: tuple[tuple[str, object], ...]) -> NetworkRun:
-    overrides = {**SCALED, **dict(items)}
+def _run(key: str) -> NetworkRun:
+    overrides = {**SCALED, **json.loads(key)}
     scenario = load_scenario(TWIN_PATH, overrides=overrides)
     return run_scenario(scenario, backend="sim", registry=default_registry(), options=RunOptions(),
                         source=str(TWIN_PATH))
@@ -49,7 +50,7 @@ def _run(items: tuple[tuple[str, object], ...]) -> NetworkRun:
 
 def scaled_twin(**overrides: object) -> NetworkRun:
     """The 1/40 twin with ``overrides`` on top, run once per process (the checks share runs)."""
-    return _run(tuple(sorted(overrides.items())))
+    return _run(json.dumps(overrides, sort_keys=True))
 
 
 @pytest.fixture
