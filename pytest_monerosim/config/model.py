@@ -172,6 +172,9 @@ class Spy(_Model):
     announce_every_s: Seconds = Field(default=3600.0, gt=0)
 
 
+SPIES_PER_SUBNET = 256 * 254
+"""Addresses a /16 holds for spies (x.y.0.1 .. x.y.255.254)."""
+
 BAN_ENTRY = r"^(group:[a-z][a-z0-9-]*|\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?)$"
 
 
@@ -214,6 +217,15 @@ class NodeGroup(_Model):
         if self.role != "miner" and self.hashrate > 0:
             raise ValueError(f"group {self.group!r} has hashrate {self.hashrate} but role "
                              f"{self.role!r}; only role: miner mines")
+        return self
+
+    @model_validator(mode="after")
+    def _spies_fit(self) -> NodeGroup:
+        if self.spy is not None and self.spy.subnets is not None \
+                and self.count > self.spy.subnets * SPIES_PER_SUBNET:
+            raise ValueError(f"group {self.group!r}: {self.count} spies do not fit in "
+                             f"spy.subnets={self.spy.subnets} /16s ({SPIES_PER_SUBNET} each); "
+                             f"accepted: subnets >= {-(-self.count // SPIES_PER_SUBNET)}")
         return self
 
     def behaviour_ref(self) -> PluginRef:
