@@ -24,6 +24,7 @@ def fixtures_dir() -> Path:
 
 
 LONG = "monerod_long"
+FULL = "mainnet_full"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -35,7 +36,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """
     import os
 
-    if os.environ.get("MONEROSIM_LONG") == "1" or LONG in (config.getoption("markexpr") or ""):
+    markexpr = config.getoption("markexpr") or ""
+    if FULL not in markexpr:
+        full = pytest.mark.skip(reason=f"the full mainnet twin takes hours: run with -m {FULL}")
+        for item in items:
+            if item.get_closest_marker(FULL) is not None:
+                item.add_marker(full)
+    if os.environ.get("MONEROSIM_LONG") == "1" or LONG in markexpr:
         return
     skip = pytest.mark.skip(reason=f"long real-daemon test: run with -m {LONG} or MONEROSIM_LONG=1")
     for item in items:

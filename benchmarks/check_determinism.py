@@ -48,8 +48,13 @@ def cases() -> dict[str, Any]:
     from pytest_monerosim.config.loader import load_scenario
 
     out: dict[str, Any] = {}
+    sys.path.insert(0, str(ROOT / "scenarios"))
+    from test_mainnet_fidelity import SCALED  # the 33,047-node twin takes hours: its 1/40 copy
+
     for path in sorted((ROOT / "fixtures" / "scenarios").glob("*.yaml")):
-        out[path.stem] = (lambda p=path: load_scenario(p), ATTACKS.get(path.stem), DURATIONS.get(path.stem))
+        over = SCALED if path.stem == "mainnet" else None
+        out[path.stem] = (lambda p=path, o=over: load_scenario(p, overrides=o), ATTACKS.get(path.stem),
+                          DURATIONS.get(path.stem))
     for path in sorted((ROOT / "fixtures" / "legacy").glob("*.yaml")):
         out["legacy-" + path.stem] = (lambda p=path: load_scenario(p), None,
                                       DURATIONS.get(path.stem))

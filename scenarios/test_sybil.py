@@ -132,3 +132,20 @@ def test_first_spy_precision_on_real_dandelion(monerosim_run, request):
         # loopback: spies are incoming peers only and see fluffs only (monerod stems only
         # to outgoing peers)
         assert real["stem_first"] == 0 and real["out_share"] == 0
+
+
+def test_sybil_on_the_mainnet_twin():
+    """The sybil attack on the 1/40 mainnet twin, beside its 336 passive spies in 8 /16s.
+
+    Sixteen active identities in 16 /16s that dial out and advertise only each other take
+    far more honest outgoing slots than the twin's passive spies, which monerod's
+    one-peer-per-/16 rule holds to a few slots however many addresses they have.
+    """
+    from test_mainnet_fidelity import scaled_twin
+
+    run = scaled_twin(attacks=[{"name": "sybil", "params": {"identities": 16}}])
+    sybil = run.attack("sybil")
+    spies = run.summary["spies"]
+    assert sybil["txs"] > 200
+    assert sybil["out_share"] > 2 * spies["out_share"], (sybil["out_share"], spies["out_share"])
+    assert sybil["precision"] is not None and spies["precision"] is not None

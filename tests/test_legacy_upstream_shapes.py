@@ -369,3 +369,23 @@ def test_directed_file_topology_runs_with_per_direction_latency(tmp_path: Path) 
     assert world.asymmetric
     run = run_scenario(scenario, backend="sim", registry=REGISTRY)
     assert run.summary["consensus"]["agreed"]
+
+
+def test_hidden_fraction_and_turnover_migrate_to_hidden_and_churn(tmp_path: Path) -> None:
+    data = yaml.safe_load(DIRECTED.read_text())
+    data["general"]["hidden_fraction"] = 0.5
+    data["network"]["path"] = str(FIXTURES / data["network"]["path"])
+    src = tmp_path / "upstream.yaml"
+    src.write_text(yaml.safe_dump(data))
+    m = migrate_file(src)
+    groups = m.scenario["nodes"]
+    hidden = sum(g.get("count", 1) for g in groups if g.get("hidden") == 1.0)
+    churning = [g for g in groups if "churn" in g]
+    assert hidden > 0 and churning
+    assert all(g["role"] in ("user", "relay") and not g.get("seed_node") for g in churning)
+    assert "min_session_s" in churning[0]["churn"]  # upstream's default 300 s, written out
+    out = written(m, tmp_path)
+    run = run_scenario(apply_run_overrides(load_scenario(out), duration=3600.0), backend="sim",
+                       registry=REGISTRY, source=str(out))
+    assert run.summary["churn"]["nodes"] == sum(g.get("count", 1) for g in churning)
+    assert run.summary["reachability"]["hidden"] == hidden

@@ -158,6 +158,49 @@ class Transactions(_Model):
     ring_size: int = Field(default=16, ge=1)
 
 
+class Churn(_Model):
+    """Nodes that go offline and come back (sessions and downtimes, exponential, clipped).
+
+    A node back from a downtime keeps its chain, peer lists, anchors and pool, as
+    monerod does (``p2pstate.bin``; the pool is in the LMDB database).
+    """
+
+    mean_session_s: Seconds = Field(gt=0)
+    mean_downtime_s: Seconds = Field(gt=0)
+    fraction: float = Field(default=1.0, ge=0, le=1)
+    """Share of the group's nodes that churn (drawn from the seed); the others stay up."""
+    min_session_s: Seconds = 0.0
+    max_session_s: Seconds | None = None
+    min_downtime_s: Seconds = 0.0
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Churn:
+        if self.max_session_s is not None and self.max_session_s < self.min_session_s:
+            raise ValueError(f"max_session_s={self.max_session_s:g} is below "
+                             f"min_session_s={self.min_session_s:g}; need min <= max")
+        return self
+
+
+class Spy(_Model):
+    """A spy node: accepts every connection, records when it first sees each transaction."""
+
+    relay: Literal["none", "all"] = "none"
+    """``none``: relays neither transactions nor blocks; ``all``: an honest-but-curious node."""
+    subnets: int | None = Field(default=None, ge=1)
+    """Put the group's addresses in this many /16 subnets (default: spread like anyone's)."""
+    announce: int = Field(default=0, ge=0)
+    """Reachable nodes each spy handshakes with (connects, is pinged back and whitelisted,
+    leaves) at its start and then every ``announce_every_s``: how spies that make no lasting
+    outgoing connection still get into honest peer lists."""
+    announce_every_s: Seconds = Field(default=3600.0, gt=0)
+
+
+SPIES_PER_SUBNET = 256 * 254
+"""Addresses a /16 holds for spies (x.y.0.1 .. x.y.255.254)."""
+
+BAN_ENTRY = r"^(group:[a-z][a-z0-9-]*|\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?)$"
+
+
 class NodeGroup(_Model):
     """``count`` nodes that share a role, a behaviour and P2P settings."""
 
@@ -177,6 +220,17 @@ class NodeGroup(_Model):
     region: str | None = None
     bandwidth_bps: float | None = Field(default=None, gt=0)
     honest: bool = True
+    reachable: float = Field(default=1.0, ge=0, le=1)
+    """Share of the group's nodes that accept inbound connections; the rest are behind NAT
+    (no inbound, still connect out and gossip). Which ones: drawn from the seed."""
+    hidden: float = Field(default=0.0, ge=0, le=1)
+    """Share of the group's nodes run with ``--hide-my-port``: never put in others' white
+    lists (so never advertised), still accept inbound if dialled."""
+    churn: Churn | None = None
+    spy: Spy | None = None
+    ban_list: list[Annotated[str, Field(pattern=BAN_ENTRY)]] = Field(default_factory=list)
+    """monerod's ``--ban-list``: IPv4 addresses, ``a.b.c.d/n`` subnets, or ``group:<name>``
+    (every /24 holding a node of that group, as the published spy ban lists do)."""
 
     @model_validator(mode="after")
     def _miner_has_hashrate(self) -> NodeGroup:
@@ -186,6 +240,15 @@ class NodeGroup(_Model):
         if self.role != "miner" and self.hashrate > 0:
             raise ValueError(f"group {self.group!r} has hashrate {self.hashrate} but role "
                              f"{self.role!r}; only role: miner mines")
+        return self
+
+    @model_validator(mode="after")
+    def _spies_fit(self) -> NodeGroup:
+        if self.spy is not None and self.spy.subnets is not None \
+                and self.count > self.spy.subnets * SPIES_PER_SUBNET:
+            raise ValueError(f"group {self.group!r}: {self.count} spies do not fit in "
+                             f"spy.subnets={self.spy.subnets} /16s ({SPIES_PER_SUBNET} each); "
+                             f"accepted: subnets >= {-(-self.count // SPIES_PER_SUBNET)}")
         return self
 
     def behaviour_ref(self) -> PluginRef:
@@ -255,6 +318,11 @@ class Scenario(_Model):
         if not any(g.role == "miner" for g in self.nodes) and not self.attacks:
             # A network that never mines can still be a connectivity test; allowed.
             pass
+        for g in self.nodes:
+            for entry in g.ban_list:
+                if entry.startswith("group:") and entry[6:] not in groups:
+                    raise ValueError(f"group {g.group!r}: ban_list entry {entry!r} names no group; "
+                                     f"groups are {sorted(groups)}")
         wallet_names: set[str] = set()
         for w in self.wallets:
             if w.name in wallet_names:

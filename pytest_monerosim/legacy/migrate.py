@@ -24,7 +24,9 @@ The mapping, in short:
   the miners as seed nodes for ``Dynamic``; ``star`` / ``mesh`` / ``ring`` for
   ``Hardcoded``/``Hybrid``; ``Dag`` → ``mesh``, the same set of links);
 * ``out-peers`` / ``in-peers`` daemon options → ``p2p`` or group settings;
-  unreachable nodes (``reachable_fraction``) → ``in_peers: 0``;
+  unreachable nodes (``reachable_fraction``) → ``in_peers: 0``; ``hidden_fraction`` →
+  ``hidden: 1.0`` on the drawn nodes' groups; ``turnover`` → ``churn`` on the drawn users'
+  and relays' groups (seed nodes stay up);
 * Shadow-only knobs (``parallelism``, ``runahead``, ...) → kept in
   :attr:`Migration.shadow_options` for the shadow backend
   (``RunOptions.extra["shadow"]``); the scenario itself has no place for them.
@@ -131,6 +133,9 @@ class _Migrator(_AgentMapping, _Grouping):
         nodes_specs, wallet_specs = self.agents()
         groups, node_names, group_of_agent = self.node_groups(nodes_specs)
         self.seed_nodes(network, groups, nodes_specs, group_of_agent)
+        for group in groups:
+            if group.get("seed_node"):
+                group.pop("churn", None)  # upstream: seed nodes stay up
         scenario["nodes"] = groups
         wallets, wallet_names = self.wallet_groups(wallet_specs, node_names, group_of_agent, groups)
         if wallets:
@@ -221,14 +226,6 @@ class _Migrator(_AgentMapping, _Grouping):
             self.warn("general.fallback_seeds",
                       f"{g.fallback_seeds!r}: monerod's compiled-in seed nodes are never used "
                       "here; seed nodes come from the topology")
-        if g.hidden_fraction:
-            self.warn("general.hidden_fraction",
-                      f"{g.hidden_fraction}: nodes that do not advertise themselves have no "
-                      "equivalent; they are modelled as ordinary nodes")
-        if g.turnover is not None:
-            self.warn("general.turnover",
-                      "node churn (sessions offline and online) has no scenario field; nodes stay "
-                      "online (p2p.turnover_mean_s is connection turnover, not node churn)")
         if g.use_agents is False:
             self.warn("general.use_agents",
                       "false: legacy mode, processes and mining only; user, distributor and other "

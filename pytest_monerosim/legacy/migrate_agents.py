@@ -40,6 +40,8 @@ class _AgentMapping(_MigratorBase):
         nodes: list[_NodeSpec] = []
         wallets: list[_WalletSpec] = []
         unreachable = self.unreachable_agents()
+        hidden = self.hidden_agents(unreachable)
+        churning = self.churning_agents()
         public = [a for a, ag in self.cfg.agents.items() if ag.is_public_node]
         later: list[tuple[str, LegacyAgent]] = []
         for name, agent in self.cfg.agents.items():
@@ -55,6 +57,8 @@ class _AgentMapping(_MigratorBase):
                                                                   agent.daemon_options)
                 if name in unreachable:
                     spec.in_peers = 0
+                spec.hidden = name in hidden
+                spec.churn = name in churning
                 nodes.append(spec)
             if role == "miner":
                 wallets.append(_WalletSpec(name, name, MINING_WALLET, {},
@@ -179,6 +183,67 @@ class _AgentMapping(_MigratorBase):
             field = "general.reachable_by_role" if by_role else "general.reachable_fraction"
             self.warn(field, f"{len(out)} unreachable user/relay node(s) get in_peers: 0 "
                              "(which ones are drawn from the seed, not upstream's choice)")
+        return out
+
+    def _eligible(self) -> list[str]:
+        """Users and relays with a daemon of their own, not public nodes (upstream's eligible set)."""
+        return [a for a, ag in self.cfg.agents.items() if ag.role in ("user", "relay")
+                and isinstance(ag.daemon, str) and not ag.is_public_node]
+
+    def hidden_agents(self, unreachable: set[str]) -> set[str]:
+        """Nodes run with ``--hide-my-port`` (upstream ``hidden_fraction``) → ``hidden: 1.0``."""
+        share = self.cfg.general.hidden_fraction
+        if not share:
+            return set()
+        eligible = self._eligible()
+        # the same ordering as the unreachable set: reachable ones first, then the rest
+        order = [a for a in eligible if a not in unreachable] + [a for a in eligible if a in unreachable]
+        random.Random(f"{self.seed}:hidden").shuffle(order)
+        order.sort(key=lambda a: a in unreachable)
+        out = set(order[:round(share * len(eligible))])
+        if out:
+            self.warn("general.hidden_fraction",
+                      f"{share}: {len(out)} user/relay node(s) run with --hide-my-port: their groups "
+                      "get hidden: 1.0 (which ones are drawn from the seed, not upstream's choice)")
+        else:
+            self.warn("general.hidden_fraction",
+                      f"{share} of {len(eligible)} eligible user/relay node(s) rounds to none; "
+                      "no node is hidden")
+        return out
+
+    def churning_agents(self) -> set[str]:
+        """Users and relays that go offline and come back (upstream ``general.turnover``)."""
+        turnover = self.cfg.general.turnover
+        if turnover is None or not turnover.fraction:
+            return set()
+        eligible = self._eligible()
+        k = round(turnover.fraction * len(eligible))
+        out = set(random.Random(f"{self.seed}:turnover").sample(eligible, k))
+        if out:
+            self.warn("general.turnover",
+                      f"node churn: {len(out)} user/relay node(s) go offline and come back; their "
+                      f"groups get churn: "
+                      f"{self.churn_section()} (which ones are drawn from the seed; seed nodes "
+                      "stay up)")
+        else:
+            self.warn("general.turnover",
+                      f"node churn: fraction {turnover.fraction} of {len(eligible)} eligible "
+                      "user/relay node(s) rounds to none; every node stays up")
+        return out
+
+    def churn_section(self) -> dict[str, Any]:
+        """``general.turnover`` as a group's ``churn`` (upstream defaults: min session 300 s,
+        min downtime 30 s)."""
+        t = self.cfg.general.turnover
+        assert t is not None
+        out: dict[str, Any] = {
+            "mean_session_s": format_duration(t.mean_session),
+            "mean_downtime_s": format_duration(t.mean_downtime),
+            "min_session_s": format_duration(300.0 if t.min_session is None else t.min_session),
+            "min_downtime_s": format_duration(30.0 if t.min_downtime is None else t.min_downtime),
+        }
+        if t.max_session is not None:
+            out["max_session_s"] = format_duration(t.max_session)
         return out
 
     def _auto(self, where: str, value: float | str | None, fallback: float, what: str,

@@ -52,6 +52,10 @@ class _Grouping(_MigratorBase):
                 group["out_peers"] = first.out_peers
             if first.in_peers is not None:
                 group["in_peers"] = first.in_peers
+            if first.hidden:
+                group["hidden"] = 1.0
+            if first.churn:
+                group["churn"] = self.churn_section()
             starts = [s.start for s in cluster]
             if min(starts):
                 group["start_time"] = format_duration(min(starts))

@@ -127,9 +127,12 @@ class _NodeSpec:
     out_peers: int | None = None
     in_peers: int | None = None
     seed: bool = False
+    hidden: bool = False
+    churn: bool = False
 
     def key(self) -> tuple[Any, ...]:
-        return (self.role, self.hashrate, self.out_peers, self.in_peers, self.seed)
+        return (self.role, self.hashrate, self.out_peers, self.in_peers, self.seed, self.hidden,
+                self.churn)
 
 
 @dataclass

@@ -72,14 +72,19 @@ def blocks_section(result: Result) -> dict[str, Any]:
 
 
 def consensus_section(result: Result) -> dict[str, Any]:
-    honest = result.honest_nodes()
+    # nodes a churn left offline at the end are not asked (a stopped daemon answers nothing)
+    offline = set(result.extra.get("offline_at_end", ()))
+    honest = [n for n in result.honest_nodes() if n not in offline]
     tips = {result.tips[n] for n in honest if n in result.tips}
     heights = [result.blocks[result.tips[n]].height for n in honest if n in result.tips]
-    return {
+    out: dict[str, Any] = {
         "agreed": len(tips) <= 1,
         "distinct_tips": len(tips),
         "max_height_spread": (max(heights) - min(heights)) if heights else 0,
     }
+    if offline:
+        out["offline_at_end"] = len(offline)
+    return out
 
 
 def rewards_section(result: Result) -> dict[str, Any]:
@@ -143,7 +148,8 @@ def summarize(result: Result) -> dict[str, Any]:
         summary["wallets"] = wallets_section(result)
     if result.attacks:
         summary["attacks"] = {name: _jsonable(m) for name, m in sorted(result.attacks.items())}
-    for key in ("network", "timing"):  # real backends: how hosts were isolated, what time scaling did
+    # real backends: how hosts were isolated, what time scaling did; the sim's mainnet conditions
+    for key in ("network", "timing", "reachability", "churn", "spies"):
         if isinstance(result.extra.get(key), dict):
             summary[key] = _jsonable(result.extra[key])
     return summary

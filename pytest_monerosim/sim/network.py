@@ -41,6 +41,7 @@ from ..layout import NetworkLayout
 from ..registry import Registry
 from ..result.model import BlockRecord, PeerSnapshot, ReorgRecord, Result
 from ..rng import derive_rng
+from . import conditions
 from .chain import BlockTree, TipChange
 from .components import Hooks
 from .difficulty import DifficultyParams
@@ -135,6 +136,7 @@ class World:
             component = factory(self)
             if component is not None:
                 self.add_component(component)
+        conditions.apply(self)  # reachability, hidden nodes, spies, ban lists, churn (if set)
         for ref in layout.attacks:  # validated and checked against the scenario by the layout
             self.add_component(registry.get("attack", ref.name).factory(ref.params))
         for component in components:

@@ -71,7 +71,7 @@ class Node:
         # p2p
         "out_count", "in_count", "out_limit", "in_limit", "anchor_limit", "book",
         "maker_busy", "next_seed_at", "anchor_queue", "static_peers", "rng", "last_tick",
-        "maker_backoff", "tick_clock", "skip_clock", "links_added", "links_ticked",
+        "maker_backoff", "tick_clock", "skip_clock", "links_added", "links_ticked", "hidden",
         # mining
         "hashrate", "mining", "strategy",
     )
@@ -143,6 +143,8 @@ class Node:
         self.out_limit = out_limit
         self.in_limit = UNLIMITED if in_limit is None else in_limit
         self.anchor_limit = anchor_limit
+        self.hidden = False
+        """``--hide-my-port``: peers never whitelist (so never advertise) this node."""
         p2p = getattr(world, "p2p", None)
         self.book = PeerBook(white_limit, gray_limit, getattr(p2p, "gossip", None))
         self.journal = self.book.journal
@@ -203,6 +205,11 @@ class Node:
     @property
     def accepts_incoming(self) -> bool:
         return self.in_limit > 0
+
+    @property
+    def listed(self) -> bool:
+        """Do peers put this node in their white list (it listens and announces its port)?"""
+        return self.in_limit > 0 and not self.hidden
 
     # -- extension points ------------------------------------------------------
     def restart(self, at: float | None = None, downtime: float = 0.0) -> None:

@@ -250,7 +250,7 @@ class P2PNetwork:
             self.whitelist(a, b.address, now)
             if b.address not in book.anchors:
                 book.anchors[b.address] = now
-            if a.accepts_incoming and self.ping_back:  # b pings a back and whitelists it
+            if a.listed and self.ping_back:  # b pings a back (NAT or --hide-my-port: no) and whitelists it
                 self.whitelist(b, a.address, now)
             book.merge(self.advertised(b, a), a.address, now)
             la.seen_journal = len(b.book.journal)
@@ -521,7 +521,7 @@ class P2PNetwork:
         world = self.world
         if seed is not None and seed.online and (not world.filters or world.allowed(node, seed)):
             now = self.engine.now
-            if node.accepts_incoming and self.ping_back:
+            if node.listed and self.ping_back:
                 self.whitelist(seed, node.address, now)
             node.book.merge(self.advertised(seed, node), node.address, now)
         self._maker(node, gen)

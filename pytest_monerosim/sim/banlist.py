@@ -1,0 +1,90 @@
+"""Ban lists: monerod's ``--ban-list`` (``src/p2p/net_node.inl``).
+
+A node of a group with a ``ban_list`` blocks every listed host and subnet for
+ever (``block_host`` / ``block_subnet`` with no expiry): it neither connects to
+a banned address nor accepts a connection from one, and the gray-list
+housekeeping drops banned addresses it probes, so they never reach its white
+list or the peer lists it hands out. ``group:<name>`` entries stand for every
+/24 that holds a node of that group (the published spy ban lists are /24s and
+single hosts; see ``monero-project/meta`` issues #1124 and #1242).
+
+Implemented as one link filter (:meth:`World.add_filter`), consulted before a
+connection and before every delivery. A world with no ban list installs none,
+so its runs stay byte-identical.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .network import World
+    from .node import Node
+
+Net = ipaddress.IPv4Network
+
+
+def networks(world: World, entries: list[str]) -> list[Net]:
+    """The ban list's entries as networks (a host is a /32)."""
+    out: list[Net] = []
+    for entry in entries:
+        if entry.startswith("group:"):
+            group = next(g for g in world.scenario.nodes if g.group == entry[6:])
+            nets = {ipaddress.ip_network(f"{world.nodes[n].host}/24", strict=False)
+                    for n in group.node_names()}
+            out.extend(sorted(nets))
+        else:
+            out.append(ipaddress.ip_network(entry, strict=False))
+    return out
+
+
+class BanLists:
+    """Which node bans which host; the filter refuses a pair if either side bans the other."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.lists: dict[str, list[Net]] = {}
+        self.banning: dict[Node, int] = {}
+        """Node → index of its ban list in ``self.tables``."""
+        self.tables: list[tuple[frozenset[str], tuple[Net, ...]]] = []
+        for group in world.scenario.nodes:
+            if not group.ban_list:
+                continue
+            nets = networks(world, group.ban_list)
+            self.lists[group.group] = nets
+            hosts = frozenset(str(n.network_address) for n in nets if n.prefixlen == 32)
+            self.tables.append((hosts, tuple(n for n in nets if n.prefixlen < 32)))
+            for name in group.node_names():
+                self.banning[world.nodes[name]] = len(self.tables) - 1
+        self._cache: dict[tuple[int, str], bool] = {}
+        self.refused = 0
+
+    def bans(self, node: Node, host: str) -> bool:
+        table = self.banning.get(node)
+        if table is None:
+            return False
+        key = (table, host)
+        hit = self._cache.get(key)
+        if hit is None:
+            hosts, nets = self.tables[table]
+            hit = host in hosts
+            if not hit and nets:
+                ip = ipaddress.IPv4Address(host)
+                hit = any(ip in n for n in nets)
+            self._cache[key] = hit
+        return hit
+
+    def allowed(self, a: Node, b: Node) -> bool:
+        if self.bans(a, b.host) or self.bans(b, a.host):
+            self.refused += 1
+            return False
+        return True
+
+
+def install(world: World) -> BanLists | None:
+    if not any(g.ban_list for g in world.scenario.nodes):
+        return None
+    bans = BanLists(world)
+    world.add_filter(bans.allowed)
+    return bans
