@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .rng import derive_rng
+from ..rng import derive_rng
 
 if TYPE_CHECKING:
     import random

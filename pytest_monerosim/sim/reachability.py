@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .rng import derive_rng
+from ..rng import derive_rng
 
 if TYPE_CHECKING:
     from .network import World

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..rng import derive_rng
 from .peers import DEFAULT_PORT, host_of, subnet_of
-from .rng import derive_rng
 
 if TYPE_CHECKING:
     from ..result.model import Result
