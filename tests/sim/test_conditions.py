@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from pytest_monerosim.layout import build_layout
 from pytest_monerosim.registry import Registry
 from pytest_monerosim.sim.network import World
 
@@ -22,7 +23,7 @@ def net(groups: list[dict[str, Any]], duration: str = "1h", seed: int = 5) -> An
 
 
 def run(sc: Any, registry: Registry) -> tuple[World, Any]:
-    world = World(sc, registry)
+    world = World(build_layout(sc, registry), registry)
     return world, world.run()
 
 
