@@ -45,6 +45,32 @@ def test_each_node_gets_its_own_limit_else_the_scenario_default(registry: Regist
     assert layout.total_hashrate == 3.0 and layout.seed == 7 and layout.duration == 3600.0
 
 
+def test_mainnet_conditions_are_drawn_once_in_the_layout(registry: Registry) -> None:
+    data = two_groups()
+    data["nodes"][1].update(count=10, reachable=0.6, hidden=0.2, ban_list=["group:s", "1.2.3.4"],
+                            churn={"mean_session_s": 600, "mean_downtime_s": 60, "fraction": 0.5})
+    data["nodes"].append({"group": "s", "count": 3, "spy": {"relay": "none", "subnets": 1}})
+    scenario = scenario_from_dict(data)
+    layout = build_layout(scenario, registry)
+    relays = [n for n in layout.nodes.values() if n.group == "r"]
+    assert sum(not n.reachable for n in relays) == 4 and sum(n.hidden for n in relays) == 2
+    assert not any(n.hidden and not n.reachable for n in relays)
+    assert sum(n.churn is not None for n in relays) == 5 and set(layout.churn_streams) == {"r"}
+    assert all(n.ban_list == ["group:s", "1.2.3.4"] for n in relays)
+    assert [n.name for n in layout.nodes.values() if n.spy is not None] == ["s-0", "s-1", "s-2"]
+    assert layout.conditions
+    again = build_layout(scenario, registry)
+    assert [(n.reachable, n.hidden, n.churn) for n in again.nodes.values()] == \
+        [(n.reachable, n.hidden, n.churn) for n in layout.nodes.values()]
+    world = build_world(scenario, registry, layout=layout)
+    for name, spec in layout.nodes.items():
+        assert (world.nodes[name].in_limit == 0) == (not spec.reachable)
+        assert world.nodes[name].hidden == spec.hidden
+    plain = build_layout(scenario_from_dict(two_groups()), registry)
+    assert not plain.conditions and not plain.churn_streams
+    assert all(n.reachable and not n.hidden and n.churn is None for n in plain.nodes.values())
+
+
 def test_the_simulator_and_the_process_plan_read_one_layout_alike(registry: Registry) -> None:
     scenario = scenario_from_dict(two_groups(out_peers=5))
     layout = build_layout(scenario, registry)

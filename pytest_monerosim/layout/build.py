@@ -11,6 +11,7 @@ from ..config.errors import ScenarioError
 from ..config.resolve import ResolvedPlugin, resolve_plugins
 from ..rng import derive_rng
 from ..topology.files import TopologyFileError
+from . import conditions
 from .model import NetworkLayout, NodeSpec, WalletPlacement
 
 if TYPE_CHECKING:
@@ -59,12 +60,14 @@ def build_layout(scenario: Scenario, registry: Registry, *, source: str | None =
     seeds = _seed_nodes(scenario, graph, names) if dynamic else []
     group_of = scenario.group_of()
     index_of = {g.group: i for i, g in enumerate(scenario.nodes)}
+    drawn = conditions.draw(scenario, seed)
     nodes: dict[str, NodeSpec] = {}
     for index, name in enumerate(names):
         group = group_of[name]
         behaviour = plugins[f"nodes[{index_of[group.group]}].behaviour"]
         nodes[name] = _node_spec(scenario, group, name, index, graph.nodes[name], regions.get(name),
-                                 seed_node=group.seed_node or name in seeds, behaviour=behaviour)
+                                 seed_node=group.seed_node or name in seeds, behaviour=behaviour,
+                                 drawn=drawn)
     wallets = _wallets(scenario, plugins, nodes)
     attacks = [plugins[f"attacks[{i}]"] for i in range(len(scenario.attacks))]
     _check_attacks(scenario, registry, attacks, source)
@@ -73,12 +76,14 @@ def build_layout(scenario: Scenario, registry: Registry, *, source: str | None =
         graph=graph, dynamic=dynamic, seed_nodes=seeds, latency_model=latency, wallets=wallets,
         attacks=attacks, plugins=plugins,
         total_hashrate=sum(g.hashrate * g.count for g in scenario.nodes if g.role == "miner"),
+        conditions=conditions.any_conditions(scenario), churn_streams=drawn.churn_streams,
         built_from=scenario.model_dump_json(),
     )
 
 
 def _node_spec(scenario: Scenario, group: NodeGroup, name: str, index: int, attrs: dict[str, Any],
-               region: str | None, *, seed_node: bool, behaviour: ResolvedPlugin) -> NodeSpec:
+               region: str | None, *, seed_node: bool, behaviour: ResolvedPlugin,
+               drawn: conditions.Drawn) -> NodeSpec:
     """THE place a node's settings are filled in (add new per-node fields here)."""
     default_bw = scenario.network.bandwidth_bps
     bw = group.bandwidth_bps
@@ -91,6 +96,8 @@ def _node_spec(scenario: Scenario, group: NodeGroup, name: str, index: int, attr
         in_peers=limits.in_peers, anchors=limits.anchors, seed_node=seed_node, region=region,
         up_bps=float(up), down_bps=float(down), behaviour=behaviour,
         behaviour_explicit=group.behaviour is not None,
+        reachable=name not in drawn.nat, hidden=name in drawn.hidden, churn=drawn.churn.get(name),
+        spy=group.spy, ban_list=list(group.ban_list),
     )
 
 

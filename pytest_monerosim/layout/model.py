@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 if TYPE_CHECKING:
-    from ..config.model import Scenario
+    from ..config.model import Churn, Scenario, Spy
     from ..config.resolve import ResolvedPlugin
 
 
@@ -48,6 +48,16 @@ class NodeSpec:
     real backends allocate an IP and ports)."""
     wallets: list[str] = field(default_factory=list)
     """Names of the wallets placed on this node."""
+    reachable: bool = True
+    """False: behind NAT (drawn from the group's ``reachable`` share), no inbound connection."""
+    hidden: bool = False
+    """Run with ``--hide-my-port`` (drawn from the group's ``hidden`` share)."""
+    churn: Churn | None = None
+    """The group's churn settings if this node was drawn to churn, else ``None``."""
+    spy: Spy | None = None
+    """The group's spy settings (every node of a spy group is a spy)."""
+    ban_list: list[str] = field(default_factory=list)
+    """The group's ban list entries (``group:<name>`` resolved by the backend's addresses)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,12 @@ class NetworkLayout:
     """Every plugin reference of the scenario, validated, by dotted path."""
     total_hashrate: float
     """Sum of the miners' hashrates (each group's ``hashrate * count``)."""
+    conditions: bool = False
+    """Some group sets mainnet conditions (``reachable`` < 1, ``hidden``, ``churn``, ``spy``,
+    ``ban_list``): the simulator installs and reports them even if no node was drawn."""
+    churn_streams: dict[str, Any] = field(default_factory=dict, repr=False)
+    """Group → state of its ``churn:<group>`` stream after the layout drew which nodes churn
+    (the run draws sessions and downtimes on from there); see :mod:`.conditions`."""
     built_from: str = field(default="", repr=False)
     """The scenario as JSON when the layout was built (see :meth:`is_layout_of`)."""
 

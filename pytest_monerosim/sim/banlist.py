@@ -30,9 +30,8 @@ def networks(world: World, entries: list[str]) -> list[Net]:
     out: list[Net] = []
     for entry in entries:
         if entry.startswith("group:"):
-            group = next(g for g in world.scenario.nodes if g.group == entry[6:])
-            nets = {ipaddress.ip_network(f"{world.nodes[n].host}/24", strict=False)
-                    for n in group.node_names()}
+            nets = {ipaddress.ip_network(f"{world.nodes[s.name].host}/24", strict=False)
+                    for s in world.layout.nodes.values() if s.group == entry[6:]}
             out.extend(sorted(nets))
         else:
             out.append(ipaddress.ip_network(entry, strict=False))
@@ -48,15 +47,15 @@ class BanLists:
         self.banning: dict[Node, int] = {}
         """Node → index of its ban list in ``self.tables``."""
         self.tables: list[tuple[frozenset[str], tuple[Net, ...]]] = []
-        for group in world.scenario.nodes:
-            if not group.ban_list:
+        for spec in world.layout.nodes.values():
+            if not spec.ban_list:
                 continue
-            nets = networks(world, group.ban_list)
-            self.lists[group.group] = nets
-            hosts = frozenset(str(n.network_address) for n in nets if n.prefixlen == 32)
-            self.tables.append((hosts, tuple(n for n in nets if n.prefixlen < 32)))
-            for name in group.node_names():
-                self.banning[world.nodes[name]] = len(self.tables) - 1
+            if spec.group not in self.lists:  # the group's one table (its nodes share the list)
+                nets = networks(world, spec.ban_list)
+                self.lists[spec.group] = nets
+                hosts = frozenset(str(n.network_address) for n in nets if n.prefixlen == 32)
+                self.tables.append((hosts, tuple(n for n in nets if n.prefixlen < 32)))
+            self.banning[world.nodes[spec.name]] = len(self.tables) - 1
         self._cache: dict[tuple[int, str], bool] = {}
         self.refused = 0
 
@@ -83,7 +82,7 @@ class BanLists:
 
 
 def install(world: World) -> BanLists | None:
-    if not any(g.ban_list for g in world.scenario.nodes):
+    if not any(spec.ban_list for spec in world.layout.nodes.values()):
         return None
     bans = BanLists(world)
     world.add_filter(bans.allowed)

@@ -1,9 +1,10 @@
 """Node churn: nodes that go offline and come back on the same data directory.
 
-Each churning node (``NodeGroup.churn``; ``fraction`` of the group, drawn from
-the seed) alternates sessions and downtimes, each exponential with the given
-mean, a session clipped to ``[min_session_s, max_session_s]`` and a downtime
-to at least ``min_downtime_s`` (the existing Monerosim's ``general.turnover``).
+Each churning node (``NodeGroup.churn``; ``fraction`` of the group, drawn by
+the layout, :mod:`pytest_monerosim.layout.conditions`) alternates sessions and
+downtimes, each exponential with the given mean, a session clipped to
+``[min_session_s, max_session_s]`` and a downtime to at least
+``min_downtime_s`` (the existing Monerosim's ``general.turnover``).
 A node's first session starts at its start time.
 
 Going offline closes every connection (the node keeps its anchors, as a
@@ -15,13 +16,10 @@ database, ``tx_memory_pool::init`` reloads it).
 
 from __future__ import annotations
 
+import random
 from typing import TYPE_CHECKING, Any
 
-from ..rng import derive_rng
-
 if TYPE_CHECKING:
-    import random
-
     from ..config.model import Churn
     from ..result.model import Result
     from .network import World
@@ -34,15 +32,14 @@ class NodeChurn:
     def __init__(self, world: World) -> None:
         self.world = world
         self.plan: list[tuple[Node, Churn, random.Random]] = []
-        for group in world.scenario.nodes:
-            if group.churn is None:
-                continue
-            rng = derive_rng(world.seed, f"churn:{group.group}")
-            nodes = [world.nodes[n] for n in group.node_names()]
-            k = round(group.churn.fraction * len(nodes))
-            chosen = sorted(rng.sample(range(len(nodes)), k))
-            for i in chosen:
-                self.plan.append((nodes[i], group.churn, rng))
+        streams: dict[str, random.Random] = {}
+        for group, state in world.layout.churn_streams.items():
+            # each group's stream goes on from where the layout's draw of its churning nodes left it
+            streams[group] = rng = random.Random()
+            rng.setstate(state)
+        for spec in world.layout.nodes.values():
+            if spec.churn is not None:
+                self.plan.append((world.nodes[spec.name], spec.churn, streams[spec.group]))
         self.stops = 0
         self.downtime_s = 0.0
         self.session_s = 0.0

@@ -1,8 +1,10 @@
 """Mainnet conditions on a built world: spies, reachability, ban lists, churn.
 
-:func:`apply` runs once, after the nodes exist and before the first event. A
-scenario that sets none of the per-group options (``reachable``, ``hidden``,
-``churn``, ``spy``, ``ban_list``) is left exactly as built: no stream is
+:func:`apply` runs once, after the nodes exist and before the first event. Each node's
+conditions come from its :class:`~pytest_monerosim.layout.NodeSpec` (the layout
+draws NAT, hidden and churning nodes). A scenario that sets none of the
+per-group options (``reachable``, ``hidden``, ``churn``, ``spy``, ``ban_list``)
+is left exactly as built: no stream is
 drawn, no filter or component added, so its results do not change.
 """
 
@@ -19,17 +21,16 @@ if TYPE_CHECKING:
 
 
 def apply(world: World) -> None:
-    groups = world.scenario.nodes
-    if not any(g.reachable < 1 or g.hidden > 0 or g.churn is not None or g.spy is not None
-               or g.ban_list for g in groups):
+    layout = world.layout
+    if not layout.conditions:
         return
     spies.place(world)  # first: ban lists name the spies' subnets
     chosen = reachability.apply(world)
     bans = banlist.install(world)
     world.add_component(_Report(chosen, bans))
-    if any(g.churn is not None for g in groups):
+    if layout.churn_streams:
         world.add_component(NodeChurn(world))
-    if any(g.spy is not None for g in groups):
+    if any(spec.spy is not None for spec in layout.nodes.values()):
         world.add_component(spies.SpyNetwork(world))
 
 

@@ -31,6 +31,7 @@ from ..rng import derive_rng
 from .peers import DEFAULT_PORT, host_of, subnet_of
 
 if TYPE_CHECKING:
+    from ..layout.model import NodeSpec
     from ..result.model import Result
     from .network import World
     from .node import Node
@@ -55,15 +56,30 @@ def _readdress(world: World, node: Node, address: str) -> None:
     world.register_address(address)
 
 
+def _spy_groups(world: World) -> dict[str, list[NodeSpec]]:
+    """Group → its spies' specs (in node order), groups in the scenario's order."""
+    groups: dict[str, list[NodeSpec]] = {}
+    for spec in world.layout.nodes.values():
+        if spec.spy is not None:
+            groups.setdefault(spec.group, []).append(spec)
+    return groups
+
+
 def place(world: World) -> None:
-    """Move every spy group with ``spy.subnets`` into that many fresh /16s."""
+    """Move every spy group with ``spy.subnets`` into that many fresh /16s.
+
+    Drawn here, not in the layout: the fresh /16s avoid the subnets of the addresses the
+    simulator drew for the nodes (stream ``spies:<group>``).
+    """
     used = {n.subnet for n in world.nodes.values()}
-    for group in world.scenario.nodes:
-        if group.spy is None or group.spy.subnets is None:
+    for group, specs in _spy_groups(world).items():
+        spy = specs[0].spy
+        assert spy is not None
+        if spy.subnets is None:
             continue
-        rng = derive_rng(world.seed, f"spies:{group.group}")
+        rng = derive_rng(world.seed, f"spies:{group}")
         prefixes: list[str] = []
-        while len(prefixes) < group.spy.subnets:
+        while len(prefixes) < spy.subnets:
             first = rng.randint(1, 223)
             prefix = f"{first}.{rng.randint(0, 255)}"
             if first in _RESERVED_FIRST_OCTETS or prefix in used:
@@ -71,13 +87,13 @@ def place(world: World) -> None:
             used.add(prefix)
             prefixes.append(prefix)
         k = len(prefixes)
-        for i, name in enumerate(group.node_names()):
+        for i, spec in enumerate(specs):
             j, slot = i % k, i // k
             third, fourth = divmod(slot, 254)
             if third > 255:
-                raise ValueError(f"group {group.group!r}: {group.count} spies do not fit in "
+                raise ValueError(f"group {group!r}: {len(specs)} spies do not fit in "
                                  f"{k} /16 subnets; raise spy.subnets")
-            _readdress(world, world.nodes[name], f"{prefixes[j]}.{third}.{fourth + 1}:{DEFAULT_PORT}")
+            _readdress(world, world.nodes[spec.name], f"{prefixes[j]}.{third}.{fourth + 1}:{DEFAULT_PORT}")
 
 
 class _Sighting:
@@ -98,15 +114,15 @@ class SpyNetwork:
         self.spies: list[Node] = []
         self.relays: dict[Node, bool] = {}
         self.announcing: list[tuple[Node, int, float]] = []
-        for group in world.scenario.nodes:
-            if group.spy is None:
-                continue
-            for name in group.node_names():
-                node = world.nodes[name]
-                self.relays[node] = node.relaying = group.spy.relay == "all"
+        for specs in _spy_groups(world).values():
+            for spec in specs:
+                spy = spec.spy
+                assert spy is not None
+                node = world.nodes[spec.name]
+                self.relays[node] = node.relaying = spy.relay == "all"
                 self.spies.append(node)
-                if group.spy.announce:
-                    self.announcing.append((node, group.spy.announce, group.spy.announce_every_s))
+                if spy.announce:
+                    self.announcing.append((node, spy.announce, spy.announce_every_s))
         self.rng = derive_rng(world.seed, "spies:announce")
         self.announced = 0
         self.spy_set = set(self.spies)
@@ -195,28 +211,6 @@ class SpyNetwork:
         self.samples.append((world.engine.now, share, exposed))
         if world.engine.now + SAMPLE_S <= world.duration:
             world.engine.schedule(SAMPLE_S, self._sample)
-
-    def _policy(self, node: Node) -> None:
-        node.relaying = self.relays[node]
-        tx = getattr(self.world, "tx", None)
-        if tx is not None:
-            tx.relay.set_relaying(node)
-
-    def _announce(self, spy: Node, k: int, every: float) -> None:
-        """Short handshakes: each reachable target pings the spy back and whitelists it."""
-        world = self.world
-        if spy.online and spy.listed:
-            now = world.engine.now
-            targets = self.targets
-            for i in self.rng.sample(range(len(targets)), min(k, len(targets))):
-                target = targets[i]
-                if not target.online or not target.accepts_incoming or target.static_peers is not None:
-                    continue
-                if world.filters and not world.allowed(spy, target):
-                    continue  # a ban list refuses it
-                world.p2p.whitelist(target, spy.address, now)
-                self.announced += 1
-        world.engine.schedule(every, self._announce, spy, k, every)
 
     def finish(self, world: World, result: Result) -> None:
         share, exposed = self.shares()
