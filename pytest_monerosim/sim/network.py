@@ -57,7 +57,7 @@ from .mining import (
 from .node import Node, SimNodeAPI
 from .p2p import P2PNetwork
 from .peers import host_of, random_address, subnet_of
-from .relay import BlockRelay
+from .block_relay import BlockRelay
 
 LinkFilter = Callable[[Node, Node], bool]
 """``f(a, b)`` → False forbids ``a`` to connect to or deliver a message to ``b``."""

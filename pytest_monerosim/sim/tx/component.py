@@ -37,7 +37,7 @@ from .fees import FULL_REWARD_ZONE, fee_acceptable, max_block_weight, priority_i
 from .ledger import ChainIndex, Ledger
 from .mempool import AddResult, Mempool
 from .outputs import Tx
-from .relay import TxRelay, Watcher
+from .tx_relay import TxRelay, Watcher
 from .wallet import NodeUnavailable, SimWallet, TransferRejected
 
 if TYPE_CHECKING:
