@@ -42,6 +42,7 @@ from ..registry import Registry
 from ..result.model import BlockRecord, PeerSnapshot, ReorgRecord, Result
 from ..rng import derive_rng
 from . import conditions
+from .block_relay import BlockRelay
 from .chain import BlockTree, TipChange
 from .components import Hooks
 from .difficulty import DifficultyParams
@@ -57,7 +58,6 @@ from .mining import (
 from .node import Node, SimNodeAPI
 from .p2p import P2PNetwork
 from .peers import host_of, random_address, subnet_of
-from .block_relay import BlockRelay
 
 LinkFilter = Callable[[Node, Node], bool]
 """``f(a, b)`` → False forbids ``a`` to connect to or deliver a message to ``b``."""
