@@ -323,7 +323,7 @@ class OptionsDirective(_MarkdownDirective):
 
 class MarkersDirective(_MarkdownDirective):
     def markdown(self) -> list[str]:
-        from pytest_monerosim.plugin.plugin import MARKERS
+        from pytest_monerosim.plugin.entry import MARKERS
 
         out = []
         for marker in MARKERS:

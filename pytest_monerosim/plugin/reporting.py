@@ -1,6 +1,6 @@
 """The one reporting plugin of pytest-monerosim: rows, JUnit properties, the terminal summary.
 
-Registered by :func:`pytest_monerosim.plugin.plugin.pytest_configure` as
+Registered by :func:`pytest_monerosim.plugin.entry.pytest_configure` as
 ``monerosim-reporting``, with one settings object (:class:`~.report_settings.ReportOptions`).
 It owns the hooks; each optional feature (:mod:`.report_features`: progress,
 live API, Allure, plot files, baseline, JSON report) is a small object created

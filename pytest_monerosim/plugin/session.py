@@ -1,6 +1,6 @@
 """The session's hooks: collection-time scenarios, parametrization, reports, summary.
 
-Registered by :func:`pytest_monerosim.plugin.plugin.pytest_configure`, so the
+Registered by :func:`pytest_monerosim.plugin.entry.pytest_configure`, so the
 scenario model, registry and runner are imported only once pytest is configured
 (and after coverage measurement has started).
 """
