@@ -141,7 +141,7 @@ def run_scenario(
         raise  # bad input or a missing binary: nothing ran, nothing to keep
     except BaseException as exc:
         if on_partial is not None:
-            partial = partial_run(exc, scenario, name, options, source, plugins)
+            partial = partial_run(exc, layout, name, options, source)
             partial.result.wall_seconds = partial.result.wall_seconds or time.perf_counter() - started
             on_partial(partial)
         if isinstance(exc, KeyboardInterrupt):
@@ -154,7 +154,7 @@ def run_scenario(
         raise
     if not result.wall_seconds:
         result.wall_seconds = time.perf_counter() - started
-    return NetworkRun(scenario, result, name, scenario.general.seed, source, plugins)
+    return NetworkRun(scenario, result, name, layout.seed, source, plugins)
 
 
 INTERRUPTS = (KeyboardInterrupt, SystemExit)
@@ -174,22 +174,22 @@ def describe_error(exc: BaseException) -> tuple[str, str | None]:
     return first, detail
 
 
-def empty_result(scenario: Scenario, backend: str) -> Result:
+def empty_result(layout: NetworkLayout, backend: str) -> Result:
     """The result of a run that measured nothing: a genesis block and no nodes."""
+    scenario = layout.scenario
     genesis = BlockRecord(id="genesis", height=0, parent=None, miner="", found_at=0.0, difficulty=1,
                           cumulative_difficulty=1, reward=0)
-    return Result(scenario=scenario.general.name, backend=backend, seed=scenario.general.seed,
+    return Result(scenario=scenario.general.name, backend=backend, seed=layout.seed,
                   sim_seconds=0.0, blocks={genesis.id: genesis}, genesis=genesis.id,
                   target_s=scenario.mining.target_s)
 
 
 def partial_run(
     exc: BaseException,
-    scenario: Scenario,
+    layout: NetworkLayout,
     backend: str,
     options: RunOptions,
     source: str | None = None,
-    plugins: dict[str, ResolvedPlugin] | None = None,
 ) -> NetworkRun:
     """The :class:`NetworkRun` of a run that raised ``exc``: what the backend had measured
     (``options.partial``), marked ``interrupted`` or ``failed`` with the error's first line."""
@@ -200,11 +200,11 @@ def partial_run(
         except Exception:  # a half-built world may not summarise; keep the network listed
             result = None
     if result is None:
-        result = empty_result(scenario, backend)
+        result = empty_result(layout, backend)
     result.extra["partial"] = True
     line, detail = describe_error(exc)
     status = "interrupted" if isinstance(exc, INTERRUPTS) else "failed"
-    return NetworkRun(scenario, result, backend, scenario.general.seed, source, dict(plugins or {}),
+    return NetworkRun(layout.scenario, result, backend, layout.seed, source, dict(layout.plugins),
                       status=status, error=line, error_detail=detail)
 
 

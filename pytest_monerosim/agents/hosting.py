@@ -186,15 +186,15 @@ class HostedAgent:
         wait_rpc(rpc.get_info, f"daemon of {s.node}", READY_TIMEOUT_S)
         _wait_synchronized(rpc, s.node)
         address = self.directory.wait_for(s.wallet, READY_TIMEOUT_S) if s.wallet else BURN_ADDRESS
-        opts = s.options
+        opts = _plan_options(s.options, ("group", "role", "hashrate", "total_hashrate", "target_s",
+                                         "p2p", "out_peers", "in_peers"))
         self.node_api = RpcNode(
-            name=s.node, group=str(opts.get("group", s.node)), role=str(opts.get("role", "miner")),
+            name=s.node, group=str(opts["group"]), role=str(opts["role"]),
             rpc=rpc, scheduler=self.scheduler, log=self.log, seed=s.seed,
-            hashrate=float(opts.get("hashrate", 0.0)),
-            total_hashrate=float(opts.get("total_hashrate", 0.0)),
-            target_s=float(opts.get("target_s", 120.0)), mining_address=address,
-            peer_names=PeerNames(opts.get("p2p", {}), s.shared_dir),
-            out_peers=int(opts["out_peers"]), in_peers=opts.get("in_peers"),
+            hashrate=float(opts["hashrate"]), total_hashrate=float(opts["total_hashrate"]),
+            target_s=float(opts["target_s"]), mining_address=address,
+            peer_names=PeerNames(opts["p2p"], s.shared_dir),
+            out_peers=int(opts["out_peers"]), in_peers=opts["in_peers"],
         )
         behaviour = self._plugin("behaviour")
         behaviour.start(self.node_api)
@@ -267,6 +267,16 @@ class HostedAgent:
 
 STOPPED_DIR = "stopped"
 STOP_WAIT_WALL_S = 30.0
+
+
+def _plan_options(options: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    """``options`` if it holds every key the process plan writes for this agent (the scenario's
+    values, defaults applied once in the layout); a missing one is a plan/agent mismatch."""
+    missing = [k for k in keys if k not in options]
+    if missing:
+        raise ValueError(f"agent options lack {', '.join(missing)}: they come from the process plan "
+                         "(backends/plan.py, backends/command_lines.py); rebuild the plan")
+    return options
 
 
 def mark_stopped(shared_dir: Path, agent: str) -> None:
