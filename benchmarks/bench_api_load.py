@@ -84,11 +84,11 @@ def run_once(duration: str, load: tuple[int, int] | None,
     from pytest_monerosim.backends import RunOptions
     from pytest_monerosim.config.loader import load_scenario
     from pytest_monerosim.observe.api import ApiServer
-    from pytest_monerosim.observe.observer import Observer
+    from pytest_monerosim.observe.observer import LiveSession
     from pytest_monerosim.runner import run_scenario
 
     scenario = load_scenario(SCENARIO, overrides={"duration": duration})
-    observer = Observer(watch=True)
+    observer = LiveSession(watch=True)
     server = ApiServer(observer, 0).start()
     proc = None
     try:

@@ -23,7 +23,7 @@ from pytest_monerosim.config.loader import load_scenario
 from pytest_monerosim.observe import bus as ev
 from pytest_monerosim.observe.api import ApiServer, create_app
 from pytest_monerosim.observe.control import CommandError, NotRunning, RunGate
-from pytest_monerosim.observe.observer import Observer
+from pytest_monerosim.observe.observer import LiveSession
 from pytest_monerosim.result import summarize
 from pytest_monerosim.runner import NetworkRun, run_scenario
 
@@ -51,7 +51,7 @@ def test_bus_history_cursor_filters_and_subscribers() -> None:
 
 
 def test_registry_follows_the_bus() -> None:
-    obs = Observer(watch=False)
+    obs = LiveSession(watch=False)
     obs.feed_result(fake_result())
     agents = {a.id: a for a in obs.registry.all()}
     assert len(agents) == 10
@@ -118,13 +118,13 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-def observed() -> Observer:
-    obs = Observer(watch=False)
+def observed() -> LiveSession:
+    obs = LiveSession(watch=False)
     obs.feed_result(fake_result())
     return obs
 
 
-def test_api_endpoints_status_codes(observed: Observer) -> None:
+def test_api_endpoints_status_codes(observed: LiveSession) -> None:
     client = TestClient(create_app(observed, TOKEN, ["testserver"]), headers=AUTH)
     status = client.get("/api/status")
     assert status.status_code == 200 and status.json()["state"] == "idle"
@@ -168,7 +168,7 @@ SCENARIO = Path(__file__).resolve().parents[1] / "fixtures" / "scenarios" / "sma
 
 
 @contextmanager
-def live_run(observer: Observer, duration: str = "6h", paused: bool = True) -> Iterator[dict[str, Any]]:
+def live_run(observer: LiveSession, duration: str = "6h", paused: bool = True) -> Iterator[dict[str, Any]]:
     """Run small_network in a thread, observed live (held before its first event if ``paused``)."""
     scenario = load_scenario(SCENARIO, overrides={"duration": duration})
     out: dict[str, Any] = {}
@@ -199,7 +199,7 @@ def live_run(observer: Observer, duration: str = "6h", paused: bool = True) -> I
 
 
 def test_pause_step_mine_resume_through_uvicorn() -> None:
-    observer = Observer(watch=True)
+    observer = LiveSession(watch=True)
     server = ApiServer(observer, 0).start()
     try:
         assert server.url.startswith("http://127.0.0.1:")
@@ -253,7 +253,7 @@ def test_pause_step_mine_resume_through_uvicorn() -> None:
 def test_a_live_run_gives_the_same_result_as_an_unobserved_one() -> None:
     scenario = load_scenario(SCENARIO, overrides={"duration": "2h"})
     plain = run_scenario(scenario, backend="sim")
-    observer = Observer(watch=True)
+    observer = LiveSession(watch=True)
     with live_run(observer, duration="2h", paused=False) as out:
         pass
     a, b = dict(plain.summary), dict(out["run"].summary)
@@ -305,7 +305,7 @@ def test_pytest_serve_option_serves_during_the_session(pytester: pytest.Pytester
 
 
 # -- the doors (issue 11), the schema, events.jsonl and --replay ----------------------------------
-def test_token_host_and_origin_guard_every_request(observed: Observer) -> None:
+def test_token_host_and_origin_guard_every_request(observed: LiveSession) -> None:
     app = create_app(observed, TOKEN)
     local = {"Host": "127.0.0.1:8765"}
     client = TestClient(app, base_url="http://127.0.0.1:8765")
@@ -350,7 +350,7 @@ def test_token_host_and_origin_guard_every_request(observed: Observer) -> None:
     assert client.get("/api/agents/n3", headers={**AUTH, "Origin": "http://127.0.0.1:8765"}).status_code == 200
 
 
-def test_openapi_document_and_typed_views(observed: Observer) -> None:
+def test_openapi_document_and_typed_views(observed: LiveSession) -> None:
     from pytest_monerosim.observe.api import openapi_document
 
     doc = openapi_document()
@@ -385,7 +385,7 @@ def test_wallets_are_agents_and_events_are_saved_for_replay(tmp_path: Path) -> N
     from pytest_monerosim.observe.replay import Replay, load_events
 
     scenario = load_scenario(SCENARIO.with_name("dashboard.yaml"), overrides={"duration": "2h30m"})
-    observer = Observer(watch=True)
+    observer = LiveSession(watch=True)
     with observer.run(scenario=scenario, backend="sim", options=(options := RunOptions(workdir=tmp_path)),
                       test="wallets"):
         assert not (tmp_path / "events.jsonl").exists()
@@ -400,7 +400,7 @@ def test_wallets_are_agents_and_events_are_saved_for_replay(tmp_path: Path) -> N
     assert not list(tmp_path.glob(".events.jsonl*")), "the partial file is renamed into place"
     kinds = {e["kind"] for e in events}
     assert {"run.start", "run.sample", "block.found", "tx.created", "wallet.state", "run.end"} <= kinds
-    replay_obs = Observer(watch=False)
+    replay_obs = LiveSession(watch=False)
     replay = replay_obs.replay = Replay(replay_obs, events, source="test")
     replay.seek(replay.end)
     assert replay_obs.status()["height"]["max"] == run.summary["blocks"]["main_chain_height"]

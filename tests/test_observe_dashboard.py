@@ -24,7 +24,7 @@ from test_observe_api import wait_for
 from pytest_monerosim.backends import RunOptions
 from pytest_monerosim.config.loader import load_scenario, scenario_from_dict
 from pytest_monerosim.observe.api import ApiServer
-from pytest_monerosim.observe.observer import Observer
+from pytest_monerosim.observe.observer import LiveSession
 from pytest_monerosim.runner import run_scenario
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -83,7 +83,7 @@ def text(driver: Any, element_id: str) -> str:
     return str(driver.execute_script("return document.getElementById(arguments[0]).innerText", element_id))
 
 
-def run_in_thread(observer: Observer, scenario: Any, backend: str, options: RunOptions,
+def run_in_thread(observer: LiveSession, scenario: Any, backend: str, options: RunOptions,
                   paused: bool) -> tuple[threading.Thread, dict[str, Any]]:
     out: dict[str, Any] = {}
 
@@ -105,7 +105,7 @@ def run_in_thread(observer: Observer, scenario: Any, backend: str, options: RunO
 
 def test_dashboard_in_chromium_on_a_live_simulated_eclipse(browser: Any, tmp_path: Path,
                                                            request: pytest.FixtureRequest) -> None:
-    observer = Observer(watch=True)
+    observer = LiveSession(watch=True)
     server = ApiServer(observer, 0).start()
     scenario = load_scenario(FIXTURES / "dashboard.yaml")
     thread, out = run_in_thread(observer, scenario, "sim", RunOptions(workdir=tmp_path / "run"), paused=True)
@@ -180,11 +180,11 @@ def test_replay_in_chromium_with_the_time_slider(browser: Any, tmp_path: Path,
     from pytest_monerosim.observe.replay import Replay, load_events
 
     scenario = load_scenario(FIXTURES / "dashboard.yaml", overrides={"duration": "2h"})
-    live = Observer(watch=True)
+    live = LiveSession(watch=True)
     thread, out = run_in_thread(live, scenario, "sim", RunOptions(workdir=tmp_path), paused=False)
     thread.join(120)
     assert "run" in out, out.get("error")
-    observer = Observer(watch=False)
+    observer = LiveSession(watch=False)
     observer.replay = Replay(observer, load_events(tmp_path), source=str(tmp_path))
     observer.replay.seek(observer.replay.end)
     final_height = observer.status()["height"]["max"]
@@ -219,7 +219,7 @@ def test_dashboard_in_chromium_on_a_monerod_network(browser: Any, tmp_path: Path
         "network": {"topology": {"name": "mesh"}},
         "nodes": [{"group": "miners", "count": 2, "role": "miner", "hashrate": 50, "seed_node": True}],
         "backends": {"monerod": {"overrides": {"duration": "40m"}}}})
-    observer = Observer(watch=True)
+    observer = LiveSession(watch=True)
     server = ApiServer(observer, 0).start()
     thread, out = run_in_thread(observer, scenario, "monerod", RunOptions(workdir=tmp_path / "run"), paused=False)
     try:

@@ -106,7 +106,7 @@ class StandardSync:
         node.set_relaying(True)
 
 
-class Observer:
+class ObserverBehaviour:
     """Receives everything its peers send, relays nothing, mines nothing."""
 
     def __init__(self, params: NoParams) -> None:
@@ -123,6 +123,6 @@ PLUGINS: list[PluginSpec[Any]] = [
                "one block every `interval` seconds, whatever the difficulty"),
     PluginSpec("behaviour", "standard_sync", NoParams, StandardSync,
                "receives, verifies and relays blocks; does not mine"),
-    PluginSpec("behaviour", "observer", NoParams, Observer,
+    PluginSpec("behaviour", "observer", NoParams, ObserverBehaviour,
                "monitoring node: receives, never relays, never mines"),
 ]

@@ -66,10 +66,10 @@ def main(args: argparse.Namespace) -> int:
     scenario = load_from_args(args)
 
     from ..observe.api import ApiServer
-    from ..observe.observer import Observer
+    from ..observe.observer import LiveSession
     from ..runner import NetworkRun, run_scenario
 
-    observer = Observer(watch=True)
+    observer = LiveSession(watch=True)
     if args.log:
         observer.log_to(Path(args.log))
     try:
@@ -128,14 +128,14 @@ def _linger(seconds: float | None, url: str) -> None:
 
 def _replay(args: argparse.Namespace) -> int:
     from ..observe.api import ApiServer
-    from ..observe.observer import Observer
+    from ..observe.observer import LiveSession
     from ..observe.replay import Replay, ReplayError, load_events
 
     try:
         events = load_events(Path(args.replay))
     except (ReplayError, OSError) as exc:
         raise UsageFailure(str(exc)) from None
-    observer = Observer(watch=False)
+    observer = LiveSession(watch=False)
     replay = observer.replay = Replay(observer, events, source=str(args.replay))
     replay.seek(replay.end)
     try:

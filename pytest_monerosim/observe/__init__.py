@@ -6,7 +6,7 @@
   kept up to date from the bus;
 * :mod:`.control` — the command interface backends implement and the
   pause/step/resume gate the simulator's run loop consults;
-* :mod:`.observer` — :class:`~.observer.Observer`, the hub one session or CLI run owns;
+* :mod:`.observer` — :class:`~.observer.LiveSession`, the hub one session or CLI run owns;
 * :mod:`.views` — :class:`~.views.RunViews`: time series, peer graph, block tree and
   transactions, kept from the bus for the dashboard;
 * :mod:`.replay` — a finished result told again on the bus, ``events.jsonl`` written per

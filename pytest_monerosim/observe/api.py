@@ -27,7 +27,7 @@ carry the run's token (``Authorization: Bearer``, ``X-Monerosim-Token``, or
 (415 otherwise), so a cross-site form POST can never command a run.
 
 Reads are served from snapshots the observer rebuilds at most four times a
-second (:meth:`~.observer.Observer.cached`), never by walking the run per request.
+second (:meth:`~.observer.LiveSession.cached`), never by walking the run per request.
 :class:`ApiServer` runs uvicorn in a daemon thread and stops it in :meth:`ApiServer.stop`.
 """
 
@@ -69,7 +69,7 @@ from .schemas import (
 )
 
 if TYPE_CHECKING:
-    from .observer import Observer
+    from .observer import LiveSession
 
 STATIC = Path(__file__).with_name("static")
 HOST = "127.0.0.1"
@@ -222,7 +222,7 @@ def _split(value: str | None) -> list[str]:
     return [v for v in (value or "").split(",") if v]
 
 
-def create_app(observer: Observer, token: str | None = None, allowed_hosts: Iterable[str] = ()) -> Any:
+def create_app(observer: LiveSession, token: str | None = None, allowed_hosts: Iterable[str] = ()) -> Any:
     """The ASGI app: the FastAPI app wrapped in :class:`Guard` (``token`` defaults to :func:`new_token`)."""
     app = build_fastapi(observer, token or "")
     guarded = Guard(app, token or new_token(), allowed_hosts, observer)
@@ -230,7 +230,7 @@ def create_app(observer: Observer, token: str | None = None, allowed_hosts: Iter
     return guarded
 
 
-def build_fastapi(observer: Observer, token: str) -> FastAPI:
+def build_fastapi(observer: LiveSession, token: str) -> FastAPI:
     app = FastAPI(title="monerosim live API", version="1", docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json",
                   description="State and control of the network a monerosim session or `monerosim serve` "
@@ -393,9 +393,9 @@ def _agent_page(rows: list[dict[str, Any]], offset: int, limit: int) -> dict[str
 
 def openapi_document() -> dict[str, Any]:
     """The API's OpenAPI document, without starting a server (for the docs site)."""
-    from .observer import Observer
+    from .observer import LiveSession
 
-    return build_fastapi(Observer(watch=False), "").openapi()
+    return build_fastapi(LiveSession(watch=False), "").openapi()
 
 
 def free_port() -> int:
@@ -407,7 +407,7 @@ def free_port() -> int:
 class ApiServer:
     """uvicorn serving :func:`create_app` on 127.0.0.1 (or ``host``) in a background thread."""
 
-    def __init__(self, observer: Observer, port: int = 0, *, token: str | None = None,
+    def __init__(self, observer: LiveSession, port: int = 0, *, token: str | None = None,
                  allowed_hosts: Iterable[str] = (), host: str = HOST) -> None:
         self.observer = observer
         self.requested_port = port

@@ -15,14 +15,14 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 if TYPE_CHECKING:
-    from .observer import Observer
+    from .observer import LiveSession
 
 MAX_NODE_SERIES = 2000
 """Per-node series beyond this are left out (a scrape of a huge network stays small)."""
 
 
 class ObserverCollector:
-    def __init__(self, observer: Observer) -> None:
+    def __init__(self, observer: LiveSession) -> None:
         self.observer = observer
 
     def describe(self) -> list[Any]:
@@ -81,7 +81,7 @@ class ObserverCollector:
         yield peers
 
 
-def render(observer: Observer) -> tuple[bytes, str]:
+def render(observer: LiveSession) -> tuple[bytes, str]:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ObserverCollector(observer))
     return generate_latest(registry), CONTENT_TYPE_LATEST

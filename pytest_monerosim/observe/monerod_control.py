@@ -38,7 +38,7 @@ from .control import CommandError, NotRunning, UnknownAgent, int_arg
 
 if TYPE_CHECKING:
     from ..backends.monerod.network import LoopbackNetwork, PlannedDaemon
-    from .observer import Observer
+    from .observer import LiveSession
 
 MONEROD_NODE_COMMANDS = ("stop", "start", "disconnect", "reconnect", "mine")
 POLL_EVERY_S = 0.5
@@ -50,7 +50,7 @@ START_TIMEOUT_S = 60.0
 class MonerodController:
     """Commands to the nodes of a running loopback network, and its live events."""
 
-    def __init__(self, network: LoopbackNetwork, observer: Observer) -> None:
+    def __init__(self, network: LoopbackNetwork, observer: LiveSession) -> None:
         self.network = network
         self.observer = observer
         self.bus = observer.bus

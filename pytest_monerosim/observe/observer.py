@@ -3,7 +3,7 @@
 It owns the :class:`~.bus.EventBus`, the :class:`~.registry.AgentRegistry`, the
 current run's status and :class:`~.control.RunGate`, the controller that
 takes agent commands, and optionally a JSON-lines log of every kept event.
-:meth:`Observer.run` wraps one network run: it announces it, hands the
+:meth:`LiveSession.run` wraps one network run: it announces it, hands the
 backend a progress callback and (on the embedded simulator) a component that
 publishes live events and honours pause/step/resume, and when the backend
 has no live events it replays the finished result onto the bus so the
@@ -71,7 +71,11 @@ class JsonLinesLog:
                 self._file = None
 
 
-class Observer:
+class LiveSession:
+    """The live-observation hub one pytest session or CLI run owns: event bus, agent registry,
+    run views, pause/step gate and agent control, behind the REST API and dashboard. (The node
+    role ``observer`` is a behaviour, :class:`~pytest_monerosim.agents.behaviours.ObserverBehaviour`.)"""
+
     def __init__(self, *, history: int = 10_000, watch: bool = True) -> None:
         self.watch = watch
         """Live mode: hook into the simulator (events as they happen, pause/step/resume).
@@ -201,9 +205,9 @@ class Observer:
         # Real backends may publish on observer.bus, set observer.live and observer.controller.
         options.extra["observer"] = self
         if backend == "sim" and self.watch:
-            from .sim_component import SimObserver, add_sim_component
+            from .sim_component import SimEventPublisher, add_sim_component
 
-            add_sim_component(options, SimObserver(self))
+            add_sim_component(options, SimEventPublisher(self))
         try:
             yield self.current
         except BaseException as exc:

@@ -26,14 +26,14 @@ from . import bus as ev
 
 if TYPE_CHECKING:
     from ..result.model import Result
-    from .observer import Observer
+    from .observer import LiveSession
 
 EVENTS_FILE = "events.jsonl"
 SAMPLES_IN_REPLAY = 240
 """Samples a replayed result's series gets over its duration."""
 
 
-def register_agents(observer: Observer, result: Result) -> None:
+def register_agents(observer: LiveSession, result: Result) -> None:
     bus, registry = observer.bus, observer.registry
     for name, info in result.nodes.items():
         if name not in registry:
@@ -46,7 +46,7 @@ def register_agents(observer: Observer, result: Result) -> None:
                         group=wallet.node, state="running", address=wallet.address)
 
 
-def feed_result(observer: Observer, result: Result, *, samples: bool = True) -> None:
+def feed_result(observer: LiveSession, result: Result, *, samples: bool = True) -> None:
     """Publish a finished result's story: agents, blocks, reorgs, txs, wallets, final tips and peers."""
     bus = observer.bus
     register_agents(observer, result)
@@ -100,7 +100,7 @@ def feed_result(observer: Observer, result: Result, *, samples: bool = True) -> 
                     unlocked=w.unlocked, received=w.received, sent=w.sent, txs=w.tx_count, node=w.node)
 
 
-def _replayed_sample(observer: Observer, t: float, height: int, txs: int) -> None:
+def _replayed_sample(observer: LiveSession, t: float, height: int, txs: int) -> None:
     fields = observer.views.sample_fields()
     observer.bus.publish(ev.RUN_SAMPLE, time=t, height_max=height, txs=txs, replayed=True,
                          **{k: v for k, v in fields.items() if k in ("stale", "reorgs", "blocks")})
@@ -177,7 +177,7 @@ def load_events(folder: Path) -> list[dict[str, Any]]:
 class Replay:
     """A saved run played back onto an observer, up to a chosen simulated time."""
 
-    def __init__(self, observer: Observer, events: list[dict[str, Any]], source: str = "") -> None:
+    def __init__(self, observer: LiveSession, events: list[dict[str, Any]], source: str = "") -> None:
         self.observer = observer
         self.events = events
         self.source = source

@@ -16,15 +16,15 @@ from . import bus as ev
 from .control import CommandError, UnknownAgent, float_arg, int_arg
 
 if TYPE_CHECKING:
-    from .observer import Observer
+    from .observer import LiveSession
 
 SIM_NODE_COMMANDS = ("mine", "restart", "disconnect")
 
 
-class SimObserver:
-    """A simulator component that reports to an :class:`~.observer.Observer`."""
+class SimEventPublisher:
+    """A simulator component that reports to an :class:`~.observer.LiveSession`."""
 
-    def __init__(self, observer: Observer) -> None:
+    def __init__(self, observer: LiveSession) -> None:
         self.observer = observer
         self.bus = observer.bus
         self.world: Any = None

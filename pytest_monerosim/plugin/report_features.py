@@ -31,7 +31,7 @@ from .state import ITEM_IN_CALL, session_state
 if TYPE_CHECKING:
     from ..backends import RunOptions
     from ..observe.api import ApiServer
-    from ..observe.observer import Observer
+    from ..observe.observer import LiveSession
     from ..report.baseline import Baseline, Deviation
     from ..runner import NetworkRun
 
@@ -114,7 +114,8 @@ def chain_progress(options: RunOptions, fn: Any) -> None:
 class LiveApi:
     """The live REST API and dashboard: on each xdist worker (they run the networks), else here."""
 
-    def __init__(self, config: pytest.Config, base_port: int, worker: str | None, observer: Observer) -> None:
+    def __init__(self, config: pytest.Config, base_port: int, worker: str | None,
+                 observer: LiveSession) -> None:
         self.config = config
         self.base_port = base_port
         self.worker = worker
@@ -288,7 +289,7 @@ class JsonReport:
     """The session's JSON report (and sweep CSV), with every worker's event log merged beside it."""
 
     def __init__(self, config: pytest.Config, options: ReportOptions, worker: str | None,
-                 observer: Observer) -> None:
+                 observer: LiveSession) -> None:
         from ..report.json_report import log_path, now_iso
 
         assert options.report is not None

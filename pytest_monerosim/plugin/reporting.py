@@ -48,7 +48,7 @@ from .state import ITEM_RUNS, session_state
 if TYPE_CHECKING:
     from ..backends import RunOptions
     from ..observe.api import ApiServer
-    from ..observe.observer import Observer
+    from ..observe.observer import LiveSession
     from ..runner import NetworkRun
 
 
@@ -59,7 +59,7 @@ class ReportingPlugin:
         self.worker = worker_id(config)
         self.collected: list[str] = []
         self._in_call: pytest.Item | None = None
-        self.observer: Observer | None = None
+        self.observer: LiveSession | None = None
         self.progress: Progress | None = None
         self.live: LiveApi | None = None
         self.allure: AllureSteps | None = None
@@ -86,10 +86,10 @@ class ReportingPlugin:
             self.plots = PlotFiles()
         if opts.progress != "off" and self.worker is None:
             self.progress = Progress(config, opts.progress)
-        from ..observe.observer import Observer
+        from ..observe.observer import LiveSession
 
         # always observed: each run's events.jsonl lands in its output folder (monerosim serve --replay)
-        self.observer = Observer(watch=opts.serve_port is not None)
+        self.observer = LiveSession(watch=opts.serve_port is not None)
         if opts.report is not None:
             self.report = JsonReport(config, opts, self.worker, self.observer)
         if opts.serve_port is not None:
@@ -299,7 +299,7 @@ class ReportingPlugin:
 class _CheckEvents:
     """Check listener that publishes a ``check`` event per check on the observer's bus."""
 
-    def __init__(self, observer: Observer) -> None:
+    def __init__(self, observer: LiveSession) -> None:
         self.observer = observer
 
     def check_started(self, name: str, args: dict[str, str]) -> Any:

@@ -25,7 +25,7 @@ import pytest
 
 from pytest_monerosim.backends import RunOptions
 from pytest_monerosim.config.model import Scenario
-from pytest_monerosim.observe.observer import Observer
+from pytest_monerosim.observe.observer import LiveSession
 from pytest_monerosim.registry import Registry
 from pytest_monerosim.runner import run_scenario
 
@@ -150,7 +150,7 @@ def test_stop_and_start_through_the_controller_never_end_the_run(
         "network": {"topology": "star"},
         "nodes": [{"group": "hub", "role": "miner", "hashrate": 1}, {"group": "leaf", "count": 2}],
     })
-    observer = Observer(watch=True)
+    observer = LiveSession(watch=True)
     out: dict[str, Any] = {}
 
     def target() -> None:

@@ -16,7 +16,7 @@ import pytest
 from pytest_monerosim.backends import RunOptions
 from pytest_monerosim.config.model import Scenario
 from pytest_monerosim.observe.api import ApiServer
-from pytest_monerosim.observe.observer import Observer
+from pytest_monerosim.observe.observer import LiveSession
 from pytest_monerosim.registry import Registry
 from pytest_monerosim.runner import run_scenario
 
@@ -53,7 +53,7 @@ def test_commands_to_real_nodes_through_uvicorn(registry: Registry, tmp_path: Pa
         "network": {"topology": "ring"},
         "nodes": [{"group": "n", "count": 3, "role": "miner", "hashrate": 1}],
     })
-    observer = Observer(watch=True)
+    observer = LiveSession(watch=True)
     server = ApiServer(observer, 0).start()
     out: dict[str, Any] = {}
 
