@@ -12,14 +12,12 @@ import pytest
 import yaml
 
 from pytest_monerosim.config.errors import ScenarioError
+from pytest_monerosim.legacy.load import is_legacy, legacy_from_dict, load_legacy
 from pytest_monerosim.legacy.model import (
     LegacyConfigError,
     LegacyGmlNetwork,
     LegacySwitchNetwork,
     RemoteDaemon,
-    is_legacy,
-    legacy_from_dict,
-    load_legacy,
     parse_legacy_duration,
 )
 

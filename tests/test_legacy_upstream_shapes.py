@@ -21,8 +21,9 @@ from pytest_monerosim.cli import main as cli_main
 from pytest_monerosim.config import apply_run_overrides, load_scenario, scenario_from_dict
 from pytest_monerosim.config.errors import ScenarioError
 from pytest_monerosim.legacy.gml import resolve_network_path, shortest_path_matrix
+from pytest_monerosim.legacy.load import legacy_from_dict, load_legacy
 from pytest_monerosim.legacy.migrate import Migration, migrate_file
-from pytest_monerosim.legacy.model import LegacyConfigError, legacy_from_dict, load_legacy
+from pytest_monerosim.legacy.model import LegacyConfigError
 from pytest_monerosim.registry import default_registry
 from pytest_monerosim.runner import prepare, run_scenario
 from pytest_monerosim.topology.files import (

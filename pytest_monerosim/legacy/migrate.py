@@ -49,6 +49,7 @@ from typing import Any
 
 from ..config.durations import format_duration
 from .gml import SWITCH_LATENCY_S, gml_network, resolve_network_path
+from .load import legacy_from_dict, load_legacy
 from .migrate_agents import _AgentMapping
 from .migrate_groups import _Grouping
 from .migrate_helpers import (
@@ -66,8 +67,6 @@ from .model import (
     LegacyConfig,
     LegacyGmlNetwork,
     LegacySwitchNetwork,
-    legacy_from_dict,
-    load_legacy,
 )
 
 __all__ = [
