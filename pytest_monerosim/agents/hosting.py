@@ -4,7 +4,7 @@ Every agent is described by the command line of its script (built by
 :func:`pytest_monerosim.backends.command_lines.agent_argv`). :func:`parse_agent_args`
 turns that command line into an :class:`AgentSetup`; :class:`HostedAgent`
 builds the behaviour / wallet strategy / monitor from it and drives it with a
-:class:`~.runtime.Scheduler`. The ``monerod`` backend's in-process mode parses
+:class:`~.realtime.Scheduler`. The ``monerod`` backend's in-process mode parses
 the very command lines it would otherwise execute, so threads and processes
 run one configuration path.
 
@@ -31,15 +31,13 @@ from typing import Any
 from ..registry import Registry
 from ..rpc import DaemonRpc
 from ..rpc.errors import MonerodBackendError
+from .realtime import Clock, EventLog, Scheduler
 from .runtime import (
     BURN_ADDRESS,
     AgentErrors,
-    Clock,
-    EventLog,
     PeerNames,
     RpcNode,
     RpcWallet,
-    Scheduler,
     WalletDirectory,
     daemon_client,
     wait_rpc,

@@ -11,7 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_monerosim.agents.api import InsufficientFunds
-from pytest_monerosim.agents.runtime import Clock, EventLog, RpcWallet, Scheduler, WalletDirectory
+from pytest_monerosim.agents.realtime import Clock, EventLog, Scheduler
+from pytest_monerosim.agents.runtime import RpcWallet, WalletDirectory
 from pytest_monerosim.backends.monerod.actions import NetworkActions
 from pytest_monerosim.backends.monerod.network import LoopbackNetwork
 from pytest_monerosim.config.model import Scenario
