@@ -64,12 +64,12 @@ EXTENSION POINTS (attacks build on these):
 from __future__ import annotations
 
 from heapq import heappush
-from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from ..config.model import P2P
 from . import timed_sync
 from .node import Link
+from .peer_choice import pick_gray, pick_white
 from .peers import Gossip
 
 if TYPE_CHECKING:
@@ -78,10 +78,6 @@ if TYPE_CHECKING:
 
 CONNECTION_TIMEOUT_S = 5.0
 """``P2P_DEFAULT_CONNECTION_TIMEOUT``: an attempt to a dead address fails after this."""
-WHITE_PICK_DEPTH = 20
-"""A white pick considers the 20 most recently seen usable candidates."""
-GRAY_DRAWS = 64
-"""Random gray draws before falling back to a full scan of the list."""
 MAX_CONNECTIONS_PER_IP = 1
 PASS_DRAWS = 3
 """Random draws of one ``make_new_connection_from_peerlist`` call (``rand_count < 3``): a
@@ -378,7 +374,7 @@ class P2PNetwork:
             r.kind = None
             return None
         r.draws += 1
-        address = self._pick_white(node) if r.kind == WHITE else self._pick_gray(node)
+        address = pick_white(self, node) if r.kind == WHITE else pick_gray(self.world, node)
         if address is None:  # nothing in the filtered list: the pass fails at once
             r.kind = None
             return None
@@ -396,77 +392,6 @@ class P2PNetwork:
             return False
         target = self.world.by_address.get(address)
         return target is None or target not in node.links
-
-    def _pick_white(self, node: Node) -> str | None:
-        """One white draw: the 20 most recently seen (one per /16 and host while others
-        exist), the newest favoured (``get_random_index_with_fixed_probability``)."""
-        white = node.book.white
-        if not white:
-            return None
-        self.refresh_seen(node)
-        cache = self.world.addr_cache
-        parts = self.world.addr_parts
-        subnets = {p.subnet for p in node.links}
-        entries = sorted(white.items(), key=itemgetter(1), reverse=True)
-        filtered: list[str] = []
-        for skip_same_subnet in (True, False):
-            hosts: set[str] = set()
-            skipped = 0
-            for address, _seen in entries:
-                if len(filtered) >= WHITE_PICK_DEPTH:
-                    break
-                host, subnet = cache.get(address) or parts(address)
-                if (skip_same_subnet and subnet in subnets) or host in hosts:
-                    skipped += 1
-                else:
-                    filtered.append(address)
-                hosts.add(host)
-            if filtered or not skipped:
-                break
-        if not filtered:
-            return None
-        m = min(len(filtered) - 1, WHITE_PICK_DEPTH)
-        if not m:
-            return filtered[0]
-        x = node.rng.randrange(16 * m + 1)
-        return filtered[x * x * x // (m * m * 4096)]
-
-    def _pick_gray(self, node: Node) -> str | None:
-        """One gray draw: uniform over the list filtered to one per /16 (while others
-        exist) and one per host."""
-        gray = node.book.gray_list
-        if not gray:
-            return None
-        world = self.world
-        parts = world.addr_parts
-        host_count = world.host_count
-        subnets = {p.subnet for p in node.links}
-        rng = node.rng
-        # Uniform over the filtered list by rejection: same distribution as
-        # monerod's filter-then-pick, without scanning 5000 entries. A host
-        # with k known addresses is accepted with probability 1/k, which is
-        # monerod's "each host once".
-        for _ in range(GRAY_DRAWS):
-            address = gray[int(rng.random() * len(gray))]
-            host, subnet = parts(address)
-            if subnet in subnets:
-                continue
-            k = host_count.get(host, 1)
-            if k > 1 and rng.random() * k >= 1.0:
-                continue
-            return address
-        for skip_same_subnet in (True, False):
-            hosts: set[str] = set()
-            candidates = []
-            for address in gray:
-                host, subnet = parts(address)
-                if (skip_same_subnet and subnet in subnets) or host in hosts:
-                    continue
-                hosts.add(host)
-                candidates.append(address)
-            if candidates:
-                return candidates[rng.randrange(len(candidates))]
-        return None
 
     def _attempt(self, node: Node, address: str) -> None:
         node.maker_busy = True
