@@ -36,6 +36,7 @@ import networkx as nx
 from pytest_monerosim.backends.monerod.network import LoopbackNetwork
 from pytest_monerosim.backends.monerod.restart import restart
 from pytest_monerosim.backends.sim import build_world
+from pytest_monerosim.config.loader import apply_run_overrides
 from pytest_monerosim.config.model import Scenario
 from pytest_monerosim.p2p import crawl_sync
 from pytest_monerosim.registry import Registry
@@ -72,7 +73,8 @@ def sim_side(registry: Registry, seed: int, *, debian: bool = False) -> dict[str
     sc = eight_relays().model_copy(deep=True)
     sc.general.seed = seed
     sc.p2p.ping_back = not debian
-    world = build_world(sc, registry, snapshot_interval_s=None, duration=WAIT_S + AFTER_RESTART_S)
+    world = build_world(apply_run_overrides(sc, duration=WAIT_S + AFTER_RESTART_S), registry,
+                        snapshot_interval_s=None)
     victim = world.node(VICTIM)
     if debian:
         debian_bootstrap(world)

@@ -63,13 +63,13 @@ def test_compiled_steps_give_the_numpy_results() -> None:
 
 def test_a_run_is_identical_with_and_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
     from pytest_monerosim.backends.sim import run_scenario
-    from pytest_monerosim.config.loader import load_scenario
+    from pytest_monerosim.config.loader import apply_run_overrides, load_scenario
     from pytest_monerosim.registry import default_registry
     from pytest_monerosim.result.summary import summarize, without_wall_clock
 
     def fingerprint() -> str:
-        result = run_scenario(load_scenario(FIXTURES / "quickstart.yaml"), default_registry(),
-                              duration=3 * 3600.0)
+        scenario = apply_run_overrides(load_scenario(FIXTURES / "quickstart.yaml"), duration=3 * 3600.0)
+        result = run_scenario(scenario, default_registry())
         h = hashlib.sha256(json.dumps(without_wall_clock(summarize(result)), sort_keys=True,
                                       default=str).encode())
         for txid in sorted(result.txs, key=str):
