@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pytest_monerosim.backends import RunOptions
 from pytest_monerosim.config.durations import parse_run_duration
-from pytest_monerosim.config.loader import load_scenario
+from pytest_monerosim.config.loader import apply_run_overrides, load_scenario
 from pytest_monerosim.registry import default_registry
 from pytest_monerosim.result.summary import summarize
 from pytest_monerosim.runner import run_scenario
@@ -39,10 +39,11 @@ def main() -> None:
     registry = default_registry()
     figures = {}
     for backend in ("sim", "monerod"):
-        scenario = load_scenario(args.scenario)
+        scenario = apply_run_overrides(load_scenario(args.scenario),
+                                       duration=parse_run_duration(args.duration))
         with tempfile.TemporaryDirectory(prefix="bench-tx-") as tmp:
             extra = {"warm_chain": args.warm_chain} if backend == "monerod" else {}
-            options = RunOptions(workdir=Path(tmp), duration=parse_run_duration(args.duration),
+            options = RunOptions(workdir=Path(tmp),
                                  time_scale=args.time_scale if backend == "monerod" else None,
                                  extra=extra)
             begun = time.monotonic()
