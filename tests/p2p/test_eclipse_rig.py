@@ -32,7 +32,7 @@ def test_refused_on_loopback_and_for_anchor_counts_monerod_lacks() -> None:
             return []
 
     precheck(scenario(victim_anchors=2), Namespaced)
-    with pytest.raises(BackendUnavailable, match="victim_anchors=0; monerod 0.18 always restores 2"):
+    with pytest.raises(BackendUnavailable, match="victim_anchors=0; monerod 0.18 always keeps 2 anchor peers"):
         precheck(scenario(victim_anchors=0), Namespaced)
     assert "not loopback, not 10/8" in NEEDS_NAMESPACES
 

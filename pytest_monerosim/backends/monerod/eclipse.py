@@ -79,8 +79,9 @@ def precheck(scenario: Scenario, network_kind: type | None = None) -> None:
         anchors = ref.params.get("victim_anchors") if ref.name == "eclipse" else None
         if anchors not in (None, MONEROD_ANCHORS):
             raise BackendUnavailable(
-                f"eclipse on monerod: victim_anchors={anchors!r}; monerod 0.18 always restores "
-                f"{MONEROD_ANCHORS} anchor connections (accepted: null or {MONEROD_ANCHORS})")
+                f"eclipse on monerod: victim_anchors={anchors!r}; monerod 0.18 always keeps "
+                f"{MONEROD_ANCHORS} anchor peers (P2P_DEFAULT_ANCHOR_CONNECTIONS_COUNT, not "
+                f"configurable) (accepted: null or {MONEROD_ANCHORS})")
 
 
 def victim_shares(connections: Iterable[dict[str, Any]],

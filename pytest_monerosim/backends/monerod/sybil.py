@@ -82,9 +82,9 @@ def precheck(scenario: Scenario) -> None:
     """``BackendUnavailable`` for what this driver cannot measure (before any daemon starts)."""
     if not scenario.wallets:
         raise BackendUnavailable(
-            "sybil on monerod: without wallets only connection shares would be measured, and on "
-            "loopback daemons dial only their exclusive peers, so sybils cannot take outgoing "
-            "slots (needs the namespaced network with non-private attacker addresses)")
+            "sybil on monerod: the scenario has no wallets, so no transaction reaches the spies; "
+            "this driver measures first-spy precision (connection shares alone: the agreement "
+            "suite's eclipse comparison, tests/agreement)")
     if scenario.transactions.relay != "dandelion":
         raise BackendUnavailable(
             f"sybil on monerod: transactions.relay={scenario.transactions.relay!r} has no real "
