@@ -470,12 +470,15 @@ def _wallets(result: Result, plan: ProcessPlan, by_type: Mapping[str, list[dict[
             funded_at=funded_at, tx_count=max(len(outgoing), sent_counts.get(spec.name, 0)),
         )
         if r:
-            # on the reference chain a wallet still owns what its txs off that chain spent:
-            # monero-wallet-rpc's balance already left out their amount and fee (a tx still
-            # in the pool at the end, or in a block that lost)
+            # monero-wallet-rpc's balance (get_balance, not strict) counts the pool: it leaves
+            # out what the wallet's own pool txs spent (amount and fee; their change stays in)
+            # and adds the wallet's incoming payments still in the pool (wallet2::
+            # balance_per_subaddress, m_unconfirmed_txs and m_unconfirmed_payments, monero
+            # src/wallet/wallet2.cpp, 0.18.0.0). On the reference chain neither happened.
             reference[spec.name] = int(r.get("balance", 0)) + sum(
                 int(t["amount"]) + int(t.get("fee", 0)) for t in outgoing
-                if str(t.get("txid")) not in on_main)
+                if str(t.get("txid")) not in on_main) - sum(
+                int(t["amount"]) for t in r.get("pool_in", []) if str(t.get("txid")) not in on_main)
     if reference:
         result.extra.setdefault("transactions", {})["reference_balances"] = reference
 

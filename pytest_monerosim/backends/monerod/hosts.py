@@ -26,6 +26,8 @@ from .ports import LOOPBACK, NodePorts
 from .wallet import WalletRpcNode
 
 ISOLATIONS = ("auto", "netns", "loopback")
+TIE_BREAKS = 3
+"""At most this many blocks mined at the end to break a tie between tips (:func:`settle_tips`)."""
 
 
 def choose_isolation(wanted: str = "auto") -> tuple[str, str]:
@@ -141,7 +143,7 @@ def bootstrap_peers(specs: dict[str, DaemonSpec], ips: dict[str, str]) -> dict[s
 
 __all__ = [
     "ISOLATIONS", "PlannedDaemon", "PlannedWallet", "bootstrap_peers", "choose_isolation",
-    "loopback_ip", "settle_tips", "wait_synchronized",
+    "loopback_ip", "settle_tips", "wait_one_tip", "wait_synchronized",
 ]
 
 
@@ -172,14 +174,58 @@ def wait_synchronized(daemons: Sequence[PlannedDaemon], *, alone: bool, timeout:
         time.sleep(0.1)
 
 
-def settle_tips(daemons: Sequence[MonerodNode], timeout: float) -> bool:
-    """Wait until ``daemons`` all have the same tip; False if they do not within ``timeout`` s."""
+def _tips(daemons: Sequence[MonerodNode]) -> dict[str, tuple[str, int]]:
+    """Each answering daemon's (top block hash, height)."""
+    tips: dict[str, tuple[str, int]] = {}
+    for d in daemons:
+        with contextlib.suppress(MonerodBackendError):
+            info = d.rpc.get_info()
+            tips[d.name] = (str(info["top_block_hash"]), int(info["height"]) - 1)
+    return tips
+
+
+def wait_one_tip(daemons: Sequence[MonerodNode], timeout: float) -> dict[str, tuple[str, int]]:
+    """Wait until ``daemons`` all have the same tip or ``timeout`` s pass; their last tips."""
     deadline = time.monotonic() + timeout
     while True:
-        tips = set()
-        for d in daemons:
-            with contextlib.suppress(MonerodBackendError):
-                tips.add(str(d.rpc.get_info()["top_block_hash"]))
-        if len(tips) <= 1 or time.monotonic() >= deadline:
-            return len(tips) <= 1
+        tips = _tips(daemons)
+        if len({h for h, _ in tips.values()}) <= 1 or time.monotonic() >= deadline:
+            return tips
         time.sleep(0.1)
+
+
+def settle_tips(daemons: Sequence[MonerodNode], timeout: float, *, burn_address: str,
+                max_tie_breaks: int = TIE_BREAKS) -> dict[str, object]:
+    """Bring ``daemons`` (mining stopped) onto one tip, bounded; what it took.
+
+    Waiting is enough for a node that is only behind. Two tips of the same
+    height never resolve by waiting on regtest: difficulty is fixed, so they
+    carry the same cumulative difficulty and each node keeps the one it saw
+    first. Then one block is mined (``generateblocks``) to ``burn_address`` on
+    a daemon holding the tip most daemons hold; the others receive it, find
+    its parent missing, sync and reorganize onto it. Its coinbase pays no
+    wallet, so the ledger stays what the run made. At most ``max_tie_breaks``
+    blocks, each followed by a wait of ``timeout`` s. Returns ``settled``,
+    ``waited_s``, ``tie_break_blocks`` and, when not settled, ``tips``
+    (node -> "hash@height").
+    """
+    start = time.monotonic()
+    blocks: list[str] = []
+    tips = wait_one_tip(daemons, timeout)
+    while len({h for h, _ in tips.values()}) > 1 and len(blocks) < max_tie_breaks:
+        holders: dict[str, list[str]] = {}
+        for name, (tip, _) in tips.items():
+            holders.setdefault(tip, []).append(name)
+        top = max(height for _, height in tips.values())
+        best = max(holders, key=lambda t: (tips[holders[t][0]][1] == top, len(holders[t]), t))
+        by_name = {d.name: d for d in daemons}
+        with contextlib.suppress(MonerodBackendError):
+            answer = by_name[sorted(holders[best])[0]].rpc.generateblocks(1, burn_address)
+            blocks += [str(b) for b in answer.get("blocks", [])]
+        tips = wait_one_tip(daemons, timeout)
+    settled = len({h for h, _ in tips.values()}) <= 1
+    record: dict[str, object] = {"settled": settled, "waited_s": round(time.monotonic() - start, 1),
+                                 "tie_break_blocks": blocks}
+    if not settled:
+        record["tips"] = {n: f"{h}@{height}" for n, (h, height) in sorted(tips.items())}
+    return record

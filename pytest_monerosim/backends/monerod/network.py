@@ -60,6 +60,7 @@ from .. import BackendUnavailable
 from ..command_lines import AgentRuntimeArgs, agent_argv, agent_env
 from ..parse import build_result, host_directories
 from ..plan import (
+    BURN_ADDRESS,
     DaemonSpec,
     PlanOptions,
     ProcessPlan,
@@ -168,6 +169,7 @@ class LoopbackNetwork:
         self.agent_threads: dict[str, HostedAgent] = {}
         self.agent_procs: dict[str, ManagedProcess] = {}
         self.errors = AgentErrors()
+        self.end_of_run: dict[str, object] = {}
         self.directory = WalletDirectory(self.shared_dir)
         self.t0: float | None = None
         self.stopped_at: float | None = None
@@ -460,9 +462,11 @@ class LoopbackNetwork:
             raise MonerodBackendError("agent failed:\n" + "\n".join(self.errors.fatal))
 
     def settle_tips(self, timeout: float = SETTLE_TIPS_S) -> bool:
-        """Wait (mining stopped) until every running daemon has the same tip; False if not in time."""
-        return settle_tips([d for d in self.daemons.values()
-                            if d.alive() and not d.stopped_on_purpose], timeout)
+        """Every running daemon onto one tip (:func:`.hosts.settle_tips`), as extra end_of_run."""
+        self.end_of_run = settle_tips([d for d in self.daemons.values()
+                                       if d.alive() and not d.stopped_on_purpose], timeout,
+                                      burn_address=BURN_ADDRESS)
+        return bool(self.end_of_run["settled"])
 
     def blocks_mined(self) -> int:
         return sum(a.node_api.blocks_mined for a in self.agent_threads.values()
@@ -511,6 +515,7 @@ class LoopbackNetwork:
         result = self._build_result(time.time())
         result.extra["phases_s"] = dict(self.phases)
         result.extra["network"] = self.network_record()
+        result.extra["end_of_run"] = self.end_of_run
         result.extra["timing"] = timing_record(result, time_scale=self.time_scale,
                                                target_s=self.plan.target_s)
         if self.plan.dynamic and self.netns is None:

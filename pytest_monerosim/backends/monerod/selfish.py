@@ -116,6 +116,7 @@ class SelfishMiningRun:
         host_dir.mkdir(parents=True, exist_ok=True)
         node = MonerodNode(name, host_dir / "chain", NodePorts(ATTACKER_P2P, ATTACKER_RPC, 0, 0),
                            offline=True, binary=net.monerod_bin, run_dir=host_dir)
+        # its RPC address is not loopback: the command line adds --confirm-external-bind
         node.exec_prefix = net.netns.exec_prefix(name)
         node.host = address
         node.rpc = DaemonRpc(address, ATTACKER_RPC, timeout=node.rpc.timeout)
