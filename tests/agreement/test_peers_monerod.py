@@ -157,6 +157,9 @@ def real_side(registry: Registry, workdir: Path) -> dict[str, Any]:
     return out
 
 
+@pytest.mark.monerod_long  # 3 min of 8 real daemons whose timing moves with the machine's load: in
+# two full `-n 2` runs on 2026-12-05 its crawler missed a whitelisted daemon once; CI keeps the
+# simulator side (test_sim_peer_selection.py) and runs this with -m monerod_long.
 def test_real_and_simulated_peer_selection_agree(registry: Registry, namespaced: None, tmp_path: Path,
                                                  record_property: Any) -> None:
     real = real_side(registry, tmp_path / "run")

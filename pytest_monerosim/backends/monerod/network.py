@@ -481,15 +481,15 @@ class LoopbackNetwork:
             agent.scheduler.stop()
         for agent in others:  # all idle before any reports: one client per wallet at a time
             agent.stop()
+        deadline = time.monotonic() + AGENT_EXIT_TIMEOUT_S
+        for proc in self.agent_procs.values():  # they exit by themselves at the end; a miner
+            proc.wait(max(0.0, deadline - time.monotonic()))  # still mining would race settle_tips
         self.settle_tips()  # wallets report balances on the chain every node ends on
         for agent in others:
             agent.finish()
         for agent in monitors.values():
             agent.stop()
             agent.finish()
-        deadline = time.monotonic() + AGENT_EXIT_TIMEOUT_S
-        for proc in self.agent_procs.values():  # they exit by themselves at the end
-            proc.wait(max(0.0, deadline - time.monotonic()))
         for proc in self.agent_procs.values():
             proc.stop()
         failed = {n: p.returncode for n, p in self.agent_procs.items() if p.returncode not in (0, None)}
