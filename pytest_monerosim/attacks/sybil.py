@@ -34,6 +34,7 @@ from pydantic import Field, model_validator
 
 from ..config.model import Seconds
 from ..registry import PluginSpec
+from ..sim.spies import Sighting, first_seen_watcher
 from .base import Attack, AttackParams
 from .eclipse import require_dynamic, subnet_addresses
 
@@ -68,16 +69,6 @@ class SybilParams(AttackParams):
         return self
 
 
-class _Sighting:
-    __slots__ = ("time", "spy", "sender", "phase")
-
-    def __init__(self, time: float, spy: str, sender: str | None, phase: str) -> None:
-        self.time = time
-        self.spy = spy
-        self.sender = sender
-        self.phase = phase
-
-
 class Sybil(Attack):
     name = "sybil"
     Params = SybilParams
@@ -90,7 +81,7 @@ class Sybil(Attack):
         self.sybils: set[Node] = set()
         self.spy_names: list[str] = []
         self.addresses: list[str] = []
-        self.first: dict[str, _Sighting] = {}
+        self.first: dict[str, Sighting] = {}
         self.rng = random.Random(0)
         self.series_out: list[list[float]] = []
         self.series_all: list[list[float]] = []
@@ -124,7 +115,7 @@ class Sybil(Attack):
         tx = getattr(world, "tx", None)
         if tx is not None:
             for name in self.spy_names:
-                tx.watch(name, self._watcher(name))
+                tx.watch(name, first_seen_watcher(self.first, name))
         world.engine.at(p.start, self._sample)
 
     def _advertise(self, requester: Node) -> list[str]:
@@ -133,16 +124,6 @@ class Sybil(Attack):
         if len(self.addresses) <= limit:
             return list(self.addresses)
         return self.rng.sample(self.addresses, limit)
-
-    def _watcher(self, spy: str) -> Any:
-        first = self.first
-
-        def seen(tx_id: str, time: float, sender: str | None, phase: str) -> None:
-            cur = first.get(tx_id)
-            if cur is None or time < cur.time:
-                first[tx_id] = _Sighting(time, spy, sender, phase)
-
-        return seen
 
     # -- measuring ------------------------------------------------------------------
     def _shares(self) -> tuple[float, float, float]:

@@ -96,7 +96,9 @@ def place(world: World) -> None:
             _readdress(world, world.nodes[spec.name], f"{prefixes[j]}.{third}.{fourth + 1}:{DEFAULT_PORT}")
 
 
-class _Sighting:
+class Sighting:
+    """The first time a transaction reached any spy: when, which spy, from whom, in which phase."""
+
     __slots__ = ("time", "spy", "sender", "phase")
 
     def __init__(self, time: float, spy: str, sender: str | None, phase: str) -> None:
@@ -104,6 +106,17 @@ class _Sighting:
         self.spy = spy
         self.sender = sender
         self.phase = phase
+
+
+def first_seen_watcher(first: dict[str, Sighting], spy: str) -> Any:
+    """A ``tx.watch`` callback that keeps, per transaction, the earliest sighting by any spy."""
+
+    def seen(tx_id: str, time: float, sender: str | None, phase: str) -> None:
+        cur = first.get(tx_id)
+        if cur is None or time < cur.time:
+            first[tx_id] = Sighting(time, spy, sender, phase)
+
+    return seen
 
 
 class SpyNetwork:
@@ -126,14 +139,14 @@ class SpyNetwork:
         self.rng = derive_rng(world.seed, "spies:announce")
         self.announced = 0
         self.spy_set = set(self.spies)
-        self.first: dict[str, _Sighting] = {}
+        self.first: dict[str, Sighting] = {}
         self.samples: list[tuple[float, float, float]] = []
 
     def setup(self, world: World) -> None:
         tx = getattr(world, "tx", None)
         if tx is not None:
             for node in self.spies:
-                tx.watch(node.name, self._seen(node.name))
+                tx.watch(node.name, first_seen_watcher(self.first, node.name))
         world.engine.schedule(SAMPLE_S, self._sample)
         for node in self.spies:
             # after the node's behaviour started (a standard_sync behaviour turns relaying on)
@@ -164,16 +177,6 @@ class SpyNetwork:
                 world.p2p.whitelist(target, spy.address, now)
                 self.announced += 1
         world.engine.schedule(every, self._announce, spy, k, every)
-
-    def _seen(self, spy: str) -> Any:
-        first = self.first
-
-        def seen(tx_id: str, time: float, sender: str | None, phase: str) -> None:
-            cur = first.get(tx_id)
-            if cur is None or time < cur.time:
-                first[tx_id] = _Sighting(time, spy, sender, phase)
-
-        return seen
 
     def shares(self) -> tuple[float, float]:
         """(spies' share of honest outgoing connections, share of honest nodes with a spy out-peer)."""
