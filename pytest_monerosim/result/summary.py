@@ -148,8 +148,9 @@ def summarize(result: Result) -> dict[str, Any]:
         summary["wallets"] = wallets_section(result)
     if result.attacks:
         summary["attacks"] = {name: _jsonable(m) for name, m in sorted(result.attacks.items())}
-    # real backends: how hosts were isolated, what time scaling did; the sim's mainnet conditions
-    for key in ("network", "timing", "reachability", "churn", "spies"):
+    # real backends: how hosts were isolated, what time scaling did, the end-of-run tie-breaks;
+    # the sim's mainnet conditions
+    for key in ("network", "timing", "end_of_run", "reachability", "churn", "spies"):
         if isinstance(result.extra.get(key), dict):
             summary[key] = _jsonable(result.extra[key])
     return summary

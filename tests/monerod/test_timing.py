@@ -63,9 +63,11 @@ def test_the_summary_carries_timing_and_network_when_a_backend_recorded_them() -
     assert "timing" not in summarize(result)
     result.extra["timing"] = timing_record(result, time_scale=120.0, target_s=120.0)
     result.extra["network"] = {"isolation": "netns", "latency_emulated": False}
+    result.extra["end_of_run"] = {"settled": True, "waited_s": 2.5, "tie_break_blocks": ["ab12"]}
     summary = summarize(result)
     assert summary["timing"]["relay_to_all_sim_s"]["p50"] == 6.0
     assert summary["network"]["isolation"] == "netns"
+    assert summary["end_of_run"]["tie_break_blocks"] == ["ab12"]
 
 
 def test_implied_stale_rate() -> None:
