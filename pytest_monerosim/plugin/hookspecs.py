@@ -46,4 +46,8 @@ def pytest_monerosim_run_context(
     hook order) around the run. It may adjust ``options``: chain
     ``options.progress`` or append simulator components to
     ``options.extra["components"]``.
+
+    Not called when a test reuses a finished real-daemon run of the same scenario
+    and options (the ``monerod`` backend; ``MONEROSIM_REUSE_RUNS=0`` turns reuse
+    off): nothing starts then. ``pytest_monerosim_network_done`` is still called.
     """
