@@ -410,3 +410,21 @@ def test_wallets_are_agents_and_events_are_saved_for_replay(tmp_path: Path) -> N
     assert replay_obs.status()["controls"]["pause"]["reason"].startswith("a replay")
     assert main(["serve", "--replay", str(tmp_path), "--port", "0", "--linger", "0"]) == 0
     assert main(["serve", "--replay", str(tmp_path / "nothing"), "--port", "0"]) == 2
+
+
+def test_the_registry_state_and_the_api_schema_have_the_same_fields() -> None:
+    """AgentState is schemas.Agent's mutable twin: a field added to one is added to the other."""
+    import dataclasses
+
+    from pytest_monerosim.observe.agent_registry import AgentState
+    from pytest_monerosim.observe.schemas import Agent
+
+    state = {f.name: f for f in dataclasses.fields(AgentState)}
+    assert list(state) == list(Agent.model_fields)
+    for name, spec in Agent.model_fields.items():
+        if spec.default_factory is not None:
+            assert state[name].default_factory is not dataclasses.MISSING, name
+        elif spec.is_required():
+            assert state[name].default is dataclasses.MISSING, name
+        else:
+            assert state[name].default == spec.default, name

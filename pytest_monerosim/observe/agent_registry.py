@@ -18,9 +18,15 @@ STATES = ("created", "running", "paused", "stopped", "finished")
 
 @dataclass
 class AgentState:
+    """One agent's latest state: the registry's mutable twin of the API's ``schemas.Agent``.
+
+    A plain dataclass because it changes on every event; the API serves it through
+    ``schemas.Agent``, whose fields and defaults a test holds equal to these.
+    """
+
     id: str
     kind: str
-    """node | wallet | attack | engine"""
+    """node | wallet | engine"""
     role: str = ""
     group: str = ""
     honest: bool = True
