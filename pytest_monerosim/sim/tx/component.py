@@ -377,10 +377,12 @@ class TxLayer:
         ledger = self.ledger
         seen = self.relay.fluff.seen
         tree = self.world.tree
+        livetime = self.policy.livetime
         for other_id in ledger.conflicts(tx):
             other = ledger.txs[other_id]
+            # (a conflicting tx older than the pool lifetime has left the node's pool)
             if node.index not in self.rejected.get(other.serial, ()) and \
-                    seen.get(other.serial, node.index) <= t:
+                    t - livetime <= seen.get(other.serial, node.index) <= t:
                 return True
             for bid in ledger.tx_blocks.get(other_id, ()):
                 if node.chain.on_main_chain(tree.get(bid)):
