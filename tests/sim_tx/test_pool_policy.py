@@ -18,6 +18,7 @@ from pytest_monerosim.sim.tx.bandwidth import TxBandwidth
 from pytest_monerosim.sim.tx.fluff import FluffEngine
 from pytest_monerosim.sim.tx.mempool import AddResult, Mempool
 from pytest_monerosim.sim.tx.pool_policy import relay_delay, relay_times
+from pytest_monerosim.sim.tx.weights import estimate_weight
 
 from .conftest import quickstart
 from .conftest import make_registry as _tx_registry
@@ -157,3 +158,20 @@ def test_mainnet_input_shares_are_the_published_table() -> None:
     total = sum(MAINNET_INPUTS.values())
     assert math.isclose(total, 100.0, abs_tol=0.01)
     assert round(MAINNET_INPUTS[1] + MAINNET_INPUTS[2], 2) == 93.05
+
+
+def test_drawn_shapes_follow_the_distribution_and_set_weight_and_fee() -> None:
+    shaped = run_scenario(quickstart("3h", shape={"inputs": {1: 1, 2: 1}, "outputs": {2: 1, 4: 1}}),
+                          make_registry())
+    plain = run_scenario(quickstart("3h"), make_registry())
+    users = [t for t in shaped.txs.values() if t.sender and t.sender.startswith("user")]
+    assert users and all(t.fee > 0 for t in users)
+    assert {1, 2} <= {len(t.key_images) for t in users}  # both drawn (more when the amount needs)
+    weights = {t.weight for t in users}
+    # the weights are wallet2's estimates for the drawn counts; 4 outputs pay the BP+ clawback
+    assert {estimate_weight(1, 2), estimate_weight(1, 4), estimate_weight(2, 4)} <= weights
+    plain_users = [t for t in plain.txs.values() if t.sender and t.sender.startswith("user")]
+    assert {t.weight for t in plain_users} <= {estimate_weight(k, 2) for k in range(1, 17)}
+    # fee per byte is the tier's either way: the fee follows the weight
+    per_byte = {round(t.fee / t.weight, -4) for t in users + plain_users}
+    assert len(per_byte) <= 2

@@ -38,6 +38,7 @@ from .ledger import ChainIndex, Ledger
 from .mempool import AddResult, Mempool
 from .outputs import Tx
 from .pool_policy import PoolPolicy
+from .shape import ShapeDraw
 from .tx_relay import TxRelay, Watcher
 from .wallet import NodeUnavailable, SimWallet, TransferRejected
 
@@ -96,6 +97,7 @@ class TxLayer:
         self.ledger.add_block(genesis.id, None, 0, [out.id], [])
         self.relay = TxRelay(self)
         self.policy = PoolPolicy(self)
+        self.shape = ShapeDraw(self.cfg.shape, world.rng("tx.shape")) if self.cfg.shape else None
 
     # -- component hooks ---------------------------------------------------------
     def setup(self, world: World) -> None:
@@ -411,10 +413,12 @@ class TxLayer:
         named = self._named(outputs)
         chain = self.chain_of(wallet.node)
         serial = len(self.ledger.by_serial)
+        min_inputs, n_outputs = self.shape.draw() if self.shape is not None else (1, 0)
         tx = build(self.ledger, chain, self.rng, tx_id=f"tx{serial:06d}", sender=wallet.name,
                    origin=node.name, spendable=wallet.spendable(), outputs=named,
                    per_byte=self.fee_per_byte(node.chain.tip, priority),
-                   ring_size=self.cfg.ring_size, now=self.world.engine.now)
+                   ring_size=self.cfg.ring_size, now=self.world.engine.now,
+                   min_inputs=min_inputs, n_outputs=n_outputs)
         self._submit(tx, node)
         wallet.add_pending(tx.id, tx.spends)
         return tx.id
