@@ -20,8 +20,8 @@ from pytest_monerosim.sim.tx.mempool import AddResult, Mempool
 from pytest_monerosim.sim.tx.pool_policy import relay_delay, relay_times
 from pytest_monerosim.sim.tx.weights import estimate_weight
 
-from .conftest import quickstart
 from .conftest import make_registry as _tx_registry
+from .conftest import quickstart
 from .test_mempool import tx
 
 
