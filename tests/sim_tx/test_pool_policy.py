@@ -175,3 +175,16 @@ def test_drawn_shapes_follow_the_distribution_and_set_weight_and_fee() -> None:
     # fee per byte is the tier's either way: the fee follows the weight
     per_byte = {round(t.fee / t.weight, -4) for t in users + plain_users}
     assert len(per_byte) <= 2
+
+
+def test_an_extra_input_must_pay_for_its_own_bytes() -> None:
+    from pytest_monerosim.sim.tx.builder import select_inputs
+    from pytest_monerosim.sim.tx.fees import fee_for_weight
+
+    per_byte = 20_000
+    one = fee_for_weight(estimate_weight(1, 2), per_byte)
+    spendable = [(1, 10**12), (2, 5), (3, 10**9)]
+    chosen, fee = select_inputs(spendable, 10**12 - one, per_byte, 2, 16, min_inputs=2)
+    assert [oid for oid, _ in chosen] == [1, 3]  # output 2 (5 units) cannot pay its bytes
+    assert fee == fee_for_weight(estimate_weight(2, 2), per_byte)
+    assert sum(v for _, v in chosen) >= 10**12 - one + fee

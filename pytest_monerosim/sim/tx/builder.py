@@ -32,18 +32,24 @@ def select_inputs(spendable: Sequence[tuple[int, int]], amount: int, per_byte: i
     """Outputs to spend and the fee; ``InsufficientFunds`` if they cannot cover ``amount``.
 
     ``min_inputs`` (a drawn tx shape): after the covering set, add the smallest other
-    outputs until there are that many (or none are left).
+    outputs that still pay for the larger fee until there are that many (or none are left).
     """
     chosen, fee = _covering(spendable, amount, per_byte, n_outputs, ring_size)
     if len(chosen) >= min_inputs:
         return chosen, fee
     taken = {oid for oid, _ in chosen}
+    total = sum(v for _, v in chosen)
     for oid, value in sorted(spendable, key=lambda x: (x[1], x[0])):
         if len(chosen) >= min(min_inputs, MAX_INPUTS):
             break
-        if oid not in taken:
+        if oid in taken:
+            continue
+        more = fee_for_weight(estimate_weight(len(chosen) + 1, n_outputs, ring_size), per_byte)
+        if total + value >= amount + more:
             chosen.append((oid, value))
-    return chosen, fee_for_weight(estimate_weight(len(chosen), n_outputs, ring_size), per_byte)
+            total += value
+            fee = more
+    return chosen, fee
 
 
 def _covering(spendable: Sequence[tuple[int, int]], amount: int, per_byte: int,
