@@ -197,7 +197,9 @@ class TxShape(_Model):
     """
 
     inputs: dict[int, float] | None = None
+    """Input count (1..64) -> weight, or ``"mainnet"``; the drawn count is a floor."""
     outputs: dict[int, float] | None = None
+    """Output count with change (2..16) -> weight, or ``"mainnet"``."""
 
     @field_validator("inputs", mode="before")
     @classmethod
@@ -223,7 +225,9 @@ class Transactions(_Model):
     ``get_relay_delay``, ``MIN_RELAY_TIME`` 5 min, ``MAX_RELAY_TIME`` 4 h; none past half
     the pool lifetime)."""
     relay_backoff_min_s: Seconds = Field(default=300.0, gt=0)
+    """First re-relay delay and the step of the back-off (monerod: ``MIN_RELAY_TIME``, 5 min)."""
     relay_backoff_max_s: Seconds = Field(default=14_400.0, gt=0)
+    """Longest gap between re-relays (monerod: ``MAX_RELAY_TIME``, 4 h)."""
     pool_livetime_s: Seconds = Field(default=259_200.0, gt=0)
     """``CRYPTONOTE_MEMPOOL_TX_LIVETIME`` (3 days): a pool tx older than this is dropped and
     refused if it comes again (a tx from a popped block: ``..._FROM_ALT_BLOCK_LIVETIME``, a week)."""

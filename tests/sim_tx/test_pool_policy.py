@@ -188,3 +188,24 @@ def test_an_extra_input_must_pay_for_its_own_bytes() -> None:
     assert [oid for oid, _ in chosen] == [1, 3]  # output 2 (5 units) cannot pay its bytes
     assert fee == fee_for_weight(estimate_weight(2, 2), per_byte)
     assert sum(v for _, v in chosen) >= 10**12 - one + fee
+
+
+@pytest.mark.parametrize(("tx", "field"), [
+    ({"shape": {"inputs": {0: 1}}}, "transactions.shape.inputs"),
+    ({"shape": {"outputs": "bogus"}}, "transactions.shape.outputs"),
+    ({"shape": {"outputs": {17: 1}}}, "transactions.shape.outputs"),
+    ({"relay_backoff_min_s": 600, "relay_backoff_max_s": 300}, "relay_backoff_max_s"),
+    ({"pool_livetime_s": 0}, "transactions.pool_livetime_s"),
+])
+def test_bad_pool_and_shape_settings_are_one_line_naming_the_field(tmp_path: Any, tx: dict[str, Any],
+                                                                   field: str) -> None:
+    import yaml
+
+    from pytest_monerosim.config.errors import ScenarioError
+    from pytest_monerosim.config.loader import load_scenario
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"nodes": [{"group": "a", "count": 2}], "transactions": tx}))
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(path)
+    assert field in str(err.value) and "\n" not in str(err.value).strip()
