@@ -5,6 +5,10 @@ seconds on top of the link's latency (as blocks do in :mod:`..block_relay`). A s
 carries one tx; a fluff flush (``NOTIFY_NEW_TRANSACTIONS``) carries every tx queued on
 the connection, so a flush of many txs, or of one large one, takes longer on a slow link.
 
+A tx that joins a flush its node makes later in the same half-second window (the fluff
+engine's "ride-along") is charged as a message of its own: the flush's other bytes do not
+delay it.
+
 What is left out: the serialized message's framing (a Levin header of 33 bytes, the
 tx blobs' length prefixes) and contention between a node's connections and its block
 sends (its uplink is not one FIFO pipe for transactions, as it is for blocks).
