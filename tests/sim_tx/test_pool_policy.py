@@ -209,3 +209,27 @@ def test_bad_pool_and_shape_settings_are_one_line_naming_the_field(tmp_path: Any
     with pytest.raises(ScenarioError) as err:
         load_scenario(path)
     assert field in str(err.value) and "\n" not in str(err.value).strip()
+
+
+def test_a_slow_uplink_delays_every_tx_leaving_its_node_by_its_bytes() -> None:
+    """Users on 20 kbit/s uplinks: the first other node to see a user's tx (its stem peer,
+    or a fluff peer) sees it at least ``8 * weight / 20,000`` s after it was made."""
+    def run(bandwidth: bool) -> Result:
+        sc = quickstart("3h", tx_bandwidth=bandwidth).model_dump(mode="python", exclude_unset=True)
+        sc["nodes"][1]["bandwidth_bps"] = 20_000
+        return run_scenario(Scenario.model_validate(sc), make_registry())
+
+    def first_hop(result: Result) -> list[tuple[float, float]]:
+        out = []
+        for t in result.txs.values():
+            if not t.origin.startswith("users"):
+                continue
+            others = [s for n, s in t.first_seen.items() if n != t.origin and s is not None]
+            if others:
+                out.append((min(others) - t.created_at, 8 * t.weight / 20_000))
+        return out
+
+    slow, plain = first_hop(run(True)), first_hop(run(False))
+    assert slow and plain
+    assert all(delay >= transfer for delay, transfer in slow)
+    assert any(delay < transfer for delay, transfer in plain)  # latency alone is shorter
