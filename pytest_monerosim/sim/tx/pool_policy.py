@@ -1,6 +1,7 @@
 """Pool expiry and re-broadcast, as ``tx_memory_pool`` does them (monero-project/monero).
 
-Facts from ``src/cryptonote_config.h`` and ``src/cryptonote_core/tx_pool.cpp`` (restated):
+Facts from ``src/cryptonote_config.h`` and ``src/cryptonote_core/tx_pool.cpp`` (restated; the
+same in tag v0.18.4.6 and on master):
 
 * ``CRYPTONOTE_MEMPOOL_TX_LIVETIME`` = 86400*3 s: ``remove_stuck_transactions`` (every
   30 s, ``m_remove_stuck_tx_interval``) drops a pool tx older than that (a tx that came
