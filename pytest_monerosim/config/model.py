@@ -148,6 +148,70 @@ class Mining(_Model):
         return self
 
 
+MAINNET_INPUTS: dict[int, float] = {
+    # Share of mainnet txs by number of inputs, 2019-03-04 .. 2024-03-04 (Rucknium's
+    # tabulation of every tx, monero-project/research-lab#100, comment of 2024-10-23):
+    # 1: 54.07%, 2: 38.98%, 3: 1.91%, 4: 0.97%, 5: 0.62%, 6: 0.46%, 7: 0.36%, 8: 0.29%,
+    # 9: 0.25%, 10: 0.24%; the 1.84% with more than 10 inputs are folded into 11..16 here
+    # (the table goes on to hundreds; cumulative 98.94% at 16).
+    1: 54.067, 2: 38.984, 3: 1.915, 4: 0.973, 5: 0.622, 6: 0.461, 7: 0.357, 8: 0.294,
+    9: 0.247, 10: 0.242, 11: 0.181, 12: 0.151, 13: 0.130, 14: 0.114, 15: 0.102, 16: 1.161,
+}
+MAINNET_OUTPUTS: dict[int, float] = {
+    # "Most transactions have 2 outputs", a few more (batches, pool payouts) up to 16
+    # (BULLETPROOF_PLUS_MAX_OUTPUTS): monero-project/meta#434 (Isthmus, 2020, log-scale plot).
+    # The split of the rest is an assumption: 95% two outputs, the other 5% spread as below.
+    2: 95.0, 3: 2.0, 4: 1.0, 5: 0.5, 6: 0.3, 8: 0.3, 11: 0.4, 16: 0.5,
+}
+"""No published table with the shares above 2 was found; only the 2-output majority is sourced."""
+
+
+def _shares(field: str, value: Any, lo: int, hi: int) -> dict[int, float]:
+    if value == "mainnet":
+        return dict(MAINNET_INPUTS if field == "inputs" else MAINNET_OUTPUTS)
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"transactions.shape.{field}={value!r}; accepted: 'mainnet' or a "
+                         f"mapping count -> weight with counts {lo}..{hi}")
+    out: dict[int, float] = {}
+    for k, w in value.items():
+        try:
+            n, weight = int(k), float(w)
+        except (TypeError, ValueError):
+            raise ValueError(f"transactions.shape.{field}: {k!r}: {w!r} is not count: weight") from None
+        if not lo <= n <= hi or weight < 0:
+            raise ValueError(f"transactions.shape.{field}: {k!r}: {w!r}; accepted counts {lo}..{hi} "
+                             f"with weights >= 0")
+        out[n] = weight
+    if sum(out.values()) <= 0:
+        raise ValueError(f"transactions.shape.{field}: every weight is 0")
+    return out
+
+
+class TxShape(_Model):
+    """How many inputs and outputs each wallet tx has (weights, normalised).
+
+    ``inputs``: the wallet spends at least the drawn number of outputs (more if the amount
+    needs them; fewer only if it has fewer unlocked outputs). ``outputs``: the drawn count,
+    change included; payments beyond the destinations split the first destination's amount.
+    ``"mainnet"`` is the sourced distribution (:data:`MAINNET_INPUTS`, :data:`MAINNET_OUTPUTS`).
+    """
+
+    inputs: dict[int, float] | None = None
+    """Input count (1..64) -> weight, or ``"mainnet"``; the drawn count is a floor."""
+    outputs: dict[int, float] | None = None
+    """Output count with change (2..16) -> weight, or ``"mainnet"``."""
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _inputs(cls, value: Any) -> Any:
+        return None if value is None else _shares("inputs", value, 1, 64)
+
+    @field_validator("outputs", mode="before")
+    @classmethod
+    def _outputs(cls, value: Any) -> Any:
+        return None if value is None else _shares("outputs", value, 2, 16)
+
+
 class Transactions(_Model):
     relay: Literal["dandelion", "diffusion"] = "dandelion"
     stem_peers: int = Field(default=2, ge=1)
@@ -156,6 +220,29 @@ class Transactions(_Model):
     embargo_mean_s: Seconds = 39.0
     flush_mean_s: Seconds = 5.0
     ring_size: int = Field(default=16, ge=1)
+    rebroadcast: bool = True
+    """Nodes re-relay pool txs not yet mined with monerod's back-off (``tx_pool.cpp``:
+    ``get_relay_delay``, ``MIN_RELAY_TIME`` 5 min, ``MAX_RELAY_TIME`` 4 h; none past half
+    the pool lifetime)."""
+    relay_backoff_min_s: Seconds = Field(default=300.0, gt=0)
+    """First re-relay delay and the step of the back-off (monerod: ``MIN_RELAY_TIME``, 5 min)."""
+    relay_backoff_max_s: Seconds = Field(default=14_400.0, gt=0)
+    """Longest gap between re-relays (monerod: ``MAX_RELAY_TIME``, 4 h)."""
+    pool_livetime_s: Seconds = Field(default=259_200.0, gt=0)
+    """``CRYPTONOTE_MEMPOOL_TX_LIVETIME`` (3 days): a pool tx older than this is dropped and
+    refused if it comes again (a tx from a popped block: ``..._FROM_ALT_BLOCK_LIVETIME``, a week)."""
+    tx_bandwidth: bool = True
+    """A tx message takes its bytes over the link's bandwidth (``min(up of sender, down of
+    receiver)``) on top of the latency; bytes relayed per node go to the results."""
+    shape: TxShape | None = None
+    """Inputs and outputs per tx drawn from distributions (default: as the wallet needs)."""
+
+    @model_validator(mode="after")
+    def _backoff(self) -> Transactions:
+        if self.relay_backoff_max_s < self.relay_backoff_min_s:
+            raise ValueError(f"relay_backoff_max_s={self.relay_backoff_max_s:g} is below "
+                             f"relay_backoff_min_s={self.relay_backoff_min_s:g}; need min <= max")
+        return self
 
 
 class Churn(_Model):

@@ -22,14 +22,38 @@ from .decoys import GammaPicker, global_index, output_at
 from .fees import fee_for_weight
 from .ledger import ChainIndex, Ledger
 from .outputs import Tx
-from .weights import estimate_weight
+from .weights import MAX_OUTPUTS, estimate_weight
 
 MAX_INPUTS = 64
 
 
 def select_inputs(spendable: Sequence[tuple[int, int]], amount: int, per_byte: int,
-                  n_outputs: int, ring_size: int) -> tuple[list[tuple[int, int]], int]:
-    """Outputs to spend and the fee; ``InsufficientFunds`` if they cannot cover ``amount``."""
+                  n_outputs: int, ring_size: int, min_inputs: int = 1) -> tuple[list[tuple[int, int]], int]:
+    """Outputs to spend and the fee; ``InsufficientFunds`` if they cannot cover ``amount``.
+
+    ``min_inputs`` (a drawn tx shape): after the covering set, add the smallest other
+    outputs that still pay for the larger fee until there are that many (or none are left).
+    """
+    chosen, fee = _covering(spendable, amount, per_byte, n_outputs, ring_size)
+    if len(chosen) >= min_inputs:
+        return chosen, fee
+    taken = {oid for oid, _ in chosen}
+    total = sum(v for _, v in chosen)
+    for oid, value in sorted(spendable, key=lambda x: (x[1], x[0])):
+        if len(chosen) >= min(min_inputs, MAX_INPUTS):
+            break
+        if oid in taken:
+            continue
+        more = fee_for_weight(estimate_weight(len(chosen) + 1, n_outputs, ring_size), per_byte)
+        if total + value >= amount + more:
+            chosen.append((oid, value))
+            total += value
+            fee = more
+    return chosen, fee
+
+
+def _covering(spendable: Sequence[tuple[int, int]], amount: int, per_byte: int,
+              n_outputs: int, ring_size: int) -> tuple[list[tuple[int, int]], int]:
     def fee(n_in: int) -> int:
         return fee_for_weight(estimate_weight(n_in, n_outputs, ring_size), per_byte)
 
@@ -51,6 +75,19 @@ def select_inputs(spendable: Sequence[tuple[int, int]], amount: int, per_byte: i
     raise InsufficientFunds(
         f"needs {amount} + fee {fee(max(1, len(chosen)))} atomic units; unlocked {available} in "
         f"{len(spendable)} output(s)")
+
+
+def split_outputs(outputs: Sequence[tuple[str, int]], payments: int) -> list[tuple[str, int]]:
+    """``outputs`` with the first payment split so that there are ``payments`` of them
+    (unchanged when there are already as many, or the amount is too small to split)."""
+    out = list(outputs)
+    extra = min(payments, MAX_OUTPUTS - 1) - len(out)
+    if extra <= 0 or not out:
+        return out
+    name, amount = out[0]
+    parts = min(extra + 1, amount)
+    each = amount // parts
+    return [(name, each)] * (parts - 1) + [(name, amount - each * (parts - 1))] + out[1:]
 
 
 def make_ring(ledger: Ledger, chain: ChainIndex, picker: GammaPicker, real: int,
@@ -82,14 +119,21 @@ def build(
     per_byte: int,
     ring_size: int,
     now: float,
+    min_inputs: int = 1,
+    n_outputs: int = 0,
 ) -> Tx:
-    """A new tx (its outputs registered in ``ledger``, the tx itself not yet)."""
+    """A new tx (its outputs registered in ``ledger``, the tx itself not yet).
+
+    ``min_inputs`` and ``n_outputs`` (change included) come from a drawn tx shape; more
+    outputs than destinations + change split the first payment into equal parts.
+    """
     for name, amount in outputs:
         if amount <= 0:
             raise ValueError(f"amount {amount} to {name} must be positive")
+    outputs = split_outputs(outputs, n_outputs - 1)
     amount = sum(a for _, a in outputs)
     n_out = len(outputs) + 1
-    inputs, fee = select_inputs(spendable, amount, per_byte, n_out, ring_size)
+    inputs, fee = select_inputs(spendable, amount, per_byte, n_out, ring_size, min_inputs)
     change = sum(v for _, v in inputs) - amount - fee
     picker = GammaPicker(chain.cum, rng)
     rings: list[tuple[int, ...]] = []

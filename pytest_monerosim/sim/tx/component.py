@@ -37,6 +37,8 @@ from .fees import FULL_REWARD_ZONE, fee_acceptable, max_block_weight, priority_i
 from .ledger import ChainIndex, Ledger
 from .mempool import AddResult, Mempool
 from .outputs import Tx
+from .pool_policy import PoolPolicy
+from .shape import ShapeDraw
 from .tx_relay import TxRelay, Watcher
 from .wallet import NodeUnavailable, SimWallet, TransferRejected
 
@@ -94,6 +96,8 @@ class TxLayer:
         out = self.ledger.new_output(genesis.reward, None, block=genesis.id)
         self.ledger.add_block(genesis.id, None, 0, [out.id], [])
         self.relay = TxRelay(self)
+        self.policy = PoolPolicy(self)
+        self.shape = ShapeDraw(self.cfg.shape, world.rng("tx.shape")) if self.cfg.shape else None
 
     # -- component hooks ---------------------------------------------------------
     def setup(self, world: World) -> None:
@@ -150,6 +154,7 @@ class TxLayer:
             except BlockTooHeavy:
                 return -1
 
+        self.policy.expire_pool(pool, self.world.engine.now)
         ledger = self.ledger
         txs = pool.template(max_block_weight(med), base_weight=empty, reward_for=reward_for,
                             ready=lambda tx: ledger.valid_on(tx, chain, height))
@@ -288,7 +293,7 @@ class TxLayer:
                 tx = ledger.txs[tid]
                 if ledger.tx_height(tid, chain) is None and not any(
                         ledger.spent_on(ki, chain) is not None for ki in tx.spends):
-                    pool.add(tx, now, fluffed=True)
+                    pool.add(tx, now, fluffed=True, kept_by_block=True)
 
     def _check_block(self, block: Block) -> bool:
         parent = block.parent
@@ -362,8 +367,11 @@ class TxLayer:
         pool = self.pools.get(node.name)
         if pool is not None and self.ledger.tx_height(tx.id, self.chains[node.name]) is None:
             # (a tx already mined on the node's chain is known, but stays out of its pool)
-            if pool.add(tx, t, fluffed=fluffed) is AddResult.DOUBLE_SPEND:
+            added = pool.add(tx, t, fluffed=fluffed)
+            if added is AddResult.DOUBLE_SPEND:
                 self.rejected.setdefault(serial, set()).add(node.index)
+                return False
+            if added is AddResult.TIMED_OUT:
                 return False
         return True
 
@@ -371,10 +379,12 @@ class TxLayer:
         ledger = self.ledger
         seen = self.relay.fluff.seen
         tree = self.world.tree
+        livetime = self.policy.livetime
         for other_id in ledger.conflicts(tx):
             other = ledger.txs[other_id]
+            # (a conflicting tx older than the pool lifetime has left the node's pool)
             if node.index not in self.rejected.get(other.serial, ()) and \
-                    seen.get(other.serial, node.index) <= t:
+                    t - livetime <= seen.get(other.serial, node.index) <= t:
                 return True
             for bid in ledger.tx_blocks.get(other_id, ()):
                 if node.chain.on_main_chain(tree.get(bid)):
@@ -403,10 +413,12 @@ class TxLayer:
         named = self._named(outputs)
         chain = self.chain_of(wallet.node)
         serial = len(self.ledger.by_serial)
+        min_inputs, n_outputs = self.shape.draw() if self.shape is not None else (1, 0)
         tx = build(self.ledger, chain, self.rng, tx_id=f"tx{serial:06d}", sender=wallet.name,
                    origin=node.name, spendable=wallet.spendable(), outputs=named,
                    per_byte=self.fee_per_byte(node.chain.tip, priority),
-                   ring_size=self.cfg.ring_size, now=self.world.engine.now)
+                   ring_size=self.cfg.ring_size, now=self.world.engine.now,
+                   min_inputs=min_inputs, n_outputs=n_outputs)
         self._submit(tx, node)
         wallet.add_pending(tx.id, tx.spends)
         return tx.id
@@ -427,6 +439,7 @@ class TxLayer:
             self.refused[tx.serial] = "double spend"
             raise TransferRejected(f"{tx.id}: {node.name} refused it: a key image is already in "
                                    f"its pool or chain")
+        self.policy.submitted(tx, node)
 
     def double_spend(self, original: str, *, recipient: str, node: str,
                      fee: int | None = None) -> str:
@@ -462,4 +475,16 @@ class TxLayer:
         f = self.relay.fluff
         return {"windows": f.windows, "flushes": f.flushes, "messages": f.messages,
                 "learns": f.learns, "embargo_fired": f.embargo_fired, "slots": f.slots,
-                "stem_hops": self.relay.stem_hops, "epochs": self.relay.router.epochs_started}
+                "stem_hops": self.relay.stem_hops, "epochs": self.relay.router.epochs_started,
+                **self.policy_info()}
+
+    def policy_info(self) -> dict[str, Any]:
+        """Re-broadcast, expiry and tx bandwidth figures (mainnet, #14)."""
+        p = self.policy
+        out: dict[str, Any] = {"rebroadcast_checks": p.checks, "rebroadcast_deliveries": p.deliveries,
+                               "expired": dict(p.expired)}
+        bw = self.relay.bandwidth
+        if bw is not None:
+            out["bytes_sent"] = {n.name: int(bw.sent[n.index]) for n in self.relay.nodes
+                                 if n.index < bw.sent.size and bw.sent[n.index]}
+        return out

@@ -122,6 +122,9 @@ class FluffEngine:
         self.relays = np.ones(n_nodes, dtype=bool)
         self.tracked = np.zeros(n_nodes, dtype=bool)
         self.admit: AdmitFn | None = None
+        self.transfer: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None
+        """``transfer(senders, receivers, txs)``: seconds each flush arrival takes on its link
+        beyond the latency (tx bandwidth, :mod:`.bandwidth`); None: none."""
         # arrivals not yet applied: node, slot, time, sender node (-1: the node's own)
         self._a_node = np.zeros(0, dtype=_I64)
         self._a_slot = np.zeros(0, dtype=_I64)
@@ -329,7 +332,7 @@ class FluffEngine:
         *arrivals, messages = self.k.flush(due, self.next_flush, self.last_flush, self.known, self.snap,
                                            self.c_src, self.c_dst, self.c_lat)
         self.messages += messages
-        self._push(*arrivals)
+        self._push(*self._transfer(*arrivals))
 
     def _apply_arrivals(self, w_end: float) -> None:
         while self._a_t.size:
@@ -479,7 +482,14 @@ class FluffEngine:
         arrivals = self.k.ride_along(self._w_due, nodes, slots, ts, sender, self.last_flush, self.snap,
                                      self.c_src, self.c_dst, self.c_lat)
         if arrivals is not None:
-            self._push(*arrivals)
+            self._push(*self._transfer(*arrivals))
+
+    def _transfer(self, nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray,
+                  senders: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Arrivals later by their message's transfer time (``transfer`` hook; mainnet, #14)."""
+        if self.transfer is None or not nodes.size:
+            return nodes, slots, ts, senders
+        return nodes, slots, ts + self.transfer(senders, nodes, self.slot_tx[slots]), senders
 
     def _start_timers(self) -> None:
         """Idle connections whose sender learned something this window start a timer.

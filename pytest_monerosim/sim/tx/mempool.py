@@ -11,7 +11,11 @@ Rules from ``src/cryptonote_core/tx_pool.cpp`` (monero-project/monero):
   than its fee), skips one that is not ready (its inputs are not on this
   chain) and never puts a key image twice in a block;
 * only txs in the fluff phase are mined: a tx a node holds only as a
-  Dandelion++ stem is in its pool but not in its templates.
+  Dandelion++ stem is in its pool but not in its templates;
+* ``remove_stuck_transactions``: a tx older than the pool lifetime (a week
+  for one that came back from a popped block, ``kept_by_block``) is dropped
+  and remembered as timed out; ``add_tx`` refuses a timed-out tx unless it
+  comes from a block (:mod:`.pool_policy`).
 """
 
 from __future__ import annotations
@@ -26,15 +30,17 @@ class AddResult(Enum):
     ADDED = "added"
     DUPLICATE = "duplicate"
     DOUBLE_SPEND = "double_spend"
+    TIMED_OUT = "timed_out"
 
 
 class PoolEntry:
-    __slots__ = ("tx", "received", "fluffed")
+    __slots__ = ("tx", "received", "fluffed", "kept_by_block")
 
-    def __init__(self, tx: Tx, received: float, fluffed: bool) -> None:
+    def __init__(self, tx: Tx, received: float, fluffed: bool, kept_by_block: bool = False) -> None:
         self.tx = tx
         self.received = received
         self.fluffed = fluffed
+        self.kept_by_block = kept_by_block
 
 
 class Mempool:
@@ -42,6 +48,8 @@ class Mempool:
         self.node = node
         self.entries: dict[str, PoolEntry] = {}
         self.key_images: dict[int, str] = {}
+        self.timed_out: set[str] = set()
+        """Txs dropped for age (``m_timed_out_transactions``): refused unless from a block."""
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -57,15 +65,18 @@ class Mempool:
                 return other
         return None
 
-    def add(self, tx: Tx, received: float, *, fluffed: bool = True) -> AddResult:
+    def add(self, tx: Tx, received: float, *, fluffed: bool = True,
+            kept_by_block: bool = False) -> AddResult:
         entry = self.entries.get(tx.id)
         if entry is not None:
             if fluffed and not entry.fluffed:
                 entry.fluffed = True
             return AddResult.DUPLICATE
+        if not kept_by_block and tx.id in self.timed_out:
+            return AddResult.TIMED_OUT
         if self.conflicting(tx) is not None:
             return AddResult.DOUBLE_SPEND
-        self.entries[tx.id] = PoolEntry(tx, received, fluffed)
+        self.entries[tx.id] = PoolEntry(tx, received, fluffed, kept_by_block)
         for ki in tx.spends:
             self.key_images[ki] = tx.id
         return AddResult.ADDED
@@ -88,6 +99,15 @@ class Mempool:
                 self.remove(tid)
                 dropped.append(tid)
         return dropped
+
+    def expire(self, now: float, livetime: float, alt_livetime: float) -> list[str]:
+        """Drop txs older than their lifetime (``remove_stuck_transactions``); their ids."""
+        old = [e.tx.id for e in self.entries.values()
+               if now - e.received > (alt_livetime if e.kept_by_block else livetime)]
+        for tid in old:
+            self.remove(tid)
+            self.timed_out.add(tid)
+        return old
 
     def ordered(self) -> list[PoolEntry]:
         """Fee per byte descending, then receive time, then id (deterministic)."""

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .bandwidth import TxBandwidth
 from .dandelion import LOCAL, DandelionRouter
 from .fluff import FluffEngine
 from .poisson import PoissonTimer
@@ -65,6 +66,12 @@ class TxRelay:
         self.stem_lengths: list[int] = []
         """Per tx that fluffed at the end of a stem: hops from the origin (0: fluffed there)."""
         self._hops: dict[int, int] = {}
+        self.bandwidth: TxBandwidth | None = TxBandwidth(self.nodes) if cfg.tx_bandwidth else None
+        self._weights = np.zeros(0, dtype=np.int64)
+        self._filled = 0
+        """Tx serial → weight in bytes (what a message carrying it costs on a link)."""
+        if self.bandwidth is not None:
+            self.fluff.transfer = self._transfer
 
     # -- nodes and links -------------------------------------------------------
     def _out_peers(self, name: str) -> list[str]:
@@ -76,6 +83,21 @@ class TxRelay:
             self.nodes = sorted(self.world.nodes.values(), key=lambda n: n.index)
         if node.index >= self.fluff.n:
             self.fluff.grow(len(self.nodes))
+        if self.bandwidth is not None and node.index >= self.bandwidth.up.size:
+            self.bandwidth.refresh(self.nodes)
+
+    def _transfer(self, senders: np.ndarray, receivers: np.ndarray, txs: np.ndarray) -> np.ndarray:
+        assert self.bandwidth is not None
+        serials = self.layer.ledger.by_serial
+        if txs.size and int(txs.max()) >= self._filled:
+            have, n = self._filled, len(serials)
+            if n > self._weights.size:
+                grown = np.zeros(max(n, 2 * self._weights.size, 64), dtype=np.int64)
+                grown[:have] = self._weights[:have]
+                self._weights = grown
+            self._weights[have:n] = [t.weight for t in serials[have:n]]
+            self._filled = n
+        return self.bandwidth.message_delays(senders, receivers, self._weights[txs])
 
     def connect(self, node: Node, peer: Node, outgoing: bool) -> None:
         self.add_node(node)
@@ -175,7 +197,12 @@ class TxRelay:
             return
         peer = self.world.nodes[nxt]
         self.stem_hops += 1
-        self.clock.schedule(node.links[peer].latency, self._stem_arrive, peer, serial, node)
+        delay = node.links[peer].latency
+        if self.bandwidth is not None:
+            size = self.layer.ledger.by_serial[serial].weight
+            delay += self.bandwidth.seconds(node, peer, size)
+            self.bandwidth.count(node, size)
+        self.clock.schedule(delay, self._stem_arrive, peer, serial, node)
 
     def _fluff_at(self, node: Node, serial: int, t: float) -> None:
         hops = self._hops.pop(serial, None)

@@ -52,6 +52,8 @@ class SimWallet:
         self.pending: dict[str, tuple[int, ...]] = {}
         """Own txs not yet on the chain → the key images they spend."""
         self.sent: list[str] = []
+        self.failed_txs: list[str] = []
+        """Own txs that expired from our node's pool unmined."""
         self.funded_at: float | None = None
         self.started = False
         self._version = 0
@@ -122,6 +124,13 @@ class SimWallet:
         self.pending[tx_id] = key_images
         self.sent.append(tx_id)
         self._version += 1
+
+    def failed(self, tx_id: str) -> None:
+        """Our tx left our node's pool unmined (expired): as wallet2 marks it failed, its
+        inputs are spendable again (``process_unconfirmed_transfer``)."""
+        if self.pending.pop(tx_id, None) is not None:
+            self.failed_txs.append(tx_id)
+            self._version += 1
 
     def _outputs(self) -> list[tuple[int, int, bool]]:
         """(output id, amount, unlocked) for every unspent output not being spent."""
