@@ -121,6 +121,10 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions,
         isolation=str(extra.get("isolation", os.environ.get("MONEROSIM_ISOLATION", "auto"))),
     ) as network:
         _say(f"monerosim: monerod hosts: {network.isolation} ({network.isolation_reason})")
+        churning = [g.group for g in scenario.nodes if g.churn is not None]
+        if churning:
+            _say(f"monerosim: churn of group(s) {', '.join(churning)} is not emulated on real daemons "
+                 "(they stay up); reachable, hidden and ban_list are")
         options.partial = network.partial_result  # what an interrupted or failed run measured
         network.start()
         if scenario.attacks:
