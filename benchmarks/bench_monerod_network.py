@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+import history
 
 from pytest_monerosim.backends.monerod.actions import NetworkActions
 from pytest_monerosim.backends.monerod.network import LoopbackNetwork
@@ -80,6 +83,7 @@ def pct(values: list[float], q: float) -> float:
 
 
 def bench_up(reg: Registry, nodes: int, isolation: str, root: Path, blocks_after: int = 2) -> None:
+    figures: dict[str, float] = {}
     began = time.perf_counter()
     with LoopbackNetwork.from_scenario(scenario(nodes, 60), reg, workdir=root / f"up-{nodes}",
                                        agents="none", isolation=isolation) as net:
@@ -94,6 +98,10 @@ def bench_up(reg: Registry, nodes: int, isolation: str, root: Path, blocks_after
               f"{net.phases['daemons_ready']:.1f} s, connected {net.phases['connected']:.1f} s); "
               f"monerod RSS {mean:.0f} MiB/daemon (max {max(rss):.0f}), total {sum(rss):.0f} MiB "
               f"-> {1024 / mean:.1f} daemons per GiB")
+        mode = net.isolation
+        figures.update(wall_s=round(up, 1), hosts_s=net.phases.get("hosts_ready", 0.0),
+                       rpc_ready_s=net.phases["daemons_ready"], connected_s=net.phases["connected"],
+                       rss_mib_idle=round(mean, 1), daemons_per_gib_idle=round(1024 / mean, 1))
         if blocks_after:
             act = NetworkActions(net)
             t = time.perf_counter()
@@ -105,9 +113,13 @@ def bench_up(reg: Registry, nodes: int, isolation: str, root: Path, blocks_after
                   f"({time.perf_counter() - t:.1f} s; each daemon now holds its RandomX cache): "
                   f"monerod RSS {mean:.0f} MiB/daemon (max {max(rss):.0f}), total {sum(rss):.0f} "
                   f"MiB -> {1024 / mean:.1f} daemons per GiB")
+            figures.update(rss_mib_mined=round(mean, 1), daemons_per_gib=round(1024 / mean, 1))
             act.close()
         stop = time.perf_counter()
-    print(f"[0] {nodes} daemons stopped and namespaces removed: {time.perf_counter() - stop:.1f} s")
+    figures["teardown_s"] = round(time.perf_counter() - stop, 1)
+    print(f"[0] {nodes} daemons stopped and namespaces removed: {figures['teardown_s']:.1f} s "
+          f"(load average {' '.join(f'{x:.1f}' for x in os.getloadavg())})")
+    history.record("bench_monerod_network", f"up-{nodes}-{mode}", figures)
 
 
 def bench_setup_and_blocks(reg: Registry, nodes: int, blocks: int, root: Path,

@@ -17,6 +17,7 @@ from pytest_monerosim.backends.command_lines import (
     AgentRuntimeArgs,
     agent_argv,
     agent_env,
+    ban_list_lines,
     monerod_argv,
     wallet_rpc_argv,
 )
@@ -247,3 +248,27 @@ def test_build_result_from_records(registry: Registry, tmp_path: Path) -> None:
     assert block.arrivals == {"n-0": pytest.approx(108.0)}
     assert result.tips == {"n-0": b1, "n-1": b1} and result.coinbase_issued == 35
     assert result.peer_snapshots[0].edges == [("n-0", "n-1")]
+
+
+def test_per_node_conditions_reach_the_daemons_command_lines(registry: Registry) -> None:
+    """``hidden`` -> ``--hide-my-port``; ``ban_list`` -> ``--ban-list`` with ``group:<name>``
+    as the /24s of that group's hosts; ``reachable: 0`` is carried for the network to refuse
+    inbound connections (not ``--in-peers 0``: 0.18.0.0 then drops its own dials too)."""
+    plan = build_plan(scenario(nodes=[
+        {"group": "m", "count": 2, "role": "miner", "hashrate": 1},
+        {"group": "nat", "reachable": 0.0}, {"group": "quiet", "hidden": 1.0},
+        {"group": "strict", "ban_list": ["group:m", "203.0.113.7", "198.51.100.0/24"]},
+    ], wallets=[]), registry)
+    daemons = {h.name: h.daemon for h in plan.daemon_hosts()}
+    assert daemons["nat"].reachable is False and daemons["nat"].in_peers is None
+    assert daemons["quiet"].hidden and not daemons["m-0"].hidden
+    ips = {h: f"240.{i}.0.2" for i, h in enumerate(daemons)}
+    peers = plan.peer_addresses(ips.__getitem__)
+    quiet = monerod_argv(daemons["quiet"], address=ips["quiet"], data_dir="/d", peer_addresses=peers)
+    assert "--hide-my-port" in quiet and "--ban-list" not in quiet
+    lines = ban_list_lines(daemons["strict"].ban_list, groups={h.name: h.group for h in plan.daemon_hosts()},
+                           addresses=ips)
+    assert lines == ["240.0.0.0/24", "240.1.0.0/24", "203.0.113.7", "198.51.100.0/24"]
+    strict = monerod_argv(daemons["strict"], address=ips["strict"], data_dir="/d",
+                          peer_addresses=peers, ban_list_file="/d/ban-list.txt")
+    assert strict[strict.index("--ban-list") + 1] == "/d/ban-list.txt"

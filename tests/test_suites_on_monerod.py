@@ -56,20 +56,31 @@ def test_partition_suite_slice_on_namespaced_daemons(pytester: pytest.Pytester) 
     assert said and all(f"monerod hosts: {mode} ({why})" in line for line in said), said
 
 
+def test_selfish_mining_suite_slice_on_real_daemons(pytester: pytest.Pytester) -> None:
+    """The selfish-mining suite's real-daemon case: an offline attacker daemon mines privately
+    and releases by Eyal-Sirer's rules over 360 real blocks; its revenue, measured from the real
+    chain, follows R(alpha, gamma) and pays. About 3 minutes (164 s alone on a 2-core machine)."""
+    result = pytester.runpytest_subprocess(
+        str(ROOT / "scenarios" / "test_selfish_mining.py"), "-k", "real_daemons",
+        "--monerosim-backend=monerod", "-p", "no:cacheprovider", "-rs",
+        timeout=1200,
+    )
+    result.assert_outcomes(passed=1, deselected=10)
+
+
 @pytest.mark.monerod_long
-def test_transactions_and_selfish_mining_suites_on_real_daemons(pytester: pytest.Pytester) -> None:
-    """Issue #12's done-when run (transactions and selfish mining; the partition slice is
-    above): wallets on a warm chain pass the quickstart's bar, and an offline attacker
-    daemon's selfish mining pays. About 20 minutes on a 2-core machine."""
+def test_transactions_suite_on_real_daemons(pytester: pytest.Pytester) -> None:
+    """Issue #12's done-when run for transactions (the partition and selfish-mining slices are
+    above, in CI): wallets on a warm chain pass the quickstart's bar over 6 simulated hours
+    (one 9-daemon run shared by the suite's tests, about 7 minutes alone)."""
     result = pytester.runpytest_subprocess(
         str(ROOT / "scenarios" / "test_transactions.py"),
-        str(ROOT / "scenarios" / "test_selfish_mining.py"),
         "--monerosim-backend=monerod", "-p", "no:cacheprovider", "-rs",
         timeout=3600,
     )
     outcomes = result.parseoutcomes()
     assert not outcomes.get("failed") and not outcomes.get("errors"), outcomes
-    # transactions: the bar, confirmations, money, coinbase unlock; relay timing may xfail
-    # (monerod's wall-time Dandelion++ timers); selfish mining: the real-daemon case
-    assert outcomes.get("passed", 0) + outcomes.get("xfailed", 0) == 5, outcomes
+    # the bar, confirmations, money, coinbase unlock; relay timing may xfail (monerod's
+    # wall-time Dandelion++ timers)
+    assert outcomes.get("passed", 0) + outcomes.get("xfailed", 0) == 4, outcomes
     result.stdout.fnmatch_lines(["*this test runs on backend(s) sim, not monerod*"])

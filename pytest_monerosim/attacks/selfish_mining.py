@@ -118,6 +118,42 @@ def batch_se(flags: list[bool], batches: int = 20) -> float | None:
     return math.sqrt(var / batches)
 
 
+def selfish_metrics(*, attacker: str, alpha: float, main_miners: list[str], found: int,
+                    honest_found: int, withheld: int, orphaned_honest: int, orphaned_attacker: int,
+                    races: int, races_attacker: int, races_gamma: int, races_rival: int,
+                    race_probability: float) -> dict[str, Any]:
+    """The selfish-mining report, the same on every backend (the simulator's attack and the
+    monerod attacker daemon): revenue from the settled main chain (``main_miners``: who
+    mined each of its blocks), gamma from the races, Eyal-Sirer's R(alpha, gamma_measured)."""
+    ours = sum(1 for m in main_miners if m == attacker)
+    decided = races_gamma + races_rival
+    gamma_measured = races_gamma / decided if decided else None
+    share = ours / len(main_miners) if main_miners else 0.0
+    metrics: dict[str, Any] = {
+        "attackers": [attacker],
+        "revenue_share": share,
+        "revenue_share_se": batch_se([m == attacker for m in main_miners]),
+        "pays": share > alpha,
+        "gamma_measured": gamma_measured,
+        "alpha_measured": found / (found + honest_found) if found else 0.0,
+        "main_blocks": len(main_miners),
+        "attacker_main_blocks": ours,
+        "attacker_blocks_found": found,
+        "blocks_withheld": withheld,
+        "orphaned_honest": orphaned_honest,
+        "orphaned_attacker": orphaned_attacker,
+        "races": races,
+        "races_won_by_attacker": races_attacker,
+        "races_won_gamma": races_gamma,
+        "races_won_rival": races_rival,
+        "race_probability": race_probability,
+    }
+    if gamma_measured is not None:
+        metrics["theory_revenue"] = selfish_mining_revenue(alpha, gamma_measured)
+        metrics["threshold"] = selfish_mining_threshold(gamma_measured)
+    return metrics
+
+
 def _check_params(p: SelfishMiningParams) -> None:
     check_share("alpha", p.alpha, upper=0.5, closed=True)
     if not 0.0 <= p.gamma <= 1.0 or math.isnan(p.gamma):
@@ -318,7 +354,6 @@ class SelfishMining(Attack):
         settled = min(settled, ref.height)
         main = ref.ancestor(settled).chain()[1:] if settled > 0 else []
         on_main = {b.id for b in main}
-        ours = sum(1 for b in main if b.miner == node.name)
         honest_found = orphan_honest = orphan_ours = 0
         for b in world.tree.blocks.values():
             if b.parent is None:
@@ -331,32 +366,12 @@ class SelfishMining(Attack):
                 orphan_ours += 1
             else:
                 orphan_honest += 1
-        share_se = batch_se([b.miner == node.name for b in main])
-        decided = self.races_gamma + self.races_rival
-        gamma_measured = self.races_gamma / decided if decided else None
-        share = ours / len(main) if main else 0.0
-        metrics: dict[str, Any] = {
-            "attackers": [node.name],
-            "revenue_share": share,
-            "revenue_share_se": share_se,
-            "pays": share > p.alpha,
-            "gamma_measured": gamma_measured,
-            "alpha_measured": self.found / (self.found + honest_found) if self.found else 0.0,
-            "main_blocks": len(main),
-            "attacker_main_blocks": ours,
-            "attacker_blocks_found": self.found,
-            "blocks_withheld": self.withheld_total,
-            "orphaned_honest": orphan_honest,
-            "orphaned_attacker": orphan_ours,
-            "races": self.races,
-            "races_won_by_attacker": self.races_attacker,
-            "races_won_gamma": self.races_gamma,
-            "races_won_rival": self.races_rival,
-            "race_probability": self.pi,
-        }
-        if gamma_measured is not None:
-            metrics["theory_revenue"] = selfish_mining_revenue(p.alpha, gamma_measured)
-            metrics["threshold"] = selfish_mining_threshold(gamma_measured)
+        metrics = selfish_metrics(
+            attacker=node.name, alpha=p.alpha, main_miners=[b.miner for b in main],
+            found=self.found, honest_found=honest_found, withheld=self.withheld_total,
+            orphaned_honest=orphan_honest, orphaned_attacker=orphan_ours, races=self.races,
+            races_attacker=self.races_attacker, races_gamma=self.races_gamma,
+            races_rival=self.races_rival, race_probability=self.pi)
         self.report(result, **metrics)
 
 

@@ -11,6 +11,7 @@ one IP per host.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import sys
@@ -51,6 +52,7 @@ def monerod_command(
     zmq_port: int | None = None,
     offline: bool = False,
     hide_my_port: bool = False,
+    ban_list_file: str | os.PathLike[str] | None = None,
     max_connections_per_ip: int | None = None,
     out_peers: int | None = None,
     in_peers: int | None = None,
@@ -97,6 +99,8 @@ def monerod_command(
         argv.append("--offline")
     if hide_my_port:
         argv.append("--hide-my-port")
+    if ban_list_file is not None:
+        argv += ["--ban-list", os.fspath(ban_list_file)]
     if max_connections_per_ip is not None:
         argv += ["--max-connections-per-ip", str(max_connections_per_ip)]
     if out_peers is not None:
@@ -120,11 +124,13 @@ def monerod_argv(
     log_file: str | os.PathLike[str] | None = None,
     binary: str | os.PathLike[str] = "monerod",
     max_connections_per_ip: int | None = None,
+    ban_list_file: str | os.PathLike[str] | None = None,
 ) -> list[str]:
     """:func:`monerod_command` for a planned ``daemon`` on a host with IP ``address``.
 
     ``peer_addresses`` maps host names to ``"ip:port"`` (see
-    :meth:`ProcessPlan.peer_addresses`).
+    :meth:`ProcessPlan.peer_addresses`); ``ban_list_file`` holds the daemon's
+    :func:`ban_list_lines` (written by the caller; without it the daemon bans nothing).
     """
     def addresses(hosts: Sequence[str]) -> list[str]:
         try:
@@ -139,11 +145,34 @@ def monerod_argv(
         log_file=log_file if log_file is not None else os.path.join(data_dir, "monerod.log"),
         address=address, p2p_port=daemon.p2p_port, rpc_port=daemon.rpc_port, rpc_address=rpc_address,
         log_level=daemon.log_level, fixed_difficulty=daemon.fixed_difficulty, offline=daemon.offline,
+        hide_my_port=daemon.hidden, ban_list_file=ban_list_file if daemon.ban_list else None,
         max_connections_per_ip=max_connections_per_ip, out_peers=daemon.out_peers,
         in_peers=daemon.in_peers, exclusive=addresses(daemon.exclusive_peers),
         priority=addresses(daemon.priority_peers), seeds=addresses(daemon.seed_peers),
         extra_args=daemon.extra_args,
     )
+
+
+def ban_list_lines(entries: Sequence[str], *, groups: Mapping[str, str],
+                   addresses: Mapping[str, str], group_prefix: int = 24) -> list[str]:
+    """The lines of monerod's ``--ban-list`` file for the layout's ``entries``.
+
+    monerod reads one entry per line, an IPv4 subnet (``a.b.c.d/n``) or an
+    address (``node_server::handle_command_line`` in ``src/p2p/net_node.inl``).
+    Addresses and subnets pass through; ``group:<name>`` becomes every
+    ``/group_prefix`` holding a host of that group (``groups``: host -> group,
+    ``addresses``: host -> IP), as the simulator reads it (``sim/banlist.py``: /24s).
+    """
+    out: list[str] = []
+    for entry in entries:
+        if entry.startswith("group:"):
+            nets = {ipaddress.ip_network(f"{addresses[h]}/{group_prefix}", strict=False)
+                    for h, g in groups.items() if g == entry[6:] and h in addresses}
+            out += [str(n) for n in sorted(nets)]
+        else:
+            out.append(str(ipaddress.ip_network(entry, strict=False)))
+    # a /32 as a plain address: monerod blocks it as a host (block_host), as the simulator does
+    return list(dict.fromkeys(o.removesuffix("/32") for o in out))
 
 
 def wallet_rpc_argv(

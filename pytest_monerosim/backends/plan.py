@@ -101,6 +101,15 @@ class DaemonSpec:
     """Hosts it asks for peer lists when it knows none (the ``monero`` topology)."""
     in_peers: int | None = None
     """``None``: unlimited (monerod's default)."""
+    reachable: bool = True
+    """False: behind NAT (the layout's ``reachable``): the network refuses connections to its
+    P2P port (:mod:`~pytest_monerosim.backends.monerod.nat`; ``--in-peers 0`` also stops
+    0.18.0.0's outgoing connections)."""
+    hidden: bool = False
+    """``--hide-my-port`` (the layout's ``hidden``): never advertised to peers."""
+    ban_list: tuple[str, ...] = ()
+    """The layout's ban-list entries (``group:<name>`` resolved by the backend that knows
+    the hosts' addresses: :func:`~pytest_monerosim.backends.command_lines.ban_list_lines`)."""
     offline: bool = False
     start_time: float = 0.0
     fixed_difficulty: int = 1
@@ -295,6 +304,7 @@ def build_plan(
                 p2p_port=ports(name, "p2p"), rpc_port=ports(name, "rpc"),
                 seed_peers=tuple(s for s in seeds if s != name), out_peers=node.out_peers,
                 in_peers=node.in_peers, offline=len(names) == 1, start_time=node.start_time,
+                reachable=node.reachable, hidden=node.hidden, ban_list=tuple(node.ban_list),
             )
         else:
             excl = tuple(outgoing[name])
@@ -302,6 +312,7 @@ def build_plan(
                 p2p_port=ports(name, "p2p"), rpc_port=ports(name, "rpc"),
                 exclusive_peers=excl, out_peers=len(excl), in_peers=node.in_peers,
                 offline=not excl and topo.degree(name) == 0, start_time=node.start_time,
+                reachable=node.reachable, hidden=node.hidden, ban_list=tuple(node.ban_list),
             )
         hosts[name] = HostPlan(
             name=name, node=name, group=node.group, role=node.role, honest=node.honest,

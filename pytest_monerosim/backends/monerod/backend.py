@@ -52,6 +52,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...config.errors import ScenarioError
 from .. import BackendUnavailable
 from ..plan import PlanOptions
 from .attacks import WHOLE_RUN, require_supported, run_with_attacks
@@ -120,6 +121,10 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions,
         isolation=str(extra.get("isolation", os.environ.get("MONEROSIM_ISOLATION", "auto"))),
     ) as network:
         _say(f"monerosim: monerod hosts: {network.isolation} ({network.isolation_reason})")
+        churning = [g.group for g in scenario.nodes if g.churn is not None]
+        if churning:
+            _say(f"monerosim: churn of group(s) {', '.join(churning)} is not emulated on real daemons "
+                 "(they stay up); reachable, hidden and ban_list are")
         options.partial = network.partial_result  # what an interrupted or failed run measured
         network.start()
         if scenario.attacks:
@@ -137,7 +142,9 @@ RECEIVE_ONLY = ("hodler", "mining_wallet")
 
 
 def warm_chain_height(value: object, has_wallets: bool) -> int:
-    """The ``warm_chain`` option as a height (0: none); ``ValueError`` naming what is accepted."""
+    """The ``warm_chain`` option as a height (0: none); a bad value is a :class:`ScenarioError`
+    (one usage line naming the field, the value and what is accepted: pytest's ``UsageError``,
+    the CLI's exit 2)."""
     if value == "auto" or value is None:
         return DEFAULT_HEIGHT if has_wallets else 0
     if isinstance(value, bool):
@@ -146,8 +153,8 @@ def warm_chain_height(value: object, has_wallets: bool) -> int:
         return value
     if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "on", "off"):
         return DEFAULT_HEIGHT if value.lower() in ("true", "yes", "on") else 0
-    raise ValueError(f"monerod option warm_chain={value!r}; accepted: auto, true, false, "
-                     f"or a height (an integer >= 0)")
+    raise ScenarioError(f"backends.monerod.options.warm_chain={value!r}; accepted: auto, true, false, "
+                        f"or a height (an integer >= 0)")
 
 
 def _say(line: str) -> None:

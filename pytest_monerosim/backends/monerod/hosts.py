@@ -12,11 +12,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+from ...atomic import atomic_write
 from ...rpc import DaemonRpc, WalletRpc
-from ..command_lines import monerod_argv, wallet_rpc_argv
+from ..command_lines import ban_list_lines, monerod_argv, wallet_rpc_argv
 from ..parse import MONEROD_LOG
 from ..plan import DaemonSpec, HostPlan, WalletSpec
 from .daemon import DEFAULT_MAX_CONNECTIONS_PER_IP, MonerodNode
@@ -59,8 +62,10 @@ class PlannedDaemon(MonerodNode):
 
     def __init__(self, host: HostPlan, spec: DaemonSpec, *, address: str, host_dir: Path,
                  peer_addresses: dict[str, str], binary: str | None,
-                 exec_prefix: Sequence[str] = ()) -> None:
+                 exec_prefix: Sequence[str] = (), ban_lines: Sequence[str] = ()) -> None:
         self.spec = spec
+        self.ban_lines = list(ban_lines)
+        """Its ``--ban-list`` file's lines (:func:`ban_list_lines` of the spec's ban list)."""
         self.address = address
         self.peer_addresses = peer_addresses
         super().__init__(host.name, host_dir / "chain",
@@ -83,12 +88,19 @@ class PlannedDaemon(MonerodNode):
     def p2p_address(self) -> str:
         return f"{self.address}:{self.ports.p2p}"
 
+    @property
+    def ban_list_path(self) -> Path:
+        return self.run_dir / "ban-list.txt"
+
     def command_line(self) -> list[str]:
         own_host = bool(self.exec_prefix)
+        if self.spec.ban_list:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.ban_list_path, "".join(f"{line}\n" for line in self.ban_lines))
         return monerod_argv(
             self.spec, address=self.address, rpc_address=None if own_host else LOOPBACK,
             data_dir=self.data_dir, log_file=self.log_path, peer_addresses=self.peer_addresses,
-            binary=self.binary,
+            binary=self.binary, ban_list_file=self.ban_list_path if self.spec.ban_list else None,
             # one IP per host: monerod's own default (1), as on mainnet
             max_connections_per_ip=None if own_host else DEFAULT_MAX_CONNECTIONS_PER_IP,
         )
@@ -112,6 +124,18 @@ class PlannedWallet(WalletRpcNode):
         return wallet_rpc_argv(self.spec, address=self.host, daemon_address=self.daemon_address,
                                wallet_dir=self.wallet_dir, log_file=self.log_path,
                                binary=self.binary)
+
+
+def ban_lines_of(specs: dict[str, DaemonSpec], hosts: Sequence[HostPlan], ips: dict[str, str],
+                 *, namespaced: bool) -> dict[str, list[str]]:
+    """Each banning daemon's ``--ban-list`` lines, ``group:<name>`` resolved to the hosts'
+    addresses here: the /24s holding the group's hosts in namespaces (each group has its own
+    /16: :mod:`.addressing`), single addresses on loopback (every host is in 127.0.0.0/24)."""
+    groups = {h.name: h.group for h in hosts}
+    addresses = {h.name: ips[h.name] for h in hosts}
+    return {name: ban_list_lines(spec.ban_list, groups=groups, addresses=addresses,
+                                 group_prefix=24 if namespaced else 32)
+            for name, spec in specs.items() if spec.ban_list}
 
 
 def bootstrap_peers(specs: dict[str, DaemonSpec], ips: dict[str, str]) -> dict[str, DaemonSpec]:
@@ -142,8 +166,8 @@ def bootstrap_peers(specs: dict[str, DaemonSpec], ips: dict[str, str]) -> dict[s
 
 
 __all__ = [
-    "ISOLATIONS", "PlannedDaemon", "PlannedWallet", "bootstrap_peers", "choose_isolation",
-    "loopback_ip", "settle_tips", "wait_one_tip", "wait_synchronized",
+    "ISOLATIONS", "PlannedDaemon", "PlannedWallet", "ban_lines_of", "bootstrap_peers", "choose_isolation",
+    "loopback_ip", "run_parallel", "settle_tips", "wait_one_tip", "wait_synchronized",
 ]
 
 
@@ -229,3 +253,18 @@ def settle_tips(daemons: Sequence[MonerodNode], timeout: float, *, burn_address:
     if not settled:
         record["tips"] = {n: f"{h}@{height}" for n, (h, height) in sorted(tips.items())}
     return record
+
+
+def run_parallel(fn: Callable[[Any], Any], items: Sequence[Any]) -> None:
+    """Run ``fn`` over ``items`` on threads (waiting on RPC); re-raise the first error."""
+    if not items:
+        return
+    if len(items) == 1:
+        fn(items[0])
+        return
+    with ThreadPoolExecutor(max_workers=min(16, len(items))) as pool:
+        futures = [pool.submit(fn, item) for item in items]
+        errors = [f.exception() for f in futures]
+    for error in errors:
+        if error is not None:
+            raise error

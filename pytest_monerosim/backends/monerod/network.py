@@ -73,12 +73,15 @@ from .errors import MonerodBackendError, ProcessDied
 from .hosts import (
     PlannedDaemon,
     PlannedWallet,
+    ban_lines_of,
     bootstrap_peers,
     choose_isolation,
     loopback_ip,
+    run_parallel,
     settle_tips,
     wait_synchronized,
 )
+from .nat import refuse_inbound
 from .netns import NEEDS_NAMESPACES, HostAddressing, NetnsNetwork, address_plan, reap_stale_networks
 from .ports import LOOPBACK, PortAllocator
 from .prehistory import history_tip, mine_warmup_block, premine, seed_warm_chain, warm_pow
@@ -267,12 +270,14 @@ class LoopbackNetwork:
         peer_addresses = self.plan.peer_addresses(self.ips.__getitem__)
         self._make_hosts()
         self._phase("hosts_ready")
+        bans = ban_lines_of(self.daemon_specs, self.plan.daemon_hosts(), self.ips,
+                            namespaced=self.netns is not None)
         for host in self.plan.daemon_hosts():
             self.daemons[host.name] = PlannedDaemon(
                 host, self.daemon_specs[host.name], address=self.ips[host.name],
                 host_dir=self.host_dir(host.name), peer_addresses=peer_addresses,
                 binary=self.monerod_bin, exec_prefix=self.exec_prefix(host.name),
-            )
+                ban_lines=bans.get(host.name, ()))
         for host, spec in self.plan.wallets():
             self.wallets[spec.name] = PlannedWallet(
                 spec, host_dir=self.host_dir(host.name),
@@ -287,14 +292,14 @@ class LoopbackNetwork:
         procs: list[MonerodNode | WalletRpcNode] = [*first, *wallets]
         for proc in procs:  # from this thread: PDEATHSIG follows the starting thread
             proc.start()
-        _parallel(lambda d: d.wait_ready(READY_TIMEOUT_S), first)
+        run_parallel(lambda d: d.wait_ready(READY_TIMEOUT_S), first)
         self._phase("daemons_ready")
-        _parallel(lambda w: w.wait_ready(READY_TIMEOUT_S), wallets)
-        _parallel(self._create_wallet, wallets)
+        run_parallel(lambda w: w.wait_ready(READY_TIMEOUT_S), wallets)
+        run_parallel(self._create_wallet, wallets)
         self._phase("wallets_ready")
         self.wait_synchronized(first)
         self._phase("connected")
-        _parallel(warm_pow, first)
+        run_parallel(warm_pow, first)
         if self.warmup_block:
             mine_warmup_block(self, first)
         if self.warm_chain > 0:
@@ -317,9 +322,11 @@ class LoopbackNetwork:
             return
         for host in self.plan.daemon_hosts():
             if host.name not in self.netns.hosts:
-                self.netns.add_host(host.name, [self.ips[host.name]],
-                                    bandwidth_up_bps=host.bandwidth_up_bps or None,
-                                    bandwidth_down_bps=host.bandwidth_down_bps or None)
+                made = self.netns.add_host(host.name, [self.ips[host.name]],
+                                           bandwidth_up_bps=host.bandwidth_up_bps or None,
+                                           bandwidth_down_bps=host.bandwidth_down_bps or None)
+                if host.daemon is not None and not host.daemon.reachable:  # behind NAT
+                    refuse_inbound(made, host.daemon.p2p_port)
 
     def attacker_addresses(self, count: int) -> list[str]:
         """Addresses this process binds for attacking peers (namespaced network only).
@@ -345,6 +352,9 @@ class LoopbackNetwork:
             "latency_note": "link latency is not emulated (no tc netem in this kernel): "
                             "relay delays are the machine's own, then multiplied by the time scale",
             "bandwidth_shaped": self.netns is not None,
+            "behind_nat": sorted(h.name for h in self.plan.daemon_hosts()
+                                 if h.daemon is not None and not h.daemon.reachable),
+            "nat_emulated": self.netns is not None,  # on loopback anyone can dial anyone
         }
         if self.netns is not None:
             record.update(self.netns.describe())
@@ -576,21 +586,6 @@ class LoopbackNetwork:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _parallel(fn: Callable[[Any], Any], items: Sequence[Any]) -> None:
-    """Run ``fn`` over ``items`` on threads (waiting on RPC); re-raise the first error."""
-    if not items:
-        return
-    if len(items) == 1:
-        fn(items[0])
-        return
-    with ThreadPoolExecutor(max_workers=min(16, len(items))) as pool:
-        futures = [pool.submit(fn, item) for item in items]
-        errors = [f.exception() for f in futures]
-    for error in errors:
-        if error is not None:
-            raise error
 
 
 def _pythonpath() -> list[str]:

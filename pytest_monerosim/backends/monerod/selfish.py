@@ -47,8 +47,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ...agents.runtime import Clock, EventLog
-from ...analysis.theory import selfish_mining_revenue, selfish_mining_threshold
-from ...attacks.selfish_mining import SelfishMiningParams, batch_se, race_probability
+from ...attacks.selfish_mining import SelfishMiningParams, race_probability, selfish_metrics
 from ...rpc import DaemonRpc
 from .. import BackendUnavailable
 from ..plan import BURN_ADDRESS
@@ -295,7 +294,6 @@ class SelfishMiningRun:
         p = self.p
         main = [b for b in result.main_chain()[1:] if b.height <= settled]
         on_main = {b.id for b in main}
-        ours = sum(1 for b in main if b.miner == p.node)
         orphan_honest = orphan_ours = 0
         for b in result.blocks.values():
             if b.parent is None or b.height > settled or b.id in on_main:
@@ -304,32 +302,13 @@ class SelfishMiningRun:
                 orphan_ours += 1
             else:
                 orphan_honest += 1
-        decided = self.races_gamma + self.races_rival
-        gamma_measured = self.races_gamma / decided if decided else None
-        share = ours / len(main) if main else 0.0
-        metrics: dict[str, Any] = {
-            "attackers": [p.node],
-            "revenue_share": share,
-            "revenue_share_se": batch_se([b.miner == p.node for b in main]),
-            "pays": share > p.alpha,
-            "gamma_measured": gamma_measured,
-            "alpha_measured": self.found / (self.found + self.honest_found) if self.found else 0.0,
-            "main_blocks": len(main),
-            "attacker_main_blocks": ours,
-            "attacker_blocks_found": self.found,
-            "blocks_withheld": self.withheld_total,
-            "orphaned_honest": orphan_honest,
-            "orphaned_attacker": orphan_ours,
-            "races": self.races,
-            "races_won_by_attacker": self.races_attacker,
-            "races_won_gamma": self.races_gamma,
-            "races_won_rival": self.races_rival,
-            "race_probability": self.pi,
-            "settle_wall_s_p50": _median(self.settle_wall),
-        }
-        if gamma_measured is not None:
-            metrics["theory_revenue"] = selfish_mining_revenue(p.alpha, gamma_measured)
-            metrics["threshold"] = selfish_mining_threshold(gamma_measured)
+        metrics = selfish_metrics(
+            attacker=p.node, alpha=p.alpha, main_miners=[str(b.miner) for b in main],
+            found=self.found, honest_found=self.honest_found, withheld=self.withheld_total,
+            orphaned_honest=orphan_honest, orphaned_attacker=orphan_ours, races=self.races,
+            races_attacker=self.races_attacker, races_gamma=self.races_gamma,
+            races_rival=self.races_rival, race_probability=self.pi)
+        metrics["settle_wall_s_p50"] = _median(self.settle_wall)
         return metrics
 
 
