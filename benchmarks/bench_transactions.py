@@ -154,7 +154,13 @@ def run(scenario: Scenario, profile: bool) -> None:
 def _tx_propagation(result: Any) -> tuple[float, float] | None:
     spans = []
     for t in result.txs.values():
-        if t.seen_times is None or t.status == "rejected":
+        if t.status == "rejected":
+            continue
+        if t.seen_sparse:  # a settled tx of a run beyond the seen table's dense budget
+            if t.seen_last is not None and not t.unseen:
+                spans.append(t.seen_last - t.created_at)
+            continue
+        if t.seen_times is None:
             continue
         row = np.frombuffer(t.seen_times, dtype=np.float32)
         if np.isnan(row).any():

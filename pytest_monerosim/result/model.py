@@ -102,6 +102,14 @@ class TxRecord:
     """Per input, the position of the spent output in its ring (the ground truth
     ring signatures hide, kept for traceability analysis)."""
 
+    seen_sparse: bool = False
+    """True when the simulator kept only the watched nodes' times (nodes with a pool or a
+    watcher: wallets' nodes, miners, spies) in ``first_seen``: a huge run's settled txs.
+    Then ``seen_last`` is when the last node saw it and ``unseen`` lists the nodes that never
+    did; every other node saw it by ``seen_last``."""
+    seen_last: float | None = None
+    unseen: list[str] | None = None
+
     def seen_by(self, nodes: list[str]) -> dict[str, float]:
         """Node → first-seen time, from ``first_seen`` or, when empty, ``seen_times``
         (``nodes`` is ``list(result.nodes)``)."""

@@ -55,6 +55,7 @@ _I64 = np.int64
 
 
 TABLE = 1 << 16
+DRAW_AHEAD = 1 << 16
 
 
 def _quantiles(lam: float) -> np.ndarray:
@@ -83,6 +84,9 @@ class FluffEngine:
         self.step = step_s
         self.now = 0.0
         self.rng = np.random.Generator(np.random.PCG64(seed))
+        self._u = np.zeros(0, dtype=_I64)
+        """Table indices drawn ahead from :attr:`rng` (``_draw`` takes them in order)."""
+        self._u_at = 0
         self._q_in = _quantiles(flush_in_s * 4) * 0.25
         self._q_out = _quantiles(flush_out_s * 4) * 0.25
         self.seen = seen if seen is not None else SeenTable(n_nodes)
@@ -387,6 +391,11 @@ class FluffEngine:
         self._sweep_in -= 1
         if self._sweep_in <= 0:
             self._sweep()
+            self.seen.settle(self.now, self._live_txs, np.flatnonzero(self.tracked))
+
+    def _live_txs(self) -> set[int]:
+        """Txs that may still be marked: spreading, queued to fluff, or under an embargo."""
+        return set(self.slot_of) | {i[1] for i in self._inj} | {e[3] for e in self._embargo}
 
     def _sweep(self) -> None:
         self._sweep_in = SWEEP_EVERY
@@ -480,5 +489,14 @@ class FluffEngine:
         By table: the Poisson quantile of ``(i + 0.5) / 2**16`` for a uniform ``i``
         (probabilities right to 1.5e-5, which no run can tell apart).
         """
-        i = self.rng.integers(0, TABLE, size=outgoing.size)
+        n = outgoing.size
+        if self._u_at + n > self._u.size:
+            # drawn ahead in blocks: the generator gives the same sequence whatever the
+            # block sizes (each index takes one 32-bit draw), so this is what drawing
+            # exactly ``n`` each time gives, at a fraction of the calls
+            rest = self._u[self._u_at:]
+            self._u = np.concatenate((rest, self.rng.integers(0, TABLE, size=max(DRAW_AHEAD, n))))
+            self._u_at = 0
+        i = self._u[self._u_at:self._u_at + n]
+        self._u_at += n
         return np.where(outgoing, self._q_out[i], self._q_in[i])
