@@ -61,6 +61,29 @@ class Sparse:
             return float("inf")
         return float(self.last[r])
 
+    def times_at(self, rows: np.ndarray, node: int, base: int,
+                 late: dict[tuple[int, int], float]) -> np.ndarray:
+        """Vectorised :meth:`get` over in-chunk ``rows`` (``late``: the table's late marks)."""
+        if node >= self.n:
+            out = np.full(rows.size, np.inf)
+        else:
+            i = int(np.searchsorted(self.cols, node))
+            if i < self.cols.size and self.cols[i] == node:
+                out = self.times[rows, i].astype(np.float64)
+            else:
+                out = self.last[rows].astype(np.float64)
+                if self.unseen:
+                    for j, r in enumerate(rows.tolist()):
+                        miss = self.unseen.get(r)
+                        if miss is not None and node in set(miss.tolist()):
+                            out[j] = np.inf
+        if late:
+            for j, r in enumerate(rows.tolist()):
+                t = late.get((base + r, node))
+                if t is not None:
+                    out[j] = min(out[j], t)
+        return out
+
     def nbytes(self) -> int:
         return self.times.nbytes + self.reached.nbytes + self.last.nbytes + \
             sum(m.nbytes for m in self.unseen.values())
@@ -163,10 +186,10 @@ class SeenTable:
         """Mask of chunk ``k``'s ``rows`` (in-chunk) that ``node`` had not seen by ``now``."""
         if k >= len(self.chunks):
             return np.ones(rows.size, dtype=bool)
-        if k in self.sparse:
-            base = k * self.chunk
-            return np.array([self.get(base + r, node) > now for r in rows.tolist()], dtype=bool)
-        return self.chunks[k][rows, node] > now
+        sp = self.sparse.get(k)
+        if sp is None:
+            return self.chunks[k][rows, node] > now
+        return sp.times_at(rows, node, k * self.chunk, self.late) > now
 
     def is_sparse(self, row: int) -> bool:
         return row // self.chunk in self.sparse
