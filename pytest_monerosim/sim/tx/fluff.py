@@ -38,7 +38,6 @@ from collections.abc import Callable
 import numpy as np
 
 from .fluff_kernels import Kernels
-from .fluff_learn import by_key_then_time as _by_key_then_time
 from .fluff_learn import hide_np
 from .poisson import PoissonTable
 from .seen import SeenTable
@@ -476,7 +475,7 @@ class FluffEngine:
         ts = np.concatenate([x[1] for x in self._w_learns])
         senders = np.concatenate([x[2] for x in self._w_learns])
         self._w_learns = []
-        order, first = _by_key_then_time(nodes, ts)
+        order, first = self.k.order(nodes, ts)
         conns, t1 = self.k.timers(nodes[order], ts[order], senders[order], first, self.ptr, self.next_flush,
                                   self.last_flush, self.c_dst, self._first_t, self._second_t,
                                   self._first_from)

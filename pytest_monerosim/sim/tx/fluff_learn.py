@@ -12,7 +12,8 @@ flagged txs, in twins that give the same arrays in the same order, as in
   learned off its connections, keep each learn off the connection back to its sender, and
   send what the node learned before a flush it took later in the same window along with that
   flush (the arrivals); returns those arrivals and the relaying learns;
-* ``split`` — the pending arrivals due by a time, and the rest (both in order).
+* ``split`` — the pending arrivals due by a time, and the rest (both in order);
+* ``order`` — :func:`by_key_then_time` (the window's learns by node, then time).
 """
 
 from __future__ import annotations
@@ -210,6 +211,20 @@ def compile_learn(jit: Callable[[Callable[..., Any]], Callable[..., Any]]) -> di
         return a_node, a_slot, a_t, a_from, r_n, r_t, r_f
 
     @jit
+    def order_nb(key, t):  # type: ignore[no-untyped-def]
+        m = key.size
+        first = np.ones(m, dtype=np.bool_)
+        if m == 0:
+            return np.zeros(0, dtype=np.int64), first
+        tmin = t.min()
+        span = t.max() - tmin
+        frac = (t - tmin) / (span * 1.000001 + 1e-9)
+        order = np.argsort(key.astype(np.float64) + frac, kind="mergesort")
+        for i in range(1, m):
+            first[i] = key[order[i]] != key[order[i - 1]]
+        return order, first
+
+    @jit
     def split_nb(a_node, a_slot, a_t, a_from, until):  # type: ignore[no-untyped-def]
         m = a_t.size
         now = 0
@@ -229,4 +244,4 @@ def compile_learn(jit: Callable[[Callable[..., Any]], Callable[..., Any]]) -> di
         return (a_node[idx_now], a_slot[idx_now], a_t[idx_now], a_from[idx_now],
                 a_node[idx_keep], a_slot[idx_keep], a_t[idx_keep], a_from[idx_keep])
 
-    return {"pick": pick_nb, "commit": commit_nb, "split": split_nb}
+    return {"pick": pick_nb, "commit": commit_nb, "split": split_nb, "order": order_nb}
