@@ -65,8 +65,9 @@ def test_a_sparse_run_is_the_dense_run_with_fewer_times(monkeypatch: pytest.Monk
     assert len(thin) > 30 and any(not t.seen_sparse for t in sparse.txs.values())
     for t in thin:
         full = dense.txs[t.id].seen_by(names)
-        assert t.seen_times is None and t.first_seen
-        assert t.first_seen == {n: v for n, v in full.items() if n in t.first_seen}
+        watched = t.seen_by(names)
+        assert watched and t.seen_nodes and len(t.seen_times) == len(t.seen_nodes) < len(names)
+        assert watched == {n: v for n, v in full.items() if n in t.seen_nodes}
         assert t.reached == dense.txs[t.id].reached == len(full)
         assert t.seen_last == (max(full.values()) if full else None)
         assert t.unseen == sorted(set(names) - set(full))

@@ -3,8 +3,8 @@
 * ``TxRecord`` per tx: its block and confirmation time on the reference main
   chain, its status, its first-seen times (``seen_times``, the ``first_seen``
   dict too when the run is small enough; for a tx the seen table made sparse
-  (:mod:`.seen`: runs beyond its dense budget), ``first_seen`` at the watched
-  nodes with ``seen_last``/``unseen`` for the rest), how many nodes saw it, its
+  (:mod:`.seen`: runs beyond its dense budget), ``seen_times`` at the watched
+  nodes only, named by ``seen_nodes``, with ``seen_last``/``unseen`` for the rest), how many nodes saw it, its
   rings and real inputs.
 * ``WalletRecord`` per wallet, from the main chain of the wallet's node.
 * ``Result.double_spends_rejected``: txs some node refused because a key
@@ -47,6 +47,7 @@ def write_records(layer: TxLayer, result: Result) -> None:
     seen = layer.relay.fluff.seen
     small = len(names) * len(ledger.by_serial) <= FIRST_SEEN_DICT_LIMIT
     name_at = {int(c): names[i] for i, c in enumerate(columns.tolist())}
+    shared: dict[bytes, tuple[np.ndarray, list[str]]] = {}
     for tx in ledger.by_serial:
         rec = TxRecord(
             id=tx.id, origin=tx.origin, sender=tx.sender, recipients=dict(tx.recipients),
@@ -55,7 +56,7 @@ def write_records(layer: TxLayer, result: Result) -> None:
             rings=[list(r) for r in tx.rings], real=list(tx.real),
         )
         if seen.n and seen.is_sparse(tx.serial):
-            _sparse_seen(rec, seen.sparse_row(tx.serial), name_at)
+            _sparse_seen(rec, seen.sparse_row(tx.serial), name_at, shared)
         else:
             row = seen.row(tx.serial)[columns] if seen.n else np.zeros(0, dtype=np.float32)
             if seen.n and (tx.serial + 1) % seen.chunk == 0:
@@ -83,11 +84,19 @@ def write_records(layer: TxLayer, result: Result) -> None:
 
 
 def _sparse_seen(rec: TxRecord, sparse: tuple[np.ndarray, np.ndarray, int, float, np.ndarray],
-                 name_at: dict[int, str]) -> None:
-    """A tx of a settled, sparse chunk: the watched nodes' times, and the rest as a summary."""
+                 name_at: dict[int, str], shared: dict[bytes, tuple[np.ndarray, list[str]]]) -> None:
+    """A tx of a settled, sparse chunk: the watched nodes' times (``seen_times`` in the order
+    of ``seen_nodes``, one list shared by the txs with the same watched nodes), and the rest as
+    a summary."""
     cols, times, reached, last, never = sparse
-    rec.first_seen = {name_at[c]: float(t) for c, t in zip(cols.tolist(), times.tolist(), strict=True)
-                      if c in name_at and t != float("inf")}
+    key = cols.tobytes()
+    if key not in shared:
+        keep = np.array([c in name_at for c in cols.tolist()], dtype=bool)
+        shared[key] = (keep, [name_at[c] for c in cols[keep].tolist()])
+    keep, watched = shared[key]
+    values = times[keep]
+    rec.seen_times = _farray(np.where(np.isfinite(values), values, np.nan))
+    rec.seen_nodes = watched
     rec.reached = reached
     rec.seen_sparse = True
     rec.seen_last = last if last != float("inf") else None
