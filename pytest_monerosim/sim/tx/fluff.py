@@ -458,10 +458,21 @@ class FluffEngine:
             self.c_key, self.n, self._due_mark, self.windows, self.last_flush, self.c_src, self.c_dst,
             self.c_lat)
         self.learns += nodes.size
-        self.seen.mark_many(self.slot_tx[slots], nodes, ts)
+        self._mark_seen(self.slot_tx[slots], nodes, ts)
         self._push(*arrivals)
         if r_nodes.size:
             self._w_learns.append((r_nodes, r_ts, r_sender))
+
+    def _mark_seen(self, rows: np.ndarray, nodes: np.ndarray, ts: np.ndarray) -> None:
+        """First-seen times: in one step when every row is in one dense chunk (the usual case)."""
+        seen = self.seen
+        k = int(rows[0]) // seen.chunk
+        if k < len(seen.chunks) and seen.chunks[k].size and k not in seen.sparse:
+            latest = self.k.mark_seen(seen.chunks[k], k * seen.chunk, rows, nodes, ts)
+            if latest == latest:  # NaN: some row is in another chunk
+                seen.latest[k] = max(seen.latest[k], latest)
+                return
+        seen.mark_many(rows, nodes, ts)
 
     def _start_timers(self) -> None:
         """Idle connections whose sender learned something this window start a timer.
@@ -480,7 +491,8 @@ class FluffEngine:
                                   self.last_flush, self.c_dst, self._first_t, self._second_t,
                                   self._first_from)
         if conns.size:
-            self.next_flush[conns] = t1 + self._draw(self.c_out[conns])
+            self.k.set_timers(self.next_flush, conns, t1, self.c_out, self._q_out, self._q_in,
+                              self._table_indices(conns.size))
 
     def _draw(self, outgoing: np.ndarray) -> np.ndarray:
         """Flush delays: Poisson quarter seconds, shorter on outgoing connections.
@@ -488,7 +500,11 @@ class FluffEngine:
         By table: the Poisson quantile of ``(i + 0.5) / 2**16`` for a uniform ``i``
         (probabilities right to 1.5e-5, which no run can tell apart).
         """
-        n = outgoing.size
+        i = self._table_indices(outgoing.size)
+        return np.where(outgoing, self._q_out[i], self._q_in[i])
+
+    def _table_indices(self, n: int) -> np.ndarray:
+        """The next ``n`` uniform table indices of :attr:`rng`."""
         if self._u_at + n > self._u.size:
             # drawn ahead in blocks: the generator gives the same sequence whatever the
             # block sizes (each index takes one 32-bit draw), so this is what drawing
@@ -498,4 +514,4 @@ class FluffEngine:
             self._u_at = 0
         i = self._u[self._u_at:self._u_at + n]
         self._u_at += n
-        return np.where(outgoing, self._q_out[i], self._q_in[i])
+        return i

@@ -13,7 +13,8 @@ flagged txs, in twins that give the same arrays in the same order, as in
   send what the node learned before a flush it took later in the same window along with that
   flush (the arrivals); returns those arrivals and the relaying learns;
 * ``split`` — the pending arrivals due by a time, and the rest (both in order);
-* ``order`` — :func:`by_key_then_time` (the window's learns by node, then time).
+* ``order`` — :func:`by_key_then_time` (the window's learns by node, then time);
+* ``mark_seen`` / ``set_timers`` — first-seen times into a dense chunk; started timers.
 """
 
 from __future__ import annotations
@@ -102,6 +103,24 @@ def commit_np(nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray, sender: np.n
     not_back_np(snap, c_key, n, nodes, sender, slots)
     a = _ride_along_np(due_mark, wid, ptr, nodes, slots, ts, sender, last_flush, snap, c_src, c_dst, c_lat)
     return (*a, nodes, ts, sender)
+
+
+def mark_seen_np(block: np.ndarray, base: int, rows: np.ndarray, nodes: np.ndarray,
+                 ts: np.ndarray) -> float:
+    """First-seen times into one dense chunk of the seen table; the latest time marked, or
+    NaN (nothing written) when a row lies outside the chunk."""
+    r = rows - base
+    if int(r.min()) < 0 or int(r.max()) >= block.shape[0]:
+        return float("nan")
+    t32 = ts.astype(np.float32)
+    block[r, nodes] = np.minimum(block[r, nodes], t32)
+    return float(t32.max())
+
+
+def set_timers_np(next_flush: np.ndarray, conns: np.ndarray, t1: np.ndarray, c_out: np.ndarray,
+                  q_out: np.ndarray, q_in: np.ndarray, i: np.ndarray) -> None:
+    """Timers started at ``t1`` plus a delay from the outgoing or incoming table (index ``i``)."""
+    next_flush[conns] = t1 + np.where(c_out[conns], q_out[i], q_in[i])
 
 
 def split_np(a_node: np.ndarray, a_slot: np.ndarray, a_t: np.ndarray, a_from: np.ndarray,
@@ -211,6 +230,28 @@ def compile_learn(jit: Callable[[Callable[..., Any]], Callable[..., Any]]) -> di
         return a_node, a_slot, a_t, a_from, r_n, r_t, r_f
 
     @jit
+    def mark_seen_nb(block, base, rows, nodes, ts):  # type: ignore[no-untyped-def]
+        for j in range(rows.size):
+            r = rows[j] - base
+            if r < 0 or r >= block.shape[0]:
+                return np.nan
+        latest = -np.inf
+        for j in range(rows.size):
+            v = np.float32(ts[j])
+            r = rows[j] - base
+            if v < block[r, nodes[j]]:
+                block[r, nodes[j]] = v
+            if v > latest:
+                latest = v
+        return float(latest)
+
+    @jit
+    def set_timers_nb(next_flush, conns, t1, c_out, q_out, q_in, i):  # type: ignore[no-untyped-def]
+        for j in range(conns.size):
+            c = conns[j]
+            next_flush[c] = t1[j] + (q_out[i[j]] if c_out[c] else q_in[i[j]])
+
+    @jit
     def order_nb(key, t):  # type: ignore[no-untyped-def]
         m = key.size
         first = np.ones(m, dtype=np.bool_)
@@ -244,4 +285,5 @@ def compile_learn(jit: Callable[[Callable[..., Any]], Callable[..., Any]]) -> di
         return (a_node[idx_now], a_slot[idx_now], a_t[idx_now], a_from[idx_now],
                 a_node[idx_keep], a_slot[idx_keep], a_t[idx_keep], a_from[idx_keep])
 
-    return {"pick": pick_nb, "commit": commit_nb, "split": split_nb, "order": order_nb}
+    return {"pick": pick_nb, "commit": commit_nb, "split": split_nb, "order": order_nb,
+            "mark_seen": mark_seen_nb, "set_timers": set_timers_nb}
