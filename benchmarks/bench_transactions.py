@@ -5,6 +5,8 @@
     python benchmarks/bench_transactions.py quickstart   # upstream's quickstart shape, 6 h
     python benchmarks/bench_transactions.py fluff        # the fluff engine alone, 1,011 nodes
     python benchmarks/bench_transactions.py large --profile
+    python benchmarks/bench_transactions.py seen         # first-seen memory: 10,000 nodes x 100,000 txs
+    python benchmarks/bench_transactions.py large --seen-budget-mb 64   # sparse first-seen sooner
 
 The large run is upstream Monerosim's big shape: 5 miners, 200 users sending
 one tx per ~120 s (Poisson) once funded, 800 relays, 6 seed nodes, a
@@ -145,6 +147,10 @@ def run(scenario: Scenario, profile: bool) -> None:
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
     else:
         case = scenario.general.name + f"-{scenario.general.duration / 3600:g}h"
+        from pytest_monerosim.sim.tx import seen
+
+        if seen.DENSE_BUDGET != 64 * 2**20:
+            case += f"-seen{seen.DENSE_BUDGET * 4 / 2**20:g}MB"
         history.record("bench_transactions", case, {
             "cpu_s": round(cpu, 2), "wall_s": round(wall, 2), "rss_mb": round(peak_rss_mb()),
             "events": result.events, "txs": tx["created"], "flushes": info.get("flushes", 0),
@@ -154,7 +160,13 @@ def run(scenario: Scenario, profile: bool) -> None:
 def _tx_propagation(result: Any) -> tuple[float, float] | None:
     spans = []
     for t in result.txs.values():
-        if t.seen_times is None or t.status == "rejected":
+        if t.status == "rejected":
+            continue
+        if t.seen_sparse:  # a settled tx of a run beyond the seen table's dense budget
+            if t.seen_last is not None and not t.unseen:
+                spans.append(t.seen_last - t.created_at)
+            continue
+        if t.seen_times is None:
             continue
         row = np.frombuffer(t.seen_times, dtype=np.float32)
         if np.isnan(row).any():
@@ -201,19 +213,61 @@ def bench_fluff(minutes: float = 20.0) -> None:
         "flushes": engine.flushes, "windows": engine.windows})
 
 
+def bench_seen(n_nodes: int = 10_000, n_txs: int = 100_000, watched: int = 200) -> None:
+    """The first-seen table alone, driven as a run drives it: every tx seen by every node
+    within seconds of its creation (1.2 txs/s), settled chunks turning sparse."""
+    from pytest_monerosim.sim.tx.seen import SeenTable
+
+    rng = np.random.default_rng(1)
+    table = SeenTable(n_nodes)
+    spread = rng.exponential(3.0, n_nodes).astype(np.float64)
+    nodes = np.arange(n_nodes, dtype=np.int64)
+    cols = np.sort(rng.choice(n_nodes, watched, replace=False))
+    c0 = time.process_time()
+    t0 = time.perf_counter()
+    biggest = 0
+    for serial in range(n_txs):
+        t = serial / 1.2
+        table.mark_many(np.full(n_nodes, serial, dtype=np.int64), nodes, t + np.roll(spread, serial))
+        if serial % 512 == 0:
+            table.settle(t, lambda s=serial: set(range(max(0, s - 600), s + 1)), cols)
+            biggest = max(biggest, table.nbytes())
+    wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    dense = n_nodes * n_txs * 4 / 2**20
+    print(f"seen table: {n_nodes:,} nodes x {n_txs:,} txs ({watched} watched) in {cpu:.1f} s CPU: "
+          f"largest {biggest / 2**20:.0f} MB, at the end {table.nbytes() / 2**20:.0f} MB "
+          f"({len(table.sparse)} sparse chunks), against {dense:,.0f} MB dense; peak RSS "
+          f"{peak_rss_mb():.0f} MB")
+    history.record("bench_transactions", f"seen-{n_nodes}x{n_txs}", {
+        "cpu_s": round(cpu, 2), "wall_s": round(wall, 2), "rss_mb": round(peak_rss_mb()),
+        "table_mb": round(table.nbytes() / 2**20), "largest_mb": round(biggest / 2**20),
+        "dense_mb": round(dense)})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("case", nargs="?", default="large", choices=["large", "quickstart", "fluff", "all"])
+    parser.add_argument("case", nargs="?", default="large",
+                        choices=["large", "quickstart", "fluff", "seen", "all"])
     parser.add_argument("--hours", type=float, default=None)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--seen-budget-mb", type=float, default=None,
+                        help="the first-seen table's dense budget (default 256 MB; beyond it settled "
+                             "txs keep only the watched nodes' times)")
     args = parser.parse_args()
     if args.case == "all":
         for case in ("fluff", "quickstart", "large"):
             subprocess.run([sys.executable, __file__, case], check=False)
         return
+    if args.seen_budget_mb is not None:
+        from pytest_monerosim.sim.tx import seen
+
+        seen.DENSE_BUDGET = int(args.seen_budget_mb * 2**20 / 4)
     if args.case == "fluff":
         bench_fluff()
+    elif args.case == "seen":
+        bench_seen()
     elif args.case == "quickstart":
         run(quickstart_scenario(args.hours or 6.0), args.profile)
     else:

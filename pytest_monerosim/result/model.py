@@ -102,12 +102,23 @@ class TxRecord:
     """Per input, the position of the spent output in its ring (the ground truth
     ring signatures hide, kept for traceability analysis)."""
 
+    seen_sparse: bool = False
+    """True when the simulator kept only the watched nodes' times (nodes with a pool or a
+    watcher: wallets' nodes, miners, spies): a huge run's settled txs. Then ``seen_times``
+    follows ``seen_nodes``, ``seen_last`` is when the last node saw it and ``unseen`` lists
+    the nodes that never did; every other node saw it by ``seen_last``."""
+    seen_nodes: list[str] | None = None
+    """The nodes ``seen_times`` covers when not every node (a sparse record); shared."""
+    seen_last: float | None = None
+    unseen: list[str] | None = None
+
     def seen_by(self, nodes: list[str]) -> dict[str, float]:
         """Node → first-seen time, from ``first_seen`` or, when empty, ``seen_times``
-        (``nodes`` is ``list(result.nodes)``)."""
+        (``nodes`` is ``list(result.nodes)``; a sparse record gives its watched nodes)."""
         if self.first_seen or self.seen_times is None:
             return self.first_seen
-        return {n: t for n, t in zip(nodes, self.seen_times, strict=False) if t == t}
+        names = self.seen_nodes if self.seen_nodes is not None else nodes
+        return {n: t for n, t in zip(names, self.seen_times, strict=False) if t == t}
 
 
 @dataclass

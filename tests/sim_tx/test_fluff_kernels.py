@@ -87,3 +87,16 @@ def test_the_numpy_path_is_chosen_by_the_environment(monkeypatch: pytest.MonkeyP
     assert FluffEngine(4, seed=1).k.flush is fluff_kernels.flush_np
     monkeypatch.delenv("MONEROSIM_FLUFF_KERNEL")
     assert FluffEngine(4, seed=1).k.compiled
+
+
+def test_flush_delays_drawn_ahead_are_the_ones_drawn_one_window_at_a_time() -> None:
+    """The engine draws its table indices in blocks; numpy's generator must give the same
+    sequence as drawing each window's count on its own (one 32-bit draw per index)."""
+    from pytest_monerosim.sim.tx.fluff import DRAW_AHEAD, TABLE
+
+    sizes = [1, 7, 300, 0, 33, 2501, 5, DRAW_AHEAD, 3]
+    each = np.random.Generator(np.random.PCG64(3))
+    parts = np.concatenate([each.integers(0, TABLE, size=s) for s in sizes])
+    eng = FluffEngine(2, seed=3)
+    drawn = np.concatenate([eng._draw(np.zeros(s, dtype=bool)) for s in sizes])
+    assert np.array_equal(drawn, eng._q_in[parts])

@@ -181,12 +181,8 @@ class TxLayer:
             return sum(int(w.sum()) for _, _, w in parts)
         now = self.world.engine.now
         missing = 0
-        chunks = seen.chunks
         for k, rows, weights in parts:
-            if k >= len(chunks):
-                missing += int(weights.sum())
-            else:
-                missing += int(weights[chunks[k][rows, node.index] > now].sum())
+            missing += int(weights[seen.unseen_by(k, rows, node.index, now)].sum())
         return missing
 
     def _split(self, block: Block, chunk: int) -> list[tuple[int, np.ndarray, np.ndarray]]:

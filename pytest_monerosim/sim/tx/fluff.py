@@ -38,7 +38,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .fluff_kernels import Kernels
-from .fluff_kernels import bits as _bits
+from .fluff_learn import hide_np
 from .poisson import PoissonTable
 from .seen import SeenTable
 
@@ -54,6 +54,7 @@ _I64 = np.int64
 
 
 TABLE = 1 << 16
+DRAW_AHEAD = 1 << 16
 
 
 def _quantiles(lam: float) -> np.ndarray:
@@ -61,17 +62,6 @@ def _quantiles(lam: float) -> np.ndarray:
     cdf = np.array(PoissonTable(lam).cdf)
     u = (np.arange(TABLE) + 0.5) / TABLE
     return np.minimum(np.searchsorted(cdf, u, side="right"), cdf.size - 1).astype(np.float64)
-
-
-def _by_key_then_time(key: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Order sorting by ``key`` then ``t`` (one argsort), and the mask of each key's first."""
-    span = float(t.max() - t.min()) if t.size else 0.0
-    frac = (t - t.min()) / (span * 1.000001 + 1e-9) if t.size else t
-    order = np.argsort(key.astype(np.float64) + frac, kind="stable")
-    ks = key[order]
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = ks[1:] != ks[:-1]
-    return order, first
 
 
 class FluffEngine:
@@ -93,6 +83,9 @@ class FluffEngine:
         self.step = step_s
         self.now = 0.0
         self.rng = np.random.Generator(np.random.PCG64(seed))
+        self._u = np.zeros(0, dtype=_I64)
+        """Table indices drawn ahead from :attr:`rng` (``_draw`` takes them in order)."""
+        self._u_at = 0
         self._q_in = _quantiles(flush_in_s * 4) * 0.25
         self._q_out = _quantiles(flush_out_s * 4) * 0.25
         self.seen = seen if seen is not None else SeenTable(n_nodes)
@@ -130,12 +123,16 @@ class FluffEngine:
         self._a_slot = np.zeros(0, dtype=_I64)
         self._a_t = np.zeros(0, dtype=np.float64)
         self._a_from = np.zeros(0, dtype=_I64)
+        self._a_min = INF
+        self._pend: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        """Arrivals pushed since the arrays above were last joined (in push order)."""
         self._inj: deque[tuple[int, int, float]] = deque()
         self._embargo: list[tuple[float, int, int, int]] = []
         self._eseq = 0
         # this window: flushed connections, and the relaying learns (node, time, sender)
         self._w_start = 0.0
-        self._w_due = np.zeros(0, dtype=_I64)
+        self._due_mark = np.zeros(0, dtype=_I64)
+        """Per connection: the window in which it last flushed (ride-along looks for this one)."""
         self._w_learns: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._sweep_in = SWEEP_EVERY
         self._first_t = np.full(n_nodes, INF)
@@ -184,7 +181,7 @@ class FluffEngine:
         self.c_src, self.c_dst, self.c_lat, self.c_out, self.c_key = src, dst, lat, out, key_new
         self.ptr = np.searchsorted(src, np.arange(n + 1)).astype(_I64)
         self.snap, self.next_flush, self.last_flush = snap, nxt, last
-        self._w_due = np.zeros(0, dtype=_I64)
+        self._due_mark = np.full(c_new, -1, dtype=_I64)
 
     def grow(self, n_nodes: int) -> None:
         """Room for nodes that joined after the start (indices ``n .. n_nodes-1``)."""
@@ -260,7 +257,7 @@ class FluffEngine:
         embargo = self._embargo
         while True:
             nf = float(self.next_flush.min()) if self.next_flush.size else INF
-            na = float(self._a_t.min()) if self._a_t.size else INF
+            na = self._a_min
             ni = inj[0][2] if inj else INF
             ne = embargo[0][0] if embargo else INF
             nxt = min(nf, na, ni, ne)
@@ -291,18 +288,27 @@ class FluffEngine:
     def _push(self, nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray, senders: np.ndarray) -> None:
         if not nodes.size:
             return
-        self._a_node = np.concatenate((self._a_node, nodes))
-        self._a_slot = np.concatenate((self._a_slot, slots))
-        self._a_t = np.concatenate((self._a_t, ts))
-        self._a_from = np.concatenate((self._a_from, senders))
+        self._pend.append((nodes, slots, ts, senders))
+        self._a_min = min(self._a_min, float(ts.min()))
+
+    def _join(self) -> None:
+        """Append the arrivals pushed since the last join to the pending arrays."""
+        pend = self._pend
+        if not pend:
+            return
+        self._a_node = np.concatenate([self._a_node, *(p[0] for p in pend)])
+        self._a_slot = np.concatenate([self._a_slot, *(p[1] for p in pend)])
+        self._a_t = np.concatenate([self._a_t, *(p[2] for p in pend)])
+        self._a_from = np.concatenate([self._a_from, *(p[3] for p in pend)])
+        pend.clear()
 
     def _window(self, w_start: float, w_end: float,
                 embargoes: list[tuple[float, int, int]] | None = None) -> None:
         self.windows += 1
         self._w_start = w_start
         due = np.flatnonzero(self.next_flush <= w_end)
-        self._w_due = due
         if due.size:
+            self._due_mark[due] = self.windows
             self._flush(due)
         self._w_learns = []
         self._apply_arrivals(w_end)
@@ -335,15 +341,12 @@ class FluffEngine:
         self._push(*self._transfer(*arrivals))
 
     def _apply_arrivals(self, w_end: float) -> None:
-        while self._a_t.size:
-            now_mask = self._a_t <= w_end
-            if not now_mask.any():
-                return
-            keep = ~now_mask
-            nodes, slots = self._a_node[now_mask], self._a_slot[now_mask]
-            ts, senders = self._a_t[now_mask], self._a_from[now_mask]
-            self._a_node, self._a_slot = self._a_node[keep], self._a_slot[keep]
-            self._a_t, self._a_from = self._a_t[keep], self._a_from[keep]
+        while self._a_min <= w_end:
+            self._join()
+            nodes, slots, ts, senders, *rest = self.k.split(self._a_node, self._a_slot, self._a_t,
+                                                            self._a_from, w_end)
+            self._a_node, self._a_slot, self._a_t, self._a_from = rest
+            self._a_min = float(self._a_t.min()) if self._a_t.size else INF
             self._learn(nodes, slots, ts, senders)
 
     # -- slots -----------------------------------------------------------------
@@ -390,6 +393,11 @@ class FluffEngine:
         self._sweep_in -= 1
         if self._sweep_in <= 0:
             self._sweep()
+            self.seen.settle(self.now, self._live_txs, np.flatnonzero(self.tracked))
+
+    def _live_txs(self) -> set[int]:
+        """Txs that may still be marked: spreading, queued to fluff, or under an embargo."""
+        return set(self.slot_of) | {i[1] for i in self._inj} | {e[3] for e in self._embargo}
 
     def _sweep(self) -> None:
         self._sweep_in = SWEEP_EVERY
@@ -397,6 +405,7 @@ class FluffEngine:
         if self.snap.shape[0]:
             words = np.bitwise_or.reduce(self.known[self.c_src] & ~self.snap, axis=0)
             queued = np.unpackbits(words.view(np.uint8), bitorder="little").astype(bool)
+        self._join()
         if self._a_slot.size:
             queued[self._a_slot] = True
         for slot in np.flatnonzero((self.slot_tx >= 0) & ~queued).tolist():
@@ -407,12 +416,14 @@ class FluffEngine:
         w, bit = slot >> 6, ONE << np.uint64(slot & 63)
         if self.count_known[slot] < self.n:
             self.unreached[tx] = np.flatnonzero((self.known[:, w] & bit) == 0)
+        self._join()
         if self._a_slot.size:
             stale = self._a_slot == slot
             if stale.any():
                 keep = ~stale
                 self._a_node, self._a_slot = self._a_node[keep], self._a_slot[keep]
                 self._a_t, self._a_from = self._a_t[keep], self._a_from[keep]
+                self._a_min = float(self._a_t.min()) if self._a_t.size else INF
         self.snap[:, w] &= ~bit
         self.known[:, w] &= ~bit
         self.count_known[slot] = 0
@@ -424,65 +435,47 @@ class FluffEngine:
 
     # -- learning --------------------------------------------------------------
     def _learn(self, nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray, sender: np.ndarray) -> None:
-        fresh = (self.known[nodes, slots >> 6] & _bits(slots)) == 0
-        if not fresh.all():
-            nodes, slots, ts, sender = nodes[fresh], slots[fresh], ts[fresh], sender[fresh]
-        if nodes.size > 1:
-            sel = self._earliest(nodes * self.slots + slots, ts)
-            if sel.size < nodes.size:
-                nodes, slots, ts, sender = nodes[sel], slots[sel], ts[sel], sender[sel]
+        nodes, slots, ts, sender, ask = self.k.pick(nodes, slots, ts, sender, self.known, self.slots,
+                                                    self.tracked, self.flagged_slot)
         if not nodes.size:
             return
-        txs = self.slot_tx[slots]
-        ask = self.tracked[nodes] | self.flagged_slot[slots]
-        if self.admit is not None and ask.any():
+        if self.admit is not None and ask.size:
+            txs = self.slot_tx[slots]
             ok = np.ones(nodes.size, dtype=bool)
-            for i in np.flatnonzero(ask).tolist():
+            for i in ask.tolist():
                 ok[i] = self.admit(int(nodes[i]), int(txs[i]), float(ts[i]), int(sender[i]))
             if not ok.all():
                 # a rejecting node keeps it out of its pool and never relays it; marking it
                 # known there (and in the snapshots of its connections) stops redeliveries
                 no = ~ok
                 self.k.mark(self.known, self.count_known, nodes[no], slots[no])
-                self._hide(nodes[no], slots[no])
-                nodes, slots, ts, sender, txs = nodes[ok], slots[ok], ts[ok], sender[ok], txs[ok]
-        self.k.mark(self.known, self.count_known, nodes, slots)
+                hide_np(self.snap, self.ptr, nodes[no], slots[no])
+                nodes, slots, ts, sender = nodes[ok], slots[ok], ts[ok], sender[ok]
+                if not nodes.size:
+                    return
+        # mark them known; keep them off silent nodes' queues and off the connections back
+        # to their senders (monerod never queues a tx back to its source); what a node
+        # learned before a flush it took later in this window rides along with that flush
+        *arrivals, r_nodes, r_ts, r_sender = self.k.commit(
+            nodes, slots, ts, sender, self.known, self.count_known, self.relays, self.snap, self.ptr,
+            self.c_key, self.n, self._due_mark, self.windows, self.last_flush, self.c_src, self.c_dst,
+            self.c_lat)
         self.learns += nodes.size
-        self.seen.mark_many(txs, nodes, ts)
-        relay = self.relays[nodes]
-        if not relay.all():
-            self._hide(nodes[~relay], slots[~relay])
-            nodes, slots, ts, sender = nodes[relay], slots[relay], ts[relay], sender[relay]
-        if nodes.size:
-            # monerod never queues a tx back to the peer it came from
-            self.k.not_back(self.snap, self.c_key, self.n, nodes, sender, slots)
-            self._ride_along(nodes, slots, ts, sender)
-            self._w_learns.append((nodes, ts, sender))
+        self._mark_seen(self.slot_tx[slots], nodes, ts)
+        self._push(*self._transfer(*arrivals))
+        if r_nodes.size:
+            self._w_learns.append((r_nodes, r_ts, r_sender))
 
-    def _earliest(self, key: np.ndarray, ts: np.ndarray) -> np.ndarray:
-        """Indices of the earliest entry per key."""
-        order, first = _by_key_then_time(key, ts)
-        return order[first]
-
-    def _hide(self, nodes: np.ndarray, slots: np.ndarray) -> None:
-        """Keep these (node, slot) pairs out of the nodes' outgoing queues."""
-        starts = self.ptr[nodes]
-        counts = self.ptr[nodes + 1] - starts
-        total = int(counts.sum())
-        if not total:
-            return
-        rep = np.repeat(np.arange(nodes.size), counts)
-        conns = np.arange(total) + np.repeat(starts - (np.cumsum(counts) - counts), counts)
-        np.bitwise_or.at(self.snap, (conns, slots[rep] >> 6), _bits(slots[rep]))
-
-    def _ride_along(self, nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray, sender: np.ndarray) -> None:
-        """Learns made before a flush their node took later in this window go with it."""
-        if not self._w_due.size:
-            return
-        arrivals = self.k.ride_along(self._w_due, nodes, slots, ts, sender, self.last_flush, self.snap,
-                                     self.c_src, self.c_dst, self.c_lat)
-        if arrivals is not None:
-            self._push(*self._transfer(*arrivals))
+    def _mark_seen(self, rows: np.ndarray, nodes: np.ndarray, ts: np.ndarray) -> None:
+        """First-seen times: in one step when every row is in one dense chunk (the usual case)."""
+        seen = self.seen
+        k = int(rows[0]) // seen.chunk
+        if k < len(seen.chunks) and seen.chunks[k].size and k not in seen.sparse:
+            latest = self.k.mark_seen(seen.chunks[k], k * seen.chunk, rows, nodes, ts)
+            if latest == latest:  # NaN: some row is in another chunk
+                seen.latest[k] = max(seen.latest[k], latest)
+                return
+        seen.mark_many(rows, nodes, ts)
 
     def _transfer(self, nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray,
                   senders: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -503,12 +496,13 @@ class FluffEngine:
         ts = np.concatenate([x[1] for x in self._w_learns])
         senders = np.concatenate([x[2] for x in self._w_learns])
         self._w_learns = []
-        order, first = _by_key_then_time(nodes, ts)
+        order, first = self.k.order(nodes, ts)
         conns, t1 = self.k.timers(nodes[order], ts[order], senders[order], first, self.ptr, self.next_flush,
                                   self.last_flush, self.c_dst, self._first_t, self._second_t,
                                   self._first_from)
         if conns.size:
-            self.next_flush[conns] = t1 + self._draw(self.c_out[conns])
+            self.k.set_timers(self.next_flush, conns, t1, self.c_out, self._q_out, self._q_in,
+                              self._table_indices(conns.size))
 
     def _draw(self, outgoing: np.ndarray) -> np.ndarray:
         """Flush delays: Poisson quarter seconds, shorter on outgoing connections.
@@ -516,5 +510,18 @@ class FluffEngine:
         By table: the Poisson quantile of ``(i + 0.5) / 2**16`` for a uniform ``i``
         (probabilities right to 1.5e-5, which no run can tell apart).
         """
-        i = self.rng.integers(0, TABLE, size=outgoing.size)
+        i = self._table_indices(outgoing.size)
         return np.where(outgoing, self._q_out[i], self._q_in[i])
+
+    def _table_indices(self, n: int) -> np.ndarray:
+        """The next ``n`` uniform table indices of :attr:`rng`."""
+        if self._u_at + n > self._u.size:
+            # drawn ahead in blocks: the generator gives the same sequence whatever the
+            # block sizes (each index takes one 32-bit draw), so this is what drawing
+            # exactly ``n`` each time gives, at a fraction of the calls
+            rest = self._u[self._u_at:]
+            self._u = np.concatenate((rest, self.rng.integers(0, TABLE, size=max(DRAW_AHEAD, n))))
+            self._u_at = 0
+        i = self._u[self._u_at:self._u_at + n]
+        self._u_at += n
+        return i

@@ -354,8 +354,10 @@ def _compile() -> dict[str, Callable[..., Any]] | None:
                 slot = slots[i]
                 snap[j, slot >> 6] |= np.uint64(1) << np.uint64(slot & 63)
 
+    from .fluff_learn import compile_learn
+
     return {"flush": flush_nb, "ride_along": ride_along_nb, "timers": timers_nb, "mark": mark_nb,
-            "not_back": not_back_nb}
+            "not_back": not_back_nb, **compile_learn(jit)}
 
 
 class Kernels:
@@ -373,6 +375,14 @@ class Kernels:
         self.timers = nb["timers"] if nb else timers_np
         self.mark = nb["mark"] if nb else mark_np
         self.not_back = nb["not_back"] if nb else not_back_np
+        from .fluff_learn import by_key_then_time, commit_np, mark_seen_np, pick_np, set_timers_np, split_np
+
+        self.pick = nb["pick"] if nb else pick_np
+        self.commit = nb["commit"] if nb else commit_np
+        self.split = nb["split"] if nb else split_np
+        self.order = nb["order"] if nb else by_key_then_time
+        self.mark_seen = nb["mark_seen"] if nb else mark_seen_np
+        self.set_timers = nb["set_timers"] if nb else set_timers_np
 
 
 _CACHE: list[dict[str, Callable[..., Any]] | None] = []

@@ -1,9 +1,11 @@
 """The tx layer's records in the :class:`~pytest_monerosim.result.model.Result`.
 
 * ``TxRecord`` per tx: its block and confirmation time on the reference main
-  chain, its status, its first-seen times (``seen_times`` always, the
-  ``first_seen`` dict too when the run is small enough), how many nodes saw
-  it, its rings and real inputs.
+  chain, its status, its first-seen times (``seen_times``, the ``first_seen``
+  dict too when the run is small enough; for a tx the seen table made sparse
+  (:mod:`.seen`: runs beyond its dense budget), ``seen_times`` at the watched
+  nodes only, named by ``seen_nodes``, with ``seen_last``/``unseen`` for the rest), how many nodes saw it, its
+  rings and real inputs.
 * ``WalletRecord`` per wallet, from the main chain of the wallet's node.
 * ``Result.double_spends_rejected``: txs some node refused because a key
   image was already in its pool or on its chain.
@@ -44,22 +46,27 @@ def write_records(layer: TxLayer, result: Result) -> None:
     columns = np.array([index_of[n] for n in names], dtype=np.int64)
     seen = layer.relay.fluff.seen
     small = len(names) * len(ledger.by_serial) <= FIRST_SEEN_DICT_LIMIT
+    name_at = {int(c): names[i] for i, c in enumerate(columns.tolist())}
+    shared: dict[bytes, tuple[np.ndarray, list[str]]] = {}
     for tx in ledger.by_serial:
-        row = seen.row(tx.serial)[columns] if seen.n else np.zeros(0, dtype=np.float32)
-        if seen.n and (tx.serial + 1) % seen.chunk == 0:
-            seen.drop_chunk(tx.serial // seen.chunk)  # copied into records: the run is over
-        finite = np.isfinite(row)
         rec = TxRecord(
             id=tx.id, origin=tx.origin, sender=tx.sender, recipients=dict(tx.recipients),
             fee=tx.fee, weight=tx.weight, created_at=tx.created_at,
             key_images=[str(ki) for ki in tx.spends],
-            reached=int(finite.sum()),
             rings=[list(r) for r in tx.rings], real=list(tx.real),
         )
-        values = np.where(finite, row, np.nan).astype(np.float32)
-        rec.seen_times = _farray(values)
-        if small:
-            rec.first_seen = {names[i]: float(row[i]) for i in np.flatnonzero(finite).tolist()}
+        if seen.n and seen.is_sparse(tx.serial):
+            _sparse_seen(rec, seen.sparse_row(tx.serial), name_at, shared)
+        else:
+            row = seen.row(tx.serial)[columns] if seen.n else np.zeros(0, dtype=np.float32)
+            if seen.n and (tx.serial + 1) % seen.chunk == 0:
+                seen.drop_chunk(tx.serial // seen.chunk)  # copied into records: the run is over
+            finite = np.isfinite(row)
+            rec.reached = int(finite.sum())
+            values = np.where(finite, row, np.nan).astype(np.float32)
+            rec.seen_times = _farray(values)
+            if small:
+                rec.first_seen = {names[i]: float(row[i]) for i in np.flatnonzero(finite).tolist()}
         h = ledger.tx_height(tx.id, ref)
         if h is not None:
             rec.block = ref.ids[h]
@@ -74,6 +81,26 @@ def write_records(layer: TxLayer, result: Result) -> None:
     for wallet in layer.wallets.values():
         result.wallets[wallet.name] = _wallet_record(layer, wallet)
     result.extra["transactions"] = _extra(layer, ref, names)
+
+
+def _sparse_seen(rec: TxRecord, sparse: tuple[np.ndarray, np.ndarray, int, float, np.ndarray],
+                 name_at: dict[int, str], shared: dict[bytes, tuple[np.ndarray, list[str]]]) -> None:
+    """A tx of a settled, sparse chunk: the watched nodes' times (``seen_times`` in the order
+    of ``seen_nodes``, one list shared by the txs with the same watched nodes), and the rest as
+    a summary."""
+    cols, times, reached, last, never = sparse
+    key = cols.tobytes()
+    if key not in shared:
+        keep = np.array([c in name_at for c in cols.tolist()], dtype=bool)
+        shared[key] = (keep, [name_at[c] for c in cols[keep].tolist()])
+    keep, watched = shared[key]
+    values = times[keep]
+    rec.seen_times = _farray(np.where(np.isfinite(values), values, np.nan))
+    rec.seen_nodes = watched
+    rec.reached = reached
+    rec.seen_sparse = True
+    rec.seen_last = last if last != float("inf") else None
+    rec.unseen = sorted(name_at[c] for c in never.tolist() if c in name_at)
 
 
 def _unconfirmed_status(layer: TxLayer, tx_id: str, serial: int, spends: tuple[int, ...],

@@ -1,0 +1,74 @@
+"""Sparse first-seen records: a run beyond the seen table's dense budget keeps the watched
+nodes' times and a per-tx summary, and runs exactly as with every time kept."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pytest_monerosim.sim.tx import seen as seen_mod
+from pytest_monerosim.sim.tx.seen import SeenTable
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "scenarios"
+
+
+def test_a_settled_chunk_turns_sparse_and_answers_from_its_summary() -> None:
+    table = SeenTable(6, chunk=4, budget=0)
+    for row in range(9):  # rows 0-3: chunk 0, 4-7: chunk 1, 8: the filling chunk 2
+        for node in range(6):
+            if (row, node) != (1, 5) and row != 2:
+                table.mark(row, node, 10.0 * row + node)
+    assert table.settle(now=100.0, active=lambda: set(), watched=np.array([0, 3])) == 0  # too recent
+    assert table.settle(now=5000.0, active=lambda: {5}, watched=np.array([3, 0])) == 1  # chunk 1 live
+    assert table.is_sparse(1) and not table.is_sparse(5)
+    assert table.get(1, 0) == 10.0 and table.get(1, 3) == 13.0  # watched: exact
+    assert table.get(1, 2) == 14.0  # unwatched: the tx's last time
+    assert math.isinf(table.get(1, 5)) and math.isinf(table.get(2, 0))
+    cols, times, reached, last, never = table.sparse_row(1)
+    assert cols.tolist() == [0, 3] and times.tolist() == [10.0, 13.0]
+    assert (reached, last, never.tolist()) == (5, 14.0, [5])
+    assert table.unseen_by(0, np.array([1, 2]), 5, now=6000.0).tolist() == [True, True]
+    assert table.mark(1, 5, 6000.0)  # a late sight of an old tx
+    assert table.get(1, 5) == 6000.0
+    assert table.sparse_row(1)[2:4] == (6, 6000.0) and table.sparse_row(1)[4].size == 0
+    table.grow(7)
+    assert math.isinf(table.get(0, 6)) and 6 in table.sparse_row(0)[4].tolist()
+
+
+def _run(monkeypatch: pytest.MonkeyPatch, sparse: bool) -> object:
+    from pytest_monerosim.backends.sim import run_scenario
+    from pytest_monerosim.config.loader import apply_run_overrides, load_scenario
+    from pytest_monerosim.registry import default_registry
+
+    if sparse:
+        monkeypatch.setattr(seen_mod, "CHUNK", 16)
+        monkeypatch.setattr(seen_mod, "DENSE_BUDGET", 0)
+        monkeypatch.setattr(seen_mod, "SETTLE_S", 600.0)
+    scenario = apply_run_overrides(load_scenario(FIXTURES / "quickstart.yaml"), duration=3 * 3600.0)
+    return run_scenario(scenario, default_registry())
+
+
+def test_a_sparse_run_is_the_dense_run_with_fewer_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_monerosim.checks.transactions import all_txs_relayed
+    from pytest_monerosim.result.summary import summarize, without_wall_clock
+
+    dense = _run(monkeypatch, False)
+    sparse = _run(monkeypatch, True)
+    assert json.dumps(without_wall_clock(summarize(dense)), sort_keys=True, default=str) == \
+        json.dumps(without_wall_clock(summarize(sparse)), sort_keys=True, default=str)
+    names = list(dense.nodes)
+    thin = [t for t in sparse.txs.values() if t.seen_sparse]
+    assert len(thin) > 30 and any(not t.seen_sparse for t in sparse.txs.values())
+    for t in thin:
+        full = dense.txs[t.id].seen_by(names)
+        watched = t.seen_by(names)
+        assert watched and t.seen_nodes and len(t.seen_times) == len(t.seen_nodes) < len(names)
+        assert watched == {n: v for n, v in full.items() if n in t.seen_nodes}
+        assert t.reached == dense.txs[t.id].reached == len(full)
+        assert t.seen_last == (max(full.values()) if full else None)
+        assert t.unseen == sorted(set(names) - set(full))
+    assert all_txs_relayed(sparse, within_s=60.0) == all_txs_relayed(dense, within_s=60.0)
