@@ -86,6 +86,7 @@ def sim_side(registry: Registry, seed: int, *, debian: bool = False) -> dict[str
         out["out_per_node"] = {n.name: n.out_count for n in world.nodes.values()}
         out["white"] = {n.name: len(n.book.white) for n in world.nodes.values()}
         out["gray"] = {n.name: len(n.book.gray_list) for n in world.nodes.values()}
+        out["own_in_gray"] = sum(n.address in n.book.gray_pos for n in world.nodes.values())
         out["before"] = {p.name for p, link in victim.links.items() if link.outgoing}
 
     class Picks:
@@ -126,6 +127,9 @@ def real_side(registry: Registry, workdir: Path) -> dict[str, Any]:
         out["out_per_node"] = {h: sum(not c.get("incoming") for c in cs) for h, cs in conns.items()}
         out["white"] = {h: len(pl["white_list"]) for h, pl in lists.items()}
         out["gray"] = {h: len(pl["gray_list"]) for h, pl in lists.items()}
+        out["own_in_gray"] = sum(f"{net.ips[h]}:{net.daemons[h].ports.p2p}" in
+                                 {f"{p['host']}:{p['port']}" for p in pl["gray_list"]}
+                                 for h, pl in lists.items())
         out["known"] = {h: len({p["host"] for p in pl["white_list"] + pl["gray_list"]})
                         for h, pl in lists.items()}
         out["whitelisted"] = {f"{p['host']}:{p['port']}" for pl in lists.values() for p in pl["white_list"]}
@@ -203,6 +207,15 @@ def test_real_and_simulated_peer_selection_agree(registry: Registry, namespaced:
         rows[f"{key} list, mean"] = (round(real_mean, 2), round(sim_mean, 2))
         if abs(real_mean - sim_mean) > 1.0:
             lists_apart[key] = (round(real_mean, 2), round(sim_mean, 2))  # judged last: see below
+    # monerod never filters its own address out of a peer list it merges (handle_remote_peerlist):
+    # daemons that were dialled hear it back and hold it on the gray list until a gray probe
+    # of it fails; probes wait while a daemon has a free outgoing slot and no target height
+    # (needs_new_sync_connections; no block is mined here). Measured: 4 of 8 daemons
+    # (2026-12-05, load 2.5); the simulator since it follows: 3 of 8 (seeds 13, 14).
+    # Tolerance: at least one real daemon, and the means within 2 of each other.
+    sim_own = mean(s["own_in_gray"] for s in debian)
+    rows["daemons with their own address on the gray list"] = (real["own_in_gray"], sim_own)
+    assert real["own_in_gray"] >= 1 and abs(real["own_in_gray"] - sim_own) <= 2, (real["own_in_gray"], sim_own)
     sim_known = [s["white"][n] + s["gray"][n] for s in debian for n in s["white"]]
     rows["addresses known, mean"] = (round(mean(real["known"].values()), 2), round(mean(sim_known), 2))
     assert abs(mean(real["known"].values()) - mean(sim_known)) <= 1.0, (real["known"], sim_known)
@@ -243,13 +256,10 @@ def test_real_and_simulated_peer_selection_agree(registry: Registry, namespaced:
     for name, (r, s) in rows.items():
         record_property(f"agreement.{name}", f"real={r} sim={s}")
     print("\n".join(f"{name}: real={r} sim={s}" for name, (r, s) in rows.items()))
-    if lists_apart:
-        # Every other comparison above held. The list sizes of one real run of 8 daemons
-        # move more than the 1.0 tolerance between runs, and the gray lists sit apart:
-        # real white means 4.12, 3.5 and gray 1.75, 2.5 (three runs on 2026-12-05) against
-        # the simulator's 4.56 and 1.09 (four seeds). The model keeps fewer gray entries
-        # than monerod 0.18.0.0 after two timed syncs; not yet explained (candidates: which
-        # addresses monerod's timed-sync answers carry, and when a gray entry turns white),
-        # so the model is not changed yet and the gap is reported, not hidden.
-        pytest.xfail("list means beyond 1.0 apart (monerod, simulator): " + ", ".join(
-            f"{key} {real_m} vs {sim_m}" for key, (real_m, sim_m) in lists_apart.items()))
+    # The list means, judged last (every other comparison above held first). Before the
+    # model followed monerod's gray list (own address kept, probes waiting while a slot is
+    # free and no target height is known, failed probes recorded) the simulator's means were
+    # white 4.56, gray 1.09 against real white 4.12, 3.5, 3.75 and gray 1.75, 2.5, 1.88
+    # (2026-12-05); since: white 3.16, gray 1.91 (seeds 13-20).
+    assert not lists_apart, "list means beyond 1.0 apart (monerod, simulator): " + ", ".join(
+        f"{key} {real_m} vs {sim_m}" for key, (real_m, sim_m) in lists_apart.items())
