@@ -156,6 +156,12 @@ class Transactions(_Model):
     embargo_mean_s: Seconds = 39.0
     flush_mean_s: Seconds = 5.0
     ring_size: int = Field(default=16, ge=1)
+    local_stem: bool = True
+    """A node's own wallet's transactions go out on a stem even in a fluff epoch (monerod since
+    commit a7bf3aff2, "Fix dandelion++ fluff/stem bug with local txes", Oct 2022). ``false``
+    models Debian's monerod 0.18.0.0, whose ``dandelionpp_notify`` fluffs them at once in a
+    fluff epoch (the source is then the first to broadcast its own transaction); the
+    agreement suite compares spies' first sightings with it."""
 
 
 class Churn(_Model):
