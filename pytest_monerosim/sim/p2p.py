@@ -512,8 +512,8 @@ class P2PNetwork:
         book.add_white(address, now)
 
     def _housekeeping(self, node: Node, now: float) -> None:
-        """``gray_peerlist_housekeeping``: probe one gray address; alive → white, else forget
-        it and record the failure (``record_addr_failed``). Skipped while the node
+        """``gray_peerlist_housekeeping``: probe one gray address; alive → white (and its peer
+        list merged), else forget it and record the failure (``record_addr_failed``). Skipped while the node
         :meth:`needs_sync_connections`. A probe of the node's own address fails (the probed
         end drops a handshake with its own peer id)."""
         book = node.book
@@ -531,9 +531,17 @@ class P2PNetwork:
                 white[address] = now
             else:
                 self.whitelist(node, address, now)
+            self.merge_probe_answer(node, target, now)
         else:
             book.remove_gray(address)
             book.failed[address] = now
+
+    def merge_probe_answer(self, node: Node, target: Node, now: float) -> None:
+        """A gray probe is a handshake (``check_connection_and_handshake_with_peer`` →
+        ``do_handshake_with_peer`` with ``just_take_peerlist``), and ``do_handshake_with_peer``
+        merges the answer's peer list (``handle_remote_peerlist``) before it checks anything
+        else: the prober learns the probed node's white list."""
+        node.book.merge(self.advertised(target, node), node.address, now)
 
     def needs_sync_connections(self, node: Node) -> bool:
         """monerod's ``needs_new_sync_connections`` (cryptonote_protocol_handler.inl), which

@@ -122,3 +122,23 @@ def test_without_blocks_a_node_with_a_free_slot_never_probes(registry: Registry)
     world.engine.at(200.0, at)
     world.run()
     assert seen["gray"] == [DEAD] and DEAD not in seen["failed"]
+
+
+def test_a_successful_gray_probe_merges_the_probed_peer_list(registry: Registry) -> None:
+    """``do_handshake_with_peer`` merges the answer's peer list for a probe too
+    (``handle_remote_peerlist`` before the ``just_take_peerlist`` branch). Old model: a
+    probe only moved the address to the white list."""
+    heard = "7.7.7.7:18080"
+
+    def prepare(world: Any, node: Any) -> None:
+        book = node.book
+        target = next(n for n in world.nodes.values() if n is not node and n.online and n not in node.links)
+        for a in list(book.gray_list):
+            book.remove_gray(a)
+        book.white.pop(target.address, None)
+        book.add_gray(target.address)
+        world.p2p.whitelist(target, heard, world.engine.now)
+        assert not world.p2p.needs_sync_connections(node)
+
+    node, out = _probe(registry, prepare)
+    assert heard in out["gray"]
