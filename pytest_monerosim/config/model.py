@@ -237,6 +237,13 @@ class Transactions(_Model):
     shape: TxShape | None = None
     """Inputs and outputs per tx drawn from distributions (default: as the wallet needs)."""
 
+    local_stem: bool = True
+    """A node's own wallet's transactions go out on a stem even in a fluff epoch (monerod since
+    commit a7bf3aff2, "Fix dandelion++ fluff/stem bug with local txes", Oct 2022). ``false``
+    models Debian's monerod 0.18.0.0, whose ``dandelionpp_notify`` fluffs them at once in a
+    fluff epoch (the source is then the first to broadcast its own transaction); the
+    agreement suite compares spies' first sightings with it."""
+
     @model_validator(mode="after")
     def _backoff(self) -> Transactions:
         if self.relay_backoff_max_s < self.relay_backoff_min_s:

@@ -123,6 +123,8 @@ class P2PNetwork:
         self.seeds: list[Node] = []
         self.rounds: dict[Node, _Round] = {}
         """Connection-maker calls in progress, by node."""
+        self.heard_taller: set[Node] = set()
+        """Nodes whose target height is set (see :meth:`needs_sync_connections`)."""
         self.gossip = Gossip(self.handshake_peers)
         """Shared by every node's peer book (see :class:`~.peers.Gossip`)."""
 
@@ -510,14 +512,17 @@ class P2PNetwork:
         book.add_white(address, now)
 
     def _housekeeping(self, node: Node, now: float) -> None:
-        """``gray_peerlist_housekeeping``: probe one gray address; alive → white, else forget."""
+        """``gray_peerlist_housekeeping``: probe one gray address; alive → white (and its peer
+        list merged), else forget it and record the failure (``record_addr_failed``). Skipped while the node
+        :meth:`needs_sync_connections`. A probe of the node's own address fails (the probed
+        end drops a handshake with its own peer id)."""
         book = node.book
         gray = book.gray_list
-        if not gray:
+        if not gray or self.needs_sync_connections(node):
             return
         address = gray[int(node.rng.random() * len(gray))]
         target = self.world.by_address.get(address)
-        if (target is not None and target.online and target.in_limit > 0
+        if (target is not None and target is not node and target.online and target.in_limit > 0
                 and (not self.world.filters or self.world.allowed(node, target))):
             white = book.white
             if len(white) < book.white_limit:  # fast path of whitelist(): no eviction
@@ -526,8 +531,34 @@ class P2PNetwork:
                 white[address] = now
             else:
                 self.whitelist(node, address, now)
+            self.merge_probe_answer(node, target, now)
         else:
             book.remove_gray(address)
+            book.failed[address] = now
+
+    def merge_probe_answer(self, node: Node, target: Node, now: float) -> None:
+        """A gray probe is a handshake (``check_connection_and_handshake_with_peer`` →
+        ``do_handshake_with_peer`` with ``just_take_peerlist``), and ``do_handshake_with_peer``
+        merges the answer's peer list (``handle_remote_peerlist``) before it checks anything
+        else: the prober learns the probed node's white list."""
+        node.book.merge(self.advertised(target, node), node.address, now)
+
+    def needs_sync_connections(self, node: Node) -> bool:
+        """monerod's ``needs_new_sync_connections`` (cryptonote_protocol_handler.inl), which
+        makes ``gray_peerlist_housekeeping`` skip its probe: the node has fewer outgoing
+        connections than ``out_peers`` and its target height is unknown (0: no peer ever
+        showed a taller chain, i.e. the node never received a block it did not mine) or
+        above its height (a connected peer has a heavier tip)."""
+        if node.out_count >= node.out_limit:
+            return False
+        heard = self.heard_taller
+        if node not in heard:
+            name = node.name
+            if not any(b.miner != name for b in node.chain.known if b.parent is not None):
+                return True
+            heard.add(node)
+        tip_cum = node.tip_cum
+        return any(peer.tip_cum > tip_cum for peer in node.links)
 
     # -- static topologies -----------------------------------------------------------
     def _static_connect(self, node: Node) -> None:

@@ -67,11 +67,13 @@ class Gossip:
     * ``advertisers`` — nodes whose advertised list is overridden (attackers).
     """
 
-    __slots__ = ("tick", "universe", "max_burst", "depth", "advertisers")
+    __slots__ = ("tick", "universe", "max_burst", "depth", "advertisers", "last_journaled")
 
     def __init__(self, depth: int = 250) -> None:
         self.tick = count(1).__next__
         self.universe: set[str] = set()
+        self.last_journaled: dict[str, int] = {}
+        """Address → stamp of its newest journal entry anywhere (see :func:`own_address_known`)."""
         self.max_burst = 0
         self.depth = depth
         self.advertisers = 0
@@ -125,6 +127,7 @@ class PeerBook:
         clock = self.journal_clock
         clock.append(stamp)
         shared.universe.add(address)
+        shared.last_journaled[address] = stamp
         if len(clock) > shared.depth:
             burst = clock[-shared.depth - 1]
             if burst > shared.max_burst:
@@ -137,7 +140,8 @@ class PeerBook:
     def knows_all(self, own: str) -> bool:
         """Does this book hold every address any journal has held (white, gray or ``own``)?
 
-        Then merging any journal's entries changes nothing. Cached until an
+        Then merging any journal's entries changes nothing, but for ``own`` itself: see
+        :func:`own_address_known`. Cached until an
         address is forgotten, the universe grows or the lists grow.
         """
         universe = self.shared.universe
@@ -197,16 +201,17 @@ class PeerBook:
             self.trim_gray()
 
     def gray_unknown(self, addresses: Iterable[str], own: str, now: float) -> None:
-        """Unknown addresses (not white, gray, ``own`` or recently failed) to the gray list.
+        """Unknown addresses (not white, gray or recently failed) to the gray list.
 
-        No trim: :meth:`merge` trims at once, a timed sync once after all its links.
+        The node's own address is not filtered (see :func:`own_address_known`). No trim:
+        :meth:`merge` trims at once, a timed sync once after all its links.
         """
         white = self.white
         pos = self.gray_pos
         lst = self.gray_list
         failed = self.failed
         for a in addresses:
-            if a in white or a in pos or a == own:
+            if a in white or a in pos:
                 continue
             if failed and a in failed and now - failed[a] < FAILED_ADDR_FORGET_S:
                 continue
@@ -228,3 +233,21 @@ class PeerBook:
     def __repr__(self) -> str:
         return (f"PeerBook(white={len(self.white)}, gray={len(self.gray_list)}, "
                 f"anchors={len(self.anchors)})")
+
+
+def own_address_known(book: PeerBook, own: str, now: float) -> bool:
+    """Would merging a list that holds the node's own address change nothing?
+
+    (:meth:`PeerBook.knows_all` leaves the own address out; a timed sync asks this too.)
+
+    monerod 0.18's ``handle_remote_peerlist`` → ``merge_peerlist`` filters only recently
+    failed and blocked hosts, never the node's own address (src/p2p/net_node.inl,
+    ``handle_remote_peerlist``; ``append_with_peer_gray`` in net_peerlist.h). So a node
+    whose peers whitelisted it (they dialled it) hears its own address back and keeps it
+    on its gray list, until a gray-list probe of it fails (the probed end drops a
+    handshake carrying its own peer id: "Connection to self detected") and the host is
+    recorded as failed for an hour (``record_addr_failed``). Measured on Debian's
+    0.18.0.0 (tests/agreement/test_peers_monerod.py): half of 8 daemons held their own
+    address on the gray list after 130 s.
+    """
+    return own in book.gray_pos or own in book.white or book.recently_failed(own, now)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
+from .peers import Gossip, own_address_known
+
 if TYPE_CHECKING:
     from .node import Node
     from .p2p import P2PNetwork
@@ -40,7 +42,8 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
     fresh = node.links_added != node.links_ticked
     node.links_ticked = node.links_added
     own = node.address
-    full = not book.knows_all(own)
+    full = not book.knows_all(own) or (own_heard_since(gossip, own, prev, fresh)
+                                       and not own_address_known(book, own, now))
     if (not full and not fresh and prev and not gossip.advertisers
             and gossip.max_burst <= prev):
         node.tick_clock = node.skip_clock = gossip.tick()
@@ -76,7 +79,7 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
         if end == begin + 1:
             link.seen_journal = end
             a = journal[begin]
-            if a in white or a in gray_pos or a == own or (failed and book.recently_failed(a, now)):
+            if a in white or a in gray_pos or (failed and book.recently_failed(a, now)):
                 continue
             gray_pos[a] = len(gray)
             gray.append(a)
@@ -86,6 +89,15 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
                 book.gray_unknown(journal[begin:end], own, now)
             else:
                 book.merge(p2p.advertised(peer, node), own, now)
+
+
+def own_heard_since(gossip: Gossip, own: str, prev: int, fresh: bool) -> bool:
+    """Could this sync's merges carry the node's own address (which monerod does not filter,
+    see :func:`~.peers.own_address_known`)? Yes if some journal took it since the last sync,
+    or, with a connection new since then (whose peer's journal is merged from its start),
+    if any journal ever held it."""
+    stamp = gossip.last_journaled.get(own, 0)
+    return stamp > prev or (fresh and stamp > 0)
 
 
 def _merge_each(p2p: P2PNetwork, node: Node, now: float) -> None:

@@ -219,18 +219,29 @@ class SybilDriver:
         self.next_sample = now + self.p.sample_s
 
     def _blob_ids(self, txids: list[str]) -> dict[str, str]:
-        """blob id → tx id, from a running daemon's ``get_transactions``."""
+        """blob id → tx id, from the running daemons' ``get_transactions``.
+
+        Every daemon is asked for the ids the ones before it did not know: a transaction
+        still on a stem (its source's embargo not yet over: a spy that got it on the stem
+        relays nothing) is known only to the daemons it passed. Asking one daemon lost
+        those: 11 of 27 transactions of one run counted as never seen by a spy, although
+        the spies had seen all 27."""
         out: dict[str, str] = {}
         daemons = [self.actions.daemon(n) for n in self.actions.nodes()]
         alive = [d for d in daemons if d.process is not None and d.process.alive()]
-        if not alive or not txids:
-            return out
-        for i in range(0, len(txids), 100):
-            answer = alive[0].rpc.get_transactions(txids[i:i + 100])
-            for tx in answer.get("txs", []) or []:
-                blob = tx.get("as_hex") or ""
-                if blob:
-                    out[blob_id(bytes.fromhex(blob))] = str(tx["tx_hash"])
+        missing = list(txids)
+        for daemon in alive:
+            if not missing:
+                break
+            found: set[str] = set()
+            for i in range(0, len(missing), 100):
+                answer = daemon.rpc.get_transactions(missing[i:i + 100])
+                for tx in answer.get("txs", []) or []:
+                    blob = tx.get("as_hex") or ""
+                    if blob:
+                        out[blob_id(bytes.fromhex(blob))] = str(tx["tx_hash"])
+                        found.add(str(tx["tx_hash"]))
+            missing = [t for t in missing if t not in found]
         return out
 
     def _wait_for_sightings(self, blobs: set[str]) -> None:

@@ -11,7 +11,8 @@ and ``src/cryptonote_config.h`` (monero-project/monero):
 * Each source connection is mapped, for the epoch, to the least used stem
   (ties broken at random), so txs from one peer always take the same stem.
 * A tx the node's own wallet submits always goes out on a stem, even in a
-  fluff epoch; a stem tx received from a peer is fluffed by a fluff node and
+  fluff epoch (since monerod commit a7bf3aff2; Debian's 0.18.0.0 fluffs it:
+  ``local_stem=False``); a stem tx received from a peer is fluffed by a fluff node and
   forwarded on the source's stem by a stem node. A node without any outgoing
   connection fluffs.
 * A stem peer that disconnected is replaced by a current outgoing
@@ -59,8 +60,12 @@ class DandelionRouter:
         epoch_s: float = 600.0,
         epoch_range_s: float = EPOCH_RANGE_S,
         start_time: Callable[[str], float] | None = None,
+        local_stem: bool = True,
     ) -> None:
         self.rng = rng
+        self.local_stem = local_stem
+        """False: a fluff-epoch node fluffs its own txs too (monerod 0.18.0.0, see
+        ``transactions.local_stem``)."""
         self.out_peers = out_peers
         self.stems = stems
         self.fluff_probability = fluff_probability
@@ -137,6 +142,6 @@ class DandelionRouter:
 
         ``source`` is the peer the tx came from, :data:`LOCAL` for the node's own.
         """
-        if source is not LOCAL and self.fluffing(node, now):
+        if (source is not LOCAL or not self.local_stem) and self.fluffing(node, now):
             return None
         return self.stem_peer(node, source, now)

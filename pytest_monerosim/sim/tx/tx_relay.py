@@ -54,7 +54,7 @@ class TxRelay:
         self.router = DandelionRouter(
             world.rng("tx.dandelion"), self._out_peers, stems=cfg.stem_peers,
             fluff_probability=cfg.fluff_probability, epoch_s=cfg.epoch_s,
-            start_time=lambda name: world.nodes[name].start_time)
+            start_time=lambda name: world.nodes[name].start_time, local_stem=cfg.local_stem)
         self.embargo = PoissonTimer(cfg.embargo_mean_s, 1.0)
         self.links: dict[tuple[int, int], tuple[float, bool]] = {}
         self.out: dict[str, list[str]] = {}

@@ -1,0 +1,144 @@
+"""The simulator's gray list follows monerod 0.18's (what the peers agreement forced).
+
+Fast, simulator-only checks; ``test_peers_monerod.py`` measures the real daemons.
+Each test fails on the model before the change (noted per test).
+
+* ``handle_remote_peerlist`` → ``merge_peerlist`` (src/p2p/net_node.inl) filters
+  recently failed and blocked hosts only: a node hears its own address back from
+  peers that dialled it and keeps it on its gray list.
+* ``gray_peerlist_housekeeping`` probes one gray address a minute: a probe of the
+  node's own address fails (the probed end drops a handshake carrying its own peer
+  id), the entry is removed and the host recorded as failed (``record_addr_failed``).
+* The probe is skipped while ``needs_new_sync_connections`` (cryptonote_protocol_handler.inl):
+  fewer outgoing connections than ``out_peers`` and no target height reached (a node
+  that never received a block from a peer has target height 0).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_monerosim.backends.sim import build_world
+from pytest_monerosim.registry import Registry
+from pytest_monerosim.sim.peers import PeerBook, own_address_known
+from tests.sim.conftest import scenario
+
+OWN = "1.2.3.4:18080"
+DEAD = "9.9.9.9:18080"
+"""An address no node of these worlds has (a probe of it fails)."""
+
+
+def test_a_merge_keeps_the_own_address_on_the_gray_list() -> None:
+    """Old model: ``gray_unknown`` skipped ``a == own``."""
+    book = PeerBook()
+    book.merge([OWN, "5.6.7.8:18080"], OWN, 0.0)
+    assert OWN in book.gray_pos and "5.6.7.8:18080" in book.gray_pos
+    assert own_address_known(book, OWN, 0.0)
+    book.remove_gray(OWN)
+    book.failed[OWN] = 10.0
+    book.merge([OWN], OWN, 20.0)  # recently failed: filtered like any failed host
+    assert OWN not in book.gray_pos and own_address_known(book, OWN, 20.0)
+    assert not own_address_known(book, OWN, 10.0 + 3600.0)
+    book.merge([OWN], OWN, 10.0 + 3600.0)
+    assert OWN in book.gray_pos
+
+
+def network(seed: int = 3, duration: float = 600.0, **p2p: Any) -> Any:
+    return scenario([{"group": "m", "count": 2, "role": "miner", "hashrate": 1.0},
+                     {"group": "r", "count": 10}],
+                    general={"duration": duration, "seed": seed},
+                    network={"latency": {"name": "uniform", "low": 0.02, "high": 0.2}},
+                    p2p={"out_peers": 4, **p2p})
+
+
+def _probe(registry: Registry, prepare: Any) -> tuple[Any, Any]:
+    """Run a small world to 300 s, call ``prepare(world, node)``, then one housekeeping probe."""
+    world = build_world(network(), registry, snapshot_interval_s=None)
+    node = world.node("r-4")
+    out: dict[str, Any] = {}
+
+    def at() -> None:
+        prepare(world, node)
+        world.p2p._housekeeping(node, world.engine.now)
+        out["white"] = dict(node.book.white)
+        out["gray"] = list(node.book.gray_list)
+        out["failed"] = dict(node.book.failed)
+
+    world.engine.at(300.0, at)
+    world.run()
+    return node, out
+
+
+def test_a_gray_probe_of_the_own_address_fails_and_is_recorded(registry: Registry) -> None:
+    """Old model: the node itself is online and accepts connections, so the probe
+    "succeeded" and the node put its own address on its white list."""
+    def prepare(world: Any, node: Any) -> None:
+        book = node.book
+        for a in list(book.gray_list):
+            book.remove_gray(a)
+        book.add_gray(node.address)
+        assert not world.p2p.needs_sync_connections(node), (node.out_count, node.out_limit)
+
+    node, out = _probe(registry, prepare)
+    assert node.address not in out["white"] and node.address not in out["gray"]
+    assert node.address in out["failed"]
+
+
+def test_gray_probes_wait_while_the_node_needs_sync_connections(registry: Registry) -> None:
+    """Old model: a probe every timed sync whatever the outgoing count and the chain."""
+    def prepare(world: Any, node: Any) -> None:
+        book = node.book
+        for a in list(book.gray_list):
+            book.remove_gray(a)
+        book.add_gray(DEAD)
+        node.out_limit = node.out_count + 1  # a free outgoing slot
+        assert world.p2p.needs_sync_connections(node) == (node not in world.p2p.heard_taller)
+
+    node, out = _probe(registry, prepare)
+    # a relay at 300 s has received the miners' blocks: the target height is known and
+    # reached, so the probe runs although a slot is free
+    assert node.name.startswith("r-") and node in node.world.p2p.heard_taller
+    assert out["gray"] == [] and DEAD in out["failed"]  # probed: no one answers there
+
+
+def test_without_blocks_a_node_with_a_free_slot_never_probes(registry: Registry) -> None:
+    """No block ever mined (target height 0, as in the peers agreement's real half): a node
+    with a free outgoing slot keeps its gray list untouched. Old model: probed anyway."""
+    sc = scenario([{"group": "r", "count": 8}], general={"duration": 400.0, "seed": 5},
+                  p2p={"out_peers": 3})
+    world = build_world(sc, registry, snapshot_interval_s=None)
+    node = world.node("r-2")
+    seen: dict[str, Any] = {}
+
+    def at() -> None:
+        node.out_limit = node.out_count + 1
+        for a in list(node.book.gray_list):
+            node.book.remove_gray(a)
+        node.book.add_gray(DEAD)
+        world.p2p._housekeeping(node, world.engine.now)
+        seen["gray"] = list(node.book.gray_list)
+        seen["failed"] = dict(node.book.failed)
+
+    world.engine.at(200.0, at)
+    world.run()
+    assert seen["gray"] == [DEAD] and DEAD not in seen["failed"]
+
+
+def test_a_successful_gray_probe_merges_the_probed_peer_list(registry: Registry) -> None:
+    """``do_handshake_with_peer`` merges the answer's peer list for a probe too
+    (``handle_remote_peerlist`` before the ``just_take_peerlist`` branch). Old model: a
+    probe only moved the address to the white list."""
+    heard = "7.7.7.7:18080"
+
+    def prepare(world: Any, node: Any) -> None:
+        book = node.book
+        target = next(n for n in world.nodes.values() if n is not node and n.online and n not in node.links)
+        for a in list(book.gray_list):
+            book.remove_gray(a)
+        book.white.pop(target.address, None)
+        book.add_gray(target.address)
+        world.p2p.whitelist(target, heard, world.engine.now)
+        assert not world.p2p.needs_sync_connections(node)
+
+    node, out = _probe(registry, prepare)
+    assert heard in out["gray"]
