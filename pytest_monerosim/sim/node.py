@@ -40,14 +40,20 @@ Advertiser = Callable[["Node"], list[str]]
 class Link:
     """One end of a connection, stored as ``node.links[peer]``."""
 
-    __slots__ = ("latency", "outgoing", "since", "seen_journal", "born")
+    __slots__ = ("seen_journal", "journal_ids", "latency", "rate", "outgoing", "since", "born", "peer")
 
-    def __init__(self, latency: float, outgoing: bool, since: float) -> None:
+    def __init__(self, latency: float, outgoing: bool, since: float, rate: float = 0.0) -> None:
         self.latency = latency
         """One-way latency to the peer (seconds)."""
+        self.rate = rate
+        """Bits per second a block sent over this link moves at: ``min(own up, peer down)``."""
         self.outgoing = outgoing
         """True if this node opened the connection."""
         self.since = since
+        self.journal_ids: Any = None
+        """The peer's ``book.journal_ids`` (the timed sync reads it without touching the peer)."""
+        self.peer: Any = None
+        """The node at the other end (set with ``journal_ids`` when the link is made)."""
         self.seen_journal = 0
         """How much of the peer's white-list journal this node has merged (as of its last
         timed sync that looked; see ``Node.skip_clock``)."""
@@ -61,7 +67,7 @@ class Node:
     # Slot order is memory order: what the timed-sync and relay loops read on
     # *peer* nodes comes first, so one cache line serves a visit.
     __slots__ = (
-        "_advertise", "journal", "tip_cum", "chain", "seen", "pending", "down_bps", "online",
+        "_advertise", "journal", "journal_ids", "tip_cum", "chain", "seen", "pending", "down_bps", "online",
         "links", "world", "index", "name", "group", "role", "honest", "address", "host",
         "subnet", "region", "up_bps", "start_time", "seed_node", "info",
         # lifecycle
@@ -72,6 +78,7 @@ class Node:
         "out_count", "in_count", "out_limit", "in_limit", "anchor_limit", "book",
         "maker_busy", "next_seed_at", "anchor_queue", "static_peers", "rng", "last_tick",
         "maker_backoff", "tick_clock", "skip_clock", "links_added", "links_ticked", "hidden",
+        "subnets_key", "subnets_cache",
         # mining
         "hashrate", "mining", "strategy",
     )
@@ -148,7 +155,9 @@ class Node:
         p2p = getattr(world, "p2p", None)
         self.book = PeerBook(white_limit, gray_limit, getattr(p2p, "gossip", None))
         self.journal = self.book.journal
-        """Alias of ``book.journal`` (read once per link per timed sync)."""
+        """Alias of ``book.journal``."""
+        self.journal_ids = self.book.journal_ids
+        """Alias of ``book.journal_ids`` (read once per link per timed sync)."""
         self.last_tick = 0.0
         self.maker_backoff = 0.0
         """Wait before the next fruitless connection round (doubles up to a timed sync)."""
@@ -166,6 +175,9 @@ class Node:
         link's ``seen_journal`` is then the peer's journal length at that tick."""
         self.links_added = 0
         self.links_ticked = 0
+        self.subnets_key: tuple[int, int] | None = None
+        self.subnets_cache: set[str] = set()
+        """The /16s of the connections (:func:`~.peer_choice.link_subnets`)."""
         self.rng = derive_rng(world.seed, f"p2p:{name}")
         self.hashrate = hashrate
         self.mining = False

@@ -232,9 +232,12 @@ class P2PNetwork:
     def _establish(self, a: Node, b: Node, latency: float) -> None:
         """The handshake ``a`` → ``b`` succeeded: link both ends and exchange state."""
         now = self.engine.now
-        la = Link(latency, True, now)
-        lb = Link(self.world.latency(b, a) if self.world.asymmetric else latency, False, now)
+        la = Link(latency, True, now, min(a.up_bps, b.down_bps))
+        lb = Link(self.world.latency(b, a) if self.world.asymmetric else latency, False, now,
+                  min(b.up_bps, a.down_bps))
         la.born = lb.born = self.gossip.tick()
+        la.peer, la.journal_ids = b, b.journal_ids
+        lb.peer, lb.journal_ids = a, a.journal_ids
         a.links[b] = la
         b.links[a] = lb
         a.links_added += 1
@@ -524,6 +527,7 @@ class P2PNetwork:
                 book.take_gray(address)
                 book.journal_append(address)
                 white[address] = now
+                book.known[book.journal_ids[-1]] = 1
             else:
                 self.whitelist(node, address, now)
         else:
