@@ -40,7 +40,8 @@ Advertiser = Callable[["Node"], list[str]]
 class Link:
     """One end of a connection, stored as ``node.links[peer]``."""
 
-    __slots__ = ("seen_journal", "journal_ids", "latency", "rate", "outgoing", "since", "born", "peer")
+    __slots__ = ("seen_journal", "journal_ids", "latency", "rate", "outgoing", "since", "born", "peer",
+                 "peer_index")
 
     def __init__(self, latency: float, outgoing: bool, since: float, rate: float = 0.0) -> None:
         self.latency = latency
@@ -54,6 +55,8 @@ class Link:
         """The peer's ``book.journal_ids`` (the timed sync reads it without touching the peer)."""
         self.peer: Any = None
         """The node at the other end (set with ``journal_ids`` when the link is made)."""
+        self.peer_index = 0
+        """``peer.index``."""
         self.seen_journal = 0
         """How much of the peer's white-list journal this node has merged (as of its last
         timed sync that looked; see ``Node.skip_clock``)."""

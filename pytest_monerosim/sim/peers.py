@@ -21,9 +21,10 @@ merge per connection per minute into O(new entries), which is what makes
 
 Addresses also have small integer ids (``Gossip.id_of``, one numbering per
 world): journals keep them in ``journal_ids`` and each book a byte per id in
-``known`` (1: in the white or the gray list), so the timed sync's "do I know
-this address?" reads one byte of a compact array instead of probing two large
-string-keyed dicts (cache misses, at thousands of nodes, were most of its cost).
+``known`` (bit ``id``: in the white or the gray list), so the timed sync's "do I know
+this address?" reads one bit of a compact array instead of probing two large
+string-keyed dicts (cache misses, at thousands of nodes, were most of its cost;
+a bit, not a byte, because 33,000 books of 33,000 ids would be 1 GB as bytes).
 The dicts stay the lists' truth; ``known`` mirrors them and every method here
 keeps it in step (code that edits ``white``/``gray_pos`` directly must too).
 """
@@ -73,7 +74,7 @@ class Gossip:
       since (beyond that a sync merges the peer's whole advertised list instead).
     * ``advertisers`` — nodes whose advertised list is overridden (attackers).
     * ``ids`` / ``names`` — address ↔ small integer id; every book's ``known`` array has a
-      byte per id (``capacity`` of them; all grow together when the ids outgrow it).
+      bit per id (``capacity`` of them; all grow together when the ids outgrow it).
     """
 
     __slots__ = ("tick", "universe", "max_burst", "depth", "advertisers", "ids", "names",
@@ -97,9 +98,9 @@ class Gossip:
             aid = self.ids[address] = len(self.names)
             self.names.append(address)
             if aid >= self.capacity:
-                grow = max(1024, self.capacity // 4)  # a byte per id per book: grow modestly
+                grow = max(1024, self.capacity // 4096 * 1024)  # a bit per id per book (x 1024)
                 self.capacity += grow
-                extra = bytes(grow)
+                extra = bytes(grow >> 3)
                 for book in self.books:
                     book.known.extend(extra)
         return aid
@@ -121,8 +122,8 @@ class PeerBook:
         self.shared = shared if shared is not None else Gossip()
         self.journal_ids = array("i")
         """``shared.id_of`` of each journal entry."""
-        self.known = bytearray(self.shared.capacity)
-        """Per address id: 1 if the address is in the white or the gray list."""
+        self.known = bytearray(self.shared.capacity >> 3)
+        """Bit ``id`` (byte ``id >> 3``, bit ``id & 7``): the address is in the white or gray list."""
         self.shared.books.append(self)
         self.forgets = 0
         """Addresses dropped from the white or gray list (not gray → white moves)."""
@@ -145,13 +146,21 @@ class PeerBook:
             self.journal_append(address)
             if address in self.gray_pos:
                 self.take_gray(address)
-            self.known[self.shared.id_of(address)] = 1
+            self.know(self.shared.id_of(address))
         white[address] = now
         if len(white) > self.white_limit:
             oldest = min(white.items(), key=itemgetter(1))[0]
             del white[oldest]
-            self.known[self.shared.id_of(oldest)] = 0
+            self.unknow(self.shared.id_of(oldest))
             self.forgets += 1
+
+    def know(self, aid: int) -> None:
+        """Set bit ``aid`` of :attr:`known`."""
+        self.known[aid >> 3] |= 1 << (aid & 7)
+
+    def unknow(self, aid: int) -> None:
+        """Clear bit ``aid`` of :attr:`known`."""
+        self.known[aid >> 3] &= 0xFF ^ (1 << (aid & 7))
 
     def journal_append(self, address: str) -> None:
         """Record a white-list addition (what peers merge at their next timed sync)."""
@@ -169,7 +178,7 @@ class PeerBook:
 
     def remove_white(self, address: str) -> None:
         if self.white.pop(address, None) is not None:
-            self.known[self.shared.id_of(address)] = 0
+            self.unknow(self.shared.id_of(address))
             self.forgets += 1
 
     def knows_all(self, own: str) -> bool:
@@ -210,7 +219,7 @@ class PeerBook:
             return
         self.gray_pos[address] = len(self.gray_list)
         self.gray_list.append(address)
-        self.known[self.shared.id_of(address)] = 1
+        self.know(self.shared.id_of(address))
         if len(self.gray_list) > self.gray_limit:
             self.remove_gray(next(iter(self.gray_pos)))
 
@@ -224,7 +233,7 @@ class PeerBook:
         pos = self.gray_pos.pop(address, None)
         if pos is None:
             return False
-        self.known[self.shared.id_of(address)] = 0
+        self.unknow(self.shared.id_of(address))
         lst = self.gray_list
         last = lst.pop()
         if pos < len(lst):
@@ -256,7 +265,8 @@ class PeerBook:
                 continue
             pos[a] = len(lst)
             lst.append(a)
-            known[id_of(a)] = 1
+            aid = id_of(a)
+            known[aid >> 3] |= 1 << (aid & 7)
 
     def gray_unknown_ids(self, ids: Iterable[int], own: int, now: float) -> None:
         """:meth:`gray_unknown` for journal entries given by id (``own``: this node's id)."""
@@ -266,14 +276,14 @@ class PeerBook:
         known = self.known
         names = self.shared.names
         for aid in ids:
-            if known[aid] or aid == own:
+            if known[aid >> 3] >> (aid & 7) & 1 or aid == own:
                 continue
             a = names[aid]
             if failed and a in failed and now - failed[a] < FAILED_ADDR_FORGET_S:
                 continue
             pos[a] = len(lst)
             lst.append(a)
-            known[aid] = 1
+            known[aid >> 3] |= 1 << (aid & 7)
 
     def trim_gray(self) -> None:
         """Evict the oldest insertions down to the limit (``trim_gray_peerlist``)."""

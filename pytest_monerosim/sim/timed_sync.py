@@ -65,8 +65,8 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
         return
     # No advertiser anywhere: the loop below is _merge_each without the override check, with
     # the usual case (one new entry, already known) first. Entries are read as address ids:
-    # ``known[id]`` is one byte of a small array, where the white and gray dicts were two
-    # cache misses per entry.
+    # bit ``id`` of ``known`` is one read of a small array, where the white and gray dicts were
+    # two cache misses per entry.
     gray_pos = book.gray_pos
     gray = book.gray_list
     failed = book.failed
@@ -80,14 +80,14 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
         if end == begin + 1:
             link.seen_journal = end
             aid = ids[begin]
-            if known[aid] or aid == own_id:
+            if known[aid >> 3] >> (aid & 7) & 1 or aid == own_id:
                 continue
             a = names[aid]
             if failed and book.recently_failed(a, now):
                 continue
             gray_pos[a] = len(gray)
             gray.append(a)
-            known[aid] = 1
+            known[aid >> 3] |= 1 << (aid & 7)
         elif end != begin:
             link.seen_journal = end
             if end - begin <= depth:
