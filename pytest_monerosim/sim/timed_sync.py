@@ -12,6 +12,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
+from .peers import POSITIONS, POSITIONS_N
+
 if TYPE_CHECKING:
     from .node import Node
     from .p2p import P2PNetwork
@@ -85,7 +87,8 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
             a = names[aid]
             if failed and book.recently_failed(a, now):
                 continue
-            gray_pos[a] = len(gray)
+            n = len(gray)
+            gray_pos[a] = POSITIONS[n] if n < POSITIONS_N else n
             gray.append(a)
             known[aid >> 3] |= 1 << (aid & 7)
         elif end != begin:
