@@ -44,8 +44,6 @@ if TYPE_CHECKING:
 
 SYNC_BATCH = 20
 """Blocks per request while syncing (``BLOCKS_SYNCHRONIZING_DEFAULT_COUNT``)."""
-SEEN, VERIFYING = 1, 2
-"""Flags of :meth:`BlockRelay.flags`: the node has the block in ``seen`` / in ``pending``."""
 
 
 class BlockRelay:
@@ -54,23 +52,6 @@ class BlockRelay:
         self.engine = world.engine
         self.hooks = world.hooks
         self.verification_s = verification_s
-        self._flags: dict[Block, bytearray] = {}
-
-    def flags(self, block: Block) -> bytearray:
-        """Per node index, whether the node has ``block`` in ``seen`` (:data:`SEEN`) and in
-        ``pending`` (:data:`VERIFYING`): a byte each, so a send reads a compact array instead
-        of every peer's sets. Every change of ``seen``/``pending`` below keeps it in step."""
-        arr = self._flags.get(block)
-        n = len(self.world.nodes)
-        if arr is None:
-            arr = self._flags[block] = bytearray(n + 64)
-        elif len(arr) < n:
-            arr.extend(bytes(n + 64 - len(arr)))
-        return arr
-
-    def _mark_seen(self, node: Node, block: Block) -> None:
-        node.seen.add(block)
-        self.flags(block)[node.index] |= SEEN
 
     def _rtt(self, node: Node, peer: Node, link: Link) -> float:
         """Request from ``node`` to ``peer`` and back (each way its own latency if asymmetric)."""
@@ -94,16 +75,14 @@ class BlockRelay:
         deliver = self.on_block
         if skip is not None and len(skip) == 1 and None in skip:
             skip = None  # a block this node mined or synced: nobody to leave out
-        flags = self.flags(block)
-        for link in links.values():
-            peer = link.peer
+        for peer, link in links.items():
             if skip is not None and peer in skip:
                 continue
             t += bits / link.rate  # min(up, peer down), fixed when the link was made
-            f = flags[link.peer_index]
-            if f:  # the peer has it (seen): it only learns that this node has it too
-                if f & VERIFYING:
-                    peer.pending[block].add(node)
+            if block in peer.seen:
+                known = peer.pending.get(block)
+                if known is not None:
+                    known.add(node)
                 continue
             # Inlined Engine.at (this loop runs once per link per block).
             heappush(heap, (t + link.latency, seq(), deliver, (peer, block, node)))
@@ -115,7 +94,7 @@ class BlockRelay:
         if parent is None or parent not in node.chain.known:
             raise ValueError(f"{node.name} cannot publish {block!r}: its parent is not on "
                              f"the node's chain (publish ancestors first)")
-        self._mark_seen(node, block)
+        node.seen.add(block)
         block.arrivals.setdefault(node.name, self.engine.now)
         self._join(node, block)
         if node.online:
@@ -134,7 +113,7 @@ class BlockRelay:
         world = self.world
         if world.filters and not world.allowed(sender, node):
             return
-        self._mark_seen(node, block)
+        node.seen.add(block)
         extra = 0.0
         if self.hooks.fluffy_missing_bytes:
             missing = self.hooks.missing_bytes(node, block, sender)
@@ -166,12 +145,10 @@ class BlockRelay:
         done = start + self.verification_s
         node.verify_free_at = done
         node.pending[block] = {sender}
-        self.flags(block)[node.index] |= VERIFYING
         heappush(engine.heap, (done, engine.seq(), self._accept, (node, block, relay)))
 
     def _accept(self, node: Node, block: Block, relay: bool) -> None:
         known = node.pending.pop(block, None)
-        self.flags(block)[node.index] &= ~VERIFYING & 0xFF
         hooks = self.hooks
         if block.parent not in node.chain.known:  # queued behind a parent that was rejected
             self._reject(node, block)
@@ -268,7 +245,7 @@ class BlockRelay:
         seen = node.seen
         for b in blocks[start:start + SYNC_BATCH]:
             if b not in seen:
-                self._mark_seen(node, b)
+                seen.add(b)
                 self._receive(node, b, False, peer)
         nxt = start + SYNC_BATCH
         if nxt < len(blocks):

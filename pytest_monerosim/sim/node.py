@@ -40,8 +40,7 @@ Advertiser = Callable[["Node"], list[str]]
 class Link:
     """One end of a connection, stored as ``node.links[peer]``."""
 
-    __slots__ = ("seen_journal", "journal_ids", "latency", "rate", "outgoing", "since", "born", "peer",
-                 "peer_index")
+    __slots__ = ("latency", "rate", "outgoing", "since", "seen_journal", "born")
 
     def __init__(self, latency: float, outgoing: bool, since: float, rate: float = 0.0) -> None:
         self.latency = latency
@@ -51,12 +50,6 @@ class Link:
         self.outgoing = outgoing
         """True if this node opened the connection."""
         self.since = since
-        self.journal_ids: Any = None
-        """The peer's ``book.journal_ids`` (the timed sync reads it without touching the peer)."""
-        self.peer: Any = None
-        """The node at the other end (set with ``journal_ids`` when the link is made)."""
-        self.peer_index = 0
-        """``peer.index``."""
         self.seen_journal = 0
         """How much of the peer's white-list journal this node has merged (as of its last
         timed sync that looked; see ``Node.skip_clock``)."""
@@ -70,7 +63,7 @@ class Node:
     # Slot order is memory order: what the timed-sync and relay loops read on
     # *peer* nodes comes first, so one cache line serves a visit.
     __slots__ = (
-        "_advertise", "journal", "journal_ids", "tip_cum", "chain", "seen", "pending", "down_bps", "online",
+        "_advertise", "journal", "tip_cum", "chain", "seen", "pending", "down_bps", "online",
         "links", "world", "index", "name", "group", "role", "honest", "address", "host",
         "subnet", "region", "up_bps", "start_time", "seed_node", "info",
         # lifecycle
@@ -158,9 +151,7 @@ class Node:
         p2p = getattr(world, "p2p", None)
         self.book = PeerBook(white_limit, gray_limit, getattr(p2p, "gossip", None))
         self.journal = self.book.journal
-        """Alias of ``book.journal``."""
-        self.journal_ids = self.book.journal_ids
-        """Alias of ``book.journal_ids`` (read once per link per timed sync)."""
+        """Alias of ``book.journal`` (read once per link per timed sync)."""
         self.last_tick = 0.0
         self.maker_backoff = 0.0
         """Wait before the next fruitless connection round (doubles up to a timed sync)."""

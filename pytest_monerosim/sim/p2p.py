@@ -236,8 +236,6 @@ class P2PNetwork:
         lb = Link(self.world.latency(b, a) if self.world.asymmetric else latency, False, now,
                   min(b.up_bps, a.down_bps))
         la.born = lb.born = self.gossip.tick()
-        la.peer, la.peer_index, la.journal_ids = b, b.index, b.journal_ids
-        lb.peer, lb.peer_index, lb.journal_ids = a, a.index, a.journal_ids
         a.links[b] = la
         b.links[a] = lb
         a.links_added += 1
@@ -527,7 +525,6 @@ class P2PNetwork:
                 book.take_gray(address)
                 book.journal_append(address)
                 white[address] = now
-                book.know(book.journal_ids[-1])
             else:
                 self.whitelist(node, address, now)
         else:

@@ -18,15 +18,6 @@ already merged is a no-op, so a receiver only merges the journal entries it has
 not seen from that peer (see ``Link.seen_journal``). This turns an O(250)
 merge per connection per minute into O(new entries), which is what makes
 10,000-node runs affordable; the gray list ends up with the same addresses.
-
-Addresses also have small integer ids (``Gossip.id_of``, one numbering per
-world): journals keep them in ``journal_ids`` and each book a byte per id in
-``known`` (bit ``id``: in the white or the gray list), so the timed sync's "do I know
-this address?" reads one bit of a compact array instead of probing two large
-string-keyed dicts (cache misses, at thousands of nodes, were most of its cost;
-a bit, not a byte, because 33,000 books of 33,000 ids would be 1 GB as bytes).
-The dicts stay the lists' truth; ``known`` mirrors them and every method here
-keeps it in step (code that edits ``white``/``gray_pos`` directly must too).
 """
 
 from __future__ import annotations
@@ -78,12 +69,9 @@ class Gossip:
       it is older than a node's last sync, no peer's journal grew by more than ``depth``
       since (beyond that a sync merges the peer's whole advertised list instead).
     * ``advertisers`` — nodes whose advertised list is overridden (attackers).
-    * ``ids`` / ``names`` — address ↔ small integer id; every book's ``known`` array has a
-      bit per id (``capacity`` of them; all grow together when the ids outgrow it).
     """
 
-    __slots__ = ("tick", "universe", "max_burst", "depth", "advertisers", "ids", "names",
-                 "capacity", "books")
+    __slots__ = ("tick", "universe", "max_burst", "depth", "advertisers")
 
     def __init__(self, depth: int = 250) -> None:
         self.tick = count(1).__next__
@@ -91,32 +79,13 @@ class Gossip:
         self.max_burst = 0
         self.depth = depth
         self.advertisers = 0
-        self.ids: dict[str, int] = {}
-        self.names: list[str] = []
-        self.capacity = 1024
-        self.books: list[PeerBook] = []
-
-    def id_of(self, address: str) -> int:
-        """The address's id (a new one the first time it is asked for)."""
-        aid = self.ids.get(address)
-        if aid is None:
-            aid = self.ids[address] = len(self.names)
-            self.names.append(address)
-            if aid >= self.capacity:
-                grow = max(1024, self.capacity // 4096 * 1024)  # a bit per id per book (x 1024)
-                self.capacity += grow
-                extra = bytes(grow >> 3)
-                for book in self.books:
-                    book.known.extend(extra)
-        return aid
 
 
 class PeerBook:
     """White, gray and anchor lists of one node."""
 
-    __slots__ = ("white", "journal", "journal_clock", "journal_ids", "known", "gray_pos",
-                 "gray_list", "anchors", "failed", "white_limit", "gray_limit", "shared", "forgets",
-                 "sat_key", "sat")
+    __slots__ = ("white", "journal", "journal_clock", "gray_pos", "gray_list", "anchors", "failed",
+                 "white_limit", "gray_limit", "shared", "forgets", "sat_key", "sat")
 
     def __init__(self, white_limit: int = 1000, gray_limit: int = 5000,
                  shared: Gossip | None = None) -> None:
@@ -125,11 +94,6 @@ class PeerBook:
         self.journal_clock = array("q")
         """``shared.tick()`` of each journal entry (8 bytes each, not an int object)."""
         self.shared = shared if shared is not None else Gossip()
-        self.journal_ids = array("i")
-        """``shared.id_of`` of each journal entry."""
-        self.known = bytearray(self.shared.capacity >> 3)
-        """Bit ``id`` (byte ``id >> 3``, bit ``id & 7``): the address is in the white or gray list."""
-        self.shared.books.append(self)
         self.forgets = 0
         """Addresses dropped from the white or gray list (not gray → white moves)."""
         self.sat_key: tuple[int, int, int] | None = None
@@ -151,28 +115,17 @@ class PeerBook:
             self.journal_append(address)
             if address in self.gray_pos:
                 self.take_gray(address)
-            self.know(self.shared.id_of(address))
         white[address] = now
         if len(white) > self.white_limit:
             oldest = min(white.items(), key=itemgetter(1))[0]
             del white[oldest]
-            self.unknow(self.shared.id_of(oldest))
             self.forgets += 1
-
-    def know(self, aid: int) -> None:
-        """Set bit ``aid`` of :attr:`known`."""
-        self.known[aid >> 3] |= 1 << (aid & 7)
-
-    def unknow(self, aid: int) -> None:
-        """Clear bit ``aid`` of :attr:`known`."""
-        self.known[aid >> 3] &= 0xFF ^ (1 << (aid & 7))
 
     def journal_append(self, address: str) -> None:
         """Record a white-list addition (what peers merge at their next timed sync)."""
         shared = self.shared
         stamp = shared.tick()
         self.journal.append(address)
-        self.journal_ids.append(shared.id_of(address))
         clock = self.journal_clock
         clock.append(stamp)
         shared.universe.add(address)
@@ -183,7 +136,6 @@ class PeerBook:
 
     def remove_white(self, address: str) -> None:
         if self.white.pop(address, None) is not None:
-            self.unknow(self.shared.id_of(address))
             self.forgets += 1
 
     def knows_all(self, own: str) -> bool:
@@ -225,7 +177,6 @@ class PeerBook:
         n = len(self.gray_list)
         self.gray_pos[address] = POSITIONS[n] if n < POSITIONS_N else n
         self.gray_list.append(address)
-        self.know(self.shared.id_of(address))
         if len(self.gray_list) > self.gray_limit:
             self.remove_gray(next(iter(self.gray_pos)))
 
@@ -239,7 +190,6 @@ class PeerBook:
         pos = self.gray_pos.pop(address, None)
         if pos is None:
             return False
-        self.unknow(self.shared.id_of(address))
         lst = self.gray_list
         last = lst.pop()
         if pos < len(lst):
@@ -262,8 +212,6 @@ class PeerBook:
         pos = self.gray_pos
         lst = self.gray_list
         failed = self.failed
-        known = self.known
-        id_of = self.shared.id_of
         for a in addresses:
             if a in white or a in pos or a == own:
                 continue
@@ -272,26 +220,6 @@ class PeerBook:
             n = len(lst)
             pos[a] = POSITIONS[n] if n < POSITIONS_N else n
             lst.append(a)
-            aid = id_of(a)
-            known[aid >> 3] |= 1 << (aid & 7)
-
-    def gray_unknown_ids(self, ids: Iterable[int], own: int, now: float) -> None:
-        """:meth:`gray_unknown` for journal entries given by id (``own``: this node's id)."""
-        pos = self.gray_pos
-        lst = self.gray_list
-        failed = self.failed
-        known = self.known
-        names = self.shared.names
-        for aid in ids:
-            if known[aid >> 3] >> (aid & 7) & 1 or aid == own:
-                continue
-            a = names[aid]
-            if failed and a in failed and now - failed[a] < FAILED_ADDR_FORGET_S:
-                continue
-            n = len(lst)
-            pos[a] = POSITIONS[n] if n < POSITIONS_N else n
-            lst.append(a)
-            known[aid >> 3] |= 1 << (aid & 7)
 
     def trim_gray(self) -> None:
         """Evict the oldest insertions down to the limit (``trim_gray_peerlist``)."""

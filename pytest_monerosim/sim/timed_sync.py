@@ -57,7 +57,7 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
             if advertise is not None:
                 book.merge(advertise(node), own, now)
                 continue
-            end = len(peer.journal_ids)
+            end = len(peer.journal)
             if end - link.seen_journal > depth:
                 book.merge(p2p.advertised(peer, node), own, now)
             link.seen_journal = end
@@ -66,58 +66,49 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
         _merge_each(p2p, node, now)
         return
     # No advertiser anywhere: the loop below is _merge_each without the override check, with
-    # the usual case (one new entry, already known) first. Entries are read as address ids:
-    # bit ``id`` of ``known`` is one read of a small array, where the white and gray dicts were
-    # two cache misses per entry.
+    # the usual case (one new entry, already known) first.
+    white = book.white
     gray_pos = book.gray_pos
     gray = book.gray_list
     failed = book.failed
-    known = book.known
-    own_id = gossip.ids.get(own, -1)
-    names = gossip.names
-    for link in node.links.values():  # the peer object itself is not touched
-        ids = link.journal_ids
-        end = len(ids)
+    for peer, link in node.links.items():
+        journal = peer.journal
+        end = len(journal)
         begin = link.seen_journal
         if end == begin + 1:
             link.seen_journal = end
-            aid = ids[begin]
-            if known[aid >> 3] >> (aid & 7) & 1 or aid == own_id:
-                continue
-            a = names[aid]
-            if failed and book.recently_failed(a, now):
+            a = journal[begin]
+            if a in white or a in gray_pos or a == own or (failed and book.recently_failed(a, now)):
                 continue
             n = len(gray)
             gray_pos[a] = POSITIONS[n] if n < POSITIONS_N else n
             gray.append(a)
-            known[aid >> 3] |= 1 << (aid & 7)
         elif end != begin:
             link.seen_journal = end
             if end - begin <= depth:
-                book.gray_unknown_ids(ids[begin:end], own_id, now)
+                book.gray_unknown(journal[begin:end], own, now)
             else:
-                book.merge(p2p.advertised(link.peer, node), own, now)
+                book.merge(p2p.advertised(peer, node), own, now)
 
 
 def _merge_each(p2p: P2PNetwork, node: Node, now: float) -> None:
     """The merge of :func:`merge_journals` when some node overrides its advertised list."""
     book = node.book
     own = node.address
-    own_id = book.shared.ids.get(own, -1)
     depth = p2p.handshake_peers
     for peer, link in node.links.items():
         advertise = peer._advertise
         if advertise is not None:
             book.merge(advertise(node), own, now)
             continue
-        ids = peer.journal_ids
-        end = len(ids)
+        journal = peer.journal
+        end = len(journal)
         begin = link.seen_journal
         if end == begin:
             continue
         link.seen_journal = end
         if end - begin <= depth:
-            book.gray_unknown_ids(ids[begin:end], own_id, now)
+            book.gray_unknown(journal[begin:end], own, now)
         else:
             book.merge(p2p.advertised(peer, node), own, now)
 
@@ -139,7 +130,6 @@ def sync_filtered(p2p: P2PNetwork, node: Node, now: float, dynamic: bool) -> Non
     relay = world.relay
     book = node.book
     own = node.address
-    own_id = book.shared.ids.get(own, -1)
     seen = node.seen
     tip_cum = node.tip_cum
     for peer, link in node.links.items():
@@ -147,13 +137,13 @@ def sync_filtered(p2p: P2PNetwork, node: Node, now: float, dynamic: bool) -> Non
             continue
         if dynamic:
             if peer.advertise is None:
-                ids = peer.journal_ids
-                end = len(ids)
+                journal = peer.journal
+                end = len(journal)
                 begin = link.seen_journal
                 if end != begin:
                     link.seen_journal = end
                     if end - begin <= p2p.handshake_peers:
-                        book.gray_unknown_ids(ids[begin:end], own_id, now)
+                        book.gray_unknown(journal[begin:end], own, now)
                     else:
                         book.merge(p2p.advertised(peer, node), own, now)
             else:
