@@ -69,16 +69,16 @@ class BlockRelay:
         engine = self.engine
         now = engine.now
         bits = block.size * 8.0
-        up = node.up_bps
         t = node.up_free_at if node.up_free_at > now else now
         heap = engine.heap
         seq = engine.seq
         deliver = self.on_block
+        if skip is not None and len(skip) == 1 and None in skip:
+            skip = None  # a block this node mined or synced: nobody to leave out
         for peer, link in links.items():
             if skip is not None and peer in skip:
                 continue
-            down = peer.down_bps
-            t += bits / (up if up < down else down)
+            t += bits / link.rate  # min(up, peer down), fixed when the link was made
             if block in peer.seen:
                 known = peer.pending.get(block)
                 if known is not None:

@@ -40,11 +40,13 @@ Advertiser = Callable[["Node"], list[str]]
 class Link:
     """One end of a connection, stored as ``node.links[peer]``."""
 
-    __slots__ = ("latency", "outgoing", "since", "seen_journal", "born")
+    __slots__ = ("latency", "rate", "outgoing", "since", "seen_journal", "born")
 
-    def __init__(self, latency: float, outgoing: bool, since: float) -> None:
+    def __init__(self, latency: float, outgoing: bool, since: float, rate: float = 0.0) -> None:
         self.latency = latency
         """One-way latency to the peer (seconds)."""
+        self.rate = rate
+        """Bits per second a block sent over this link moves at: ``min(own up, peer down)``."""
         self.outgoing = outgoing
         """True if this node opened the connection."""
         self.since = since
@@ -72,6 +74,7 @@ class Node:
         "out_count", "in_count", "out_limit", "in_limit", "anchor_limit", "book",
         "maker_busy", "next_seed_at", "anchor_queue", "static_peers", "rng", "last_tick",
         "maker_backoff", "tick_clock", "skip_clock", "links_added", "links_ticked", "hidden",
+        "subnets_key", "subnets_cache",
         # mining
         "hashrate", "mining", "strategy",
     )
@@ -166,6 +169,9 @@ class Node:
         link's ``seen_journal`` is then the peer's journal length at that tick."""
         self.links_added = 0
         self.links_ticked = 0
+        self.subnets_key: tuple[int, int] | None = None
+        self.subnets_cache: set[str] = set()
+        """The /16s of the connections (:func:`~.peer_choice.link_subnets`)."""
         self.rng = derive_rng(world.seed, f"p2p:{name}")
         self.hashrate = hashrate
         self.mining = False

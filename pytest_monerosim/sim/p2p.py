@@ -234,8 +234,9 @@ class P2PNetwork:
     def _establish(self, a: Node, b: Node, latency: float) -> None:
         """The handshake ``a`` → ``b`` succeeded: link both ends and exchange state."""
         now = self.engine.now
-        la = Link(latency, True, now)
-        lb = Link(self.world.latency(b, a) if self.world.asymmetric else latency, False, now)
+        la = Link(latency, True, now, min(a.up_bps, b.down_bps))
+        lb = Link(self.world.latency(b, a) if self.world.asymmetric else latency, False, now,
+                  min(b.up_bps, a.down_bps))
         la.born = lb.born = self.gossip.tick()
         a.links[b] = la
         b.links[a] = lb

@@ -21,6 +21,19 @@ GRAY_DRAWS = 64
 """Random gray draws before falling back to a full scan of the list."""
 
 
+def link_subnets(node: Node) -> set[str]:
+    """The /16s of ``node``'s connections, cached until a link opens or closes.
+
+    ``(links_added, len(links))`` names the link set: only opening a link bumps
+    ``links_added`` and only closing one shrinks the dict without it.
+    """
+    key = (node.links_added, len(node.links))
+    if node.subnets_key != key:
+        node.subnets_cache = {p.subnet for p in node.links}
+        node.subnets_key = key
+    return node.subnets_cache
+
+
 def pick_white(p2p: P2PNetwork, node: Node) -> str | None:
     """One white draw: the 20 most recently seen (one per /16 and host while others
     exist), the newest favoured (``get_random_index_with_fixed_probability``)."""
@@ -30,7 +43,7 @@ def pick_white(p2p: P2PNetwork, node: Node) -> str | None:
     p2p.refresh_seen(node)
     cache = p2p.world.addr_cache
     parts = p2p.world.addr_parts
-    subnets = {p.subnet for p in node.links}
+    subnets = link_subnets(node)
     entries = sorted(white.items(), key=itemgetter(1), reverse=True)
     filtered: list[str] = []
     for skip_same_subnet in (True, False):
@@ -64,7 +77,7 @@ def pick_gray(world: World, node: Node) -> str | None:
         return None
     parts = world.addr_parts
     host_count = world.host_count
-    subnets = {p.subnet for p in node.links}
+    subnets = link_subnets(node)
     rng = node.rng
     # Uniform over the filtered list by rejection: same distribution as
     # monerod's filter-then-pick, without scanning 5000 entries. A host

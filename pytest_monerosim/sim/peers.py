@@ -25,11 +25,15 @@ from __future__ import annotations
 import random
 from array import array
 from collections.abc import Iterable
-from heapq import nlargest
 from itertools import count, islice
 from operator import itemgetter
 
 FAILED_ADDR_FORGET_S = 3600.0
+POSITIONS = tuple(range(1 << 16))
+"""Shared int objects for gray-list positions: ``gray_pos[a] = POSITIONS[i]`` stores a pointer
+to one of these instead of a fresh 28-byte int per entry (positions above 256 are not cached
+by CPython), which was over half of the gray lists' memory in the 33,047-node twin."""
+POSITIONS_N = len(POSITIONS)
 DEFAULT_PORT = 18080
 _RESERVED_FIRST_OCTETS = frozenset({0, 10, 100, 127, 169, 172, 192, 198})
 
@@ -165,14 +169,17 @@ class PeerBook:
         white = self.white
         if len(white) <= depth:
             return list(white)
-        top = nlargest(depth + depth // 5, white.items(), key=itemgetter(1))
+        # sorted(...)[:n] is what heapq.nlargest documents itself equal to (ties in insertion
+        # order), and at 1000 entries the C sort is 2.5x faster than nlargest's Python loop.
+        top = sorted(white.items(), key=itemgetter(1), reverse=True)[:depth + depth // 5]
         return [a for a, _ in rng.sample(top, depth)]
 
     # -- gray ----------------------------------------------------------------
     def add_gray(self, address: str) -> None:
         if address in self.white or address in self.gray_pos:
             return
-        self.gray_pos[address] = len(self.gray_list)
+        n = len(self.gray_list)
+        self.gray_pos[address] = POSITIONS[n] if n < POSITIONS_N else n
         self.gray_list.append(address)
         if len(self.gray_list) > self.gray_limit:
             self.remove_gray(next(iter(self.gray_pos)))
@@ -215,7 +222,8 @@ class PeerBook:
                 continue
             if failed and a in failed and now - failed[a] < FAILED_ADDR_FORGET_S:
                 continue
-            pos[a] = len(lst)
+            n = len(lst)
+            pos[a] = POSITIONS[n] if n < POSITIONS_N else n
             lst.append(a)
 
     def trim_gray(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
-from .peers import Gossip, own_address_known
+from .peers import POSITIONS, POSITIONS_N, Gossip, own_address_known
 
 if TYPE_CHECKING:
     from .node import Node
@@ -81,7 +81,8 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
             a = journal[begin]
             if a in white or a in gray_pos or (failed and book.recently_failed(a, now)):
                 continue
-            gray_pos[a] = len(gray)
+            n = len(gray)
+            gray_pos[a] = POSITIONS[n] if n < POSITIONS_N else n
             gray.append(a)
         elif end != begin:
             link.seen_journal = end
