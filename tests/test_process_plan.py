@@ -6,6 +6,7 @@ agent command line round trip and the monerod-log parser on a captured log.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -272,3 +273,19 @@ def test_per_node_conditions_reach_the_daemons_command_lines(registry: Registry)
     strict = monerod_argv(daemons["strict"], address=ips["strict"], data_dir="/d",
                           peer_addresses=peers, ban_list_file="/d/ban-list.txt")
     assert strict[strict.index("--ban-list") + 1] == "/d/ban-list.txt"
+
+
+def test_loopback_daemons_never_fall_back_to_mainnet_seeds(registry: Registry) -> None:
+    """A loopback daemon with no exclusive peer would dial mainnet's seed nodes: it gets a dead one."""
+    from pytest_monerosim.backends.monerod.hosts import NO_SEEDS_PEER, without_public_seeds
+
+    daemon = build_plan(scenario(), registry).daemon_hosts()[0].daemon
+    assert daemon is not None
+    # a static topology's node with only incoming edges: no exclusive peer of its own
+    sink = dataclasses.replace(daemon, exclusive_peers=(), offline=False)
+    lone = dataclasses.replace(sink, offline=True)
+    linked = dataclasses.replace(sink, exclusive_peers=("m-0",))
+    out = without_public_seeds({"sink": sink, "lone": lone, "linked": linked})
+    assert out["sink"].extra_args[-2:] == ("--add-exclusive-node", NO_SEEDS_PEER)
+    assert out["lone"] == lone, "an offline daemon dials nobody anyway"
+    assert out["linked"] == linked, "exclusive peers already turn the seed lookup off"

@@ -138,6 +138,36 @@ def ban_lines_of(specs: dict[str, DaemonSpec], hosts: Sequence[HostPlan], ips: d
             for name, spec in specs.items() if spec.ban_list}
 
 
+NO_SEEDS_PEER = "127.0.0.1:1"
+"""The exclusive peer of a loopback daemon that has none of its own: a closed loopback port."""
+
+
+def without_public_seeds(specs: dict[str, DaemonSpec]) -> dict[str, DaemonSpec]:
+    """Loopback daemons that can never reach the public network's seed nodes.
+
+    The P2P layer of a ``--regtest`` monerod runs as mainnet (``handle_command_line``
+    sets ``m_nettype`` from ``--testnet``/``--stagenet`` only), so a daemon whose
+    white list is empty and that has no exclusive peer calls ``connect_to_seed``:
+    it resolves mainnet's DNS seeds and, failing that, dials the hard-coded
+    mainnet seed IPs (``get_dns_seed_nodes`` / ``get_ip_seed_nodes`` in
+    ``src/p2p/net_node.inl``). In a run's namespaces that traffic has no route;
+    on loopback it would leave the machine. Any exclusive peer turns the seed
+    lookup off (``get_dns_seed_nodes`` returns nothing, ``connect_to_seed``
+    returns at once), so a loopback daemon without one (a static topology's node
+    with only incoming edges, a dynamic node with no drawn peer) gets a closed
+    loopback port as its exclusive peer: it still accepts incoming connections
+    and dials nothing else, which is what it would do on the scenario's graph.
+    """
+    out: dict[str, DaemonSpec] = {}
+    for name, spec in specs.items():
+        if spec.exclusive_peers or spec.offline:
+            out[name] = spec
+        else:
+            out[name] = dataclasses.replace(
+                spec, extra_args=(*spec.extra_args, "--add-exclusive-node", NO_SEEDS_PEER))
+    return out
+
+
 def bootstrap_peers(specs: dict[str, DaemonSpec], ips: dict[str, str]) -> dict[str, DaemonSpec]:
     """Namespaced dynamic daemons: ``--add-peer`` their seeds and the daemon started before.
 

@@ -80,6 +80,7 @@ from .hosts import (
     run_parallel,
     settle_tips,
     wait_synchronized,
+    without_public_seeds,
 )
 from .nat import refuse_inbound
 from .netns import NEEDS_NAMESPACES, HostAddressing, NetnsNetwork, address_plan, reap_stale_networks
@@ -226,10 +227,10 @@ class LoopbackNetwork:
         """The daemons as they run here: discovery replaced by drawn peers on loopback;
         in namespaces, discovery itself, bootstrapped by :meth:`_bootstrap_peers`."""
         specs = {h.name: h.daemon for h in self.plan.daemon_hosts() if h.daemon is not None}
-        if not self.plan.dynamic:
-            return specs
         if self.netns is not None:
-            return bootstrap_peers(specs, self.ips)
+            return bootstrap_peers(specs, self.ips) if self.plan.dynamic else specs
+        if not self.plan.dynamic:
+            return without_public_seeds(specs)
         picks = loopback_discovery(self.plan)
         out: dict[str, DaemonSpec] = {}
         for name, spec in specs.items():
@@ -239,7 +240,7 @@ class LoopbackNetwork:
                 out_peers=max(len(chosen), spec.out_peers or 0) if chosen else 0,
                 offline=spec.offline or (not chosen and len(specs) == 1),
             )
-        return out
+        return without_public_seeds(out)
 
     @property
     def monitor_host(self) -> str:
