@@ -125,6 +125,9 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions,
         if churning:
             _say(f"monerosim: churn of group(s) {', '.join(churning)} is not emulated on real daemons "
                  "(they stay up); reachable, hidden and ban_list are")
+        if scenario.transactions.shape is not None:
+            _say("monerosim: transactions.shape is the simulator's: real wallets choose their "
+                 "inputs and outputs (monero-wallet-rpc's transfer)")
         options.partial = network.partial_result  # what an interrupted or failed run measured
         network.start()
         if scenario.attacks:
