@@ -56,6 +56,10 @@ class SybilParams(AttackParams):
     """Outgoing connections each identity makes (None: the scenario's)."""
     advertise_sybils: bool = True
     """Hand out only sybil addresses in handshakes and timed syncs."""
+    relay: bool = True
+    """``false``: the identities relay neither blocks nor transactions (passive spies: a stem
+    sent to one ends there until the sender's embargo fires), as the monerod backend's Levin
+    spies do; ``true``: honest-but-curious."""
     start: Seconds = 0.0
     sample_s: Seconds = Field(default=300.0, gt=0)
 
@@ -110,6 +114,9 @@ class Sybil(Attack):
                 node.advertise = self._advertise
             self.identities.append(node)
         self.sybils = set(self.identities)
+        if not p.relay:
+            for node in self.identities:  # after the node's behaviour started (it turns relaying on)
+                world.engine.at(node.start_time, self._passive, node)
         spies = self.identities[:p.identities if p.spies is None else p.spies]
         self.spy_names = [n.name for n in spies]
         tx = getattr(world, "tx", None)
@@ -117,6 +124,12 @@ class Sybil(Attack):
             for name in self.spy_names:
                 tx.watch(name, first_seen_watcher(self.first, name))
         world.engine.at(p.start, self._sample)
+
+    def _passive(self, node: Node) -> None:
+        node.relaying = False
+        tx = getattr(self.world, "tx", None)
+        if tx is not None:
+            tx.relay.set_relaying(node)
 
     def _advertise(self, requester: Node) -> list[str]:
         assert self.world is not None

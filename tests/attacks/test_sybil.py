@@ -143,3 +143,24 @@ def test_bad_input_is_one_clear_error_before_the_run(params: dict[str, Any],
 def test_bad_params_fail_validation(params: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SPEC.validate(params)
+
+
+def test_passive_identities_relay_nothing_and_swallowed_stems_wait_for_the_embargo() -> None:
+    """relay=false (the monerod backend's Levin spies): the identities relay nothing, so a
+    stem that reaches one ends there until its sender's embargo fires."""
+    from pytest_monerosim.result.summary import summarize
+
+    runs = {}
+    for relay in (True, False):
+        data = transacting("dandelion", identities=12).model_dump()
+        data["attacks"][0]["params"]["relay"] = relay
+        world = build_world(Scenario.model_validate(data), tx_registry())
+        attack = component(world, Sybil)
+        result = world.run()
+        relays = world.tx.relay.fluff.relays
+        assert all(bool(relays[n.index]) is relay for n in attack.identities)
+        assert all(relays[n.index] for n in world.nodes.values() if n.honest and n.online)
+        runs[relay] = summarize(result)
+    active, passive = runs[True], runs[False]
+    assert passive["attacks"]["sybil"]["stem_first"] > 0
+    assert passive["transactions"]["confirmation_p50_s"] > active["transactions"]["confirmation_p50_s"]
