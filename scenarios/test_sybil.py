@@ -135,7 +135,8 @@ def test_first_spy_precision_on_real_dandelion(monerosim_run, request):
     # Tolerance 0.2 of the simulated runs' mean.
     confirmed = (monero_network.summary["transactions"]["in_blocks_ratio"],
                  sum(r.summary["transactions"]["in_blocks_ratio"] for r in runs) / len(runs))
-    print(f"transactions in blocks at the end: monerod {confirmed[0]}, simulator {confirmed[1]:.3f}")
+    print(f"transactions in blocks at the end: monerod {confirmed[0]}, simulator {confirmed[1]:.3f} "
+          f"(per run: {sorted(r.summary['transactions']['in_blocks_ratio'] for r in runs)})")
     assert abs(confirmed[0] - confirmed[1]) <= 0.2, confirmed
     if namespaced:
         # Daemons dial the spies from their gray lists, as the simulator's honest nodes dial
