@@ -40,8 +40,8 @@ class TxBandwidth:
         self.down = np.array([x.down_bps for x in nodes], dtype=np.float64)
 
     def seconds(self, a: Node, b: Node, size: int) -> float:
-        bw = a.up_bps if a.up_bps < b.down_bps else b.down_bps
-        return 8.0 * size / bw
+        """Transfer time of ``size`` bytes from ``a`` to its peer ``b`` (the link's rate)."""
+        return 8.0 * size / a.links[b].rate
 
     def count(self, a: Node, size: int) -> None:
         self.sent[a.index] += size

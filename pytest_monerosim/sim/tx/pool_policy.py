@@ -37,6 +37,7 @@ from .poisson import PoissonTimer
 if TYPE_CHECKING:
     from ..node import Node
     from .component import TxLayer
+    from .mempool import Mempool
     from .outputs import Tx
 
 MEMPOOL_TX_LIVETIME = 86_400 * 3
@@ -98,14 +99,13 @@ class PoolPolicy:
         if self.enabled:
             times = relay_times(now, now + self.livetime / 2, self.lo, self.hi)
             if times:
-                self.clock.at(times[0], self._check, tx, 0, now)
+                self.clock.at(times[0], self._check, tx, times, 0, now)
         self.clock.at(now + self.livetime + 1e-6, self._expire_at_origin, tx, origin)
 
-    def _check(self, tx: Tx, k: int, t0: float) -> None:
+    def _check(self, tx: Tx, times: list[float], k: int, t0: float) -> None:
         self.checks += 1
         if self._mined_at(tx, self.world.nodes[tx.origin]):
             return
-        times = relay_times(t0, t0 + self.livetime / 2, self.lo, self.hi)
         lacking = self._lacking(tx.serial)
         if lacking is None:
             pass  # still spreading (or not yet fluffed): look again at the next step
@@ -114,7 +114,7 @@ class PoolPolicy:
         else:
             self._deliver(tx, lacking, times[k], t0)
         if k + 1 < len(times):
-            self.clock.at(times[k + 1], self._check, tx, k + 1, t0)
+            self.clock.at(times[k + 1], self._check, tx, times, k + 1, t0)
 
     def _lacking(self, serial: int) -> set[int] | None:
         """Nodes the tx's fluff never reached; None while it is still spreading."""
@@ -176,7 +176,7 @@ class PoolPolicy:
         relay.fluff.inject(node.index, tx.serial, self.clock.now)
 
     # -- expiry -------------------------------------------------------------------
-    def expire_pool(self, pool, now: float) -> None:  # type: ignore[no-untyped-def]
+    def expire_pool(self, pool: Mempool, now: float) -> None:
         pool.expire(now, self.livetime, self.alt_livetime)
 
     def _expire_at_origin(self, tx: Tx, origin: Node) -> None:

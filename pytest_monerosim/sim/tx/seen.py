@@ -57,7 +57,7 @@ class Sparse:
         if i < self.cols.size and self.cols[i] == node:
             return float(self.times[r, i])
         miss = self.unseen.get(r)
-        if miss is not None and node in set(miss.tolist()):
+        if miss is not None and bool((miss == node).any()):
             return float("inf")
         return float(self.last[r])
 
@@ -75,7 +75,7 @@ class Sparse:
                 if self.unseen:
                     for j, r in enumerate(rows.tolist()):
                         miss = self.unseen.get(r)
-                        if miss is not None and node in set(miss.tolist()):
+                        if miss is not None and bool((miss == node).any()):
                             out[j] = np.inf
         if late:
             for j, r in enumerate(rows.tolist()):

@@ -11,10 +11,10 @@ links (:mod:`.bandwidth`).
 
 from __future__ import annotations
 
-import bisect
 import random
-from itertools import accumulate
 from typing import TYPE_CHECKING
+
+from ...topology.latency import weighted_pick
 
 if TYPE_CHECKING:
     from ...config.model import TxShape
@@ -24,11 +24,10 @@ class _Discrete:
     def __init__(self, shares: dict[int, float]) -> None:
         items = sorted(shares.items())
         self.values = [k for k, _ in items]
-        self.cum = list(accumulate(w for _, w in items))
+        self.weights = [w for _, w in items]
 
     def draw(self, rng: random.Random) -> int:
-        u = rng.random() * self.cum[-1]
-        return self.values[min(bisect.bisect_right(self.cum, u), len(self.values) - 1)]
+        return self.values[weighted_pick(self.weights, rng.random())]
 
 
 class ShapeDraw:
