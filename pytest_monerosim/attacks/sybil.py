@@ -34,7 +34,7 @@ from pydantic import Field, model_validator
 
 from ..config.model import Seconds
 from ..registry import PluginSpec
-from ..sim.spies import Sighting, first_seen_watcher
+from ..sim.spies import Sighting, first_seen_watcher, set_relaying
 from .base import Attack, AttackParams
 from .eclipse import require_dynamic, subnet_addresses
 
@@ -116,7 +116,7 @@ class Sybil(Attack):
         self.sybils = set(self.identities)
         if not p.relay:
             for node in self.identities:  # after the node's behaviour started (it turns relaying on)
-                world.engine.at(node.start_time, self._passive, node)
+                world.engine.at(node.start_time, set_relaying, world, node, False)
         spies = self.identities[:p.identities if p.spies is None else p.spies]
         self.spy_names = [n.name for n in spies]
         tx = getattr(world, "tx", None)
@@ -124,12 +124,6 @@ class Sybil(Attack):
             for name in self.spy_names:
                 tx.watch(name, first_seen_watcher(self.first, name))
         world.engine.at(p.start, self._sample)
-
-    def _passive(self, node: Node) -> None:
-        node.relaying = False
-        tx = getattr(self.world, "tx", None)
-        if tx is not None:
-            tx.relay.set_relaying(node)
 
     def _advertise(self, requester: Node) -> list[str]:
         assert self.world is not None

@@ -63,19 +63,19 @@ class Gossip:
 
     * ``tick()`` — a counter stamped on every journal entry (and by timed syncs and new
       links), so "what had a peer journaled when I last synced" is a bisection.
-    * ``universe`` — every address any journal ever held: a book that knows all of them
-      (white, gray or its own) merges nothing from any journal.
+    * ``last_journaled`` — every address any journal ever held (the universe), with the
+      stamp of its newest entry: a book that knows all of them (white, gray or its own)
+      merges nothing from any journal.
     * ``max_burst`` — the largest stamp of any journal's ``depth + 1``-th newest entry: while
       it is older than a node's last sync, no peer's journal grew by more than ``depth``
       since (beyond that a sync merges the peer's whole advertised list instead).
     * ``advertisers`` — nodes whose advertised list is overridden (attackers).
     """
 
-    __slots__ = ("tick", "universe", "max_burst", "depth", "advertisers", "last_journaled")
+    __slots__ = ("tick", "max_burst", "depth", "advertisers", "last_journaled")
 
     def __init__(self, depth: int = 250) -> None:
         self.tick = count(1).__next__
-        self.universe: set[str] = set()
         self.last_journaled: dict[str, int] = {}
         """Address → stamp of its newest journal entry anywhere (see :func:`own_address_known`)."""
         self.max_burst = 0
@@ -130,7 +130,6 @@ class PeerBook:
         self.journal.append(address)
         clock = self.journal_clock
         clock.append(stamp)
-        shared.universe.add(address)
         shared.last_journaled[address] = stamp
         if len(clock) > shared.depth:
             burst = clock[-shared.depth - 1]
@@ -148,7 +147,7 @@ class PeerBook:
         :func:`own_address_known`. Cached until an
         address is forgotten, the universe grows or the lists grow.
         """
-        universe = self.shared.universe
+        universe = self.shared.last_journaled  # its keys: every address ever journaled
         white, gray_pos = self.white, self.gray_pos
         size = len(white) + len(gray_pos)
         key = (len(universe), self.forgets, size)

@@ -157,10 +157,7 @@ class SpyNetwork:
                 world.engine.at(spy.start_time + self.rng.random() * 60.0, self._announce, spy, k, every)
 
     def _policy(self, node: Node) -> None:
-        node.relaying = self.relays[node]
-        tx = getattr(self.world, "tx", None)
-        if tx is not None:
-            tx.relay.set_relaying(node)
+        set_relaying(self.world, node, self.relays[node])
 
     def _announce(self, spy: Node, k: int, every: float) -> None:
         """Short handshakes: each reachable target pings the spy back and whitelists it."""
@@ -247,3 +244,14 @@ class SpyNetwork:
                         recall=round(correct / txs, 4) if txs else None,
                         stem_first=round(stem / guessed, 4) if guessed else None)
         result.extra["spies"] = info
+
+
+def set_relaying(world: World, node: Node, relay: bool) -> None:
+    """Turn ``node``'s relaying of blocks and transactions on or off (spies, passive sybils).
+
+    Call it at or after the node's start: its behaviour turns relaying on when it starts.
+    """
+    node.relaying = relay
+    tx = getattr(world, "tx", None)
+    if tx is not None:
+        tx.relay.set_relaying(node)

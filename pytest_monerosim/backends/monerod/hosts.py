@@ -100,7 +100,7 @@ class PlannedDaemon(MonerodNode):
         return monerod_argv(
             self.spec, address=self.address, rpc_address=None if own_host else LOOPBACK,
             data_dir=self.data_dir, log_file=self.log_path, peer_addresses=self.peer_addresses,
-            binary=self.binary, ban_list_file=self.ban_list_path if self.spec.ban_list else None,
+            binary=self.binary, ban_list_file=self.ban_list_path,  # monerod_argv drops it without a ban list
             # one IP per host: monerod's own default (1), as on mainnet
             max_connections_per_ip=None if own_host else DEFAULT_MAX_CONNECTIONS_PER_IP,
         )
