@@ -43,6 +43,26 @@ def test_anchor_connections_decide_the_restart(monero_network, monerosim_attack)
         assert m["time_to_eclipse_s"] <= 120
 
 
+@pytest.mark.monerosim_attack("eclipse", victim_anchors=0)
+def test_sync_search_wears_the_eclipse_down(monerosim_run, monerosim_attack):
+    """monerod's sync search (``update_sync_search``, every 101 s) makes the victim, all of
+    whose outgoing slots are taken, drop one outgoing peer and draw another. The honest
+    entries of its lists win some of those draws: the full eclipse lasts minutes, the victim
+    gets honest peers and the honest chain back. Without sync search it would last to the end."""
+    attack = [{"name": "eclipse", "params": monerosim_attack.params}]
+    rotating = monerosim_run(attacks=attack).attack("eclipse")
+    frozen = monerosim_run(attacks=attack, **{"p2p.sync_search_s": None}).attack("eclipse")
+    for m in (rotating, frozen):
+        assert m["eclipsed"] and m["peak_out_fraction"] == 1.0 and m["time_to_eclipse_s"] <= 120
+    remaining = 90 * 60 - rotating["restart_at"] - rotating["time_to_eclipse_s"]
+    assert rotating["eclipse_held_s"] < remaining / 2, rotating["eclipse_held_s"]
+    assert rotating["honest_out"] >= 1 and rotating["victim_chain"] == "honest", rotating
+    assert frozen["out_fraction"] == 1.0 and frozen["victim_chain"] == "stalled", frozen
+
+
+# What an eclipsed victim sees, while the eclipse lasts: sync search off (an ablation; with
+# it the eclipse ends within minutes, test_sync_search_wears_the_eclipse_down).
+@pytest.mark.monerosim("../fixtures/scenarios/eclipse.yaml", **{"p2p.sync_search_s": None})
 @pytest.mark.monerosim_attack("eclipse", victim_anchors=0, relay_blocks=False, hashrate=0)
 @pytest.mark.monerosim_attack("eclipse", victim_anchors=0, relay_blocks=True, hashrate=0)
 @pytest.mark.monerosim_attack("eclipse", victim_anchors=0, relay_blocks=False, hashrate=1.0)
@@ -76,10 +96,11 @@ def test_attacker_share_of_outgoing_slots_by_attacker_count(monero_network, mone
 @pytest.mark.monerosim_attack("eclipse", victim_anchors=0, attackers=48)
 @pytest.mark.monerosim_sweep(subnets=[1, 2, 4, 8, 16, 48])
 def test_address_diversity_makes_the_attack_easier(monero_network, monerosim_params):
-    """monerod takes one outgoing peer per /16 while it has other candidates."""
+    """monerod takes one outgoing peer per /16 while it has other candidates. (The share the
+    attacker takes when the victim refills its slots after the restart: its peak.)"""
     m = monero_network.attack("eclipse")
     subnets = monerosim_params["subnets"]
-    held = round(m["out_fraction"] * OUT_PEERS)
+    held = round(m["peak_out_fraction"] * OUT_PEERS)
     if subnets < OUT_PEERS:
         assert held <= subnets and not m["eclipsed"], f"{held} slots held from {subnets} /16s"
     else:
@@ -89,7 +110,7 @@ def test_address_diversity_makes_the_attack_easier(monero_network, monerosim_par
 
 
 def test_eclipse_share_rises_with_attacker_count(monerosim_run):
-    """Mean share of the victim's outgoing slots over three seeds, for growing attackers."""
+    """Mean peak share of the victim's outgoing slots over three seeds, for growing attackers."""
     shares = {}
     for n in (4, 12, 32):
         runs = [
@@ -97,7 +118,7 @@ def test_eclipse_share_rises_with_attacker_count(monerosim_run):
                                                                              "attackers": n}}])
             for seed in (1, 2, 3)
         ]
-        shares[n] = mean(r.attack("eclipse")["out_fraction"] for r in runs)
+        shares[n] = mean(r.attack("eclipse")["peak_out_fraction"] for r in runs)
     assert shares[4] < shares[12] < shares[32], f"share by attackers: {shares}"
     assert shares[32] == 1.0
 

@@ -41,6 +41,12 @@ attacked): ``out_fraction`` / ``all_fraction`` (share of the victim's outgoing /
 all connections held by the attacker at the end), ``eclipsed`` (every outgoing
 slot held by the attacker at some point after ``start``), ``time_to_eclipse_s``
 (from the restart, or from ``start`` without one; ``None`` if never),
+``peak_out_fraction`` (the highest sampled share of the victim's outgoing slots
+since the restart, or ``start``: what the attacker took, where ``out_fraction``
+is what it kept), ``eclipse_held_s`` (how long the full eclipse lasted, to
+within ``sample_s``; ``None`` if never: monerod's sync search, see
+:mod:`pytest_monerosim.sim.p2p`, makes the victim redraw an outgoing peer every
+101 s, so an eclipse lasts only while those draws keep landing on the attacker),
 ``height_lag`` (honest height minus the victim's at the end), ``victim_chain``
 (``"honest"``, ``"stalled"``: two or more blocks behind, or ``"attacker"``:
 on a chain with attacker-mined blocks the honest network does not have),
@@ -439,11 +445,15 @@ class Eclipse(Attack):
         honest_chain = _honest_chain(world, exclude)
         origin = self.restarted_at if self.restarted_at is not None else p.start
         per: dict[str, dict[str, Any]] = {}
+        now = world.engine.now
         for victim, state in self.victims.items():
             out_f, all_f, honest = self._fractions(victim)
             lag = top - victim.chain.tip.height
+            series_out = state.series_out + [[now, round(out_f, 4)]]
             per[victim.name] = {
                 "out_fraction": round(out_f, 4),
+                "peak_out_fraction": peak_share(series_out, origin),
+                "eclipse_held_s": eclipse_held_s(series_out, state.eclipsed_at, now),
                 "all_fraction": round(all_f, 4),
                 "eclipsed": state.eclipsed_at is not None,
                 "eclipsed_at": state.eclipsed_at,
@@ -461,9 +471,12 @@ class Eclipse(Attack):
         n = len(rows)
         times = [r["time_to_eclipse_s"] for r in rows]
         chains = [r["victim_chain"] for r in rows]
+        held = [r["eclipse_held_s"] for r in rows]
         self.report(
             result,
             out_fraction=round(sum(r["out_fraction"] for r in rows) / n, 4),
+            peak_out_fraction=round(sum(r["peak_out_fraction"] for r in rows) / n, 4),
+            eclipse_held_s=None if None in held else min(h for h in held if h is not None),
             eclipsed=all(r["eclipsed"] for r in rows),
             time_to_eclipse_s=None if None in times else max(t for t in times if t is not None),
             height_lag=max(r["height_lag"] for r in rows),
@@ -489,6 +502,22 @@ class Eclipse(Attack):
                 return "attacker"
             b = b.parent
         return "stalled" if lag >= STALLED_LAG else "honest"
+
+
+def peak_share(series: list[list[float]], origin: float) -> float:
+    """The highest sampled attacker share at or after ``origin`` (the restart, or the start)."""
+    return max((f for t, f in series if t >= origin), default=0.0)
+
+
+def eclipse_held_s(series: list[list[float]], eclipsed_at: float | None, end: float) -> float | None:
+    """How long the full eclipse held from ``eclipsed_at``: to the first later sample with a
+    share below 1 (so to within one sample interval), or to ``end``; None if never eclipsed."""
+    if eclipsed_at is None:
+        return None
+    for t, f in series:
+        if t > eclipsed_at and f < 1.0:
+            return round(t - eclipsed_at, 3)
+    return round(end - eclipsed_at, 3)
 
 
 def _scenario_nodes(scenario: Scenario, name: str) -> list[str]:

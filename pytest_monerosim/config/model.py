@@ -114,6 +114,12 @@ class P2P(_Model):
     connect_retry_s: Seconds = 1.0
     turnover_mean_s: Seconds | None = None
     """Mean lifetime of an outgoing connection before it is dropped and replaced."""
+    sync_search_s: Seconds | None = 101.0
+    """monerod's sync search (``update_sync_search``, ``m_sync_search_checker``: every 101 s,
+    cryptonote_protocol_handler.h): a synced node whose outgoing slots are all taken, with
+    fewer than 2 of them syncing (``P2P_DEFAULT_SYNC_SEARCH_CONNECTIONS_COUNT``), drops one
+    synced outgoing peer that is not an anchor, and the connection maker refills the slot.
+    ``null`` (or 0) turns it off."""
     ping_back: bool = True
     """A node pings an incoming peer back on its advertised port and whitelists it if it
     answers (monerod's ``try_ping``). Debian's monerod 0.18.0.0 fails every back ping

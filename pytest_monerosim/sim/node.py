@@ -40,7 +40,7 @@ Advertiser = Callable[["Node"], list[str]]
 class Link:
     """One end of a connection, stored as ``node.links[peer]``."""
 
-    __slots__ = ("latency", "rate", "outgoing", "since", "seen_journal", "born")
+    __slots__ = ("latency", "rate", "outgoing", "since", "seen_journal", "born", "anchor")
 
     def __init__(self, latency: float, outgoing: bool, since: float, rate: float = 0.0) -> None:
         self.latency = latency
@@ -55,6 +55,8 @@ class Link:
         timed sync that looked; see ``Node.skip_clock``)."""
         self.born = 0
         """``Gossip.tick()`` when the connection was made."""
+        self.anchor = False
+        """Opened from the anchor list (monerod's ``m_anchor``): sync search never drops it."""
 
 
 class Node:

@@ -37,6 +37,12 @@ this module, following ``src/p2p/net_node.inl``:
   peer's advertised list, refresh last-seen of outgoing peers, sync the chain
   if the peer is heavier. The same tick runs the gray-list housekeeping probe
   (one random gray address: reachable → white, else dropped).
+* **Sync search** (``update_sync_search``, every ``sync_search_s`` = 101 s from the
+  node's start): a node with all its outgoing slots taken, no heavier chain in sight and
+  fewer than two outgoing peers it is syncing from drops one outgoing peer that it did not
+  open from the anchor list (monerod takes the last in its connection map, an arbitrary
+  one; here a uniform draw), and the connection maker fills the slot again within a
+  second. So a full node's outgoing set keeps turning over, one peer every 101 s.
 * **Turnover** (optional): an outgoing connection lives an exponential time
   of mean ``turnover_mean_s`` and is then closed and replaced.
 
@@ -84,6 +90,9 @@ PASS_DRAWS = 3
 draw already tried, in use, recently failed or refused is spent, and after three the
 call fails and ``connections_maker`` moves on to the next list (gray → white)."""
 ANCHOR, WHITE, GRAY = "anchor", "white", "gray"
+SYNC_SEARCH_CONNECTIONS = 2
+"""``P2P_DEFAULT_SYNC_SEARCH_CONNECTIONS_COUNT``: sync search leaves a node alone while it
+is syncing from this many outgoing peers."""
 
 
 class _Round:
@@ -120,9 +129,13 @@ class P2PNetwork:
         self.white_probability = config.white_probability
         self.turnover = config.turnover_mean_s
         self.ping_back = config.ping_back
+        self.sync_search = config.sync_search_s
         self.seeds: list[Node] = []
         self.rounds: dict[Node, _Round] = {}
         """Connection-maker calls in progress, by node."""
+        self.waiting: dict[Node, float] = {}
+        """Nodes whose connection maker waits out a back-off, with the time it ends. A closed
+        connection (:meth:`_wake`) cuts the wait short: monerod's maker runs every second."""
         self.heard_taller: set[Node] = set()
         """Nodes whose target height is set (see :meth:`needs_sync_connections`)."""
         self.gossip = Gossip(self.handshake_peers)
@@ -140,6 +153,7 @@ class P2PNetwork:
         node.maker_busy = False
         node.maker_backoff = 0.0
         self.rounds.pop(node, None)
+        self.waiting.pop(node, None)
         now = self.engine.now
         node.next_seed_at = now
         # get_and_empty_anchor_peerlist: anchors are tried once, oldest first;
@@ -155,6 +169,10 @@ class P2PNetwork:
         elif self.dynamic:
             self._maker(node, gen)
         self.engine.schedule(node.rng.random() * self.period, self._tick, node, gen)
+        if self.sync_search and self.dynamic and node.static_peers is None and node.out_limit:
+            # once_a_time_seconds<101> starts immediately: its first call, at start, finds
+            # no connection; the first that can drop anything is 101 s later.
+            self.engine.schedule(self.sync_search, self._sync_search, node, gen)
 
     def stop(self, node: Node) -> None:
         """Take ``node`` offline: every connection closes; chain and peer lists stay."""
@@ -167,6 +185,7 @@ class P2PNetwork:
         node.syncing.clear()
         node.maker_busy = False
         self.rounds.pop(node, None)
+        self.waiting.pop(node, None)
         self.world.mining.update(node)
 
     def restart(self, node: Node, at: float | None = None, downtime: float = 0.0) -> None:
@@ -227,8 +246,11 @@ class P2PNetwork:
         for fn in hooks:
             fn(a, b)
             fn(b, a)
-        for x, link in ((a, la), (b, lb)):
-            if link.outgoing and x.online:  # a stopping node is already offline
+        for x in (a, b):
+            # The side that had dialled lost a slot; the other side may have a free slot it
+            # could not fill because every peer it knew was already linked (a stopping node
+            # is already offline).
+            if x.online and x.out_count < x.out_limit:
                 self._wake(x)
 
     def _establish(self, a: Node, b: Node, latency: float) -> None:
@@ -291,6 +313,8 @@ class P2PNetwork:
     # -- connection maker --------------------------------------------------------
     def _wake(self, node: Node) -> None:
         node.maker_backoff = 0.0
+        if self.waiting.pop(node, None) is not None:  # cut a back-off short
+            node.maker_busy = False
         if self.dynamic and node.static_peers is None and not node.maker_busy:
             # monerod's maker runs once a second: the gap closes within a second.
             self.engine.schedule(node.rng.random() * self.retry, self._maker, node, node.gen)
@@ -343,10 +367,12 @@ class P2PNetwork:
         else:
             delay = node.maker_backoff or self.retry
             node.maker_backoff = min(2 * delay, max(self.period, self.retry))
-        self.engine.schedule(delay, self._maker_retry, node, gen)
+        self.waiting[node] = token = self.engine.now + delay
+        self.engine.schedule(delay, self._maker_retry, node, gen, token)
 
-    def _maker_retry(self, node: Node, gen: int) -> None:
-        if gen == node.gen:
+    def _maker_retry(self, node: Node, gen: int, token: float) -> None:
+        if gen == node.gen and self.waiting.get(node) == token:
+            del self.waiting[node]
             node.maker_busy = False
             self._maker(node, gen)
 
@@ -418,6 +444,7 @@ class P2PNetwork:
             self._establish(node, target, latency)
             if r is not None:
                 if r.kind == ANCHOR:  # the rest of the anchor list was emptied when taken
+                    node.links[target].anchor = True
                     node.anchor_queue.clear()
                     r.kind = None
                 else:  # the list's loop calls the pass again: three fresh draws
@@ -491,6 +518,26 @@ class P2PNetwork:
             self._static_connect(node)
         engine = self.engine
         heappush(engine.heap, (now + self.period, engine.seq(), self._tick, (node, gen)))
+
+    def _sync_search(self, node: Node, gen: int) -> None:
+        """``update_sync_search`` (cryptonote_protocol_handler.inl): with every outgoing slot
+        taken, the node synced (no linked peer has a heavier tip: target height <= height)
+        and fewer than ``SYNC_SEARCH_CONNECTIONS`` outgoing peers it is syncing from, drop one
+        synced outgoing peer that is not an anchor connection (``drop_connection(ctx, false,
+        false)``: not recorded as failed, not blocked)."""
+        if gen != node.gen:
+            return
+        if node.out_count >= node.out_limit:
+            tip_cum = node.tip_cum
+            links = node.links
+            if not any(peer.tip_cum > tip_cum for peer in links):
+                syncing = node.syncing
+                if sum(1 for p in syncing if p in links and links[p].outgoing) < SYNC_SEARCH_CONNECTIONS:
+                    synced = [p for p, link in links.items()
+                              if link.outgoing and not link.anchor and p not in syncing]
+                    if synced:
+                        self.disconnect(node, synced[int(node.rng.random() * len(synced))])
+        self.engine.schedule(self.sync_search, self._sync_search, node, gen)
 
     def refresh_seen(self, node: Node) -> None:
         """Bring outgoing peers' last-seen times up to date in the white list.

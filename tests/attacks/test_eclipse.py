@@ -21,8 +21,13 @@ def eclipse(**params: Any) -> list[dict[str, Any]]:
     return [{"name": "eclipse", "params": {**FAST, **params}}]
 
 
-def run(**params: Any) -> tuple[Any, Eclipse, dict[str, Any]]:
-    world = world_for(small_network(eclipse(**params)), SPEC)
+NO_SYNC_SEARCH = {"sync_search_s": None}
+"""monerod's sync search off: the victim keeps the outgoing peers it takes at the restart
+(an ablation, to look at a victim that stays eclipsed)."""
+
+
+def run(p2p: dict[str, Any] | None = None, **params: Any) -> tuple[Any, Eclipse, dict[str, Any]]:
+    world = world_for(small_network(eclipse(**params), **({"p2p": p2p} if p2p else {})), SPEC)
     attack = component(world, Eclipse)
     result = world.run()
     return world, attack, result.attacks["eclipse"]
@@ -97,13 +102,27 @@ def test_only_the_victim_talks_to_attacker_addresses() -> None:
 
 
 def test_without_anchors_enough_addresses_fully_eclipse_the_victim_after_restart() -> None:
-    world, attack, m = run(attackers=32, victim_anchors=0)
+    """Without sync search the eclipse holds to the end and the starved victim stalls."""
+    world, attack, m = run(NO_SYNC_SEARCH, attackers=32, victim_anchors=0)
     victim = world.nodes["victim"]
     assert m["eclipsed"] and m["isolated_at_end"]
     assert m["out_fraction"] == 1.0 and m["honest_out"] == 0
     assert all(p in attack.attacker_nodes for p in victim.out_peers())
     assert m["time_to_eclipse_s"] is not None and 60 <= m["time_to_eclipse_s"] <= 120
+    assert m["eclipse_held_s"] == pytest.approx(2400 - 1200 - m["time_to_eclipse_s"])  # to the end
     assert m["victim_chain"] == "stalled" and m["height_lag"] >= 2
+
+
+def test_sync_search_breaks_the_eclipse_and_the_victim_catches_up() -> None:
+    """monerod's sync search: every 101 s the full victim drops one outgoing peer and draws
+    another; honest entries in its lists win some draws, so the eclipse ends and the victim
+    gets the honest chain again."""
+    _, _, m = run(attackers=32, victim_anchors=0)
+    assert m["eclipsed"] and m["peak_out_fraction"] == 1.0
+    assert m["time_to_eclipse_s"] is not None and 60 <= m["time_to_eclipse_s"] <= 120
+    assert m["eclipse_held_s"] is not None and m["eclipse_held_s"] < 2400 - 1200 - m["time_to_eclipse_s"]
+    assert m["out_fraction"] < 1.0 and m["honest_out"] >= 1
+    assert m["victim_chain"] == "honest", m
 
 
 def test_an_anchor_reconnects_first_after_the_restart() -> None:
@@ -140,7 +159,7 @@ def test_relaying_attacker_keeps_the_eclipsed_victim_in_sync() -> None:
 
 
 def test_attacker_mining_feeds_the_eclipsed_victim_its_own_chain() -> None:
-    world, _, m = run(attackers=32, victim_anchors=0, hashrate=2.0)
+    world, _, m = run(NO_SYNC_SEARCH, attackers=32, victim_anchors=0, hashrate=2.0)
     assert m["eclipsed"]
     assert m["victim_chain"] == "attacker"
     assert world.nodes["victim"].chain.tip.miner.startswith("eclipse-")

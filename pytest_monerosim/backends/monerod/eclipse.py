@@ -49,7 +49,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ...attacks.eclipse import STALLED_LAG, Eclipse, EclipseParams, default_victim
+from ...attacks.eclipse import STALLED_LAG, Eclipse, EclipseParams, default_victim, eclipse_held_s, peak_share
 from ...p2p import BackgroundSwarm, Identity, PeerError
 from .. import BackendUnavailable
 from .netns import NEEDS_NAMESPACES
@@ -294,10 +294,15 @@ class EclipseDriver:
             lags: list[int] = []
             times: list[float | None] = []
             isolated: list[bool] = []
+            peaks: list[float] = []
+            held: list[float | None] = []
             for v in self.victims:
                 conns = self.actions.daemon(v).rpc.get_connections()
                 out_f, all_f, honest, _ = victim_shares(conns, attackers)
                 at = self.eclipsed_at[v]
+                series_out = self.series[v]["out_fraction"]
+                peaks.append(max(peak_share(series_out, origin), out_f))
+                held.append(eclipse_held_s(series_out, at, now))
                 out_fs.append(out_f)
                 all_fs.append(all_f)
                 honest_outs.append(honest)
@@ -308,6 +313,8 @@ class EclipseDriver:
             self.attack.report(
                 result,
                 out_fraction=round(sum(out_fs) / n, 4),
+                peak_out_fraction=round(sum(peaks) / n, 4),
+                eclipse_held_s=None if None in held else min(h for h in held if h is not None),
                 eclipsed=None not in times,
                 time_to_eclipse_s=None if None in times else max(t for t in times if t is not None),
                 height_lag=max(lags),

@@ -92,3 +92,26 @@ def _round(x: float | None) -> float | None:
 
 
 __all__ = ["ARTEFACT_RATE", "implied_stale_rate", "relay_delays_sim", "timing_record"]
+
+
+WALL_TIMERS: dict[str, float] = {
+    # scenario field -> monerod's period in wall seconds (v0.18.0.0)
+    "p2p.timed_sync_s": 60.0,  # P2P_DEFAULT_HANDSHAKE_INTERVAL (peer_sync_idle_maker)
+    "p2p.sync_search_s": 101.0,  # m_sync_search_checker (update_sync_search)
+    "p2p.connect_retry_s": 1.0,  # idle_worker runs connections_maker every second
+    "transactions.epoch_s": 600.0,  # Dandelion++ epoch (levin_notify.cpp)
+    "transactions.embargo_mean_s": 39.0,  # mean embargo before a stem tx is fluffed anyway
+    "transactions.flush_mean_s": 5.0,  # mean fluff flush delay
+    "transactions.relay_backoff_min_s": 300.0,  # tx_pool.cpp MIN_RELAY_TIME: first re-relay
+    "transactions.relay_backoff_max_s": 14_400.0,  # MAX_RELAY_TIME
+    "transactions.pool_livetime_s": 259_200.0,  # CRYPTONOTE_MEMPOOL_TX_LIVETIME
+}
+"""monerod's P2P and Dandelion++ timers, which run in wall time whatever the time scale."""
+
+
+def wall_time_overrides(time_scale: float) -> dict[str, float]:
+    """Scenario overrides that make a simulator run time monerod's timers as a real run at
+    ``time_scale`` does: in the real run's protocol time each wall-time timer lasts
+    ``time_scale`` times its period. For like-for-like comparisons of the two backends."""
+    scale = float(time_scale or 1.0)
+    return {field: period * scale for field, period in WALL_TIMERS.items()}
