@@ -11,7 +11,6 @@ one IP per host.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import sys
@@ -19,6 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ..layout.conditions import ban_networks
 
 if TYPE_CHECKING:
     from .plan import AgentSpec, DaemonSpec, ProcessPlan, WalletSpec
@@ -159,20 +160,15 @@ def ban_list_lines(entries: Sequence[str], *, groups: Mapping[str, str],
 
     monerod reads one entry per line, an IPv4 subnet (``a.b.c.d/n``) or an
     address (``node_server::handle_command_line`` in ``src/p2p/net_node.inl``).
-    Addresses and subnets pass through; ``group:<name>`` becomes every
-    ``/group_prefix`` holding a host of that group (``groups``: host -> group,
-    ``addresses``: host -> IP), as the simulator reads it (``sim/banlist.py``: /24s).
+    The entries read as :func:`~pytest_monerosim.layout.conditions.ban_networks`
+    reads them for every backend (``groups``: host -> group, ``addresses``: host -> IP).
     """
-    out: list[str] = []
-    for entry in entries:
-        if entry.startswith("group:"):
-            nets = {ipaddress.ip_network(f"{addresses[h]}/{group_prefix}", strict=False)
-                    for h, g in groups.items() if g == entry[6:] and h in addresses}
-            out += [str(n) for n in sorted(nets)]
-        else:
-            out.append(str(ipaddress.ip_network(entry, strict=False)))
+    def hosts(group: str) -> list[str]:
+        return [addresses[h] for h, g in groups.items() if g == group and h in addresses]
+
+    nets = ban_networks(entries, hosts, group_prefix=group_prefix)
     # a /32 as a plain address: monerod blocks it as a host (block_host), as the simulator does
-    return list(dict.fromkeys(o.removesuffix("/32") for o in out))
+    return list(dict.fromkeys(str(n).removesuffix("/32") for n in nets))
 
 
 def wallet_rpc_argv(

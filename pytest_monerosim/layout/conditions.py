@@ -12,12 +12,15 @@ Streams (the ones the simulator drew them from since they were added, so results
 
 A spy's addresses and a ban list's ``group:`` entries depend on the addresses a
 backend assigns, so those are resolved by the backend (the simulator's
-``sim/spies.py`` and ``sim/banlist.py``); the layout carries each node's spy
-settings and ban list.
+``sim/spies.py`` and ``sim/banlist.py``, the monerod backend's ``--ban-list``
+file) with the addresses it gave; the layout carries each node's spy settings
+and ban list, and :func:`ban_networks` is the one reading of a ban list.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -62,3 +65,20 @@ def draw(scenario: Scenario, seed: int) -> Drawn:
                 out.churn[names[i]] = group.churn
             out.churn_streams[group.group] = rng.getstate()
     return out
+
+
+def ban_networks(entries: Sequence[str], group_hosts: Callable[[str], Iterable[str]], *,
+                 group_prefix: int = 24) -> list[ipaddress.IPv4Network]:
+    """A ban list's entries as networks, each once, in the list's order: an address is a
+    /32, a subnet is itself, and ``group:<name>`` is every ``/group_prefix`` holding one of
+    ``group_hosts(name)`` (the IPs a backend gave that group's nodes; the published spy ban
+    lists are /24s and single hosts: ``monero-project/meta`` #1124, #1242)."""
+    out: list[ipaddress.IPv4Network] = []
+    for entry in entries:
+        if entry.startswith("group:"):
+            nets = {ipaddress.IPv4Network(f"{ip}/{group_prefix}", strict=False)
+                    for ip in group_hosts(entry[6:])}
+            out.extend(sorted(nets))
+        else:
+            out.append(ipaddress.IPv4Network(entry, strict=False))
+    return list(dict.fromkeys(out))

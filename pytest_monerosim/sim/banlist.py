@@ -18,6 +18,8 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING
 
+from ..layout.conditions import ban_networks
+
 if TYPE_CHECKING:
     from .network import World
     from .node import Node
@@ -26,16 +28,13 @@ Net = ipaddress.IPv4Network
 
 
 def networks(world: World, entries: list[str]) -> list[Net]:
-    """The ban list's entries as networks (a host is a /32)."""
-    out: list[Net] = []
-    for entry in entries:
-        if entry.startswith("group:"):
-            nets = {ipaddress.ip_network(f"{world.nodes[s.name].host}/24", strict=False)
-                    for s in world.layout.nodes.values() if s.group == entry[6:]}
-            out.extend(sorted(nets))
-        else:
-            out.append(ipaddress.ip_network(entry, strict=False))
-    return out
+    """The ban list's entries as networks (a host is a /32), ``group:`` over the world's hosts."""
+    layout = world.layout
+
+    def hosts(group: str) -> list[str]:
+        return [world.nodes[s.name].host for s in layout.nodes.values() if s.group == group]
+
+    return ban_networks(entries, hosts)
 
 
 class BanLists:
