@@ -17,7 +17,7 @@ The filter and the sink live in the namespace and go with it.
 
 from __future__ import annotations
 
-from .netns import NetHost, _ip, _run
+from .netns import NetHost, run_cmd, run_ip
 
 SINK = "natsink0"
 """The down veth (inside the host's namespace) the refused SYNs are sent to."""
@@ -27,9 +27,9 @@ def refuse_inbound(host: NetHost, port: int) -> None:
     """Drop every TCP connection attempt to ``port`` on ``host`` (IPv4, 20-byte IP header:
     what Linux sends; the protocol byte at 9, the destination port at 22, TCP flags at 33)."""
     ns = host.netns
-    _ip("-n", ns, "link", "add", SINK, "type", "veth", "peer", "name", "natsink1")
-    _run(["tc", "-n", ns, "qdisc", "add", "dev", "eth0", "handle", "ffff:", "ingress"])
-    _run(["tc", "-n", ns, "filter", "add", "dev", "eth0", "parent", "ffff:", "protocol", "ip",
+    run_ip("-n", ns, "link", "add", SINK, "type", "veth", "peer", "name", "natsink1")
+    run_cmd(["tc", "-n", ns, "qdisc", "add", "dev", "eth0", "handle", "ffff:", "ingress"])
+    run_cmd(["tc", "-n", ns, "filter", "add", "dev", "eth0", "parent", "ffff:", "protocol", "ip",
           "prio", "1", "u32",
           "match", "u8", "6", "0xff", "at", "9",
           "match", "u16", str(int(port)), "0xffff", "at", "22",

@@ -101,14 +101,14 @@ def netns_support() -> tuple[bool, str]:
     probe = f"msim-probe-{os.getpid()}"
     link = f"mprobe{os.getpid() % 10_000_000}"
     try:
-        _ip("netns", "add", probe)
-        _ip("link", "add", link, "type", "veth", "peer", "name", f"{link}p", "netns", probe)
+        run_ip("netns", "add", probe)
+        run_ip("link", "add", link, "type", "veth", "peer", "name", f"{link}p", "netns", probe)
     except NetnsError as exc:
         return False, f"namespaces or veth links unavailable ({exc}): daemons run on loopback"
     finally:
         with contextlib.suppress(NetnsError):
-            _ip("link", "del", link, check=False)
-            _ip("netns", "del", probe, check=False)
+            run_ip("link", "del", link, check=False)
+            run_ip("netns", "del", probe, check=False)
     return True, "root and 'ip netns' work: each host has its own namespace and address"
 
 
@@ -226,10 +226,10 @@ class NetnsNetwork:
         self._save()
         _open_networks.add(self)
         try:
-            _ip("link", "add", self.bridge, "type", "bridge")
-            _ip("link", "set", self.bridge, "up")
-            _ip("addr", "add", f"{self.root_address}/32", "dev", self.bridge)
-            _ip("route", "add", self.block, "dev", self.bridge, "scope", "link")
+            run_ip("link", "add", self.bridge, "type", "bridge")
+            run_ip("link", "set", self.bridge, "up")
+            run_ip("addr", "add", f"{self.root_address}/32", "dev", self.bridge)
+            run_ip("route", "add", self.block, "dev", self.bridge, "scope", "link")
         except BaseException:
             self.close()
             raise
@@ -277,7 +277,7 @@ class NetnsNetwork:
             addresses = self.spare_addresses(count)
             self._used.update(addresses)
         batch = [f"addr add {a}/32 dev {self.bridge}" for a in addresses]
-        _ip("-batch", "-", stdin="\n".join(batch) + "\n")
+        run_ip("-batch", "-", stdin="\n".join(batch) + "\n")
         return addresses
 
     # -- hosts -----------------------------------------------------------------------
@@ -308,18 +308,18 @@ class NetnsNetwork:
             self.hosts[name] = host
         peer = f"mp{self.token}{b36(index)}"
         ns = host.netns
-        _ip("netns", "add", ns)
-        _ip("link", "add", host.veth, "type", "veth", "peer", "name", _ifname(peer))
-        _ip("link", "set", peer, "netns", ns)
-        _ip("-n", ns, "link", "set", peer, "name", "eth0")
-        _ip("-n", ns, "link", "set", "lo", "up")
+        run_ip("netns", "add", ns)
+        run_ip("link", "add", host.veth, "type", "veth", "peer", "name", _ifname(peer))
+        run_ip("link", "set", peer, "netns", ns)
+        run_ip("-n", ns, "link", "set", peer, "name", "eth0")
+        run_ip("-n", ns, "link", "set", "lo", "up")
         batch = [f"addr add {a}/32 dev eth0" for a in addresses]
-        _ip("-n", ns, "-batch", "-", stdin="\n".join(batch) + "\n")
-        _ip("-n", ns, "link", "set", "eth0", "up")
-        _ip("-n", ns, "route", "add", self.block, "dev", "eth0", "scope", "link",
+        run_ip("-n", ns, "-batch", "-", stdin="\n".join(batch) + "\n")
+        run_ip("-n", ns, "link", "set", "eth0", "up")
+        run_ip("-n", ns, "route", "add", self.block, "dev", "eth0", "scope", "link",
             "src", addresses[0])
-        _ip("link", "set", host.veth, "master", self.bridge)
-        _ip("link", "set", host.veth, "up")
+        run_ip("link", "set", host.veth, "master", self.bridge)
+        run_ip("link", "set", host.veth, "up")
         if bandwidth_up_bps:
             _shape(["-n", ns], "eth0", bandwidth_up_bps)
         if bandwidth_down_bps:
@@ -351,14 +351,14 @@ class NetnsNetwork:
             with self._lock:
                 self._state.bridges.append(bridge)
                 self._save()
-            _ip("link", "add", bridge, "type", "bridge")
-            _ip("link", "set", bridge, "up")
+            run_ip("link", "add", bridge, "type", "bridge")
+            run_ip("link", "set", bridge, "up")
             batch = []
             for name in part:
                 host = self.hosts[name]
                 batch.append(f"link set {host.veth} master {bridge}")
                 batch += [f"route replace {a}/32 dev {bridge} scope link" for a in host.addresses]
-            _ip("-batch", "-", stdin="\n".join(batch) + "\n")
+            run_ip("-batch", "-", stdin="\n".join(batch) + "\n")
         self._parted = [list(p) for p in parts[1:]]
         self._abort_across(parts)
 
@@ -375,7 +375,7 @@ class NetnsNetwork:
                 expr: list[str] = []
                 for addr in others[i:i + 64]:
                     expr += (["or"] if expr else []) + ["dst", addr]
-                _run([*host.exec_prefix(), "ss", "-K", "-n", "-t", "(", *expr, ")"], check=False)
+                run_cmd([*host.exec_prefix(), "ss", "-K", "-n", "-t", "(", *expr, ")"], check=False)
 
     def heal(self) -> None:
         """Undo :meth:`partition`: every host back on the run's bridge."""
@@ -389,9 +389,9 @@ class NetnsNetwork:
                 batch.append(f"link set {host.veth} master {self.bridge}")
                 batch += [f"route del {a}/32" for a in host.addresses]
         if batch:
-            _ip("-batch", "-", stdin="\n".join(batch) + "\n", check=False)
+            run_ip("-batch", "-", stdin="\n".join(batch) + "\n", check=False)
         for bridge in self._state.bridges:
-            _ip("link", "del", bridge, check=False)
+            run_ip("link", "del", bridge, check=False)
         with self._lock:
             self._state.bridges.clear()
             self._save()
@@ -399,12 +399,12 @@ class NetnsNetwork:
 
     def cut(self, name: str) -> None:
         """Take host ``name``'s link down: nothing reaches it or leaves it (RPC neither)."""
-        _ip("link", "set", self.hosts[name].veth, "down")
+        run_ip("link", "set", self.hosts[name].veth, "down")
         self.hosts[name].linked = False
 
     def restore(self, name: str) -> None:
         """Bring host ``name``'s link back up."""
-        _ip("link", "set", self.hosts[name].veth, "up")
+        run_ip("link", "set", self.hosts[name].veth, "up")
         self.hosts[name].linked = True
 
     # -- end -------------------------------------------------------------------------
@@ -468,11 +468,14 @@ class NetnsNetwork:
 # -- helpers --------------------------------------------------------------------------
 
 
-def _ip(*args: str, check: bool = True, stdin: str | None = None) -> str:
-    return _run(["ip", *args], check=check, stdin=stdin)
+def run_ip(*args: str, check: bool = True, stdin: str | None = None) -> str:
+    """``ip ARGS``: its output, or :class:`NetnsError` naming the command and its error."""
+    return run_cmd(["ip", *args], check=check, stdin=stdin)
 
 
-def _run(argv: list[str], *, check: bool = True, stdin: str | None = None) -> str:
+def run_cmd(argv: list[str], *, check: bool = True, stdin: str | None = None) -> str:
+    """Run a network command (``ip``, ``tc``) with a 30 s limit: its output, or
+    :class:`NetnsError` naming the command and its error (``check``: also on a non-zero exit)."""
     try:
         done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -486,17 +489,17 @@ def _shape(ns_args: list[str], dev: str, rate_bps: float) -> None:
     """Token bucket at ``rate_bps`` bits/s on the egress of ``dev`` (burst >= one timer tick)."""
     rate = max(8_000, int(rate_bps))
     burst = max(32 * 1024, rate // 8 // 100)
-    _run(["tc", *ns_args, "qdisc", "replace", "dev", dev, "root", "tbf",
+    run_cmd(["tc", *ns_args, "qdisc", "replace", "dev", dev, "root", "tbf",
           "rate", f"{rate}bit", "burst", str(burst), "latency", "100ms"])
 
 
 def _route_exists(prefix: str) -> bool:
-    out = _ip("route", "show", "exact", prefix, check=False) if shutil.which("ip") else ""
+    out = run_ip("route", "show", "exact", prefix, check=False) if shutil.which("ip") else ""
     return bool(out.strip())
 
 
 def _netns_pids(netns: str) -> list[int]:
-    out = _ip("netns", "pids", netns, check=False)
+    out = run_ip("netns", "pids", netns, check=False)
     return [int(p) for p in out.split() if p.isdigit()]
 
 
@@ -512,13 +515,13 @@ def _teardown(bridge: str, namespaces: Iterable[str], veths: Iterable[str],
                     os.kill(pid, signal.SIGKILL)
     for ns in namespaces:
         if ns in existing:
-            _ip("netns", "del", ns, check=False)
+            run_ip("netns", "del", ns, check=False)
     for veth in veths:  # normally gone with its namespace's end
         if Path(f"/sys/class/net/{veth}").exists():
-            _ip("link", "del", veth, check=False)
+            run_ip("link", "del", veth, check=False)
     for name in [bridge, *bridges]:
         if Path(f"/sys/class/net/{name}").exists():
-            _ip("link", "del", name, check=False)
+            run_ip("link", "del", name, check=False)
 
 
 def _existing_netns() -> list[str]:
