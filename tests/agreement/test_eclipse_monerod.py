@@ -62,8 +62,8 @@ def sim_out_fraction(shrunk: Scenario, attackers: int, seed: int, time_scale: fl
     # monerod's timers run in wall time: at 20x each lasts 20 times longer in protocol time
     # (2026-12-05, simulated means over the four seeds at 2/6/12 addresses: unscaled, once a
     # closed connection cut the simulator's maker back-off short as monerod's maker runs every
-    # second, 0.113/0.042/0.376 of the slots; scaled 0.286/0.520/0.604; monerod's last run
-    # 0.286/0.545/0.667)
+    # second, 0.113/0.042/0.376 of the slots; scaled 0.286/0.520/0.604; monerod's runs
+    # 0.286/0.545/0.667 in session 3 and 0.286/0.545/0.75 on 2026-12-05)
     data = apply_overrides(data, wall_time_overrides(time_scale))
     world = build_world(Scenario.model_validate(data), default_registry(), snapshot_interval_s=None)
     debian_bootstrap(world)
