@@ -90,10 +90,17 @@ def sample_draws(rng: random.Random, n: int, k: int) -> None:
         rng.sample(range(n), k)
         return
     getrandbits = rng.getrandbits
-    for m in range(n, n - k, -1):
+    m = n
+    stop = n - k
+    while m > stop:  # one pass per bit length of the bound, which only shrinks
         bits = m.bit_length()
-        while getrandbits(bits) >= m:
-            pass
+        low = 1 << (bits - 1)
+        if low <= stop:
+            low = stop + 1
+        for bound in range(m, low - 1, -1):
+            while getrandbits(bits) >= bound:
+                pass
+        m = low - 1
 
 
 class Gossip:
