@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
-from .peers import POSITIONS, POSITIONS_N, Gossip, own_address_known
+from .peers import FAILED_ADDR_FORGET_S, POSITIONS, POSITIONS_N, Gossip, own_address_known
 
 if TYPE_CHECKING:
     from .node import Node
@@ -79,8 +79,12 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
         if end == begin + 1:
             link.seen_journal = end
             a = journal[begin]
-            if a in white or a in gray_pos or (failed and book.recently_failed(a, now)):
+            if a in white or a in gray_pos:
                 continue
+            if failed:  # PeerBook.recently_failed, inlined
+                when = failed.get(a)
+                if when is not None and now - when < FAILED_ADDR_FORGET_S:
+                    continue
             n = len(gray)
             gray_pos[a] = POSITIONS[n] if n < POSITIONS_N else n
             gray.append(a)
