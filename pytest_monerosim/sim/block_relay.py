@@ -65,7 +65,7 @@ class BlockRelay:
         self.engine = world.engine
         self.hooks = world.hooks
         self.verification_s = verification_s
-        self.fold = True
+        self.fold_duplicates = True
         """Fold duplicate deliveries (see the module doc); False schedules every one (the same
         results, more events to run: tests compare the two)."""
 
@@ -89,7 +89,7 @@ class BlockRelay:
         heap = engine.heap
         seq = engine.seq
         deliver = self.on_block
-        fold = self.fold
+        fold = self.fold_duplicates
         if skip is not None and len(skip) == 1 and None in skip:
             skip = None  # a block this node mined or synced: nobody to leave out
         for peer, link in links.items():

@@ -44,7 +44,7 @@ def partition() -> Scenario:
 
 def run(sc: Scenario, fold: bool) -> tuple[Any, int]:
     world = build_world(sc, default_registry())
-    world.relay.fold = fold
+    world.relay.fold_duplicates = fold
     folded = 0
     settle = world.relay._settle
 
