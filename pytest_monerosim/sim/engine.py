@@ -71,7 +71,7 @@ class Timer:
 class Engine:
     """One simulation clock and its event queue."""
 
-    __slots__ = ("now", "events", "heap", "_seq", "seq", "_running", "folded")
+    __slots__ = ("now", "events", "heap", "_seq", "seq", "_running", "folded", "_fold_limit")
 
     def __init__(self, start: float = 0.0) -> None:
         self.now: float = start
@@ -86,6 +86,7 @@ class Engine:
         self._running = False
         self.folded: list[float] = []
         """Times of folded events not counted yet (see :meth:`fold`)."""
+        self._fold_limit = 65_536
 
     # -- scheduling ----------------------------------------------------------
     def schedule(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
@@ -118,8 +119,10 @@ class Engine:
         passes them, without scheduling them: their callbacks would have done nothing."""
         folded = self.folded
         folded += times
-        if len(folded) > 65_536:  # keep the list short: what is already past is counted
+        if len(folded) > self._fold_limit:  # keep the list short: what is already past is counted
             self._count_folded(self.now, strict=True)
+            # What is still ahead (a flood through a large network) waits for twice as many.
+            self._fold_limit = max(65_536, 2 * len(self.folded))
 
     def _count_folded(self, until: float, strict: bool) -> None:
         """Count the folded events before ``until`` (at it too unless ``strict``)."""

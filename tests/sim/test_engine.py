@@ -142,3 +142,10 @@ def test_folded_events_at_or_after_a_stop_do_not_count() -> None:
     engine.at(3.0, engine.stop)
     assert engine.run(10.0) == 4  # the fold, the folded one at 2, the stop's caller, the stop
     assert engine.now == 3.0
+
+
+def test_many_folded_events_ahead_are_counted_once() -> None:
+    engine = Engine()
+    for k in range(200):  # 200 folds of 1,000 events each, all ahead of the clock
+        engine.schedule(k * 1e-3, engine.fold, [10.0 + k + i * 1e-4 for i in range(1000)])
+    assert engine.run() == 200 + 200_000
