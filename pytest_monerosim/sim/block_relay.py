@@ -23,6 +23,16 @@ that already holds the block still occupies the uplink but schedules no
 arrival (it would be dropped on arrival anyway); this halves the events of a
 flood without changing any arrival time.
 
+Duplicate deliveries are folded: while a delivery of a block to a node is on
+its way (``node.inflight``), a later one from another peer is not scheduled
+but kept with it. When the first one arrives and is taken, the later ones
+would only have been dropped, and told the node that their senders hold the
+block (not to relay it back to them) if they arrived while it was verifying:
+that is worked out from their times when it is queued for verification, and
+the engine counts them as run events (:meth:`~.engine.Engine.fold`). If the
+first one is refused (the node went offline, the connection closed, a filter),
+the later ones are scheduled after all and each arrives on its own, as before.
+
 Chain sync (``NOTIFY_REQUEST_CHAIN`` then ``NOTIFY_REQUEST_GET_OBJECTS`` in
 batches of 20): a node that learns of a heavier chain — in a handshake, a
 timed sync, or from an orphan — asks that peer for it. After one round trip
@@ -34,13 +44,16 @@ peers catch up by syncing themselves, as in monerod.
 from __future__ import annotations
 
 from heapq import heappush
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from .chain import Block, TipChange
 
 if TYPE_CHECKING:
     from .network import World
     from .node import Link, Node
+
+Later: TypeAlias = "list[tuple[float, int, Node]] | None"
+"""Deliveries folded into the first one: (arrival time, event sequence, sender)."""
 
 SYNC_BATCH = 20
 """Blocks per request while syncing (``BLOCKS_SYNCHRONIZING_DEFAULT_COUNT``)."""
@@ -52,6 +65,9 @@ class BlockRelay:
         self.engine = world.engine
         self.hooks = world.hooks
         self.verification_s = verification_s
+        self.fold_duplicates = True
+        """Fold duplicate deliveries (see the module doc); False schedules every one (the same
+        results, more events to run: tests compare the two)."""
 
     def _rtt(self, node: Node, peer: Node, link: Link) -> float:
         """Request from ``node`` to ``peer`` and back (each way its own latency if asymmetric)."""
@@ -73,6 +89,7 @@ class BlockRelay:
         heap = engine.heap
         seq = engine.seq
         deliver = self.on_block
+        fold = self.fold_duplicates
         if skip is not None and len(skip) == 1 and None in skip:
             skip = None  # a block this node mined or synced: nobody to leave out
         for peer, link in links.items():
@@ -84,8 +101,24 @@ class BlockRelay:
                 if known is not None:
                     known.add(node)
                 continue
+            arrive = t + link.latency
+            s = seq()
+            if fold:
+                first = peer.inflight.get(block)
+                if first is None:
+                    peer.inflight[block] = [arrive, s, None]
+                elif arrive >= first[0]:  # after the one on its way (and queued after it): fold
+                    later = first[2]
+                    if later is None:
+                        first[2] = [(arrive, s, node)]
+                    else:
+                        later.append((arrive, s, node))
+                    continue
+                else:  # overtakes it: this one is the first now, the other arrives as a duplicate
+                    first[0] = arrive
+                    first[1] = s
             # Inlined Engine.at (this loop runs once per link per block).
-            heappush(heap, (t + link.latency, seq(), deliver, (peer, block, node)))
+            heappush(heap, (arrive, s, deliver, (peer, block, node, s)))
         node.up_free_at = t
 
     def publish(self, node: Node, block: Block) -> None:
@@ -95,25 +128,35 @@ class BlockRelay:
             raise ValueError(f"{node.name} cannot publish {block!r}: its parent is not on "
                              f"the node's chain (publish ancestors first)")
         node.seen.add(block)
+        self._settle(node, block)
         block.arrivals.setdefault(node.name, self.engine.now)
         self._join(node, block)
         if node.online:
             self.send_block(node, block, None)
 
     # -- receiving -----------------------------------------------------------
-    def on_block(self, node: Node, block: Block, sender: Node) -> None:
-        """A fluffy block from ``sender`` arrives at ``node``."""
+    def on_block(self, node: Node, block: Block, sender: Node, seq: int) -> None:
+        """A fluffy block from ``sender`` arrives at ``node`` (``seq``: the event's own)."""
         if block in node.seen:
             known = node.pending.get(block)
             if known is not None:
                 known.add(sender)
             return
-        if not node.online or sender not in node.links:
-            return  # the connection closed while the block was in flight
         world = self.world
-        if world.filters and not world.allowed(sender, node):
+        if (not node.online or sender not in node.links  # closed while the block was in flight
+                or (world.filters and not world.allowed(sender, node))):
+            first = node.inflight.get(block)
+            if first is not None and first[1] == seq:
+                # Refused: the deliveries folded into this one arrive on their own after all.
+                del node.inflight[block]
+                if first[2]:
+                    heap = self.engine.heap
+                    deliver = self.on_block
+                    for t, s, other in first[2]:
+                        heappush(heap, (t, s, deliver, (node, block, other, s)))
             return
         node.seen.add(block)
+        later = self._settle(node, block)
         extra = 0.0
         if self.hooks.fluffy_missing_bytes:
             missing = self.hooks.missing_bytes(node, block, sender)
@@ -121,33 +164,54 @@ class BlockRelay:
                 link = node.links[sender]
                 bw = sender.up_bps if sender.up_bps < node.down_bps else node.down_bps
                 extra = self._rtt(node, sender, link) + missing * 8.0 / bw
-        self._receive(node, block, True, sender, extra)
+        self._receive(node, block, True, sender, extra, later, seq)
+
+    def _settle(self, node: Node, block: Block) -> Later:
+        """``block`` is now seen at ``node``: the deliveries folded into the one on its way
+        (if any) will find it seen; the engine counts them. Returns them."""
+        first = node.inflight.pop(block, None)
+        if first is None or first[2] is None:
+            return None
+        later = first[2]
+        self.engine.fold([t for t, _s, _sender in later])
+        return later
 
     def _receive(self, node: Node, block: Block, relay: bool, sender: Node | None,
-                 extra: float = 0.0) -> None:
+                 extra: float = 0.0, later: Later = None, seq: int = -1) -> None:
         parent = block.parent
         if parent in node.chain.known or parent in node.pending:
-            self._enqueue(node, block, relay, sender, extra)
+            self._enqueue(node, block, relay, sender, extra, later, seq)
             return
         if parent in node.invalid:
             node.invalid.add(block)
             return
-        node.waiting.setdefault(parent, []).append((block, relay, sender))  # type: ignore[arg-type]
+        node.waiting.setdefault(parent, []).append((block, relay, sender, later))  # type: ignore[arg-type]
         if parent not in node.seen and sender is not None:
             self.sync_from(node, sender)
 
     def _enqueue(self, node: Node, block: Block, relay: bool, sender: Node | None,
-                 extra: float = 0.0) -> None:
+                 extra: float = 0.0, later: Later = None, seq: int = -1) -> None:
+        """Queue ``block`` for verification, now: in the event at ``(engine.now, seq)``."""
         engine = self.engine
         start = engine.now + extra
         if node.verify_free_at > start:
             start = node.verify_free_at
         done = start + self.verification_s
         node.verify_free_at = done
-        node.pending[block] = {sender}
-        heappush(engine.heap, (done, engine.seq(), self._accept, (node, block, relay)))
+        known = {sender}
+        if later and relay:
+            # A folded delivery arriving while the block verifies, i.e. after this event and
+            # before the acceptance queued below (which comes after any at its time), tells
+            # the node its sender has the block.
+            now = engine.now
+            for t, s, other in later:
+                if t <= done and (t > now or (t == now and s > seq)):
+                    known.add(other)
+        node.pending[block] = known
+        s = engine.seq()
+        heappush(engine.heap, (done, s, self._accept, (node, block, relay, s)))
 
-    def _accept(self, node: Node, block: Block, relay: bool) -> None:
+    def _accept(self, node: Node, block: Block, relay: bool, seq: int) -> None:
         known = node.pending.pop(block, None)
         hooks = self.hooks
         if block.parent not in node.chain.known:  # queued behind a parent that was rejected
@@ -164,8 +228,8 @@ class BlockRelay:
             self.send_block(node, block, known)
         children = node.waiting.pop(block, None)
         if children:
-            for child, child_relay, sender in children:
-                self._enqueue(node, child, child_relay, sender)
+            for child, child_relay, sender, later in children:
+                self._enqueue(node, child, child_relay, sender, 0.0, later, seq)
 
     def _join(self, node: Node, block: Block) -> TipChange | None:
         change = node.chain.add(block, self.engine.now)
@@ -180,7 +244,7 @@ class BlockRelay:
         while todo:
             b = todo.pop()
             node.invalid.add(b)
-            for child, _relay, _sender in node.waiting.pop(b, ()):
+            for child, _relay, _sender, _later in node.waiting.pop(b, ()):
                 todo.append(child)
 
     # -- chain sync ----------------------------------------------------------
@@ -246,6 +310,7 @@ class BlockRelay:
         for b in blocks[start:start + SYNC_BATCH]:
             if b not in seen:
                 seen.add(b)
+                self._settle(node, b)
                 self._receive(node, b, False, peer)
         nxt = start + SYNC_BATCH
         if nxt < len(blocks):

@@ -19,11 +19,18 @@ needs and kept small because it runs tens of millions of times per run:
 Hot modules (relay) push ``(time, engine.seq(), fn, args)`` onto
 ``engine.heap`` directly to save a method call per message; that is the only
 sanctioned use of the heap outside this module.
+
+*Folded events* (:meth:`Engine.fold`): a caller that can tell an event would do
+nothing when it ran (a block delivered a second time, see :mod:`.block_relay`)
+may leave it out of the heap and hand its time to the engine instead. It is
+counted in :attr:`Engine.events` as if it had run, once the clock passes its
+time, so ``events`` means the same with or without folding.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import time as _wall
 from collections.abc import Callable
 from heapq import heappop, heappush
@@ -64,18 +71,22 @@ class Timer:
 class Engine:
     """One simulation clock and its event queue."""
 
-    __slots__ = ("now", "events", "heap", "_seq", "seq", "_running")
+    __slots__ = ("now", "events", "heap", "_seq", "seq", "_running", "folded", "_fold_limit")
 
     def __init__(self, start: float = 0.0) -> None:
         self.now: float = start
         """Current simulated time (seconds)."""
         self.events: int = 0
-        """Events executed so far (updated when :meth:`run` returns or reports progress)."""
+        """Events executed so far, folded ones included (updated when :meth:`run` returns or
+        reports progress; folded ones when :meth:`run` returns)."""
         self.heap: list[tuple[float, int, Callable[..., Any], tuple[Any, ...]]] = []
         self._seq = count()
         self.seq = self._seq.__next__
         """The tie-break counter's ``__next__`` (for code that pushes onto :attr:`heap`)."""
         self._running = False
+        self.folded: list[float] = []
+        """Times of folded events not counted yet (see :meth:`fold`)."""
+        self._fold_limit = 65_536
 
     # -- scheduling ----------------------------------------------------------
     def schedule(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
@@ -102,6 +113,25 @@ class Engine:
         """Leave :meth:`run` before any other event (callable from a callback)."""
         # Sequence -1 sorts before every event already queued for this instant.
         heappush(self.heap, (self.now, -1, _raise_stop, ()))
+
+    def fold(self, times: list[float]) -> None:
+        """Count events at ``times`` (each after the current event) as run when the clock
+        passes them, without scheduling them: their callbacks would have done nothing."""
+        folded = self.folded
+        folded += times
+        if len(folded) > self._fold_limit:  # keep the list short: what is already past is counted
+            self._count_folded(self.now, strict=True)
+            # What is still ahead (a flood through a large network) waits for twice as many.
+            self._fold_limit = max(65_536, 2 * len(self.folded))
+
+    def _count_folded(self, until: float, strict: bool) -> None:
+        """Count the folded events before ``until`` (at it too unless ``strict``)."""
+        if strict:
+            later = [t for t in self.folded if t >= until]
+        else:
+            later = [t for t in self.folded if t > until]
+        self.events += len(self.folded) - len(later)
+        self.folded = later
 
     def peek(self) -> float:
         """Time of the next event, ``inf`` if none."""
@@ -142,6 +172,11 @@ class Engine:
             stopped = True
         finally:
             self._running = False
+            if self.folded:
+                # Stopped (or raised) at ``now``: an event at that very instant had run only if
+                # it was queued before the event that stopped; a folded one is taken as not run.
+                done = stopped or sys.exc_info()[0] is not None
+                self._count_folded(self.now if done else until, strict=done)
         if not stopped and until != math.inf:
             self.now = until
         return self.events - start_events

@@ -71,7 +71,7 @@ class Node:
         # lifecycle
         "gen", "relaying", "behaviour", "api",
         # chain and relay
-        "waiting", "invalid", "verify_free_at", "up_free_at", "syncing", "tips",
+        "waiting", "invalid", "verify_free_at", "up_free_at", "syncing", "tips", "inflight",
         # p2p
         "out_count", "in_count", "out_limit", "in_limit", "anchor_limit", "book",
         "maker_busy", "next_seed_at", "anchor_queue", "static_peers", "rng", "last_tick",
@@ -132,8 +132,11 @@ class Node:
         """Blocks received in any state (verifying, waiting for a parent, accepted)."""
         self.pending: dict[Block, set[Node | None]] = {}
         """Blocks being verified → peers known to have them (not relayed back to)."""
-        self.waiting: dict[Block, list[tuple[Block, bool, Node | None]]] = {}
-        """Missing parent → (child, relay when accepted, sender) waiting for it."""
+        self.waiting: dict[Block, list[tuple[Block, bool, Node | None, Any]]] = {}
+        """Missing parent → (child, relay when accepted, sender, folded deliveries) waiting for it."""
+        self.inflight: dict[Block, list[Any]] = {}
+        """Block → ``[arrival, event sequence, folded later deliveries]`` of the first delivery
+        of it on its way here (see :mod:`.block_relay`)."""
         self.invalid: set[Block] = set()
         self.verify_free_at = 0.0
         self.up_free_at = 0.0

@@ -589,7 +589,7 @@ class P2PNetwork:
         ``do_handshake_with_peer`` with ``just_take_peerlist``), and ``do_handshake_with_peer``
         merges the answer's peer list (``handle_remote_peerlist``) before it checks anything
         else: the prober learns the probed node's white list."""
-        node.book.merge(self.advertised(target, node), node.address, now)
+        timed_sync.merge_answer(self, node, target, now)
 
     def needs_sync_connections(self, node: Node) -> bool:
         """monerod's ``needs_new_sync_connections`` (cryptonote_protocol_handler.inl), which

@@ -58,6 +58,51 @@ def random_address(rng: random.Random, port: int = DEFAULT_PORT) -> str:
     return f"{first}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}:{port}"
 
 
+def sample(rng: random.Random, population: list[str], k: int) -> list[str]:
+    """``rng.sample(population, k)``, same draws and same result, for ``k <= n <= 3 * k``.
+
+    ``random.Random.sample`` takes its pool branch there (``n`` at most the set size it
+    compares with, ``21 + 4 ** ceil(log(3k, 4))``) and draws each index with
+    ``_randbelow_with_getrandbits``; this is that loop without a method call per draw
+    (CPython 3.10-3.13; tests/sim/test_peer_sample.py compares the two). Any other ``rng``
+    type, or sizes outside that range, go to ``rng.sample`` itself.
+    """
+    n = len(population)
+    if type(rng) is not random.Random or not 0 < k <= n <= 3 * k:
+        return rng.sample(population, k)
+    getrandbits = rng.getrandbits
+    pool = list(population)
+    result: list[str] = []
+    append = result.append
+    for m in range(n, n - k, -1):
+        bits = m.bit_length()
+        j = getrandbits(bits)
+        while j >= m:
+            j = getrandbits(bits)
+        append(pool[j])
+        pool[j] = pool[m - 1]
+    return result
+
+
+def sample_draws(rng: random.Random, n: int, k: int) -> None:
+    """Advance ``rng`` exactly as ``rng.sample`` of ``k`` out of ``n`` items would."""
+    if type(rng) is not random.Random or not 0 < k <= n <= 3 * k:
+        rng.sample(range(n), k)
+        return
+    getrandbits = rng.getrandbits
+    m = n
+    stop = n - k
+    while m > stop:  # one pass per bit length of the bound, which only shrinks
+        bits = m.bit_length()
+        low = 1 << (bits - 1)
+        if low <= stop:
+            low = stop + 1
+        for bound in range(m, low - 1, -1):
+            while getrandbits(bits) >= bound:
+                pass
+        m = low - 1
+
+
 class Gossip:
     """What every peer book of one world shares, so a timed sync can tell it has nothing to do.
 
@@ -168,10 +213,17 @@ class PeerBook:
         white = self.white
         if len(white) <= depth:
             return list(white)
-        # sorted(...)[:n] is what heapq.nlargest documents itself equal to (ties in insertion
-        # order), and at 1000 entries the C sort is 2.5x faster than nlargest's Python loop.
-        top = sorted(white.items(), key=itemgetter(1), reverse=True)[:depth + depth // 5]
-        return [a for a, _ in rng.sample(top, depth)]
+        # A stable sort of the keys by last-seen is what heapq.nlargest documents itself equal to
+        # (ties in insertion order), without building a tuple per entry.
+        top = sorted(white, key=white.__getitem__, reverse=True)[:depth + depth // 5]
+        return sample(rng, top, depth)
+
+    def head_draws(self, rng: random.Random, depth: int = 250) -> None:
+        """Draw from ``rng`` exactly what :meth:`head` would, without building the list (for an
+        answer the requester cannot learn anything from)."""
+        n = len(self.white)
+        if n > depth:
+            sample_draws(rng, min(n, depth + depth // 5), depth)
 
     # -- gray ----------------------------------------------------------------
     def add_gray(self, address: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
-from .peers import POSITIONS, POSITIONS_N, Gossip, own_address_known
+from .peers import FAILED_ADDR_FORGET_S, POSITIONS, POSITIONS_N, Gossip, own_address_known
 
 if TYPE_CHECKING:
     from .node import Node
@@ -60,7 +60,7 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
                 continue
             end = len(peer.journal)
             if end - link.seen_journal > depth:
-                book.merge(p2p.advertised(peer, node), own, now)
+                merge_answer(p2p, node, peer, now)
             link.seen_journal = end
         return
     if gossip.advertisers:
@@ -79,8 +79,12 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
         if end == begin + 1:
             link.seen_journal = end
             a = journal[begin]
-            if a in white or a in gray_pos or (failed and book.recently_failed(a, now)):
+            if a in white or a in gray_pos:
                 continue
+            if failed:  # PeerBook.recently_failed, inlined
+                when = failed.get(a)
+                if when is not None and now - when < FAILED_ADDR_FORGET_S:
+                    continue
             n = len(gray)
             gray_pos[a] = POSITIONS[n] if n < POSITIONS_N else n
             gray.append(a)
@@ -89,7 +93,30 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
             if end - begin <= depth:
                 book.gray_unknown(journal[begin:end], own, now)
             else:
-                book.merge(p2p.advertised(peer, node), own, now)
+                merge_answer(p2p, node, peer, now)
+
+
+def merge_answer(p2p: P2PNetwork, node: Node, peer: Node, now: float) -> None:
+    """``node.book.merge(p2p.advertised(peer, node), ...)``: merge the list ``peer`` hands out.
+
+    Its list is drawn from ``peer``'s white list, every address of which was journaled, so a
+    node that knows every journaled address and its own (:meth:`~.peers.PeerBook.knows_all`,
+    :func:`~.peers.own_address_known`) learns nothing from it: then only ``peer``'s random
+    draws are taken (and its outgoing peers' last-seen refreshed, as reading its list does),
+    not the list. A peer whose list is overridden (``advertise``) is always asked.
+    """
+    book = node.book
+    own = node.address
+    if peer._advertise is None and book.knows_all(own) and own_address_known(book, own, now):
+        depth = p2p.handshake_peers
+        peer_book = peer.book
+        if len(peer_book.white) > depth:
+            p2p.refresh_seen(peer)
+            peer_book.head_draws(peer.rng, depth)
+        if len(book.gray_list) > book.gray_limit:
+            book.trim_gray()
+        return
+    book.merge(p2p.advertised(peer, node), own, now)
 
 
 def own_heard_since(gossip: Gossip, own: str, prev: int, fresh: bool) -> bool:
@@ -120,7 +147,7 @@ def _merge_each(p2p: P2PNetwork, node: Node, now: float) -> None:
         if end - begin <= depth:
             book.gray_unknown(journal[begin:end], own, now)
         else:
-            book.merge(p2p.advertised(peer, node), own, now)
+            merge_answer(p2p, node, peer, now)
 
 
 def materialize(node: Node) -> None:
@@ -155,7 +182,7 @@ def sync_filtered(p2p: P2PNetwork, node: Node, now: float, dynamic: bool) -> Non
                     if end - begin <= p2p.handshake_peers:
                         book.gray_unknown(journal[begin:end], own, now)
                     else:
-                        book.merge(p2p.advertised(peer, node), own, now)
+                        merge_answer(p2p, node, peer, now)
             else:
                 book.merge(peer.advertise(node), own, now)
         if peer.tip_cum > tip_cum and peer.chain.tip not in seen:

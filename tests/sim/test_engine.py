@@ -123,3 +123,29 @@ def test_derived_streams_are_stable_and_independent() -> None:
     # Pinned: a change here would silently change every recorded run.
     assert derive_seed(1, "mining") == 0x3DAB215C7EE18A36
     assert math.isinf(Engine().peek())
+
+
+def test_folded_events_count_once_the_clock_passes_them() -> None:
+    engine = Engine()
+    engine.schedule(1.0, engine.fold, [1.5, 2.0, 7.0])
+    engine.schedule(3.0, lambda: None)
+    assert engine.run(2.0) == 3  # the event at 1 and the folded ones at 1.5 and 2 (at until: run)
+    assert engine.events == 3
+    assert engine.run(5.0) == 1
+    assert engine.run() == 1  # the folded one at 7: every event runs when there is no until
+    assert engine.events == 5
+
+
+def test_folded_events_at_or_after_a_stop_do_not_count() -> None:
+    engine = Engine()
+    engine.schedule(1.0, engine.fold, [2.0, 3.0, 4.0])
+    engine.at(3.0, engine.stop)
+    assert engine.run(10.0) == 4  # the fold, the folded one at 2, the stop's caller, the stop
+    assert engine.now == 3.0
+
+
+def test_many_folded_events_ahead_are_counted_once() -> None:
+    engine = Engine()
+    for k in range(200):  # 200 folds of 1,000 events each, all ahead of the clock
+        engine.schedule(k * 1e-3, engine.fold, [10.0 + k + i * 1e-4 for i in range(1000)])
+    assert engine.run() == 200 + 200_000
