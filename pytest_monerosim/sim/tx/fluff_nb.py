@@ -1,0 +1,609 @@
+"""The numba twins of the fluff engine's steps (imported only when numba is there).
+
+One module-level function per step of :mod:`.fluff_kernels`, :mod:`.fluff_learn` and
+:mod:`.fluff_fused` (see those for what each does); each gives its numpy twin's arrays in the
+same order and the same updates of the engine's arrays. Module-level, not closures, so that
+numba's on-disk cache finds the fused steps, which call the others, again in the next process.
+"""
+# ruff: noqa: ANN001, ANN202
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+
+def jit(fn: Callable[..., Any]) -> Callable[..., Any]:
+    try:  # compiled once per installation, into __pycache__ or numba's user-wide cache
+        return njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # nowhere writable to cache: compile in each process
+        return njit(nogil=True)(fn)
+
+
+@jit
+def flush_nb(due, next_flush, last_flush, known, snap, c_src, c_dst, c_lat):
+    n, width = due.size, known.shape[1]
+    new = np.zeros((n, width), dtype=np.uint64)
+    f = np.empty(n)
+    total = 0
+    messages = 0
+    for i in range(n):
+        c = due[i]
+        f[i] = next_flush[c]
+        next_flush[c] = np.inf
+        last_flush[c] = f[i]
+        s, d = c_src[c], c_dst[c]
+        carried = False
+        for w in range(width):
+            sk = known[s, w]
+            x = sk & ~snap[c, w] & ~known[d, w]
+            snap[c, w] = sk
+            if x:
+                new[i, w] = x
+                carried = True
+                while x:
+                    x &= x - np.uint64(1)
+                    total += 1
+        if carried:
+            messages += 1
+    a_node = np.empty(total, dtype=np.int64)
+    a_slot = np.empty(total, dtype=np.int64)
+    a_t = np.empty(total)
+    a_from = np.empty(total, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        c = due[i]
+        for w in range(width):
+            x = new[i, w]
+            b = 0
+            while x:
+                if x & np.uint64(1):
+                    a_node[k] = c_dst[c]
+                    a_slot[k] = w * 64 + b
+                    a_t[k] = f[i] + c_lat[c]
+                    a_from[k] = c_src[c]
+                    k += 1
+                x >>= np.uint64(1)
+                b += 1
+    return a_node, a_slot, a_t, a_from, messages
+
+@jit
+def _due_range(due, c_src, node):
+    lo, hi = 0, due.size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if c_src[due[mid]] < node:
+            lo = mid + 1
+        else:
+            hi = mid
+    end = lo
+    while end < due.size and c_src[due[end]] == node:
+        end += 1
+    return lo, end
+
+@jit
+def ride_along_nb(due, nodes, slots, ts, sender, last_flush, snap, c_src, c_dst, c_lat):
+    total = 0
+    for i in range(nodes.size):
+        lo, hi = _due_range(due, c_src, nodes[i])
+        for j in range(lo, hi):
+            c = due[j]
+            if last_flush[c] > ts[i] and c_dst[c] != sender[i]:
+                total += 1
+    a_node = np.empty(total, dtype=np.int64)
+    a_slot = np.empty(total, dtype=np.int64)
+    a_t = np.empty(total)
+    a_from = np.empty(total, dtype=np.int64)
+    k = 0
+    for i in range(nodes.size):
+        lo, hi = _due_range(due, c_src, nodes[i])
+        for j in range(lo, hi):
+            c = due[j]
+            if last_flush[c] > ts[i] and c_dst[c] != sender[i]:
+                slot = slots[i]
+                snap[c, slot >> 6] |= np.uint64(1) << np.uint64(slot & 63)
+                a_node[k] = c_dst[c]
+                a_slot[k] = slot
+                a_t[k] = last_flush[c] + c_lat[c]
+                a_from[k] = c_src[c]
+                k += 1
+    return a_node, a_slot, a_t, a_from
+
+@jit
+def timers_nb(nodes, ts, senders, first, ptr, next_flush, last_flush, c_dst,
+              first_t, second_t, first_from):
+    n = nodes.size
+    for i in range(n):
+        if first[i]:
+            u = nodes[i]
+            first_t[u] = ts[i]
+            first_from[u] = senders[i]
+            if i + 1 < n and nodes[i + 1] == u:
+                second_t[u] = ts[i + 1]
+    total = 0
+    for i in range(n):
+        if first[i]:
+            u = nodes[i]
+            total += ptr[u + 1] - ptr[u]
+    conns = np.empty(total, dtype=np.int64)
+    t1s = np.empty(total)
+    k = 0
+    for i in range(n):
+        if not first[i]:
+            continue
+        u = nodes[i]
+        t = first_t[u]
+        if not np.isfinite(t):
+            continue
+        for c in range(ptr[u], ptr[u + 1]):
+            if not np.isinf(next_flush[c]):
+                continue
+            t1 = t
+            if first_from[u] == c_dst[c] or t < last_flush[c]:
+                t1 = second_t[u]
+            if np.isfinite(t1):
+                conns[k] = c
+                t1s[k] = t1
+                k += 1
+    for i in range(n):
+        u = nodes[i]
+        first_t[u] = np.inf
+        second_t[u] = np.inf
+        first_from[u] = -2
+    return conns[:k], t1s[:k]
+
+@jit
+def mark_nb(known, count_known, nodes, slots):
+    for i in range(nodes.size):
+        slot = slots[i]
+        known[nodes[i], slot >> 6] |= np.uint64(1) << np.uint64(slot & 63)
+        count_known[slot] += 1
+
+@jit
+def not_back_nb(snap, c_key, n, nodes, sender, slots):
+    c = c_key.size
+    if c == 0:
+        return
+    for i in range(nodes.size):
+        if sender[i] < 0:
+            continue
+        key = nodes[i] * n + sender[i]
+        j = min(np.searchsorted(c_key, key), c - 1)
+        if c_key[j] == key:
+            slot = slots[i]
+            snap[j, slot >> 6] |= np.uint64(1) << np.uint64(slot & 63)
+
+
+@jit
+def pick_nb(nodes, slots, ts, sender, known, n_slots, tracked, flagged_slot):
+    m = nodes.size
+    keep = np.empty(m, dtype=np.int64)
+    k = 0
+    for i in range(m):
+        s = slots[i]
+        if (known[nodes[i], s >> 6] & (np.uint64(1) << np.uint64(s & 63))) == 0:
+            keep[k] = i
+            k += 1
+    sel = keep[:k]
+    if k > 1:
+        t = ts[sel]
+        key = nodes[sel] * n_slots + slots[sel]
+        tmin = t.min()
+        span = t.max() - tmin
+        frac = (t - tmin) / (span * 1.000001 + 1e-9)
+        order = np.argsort(key.astype(np.float64) + frac, kind="mergesort")
+        firsts = np.empty(k, dtype=np.int64)
+        j = 0
+        for i in range(k):
+            if i == 0 or key[order[i]] != key[order[i - 1]]:
+                firsts[j] = order[i]
+                j += 1
+        if j < k:
+            sel = sel[firsts[:j]]
+    nodes_o, slots_o, ts_o, sender_o = nodes[sel], slots[sel], ts[sel], sender[sel]
+    ask = np.empty(sel.size, dtype=np.int64)
+    a = 0
+    for i in range(sel.size):
+        if tracked[nodes_o[i]] or flagged_slot[slots_o[i]]:
+            ask[a] = i
+            a += 1
+    return nodes_o, slots_o, ts_o, sender_o, ask[:a]
+
+@jit
+def commit_nb(nodes, slots, ts, sender, known, count_known, relays, snap, ptr, c_key, n,
+              due_mark, wid, last_flush, c_src, c_dst, c_lat):
+    m = nodes.size
+    r = 0
+    for i in range(m):
+        s = slots[i]
+        bit = np.uint64(1) << np.uint64(s & 63)
+        known[nodes[i], s >> 6] |= bit
+        count_known[s] += 1
+        if relays[nodes[i]]:
+            r += 1
+        else:
+            for c in range(ptr[nodes[i]], ptr[nodes[i] + 1]):
+                snap[c, s >> 6] |= bit
+    r_n = np.empty(r, dtype=np.int64)
+    r_s = np.empty(r, dtype=np.int64)
+    r_t = np.empty(r)
+    r_f = np.empty(r, dtype=np.int64)
+    j = 0
+    for i in range(m):
+        if relays[nodes[i]]:
+            r_n[j], r_s[j], r_t[j], r_f[j] = nodes[i], slots[i], ts[i], sender[i]
+            j += 1
+    nc = c_key.size
+    if nc:
+        for i in range(r):
+            if r_f[i] < 0:
+                continue
+            key = r_n[i] * n + r_f[i]
+            c = min(np.searchsorted(c_key, key), nc - 1)
+            if c_key[c] == key:
+                s = r_s[i]
+                snap[c, s >> 6] |= np.uint64(1) << np.uint64(s & 63)
+    total = 0
+    for i in range(r):
+        u = r_n[i]
+        for c in range(ptr[u], ptr[u + 1]):
+            if due_mark[c] == wid and last_flush[c] > r_t[i] and c_dst[c] != r_f[i]:
+                total += 1
+    a_node = np.empty(total, dtype=np.int64)
+    a_slot = np.empty(total, dtype=np.int64)
+    a_t = np.empty(total)
+    a_from = np.empty(total, dtype=np.int64)
+    k = 0
+    for i in range(r):
+        u = r_n[i]
+        for c in range(ptr[u], ptr[u + 1]):
+            if due_mark[c] == wid and last_flush[c] > r_t[i] and c_dst[c] != r_f[i]:
+                s = r_s[i]
+                snap[c, s >> 6] |= np.uint64(1) << np.uint64(s & 63)
+                a_node[k] = c_dst[c]
+                a_slot[k] = s
+                a_t[k] = last_flush[c] + c_lat[c]
+                a_from[k] = c_src[c]
+                k += 1
+    return a_node, a_slot, a_t, a_from, r_n, r_t, r_f
+
+@jit
+def mark_seen_nb(block, base, rows, nodes, ts):
+    for j in range(rows.size):
+        r = rows[j] - base
+        if r < 0 or r >= block.shape[0]:
+            return np.nan
+    latest = -np.inf
+    for j in range(rows.size):
+        v = np.float32(ts[j])
+        r = rows[j] - base
+        if v < block[r, nodes[j]]:
+            block[r, nodes[j]] = v
+        if v > latest:
+            latest = v
+    return float(latest)
+
+@jit
+def set_timers_nb(next_flush, conns, t1, c_out, q_out, q_in, i):
+    for j in range(conns.size):
+        c = conns[j]
+        next_flush[c] = t1[j] + (q_out[i[j]] if c_out[c] else q_in[i[j]])
+
+@jit
+def order_nb(key, t):
+    m = key.size
+    first = np.ones(m, dtype=np.bool_)
+    if m == 0:
+        return np.zeros(0, dtype=np.int64), first
+    tmin = t.min()
+    span = t.max() - tmin
+    frac = (t - tmin) / (span * 1.000001 + 1e-9)
+    order = np.argsort(key.astype(np.float64) + frac, kind="mergesort")
+    for i in range(1, m):
+        first[i] = key[order[i]] != key[order[i - 1]]
+    return order, first
+
+@jit
+def split_nb(a_node, a_slot, a_t, a_from, until):
+    m = a_t.size
+    now = 0
+    for i in range(m):
+        if a_t[i] <= until:
+            now += 1
+    idx_now = np.empty(now, dtype=np.int64)
+    idx_keep = np.empty(m - now, dtype=np.int64)
+    p = q = 0
+    for i in range(m):
+        if a_t[i] <= until:
+            idx_now[p] = i
+            p += 1
+        else:
+            idx_keep[q] = i
+            q += 1
+    return (a_node[idx_now], a_slot[idx_now], a_t[idx_now], a_from[idx_now],
+            a_node[idx_keep], a_slot[idx_keep], a_t[idx_keep], a_from[idx_keep])
+
+
+@jit
+def flush_bw_nb(due, next_flush, last_flush, known, snap, c_src, c_dst, c_lat,
+                up, down, sent, slot_w):
+    n, width = due.size, known.shape[1]
+    has_bw = up.size > 0
+    new = np.zeros((n, width), dtype=np.uint64)
+    f = np.empty(n)
+    delay = np.zeros(n)
+    total = 0
+    messages = 0
+    for i in range(n):
+        c = due[i]
+        f[i] = next_flush[c]
+        next_flush[c] = np.inf
+        last_flush[c] = f[i]
+        s, d = c_src[c], c_dst[c]
+        carried = False
+        size = 0.0
+        for w in range(width):
+            sk = known[s, w]
+            x = sk & ~snap[c, w] & ~known[d, w]
+            snap[c, w] = sk
+            if x:
+                new[i, w] = x
+                carried = True
+                b = 0
+                while x:
+                    if x & np.uint64(1):
+                        total += 1
+                        if has_bw:
+                            size += slot_w[w * 64 + b]
+                    x >>= np.uint64(1)
+                    b += 1
+        if carried:
+            messages += 1
+            if has_bw:
+                delay[i] = 8.0 * size / min(up[s], down[d])
+                sent[s] += np.int64(size)
+    a_node = np.empty(total, dtype=np.int64)
+    a_slot = np.empty(total, dtype=np.int64)
+    a_t = np.empty(total)
+    a_from = np.empty(total, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        c = due[i]
+        for w in range(width):
+            x = new[i, w]
+            b = 0
+            while x:
+                if x & np.uint64(1):
+                    a_node[k] = c_dst[c]
+                    a_slot[k] = w * 64 + b
+                    t = f[i] + c_lat[c]
+                    if has_bw:
+                        t = t + delay[i]
+                    a_t[k] = t
+                    a_from[k] = c_src[c]
+                    k += 1
+                x >>= np.uint64(1)
+                b += 1
+    return a_node, a_slot, a_t, a_from, messages
+
+@jit
+def take_nb(a_node, a_slot, a_t, a_from, count, until, known, n_slots, tracked, flagged_slot, best):
+    """:func:`split_nb` then :func:`pick_nb` in one pass, the split in place; the earliest
+    arrival per (node, slot) found through ``best`` (per key: -1, or the index of the best so
+    far; left all -1) instead of a sort, the picks then ordered by key as the sort orders them."""
+    d_node = np.empty(count, dtype=np.int64)
+    d_slot = np.empty(count, dtype=np.int64)
+    d_t = np.empty(count)
+    d_from = np.empty(count, dtype=np.int64)
+    p = q = 0
+    a_min = np.inf
+    for i in range(count):
+        t = a_t[i]
+        if t <= until:
+            s = a_slot[i]
+            if (known[a_node[i], s >> 6] & (np.uint64(1) << np.uint64(s & 63))) == 0:
+                d_node[p], d_slot[p], d_t[p], d_from[p] = a_node[i], s, t, a_from[i]
+                p += 1
+        else:
+            a_node[q], a_slot[q], a_t[q], a_from[q] = a_node[i], a_slot[i], t, a_from[i]
+            if t < a_min:
+                a_min = t
+            q += 1
+    k = p
+    sel = np.arange(k)
+    if k > 1:
+        tmin = d_t[:k].min()
+        span = d_t[:k].max() - tmin
+        den = span * 1.000001 + 1e-9
+        vs = np.empty(k)
+        keys = np.empty(k, dtype=np.int64)
+        nu = 0
+        for j in range(k):
+            key = d_node[j] * n_slots + d_slot[j]
+            v = float(key) + (d_t[j] - tmin) / den
+            vs[j] = v
+            b = best[key]
+            if b < 0:
+                best[key] = j
+                keys[nu] = key
+                nu += 1
+            elif v < vs[b]:
+                best[key] = j
+        if nu < k:
+            ks = np.sort(keys[:nu])
+            sel = np.empty(nu, dtype=np.int64)
+            for j in range(nu):
+                sel[j] = best[ks[j]]
+        for j in range(nu):
+            best[keys[j]] = -1
+    nodes_o, slots_o, ts_o, sender_o = d_node[sel], d_slot[sel], d_t[sel], d_from[sel]
+    ask = np.empty(sel.size, dtype=np.int64)
+    na = 0
+    for i in range(sel.size):
+        if tracked[nodes_o[i]] or flagged_slot[slots_o[i]]:
+            ask[na] = i
+            na += 1
+    return nodes_o, slots_o, ts_o, sender_o, ask[:na], q, a_min
+
+
+@jit
+def _first_due(due, c_src, node):
+    """Index in ``due`` (sorted connections) of the first connection of ``node`` (or after)."""
+    lo, hi = 0, due.size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if c_src[due[mid]] < node:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@jit
+def commit_bw_nb(nodes, slots, ts, sender, known, count_known, relays, snap, ptr, c_key, n,
+                 due_mark, wid, last_flush, c_src, c_dst, c_lat, up, down, sent, slot_w, acc, due):
+    """:func:`commit_nb` with transfer times; the ride-along looks only at the window's flushed
+    connections (``due``, those whose ``due_mark`` is ``wid``) and the connection back to a
+    sender is found among its node's own (sorted by receiver)."""
+    m = nodes.size
+    r = 0
+    for i in range(m):
+        s = slots[i]
+        u = nodes[i]
+        bit = np.uint64(1) << np.uint64(s & 63)
+        known[u, s >> 6] |= bit
+        count_known[s] += 1
+        if relays[u]:
+            r += 1
+        else:
+            for c in range(ptr[u], ptr[u + 1]):
+                snap[c, s >> 6] |= bit
+    r_n = np.empty(r, dtype=np.int64)
+    r_s = np.empty(r, dtype=np.int64)
+    r_t = np.empty(r)
+    r_f = np.empty(r, dtype=np.int64)
+    j = 0
+    for i in range(m):
+        if relays[nodes[i]]:
+            r_n[j], r_s[j], r_t[j], r_f[j] = nodes[i], slots[i], ts[i], sender[i]
+            j += 1
+    for i in range(r):
+        f = r_f[i]
+        if f < 0:
+            continue
+        u = r_n[i]
+        lo, hi = ptr[u], ptr[u + 1]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if c_dst[mid] < f:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < ptr[u + 1] and c_dst[lo] == f:
+            s = r_s[i]
+            snap[lo, s >> 6] |= np.uint64(1) << np.uint64(s & 63)
+    nd = due.size
+    first = np.empty(r, dtype=np.int64)
+    total = 0
+    for i in range(r):
+        u = r_n[i]
+        q = _first_due(due, c_src, u)
+        first[i] = q
+        while q < nd and c_src[due[q]] == u:
+            c = due[q]
+            if last_flush[c] > r_t[i] and c_dst[c] != r_f[i]:
+                total += 1
+            q += 1
+    a_node = np.empty(total, dtype=np.int64)
+    a_slot = np.empty(total, dtype=np.int64)
+    a_t = np.empty(total)
+    a_from = np.empty(total, dtype=np.int64)
+    conn = np.empty(total, dtype=np.int64)
+    k = 0
+    for i in range(r):
+        u = r_n[i]
+        q = first[i]
+        while q < nd and c_src[due[q]] == u:
+            c = due[q]
+            if last_flush[c] > r_t[i] and c_dst[c] != r_f[i]:
+                s = r_s[i]
+                snap[c, s >> 6] |= np.uint64(1) << np.uint64(s & 63)
+                a_node[k] = c_dst[c]
+                a_slot[k] = s
+                a_t[k] = last_flush[c] + c_lat[c]
+                a_from[k] = c_src[c]
+                conn[k] = c
+                k += 1
+            q += 1
+    if up.size > 0 and total > 0:
+        # one message per connection this batch rides on
+        for k in range(total):
+            acc[conn[k]] += slot_w[a_slot[k]]
+        for k in range(total):
+            c = conn[k]
+            a_t[k] = a_t[k] + 8.0 * acc[c] / min(up[a_from[k]], down[a_node[k]])
+        for k in range(total):
+            c = conn[k]
+            if acc[c] != 0.0:
+                sent[a_from[k]] += np.int64(acc[c])
+                acc[c] = 0.0
+    return a_node, a_slot, a_t, a_from, r_n, r_t, r_f
+
+
+@jit
+def start_nb(nodes, ts, senders, ptr, next_flush, last_flush, c_dst, c_out, first_t, second_t,
+             first_from, q_out, q_in, u, u_at):
+    """:func:`order_nb`, :func:`timers_nb` and :func:`set_timers_nb` in one pass: each node's
+    first and second learn (by the sort's key: node, then time, then index) found without the
+    sort, the nodes then taken in order."""
+    m = nodes.size
+    if m == 0:
+        return 0
+    n_nodes = first_t.size
+    i1 = np.full(n_nodes, -1, dtype=np.int64)
+    i2 = np.full(n_nodes, -1, dtype=np.int64)
+    v1 = np.empty(n_nodes)
+    v2 = np.empty(n_nodes)
+    tmin = ts.min()
+    span = ts.max() - tmin
+    den = span * 1.000001 + 1e-9
+    for i in range(m):
+        w = nodes[i]
+        v = float(w) + (ts[i] - tmin) / den
+        if i1[w] < 0:
+            i1[w] = i
+            v1[w] = v
+        elif v < v1[w]:
+            i2[w], v2[w] = i1[w], v1[w]
+            i1[w], v1[w] = i, v
+        elif i2[w] < 0 or v < v2[w]:
+            i2[w], v2[w] = i, v
+    k = 0
+    for w in range(n_nodes):
+        if i1[w] < 0:
+            continue
+        t = ts[i1[w]]
+        if not np.isfinite(t):
+            continue
+        fr = senders[i1[w]]
+        t2 = ts[i2[w]] if i2[w] >= 0 else np.inf
+        for c in range(ptr[w], ptr[w + 1]):
+            if not np.isinf(next_flush[c]):
+                continue
+            t1 = t
+            if fr == c_dst[c] or t < last_flush[c]:
+                t1 = t2
+            if np.isfinite(t1):
+                j = u[u_at + k]
+                next_flush[c] = t1 + (q_out[j] if c_out[c] else q_in[j])
+                k += 1
+    return k
+
+
+STEPS = {"flush": flush_nb, "ride_along": ride_along_nb, "timers": timers_nb, "mark": mark_nb,
+         "not_back": not_back_nb, "pick": pick_nb, "commit": commit_nb, "split": split_nb,
+         "order": order_nb, "mark_seen": mark_seen_nb, "set_timers": set_timers_nb,
+         "flush_bw": flush_bw_nb, "take": take_nb, "commit_bw": commit_bw_nb, "start": start_nb}
