@@ -145,6 +145,8 @@ class FluffEngine:
         self._due_mark = np.zeros(0, dtype=_I64)
         self._due = np.zeros(0, dtype=_I64)
         """The connections flushed in this window (sorted)."""
+        self._due_lo = np.zeros(n_nodes + 1, dtype=_I64)
+        """Where each node's connections start in :attr:`_due` (set by the window's flush)."""
         """Per connection: the window in which it last flushed (ride-along looks for this one)."""
         self._w_learns: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._sweep_in = SWEEP_EVERY
@@ -226,6 +228,7 @@ class FluffEngine:
             w, bit = slot >> 6, ONE << np.uint64(slot & 63)
             self.count_known[slot] = int(((self.known[:, w] & bit) != 0).sum())
         self.n = n_nodes
+        self._due_lo = np.concatenate((self._due_lo, np.full(extra, self._due.size, dtype=_I64)))
         self.c_key = self.c_src * n_nodes + self.c_dst
         self.seen.grow(n_nodes)
 
@@ -367,7 +370,8 @@ class FluffEngine:
     def _flush(self, due: np.ndarray) -> None:
         self.flushes += due.size
         *arrivals, messages = self.k.flush_bw(due, self.next_flush, self.last_flush, self.known, self.snap,
-                                              self.c_src, self.c_dst, self.c_lat, *self._bw(), self.slot_w)
+                                              self.c_src, self.c_dst, self.c_lat, *self._bw(), self.slot_w,
+                                              self._due_lo)
         self.messages += messages
         self._push(*self._transfer(*arrivals))
 
@@ -494,7 +498,7 @@ class FluffEngine:
         *arrivals, r_nodes, r_ts, r_sender = self.k.commit_bw(
             nodes, slots, ts, sender, self.known, self.count_known, self.relays, self.snap, self.ptr,
             self.c_key, self.n, self._due_mark, self.windows, self.last_flush, self.c_src, self.c_dst,
-            self.c_lat, *self._bw(), self.slot_w, self._acc, self._due)
+            self.c_lat, *self._bw(), self.slot_w, self._acc, self._due, self._due_lo)
         self.learns += nodes.size
         self._mark_seen(self.slot_tx[slots], nodes, ts)
         self._push(*self._transfer(*arrivals))

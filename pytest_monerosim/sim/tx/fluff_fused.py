@@ -47,8 +47,10 @@ def delays_np(senders: np.ndarray, receivers: np.ndarray, sizes: np.ndarray, up:
 
 def flush_np_bw(due: np.ndarray, next_flush: np.ndarray, last_flush: np.ndarray, known: np.ndarray,
                 snap: np.ndarray, c_src: np.ndarray, c_dst: np.ndarray, c_lat: np.ndarray,
-                up: np.ndarray, down: np.ndarray, sent: np.ndarray, slot_w: np.ndarray
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+                up: np.ndarray, down: np.ndarray, sent: np.ndarray, slot_w: np.ndarray,
+                due_lo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """(``due_lo``: filled with where each node's connections start in ``due``.)"""
+    due_lo[:] = np.searchsorted(c_src[due], np.arange(due_lo.size))
     a_node, a_slot, a_t, a_from, messages = flush_np(due, next_flush, last_flush, known, snap, c_src,
                                                       c_dst, c_lat)
     if up.size and a_node.size:
@@ -78,8 +80,9 @@ def commit_np_bw(nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray, sender: n
                  ptr: np.ndarray, c_key: np.ndarray, n: int, due_mark: np.ndarray, wid: int,
                  last_flush: np.ndarray, c_src: np.ndarray, c_dst: np.ndarray, c_lat: np.ndarray,
                  up: np.ndarray, down: np.ndarray, sent: np.ndarray, slot_w: np.ndarray,
-                 acc: np.ndarray, due: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(``acc``, ``due``: the compiled twin's scratch and the window's flushed connections.)"""
+                 acc: np.ndarray, due: np.ndarray, due_lo: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(``acc``, ``due``, ``due_lo``: the compiled twin's scratch, the window's flushed connections
+    and where each node's start among them.)"""
     a_node, a_slot, a_t, a_from, *rest = commit_np(nodes, slots, ts, sender, known, count_known, relays,
                                                    snap, ptr, c_key, n, due_mark, wid, last_flush, c_src,
                                                    c_dst, c_lat)

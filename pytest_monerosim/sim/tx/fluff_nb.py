@@ -329,8 +329,13 @@ def split_nb(a_node, a_slot, a_t, a_from, until):
 
 @jit
 def flush_bw_nb(due, next_flush, last_flush, known, snap, c_src, c_dst, c_lat,
-                up, down, sent, slot_w):
+                up, down, sent, slot_w, due_lo):
     n, width = due.size, known.shape[1]
+    j = 0
+    for u in range(due_lo.size):
+        while j < n and c_src[due[j]] < u:
+            j += 1
+        due_lo[u] = j
     has_bw = up.size > 0
     new = np.zeros((n, width), dtype=np.uint64)
     f = np.empty(n)
@@ -450,24 +455,12 @@ def take_nb(a_node, a_slot, a_t, a_from, count, until, known, n_slots, tracked, 
 
 
 @jit
-def _first_due(due, c_src, node):
-    """Index in ``due`` (sorted connections) of the first connection of ``node`` (or after)."""
-    lo, hi = 0, due.size
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if c_src[due[mid]] < node:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-@jit
 def commit_bw_nb(nodes, slots, ts, sender, known, count_known, relays, snap, ptr, c_key, n,
-                 due_mark, wid, last_flush, c_src, c_dst, c_lat, up, down, sent, slot_w, acc, due):
+                 due_mark, wid, last_flush, c_src, c_dst, c_lat, up, down, sent, slot_w, acc, due, due_lo):
     """:func:`commit_nb` with transfer times; the ride-along looks only at the window's flushed
-    connections (``due``, those whose ``due_mark`` is ``wid``) and the connection back to a
-    sender is found among its node's own (sorted by receiver)."""
+    connections (``due``, those whose ``due_mark`` is ``wid``; node ``u``'s are
+    ``due[due_lo[u]:due_lo[u + 1]]``) and the connection back to a sender is found among its
+    node's own (sorted by receiver)."""
     m = nodes.size
     r = 0
     for i in range(m):
@@ -506,27 +499,23 @@ def commit_bw_nb(nodes, slots, ts, sender, known, count_known, relays, snap, ptr
             s = r_s[i]
             snap[lo, s >> 6] |= np.uint64(1) << np.uint64(s & 63)
     nd = due.size
-    first = np.empty(r, dtype=np.int64)
     total = 0
-    for i in range(r):
-        u = r_n[i]
-        q = _first_due(due, c_src, u)
-        first[i] = q
-        while q < nd and c_src[due[q]] == u:
-            c = due[q]
-            if last_flush[c] > r_t[i] and c_dst[c] != r_f[i]:
-                total += 1
-            q += 1
+    if nd:
+        for i in range(r):
+            u = r_n[i]
+            for q in range(due_lo[u], due_lo[u + 1]):
+                c = due[q]
+                if last_flush[c] > r_t[i] and c_dst[c] != r_f[i]:
+                    total += 1
     a_node = np.empty(total, dtype=np.int64)
     a_slot = np.empty(total, dtype=np.int64)
     a_t = np.empty(total)
     a_from = np.empty(total, dtype=np.int64)
     conn = np.empty(total, dtype=np.int64)
     k = 0
-    for i in range(r):
+    for i in range(r if total else 0):
         u = r_n[i]
-        q = first[i]
-        while q < nd and c_src[due[q]] == u:
+        for q in range(due_lo[u], due_lo[u + 1]):
             c = due[q]
             if last_flush[c] > r_t[i] and c_dst[c] != r_f[i]:
                 s = r_s[i]
@@ -537,7 +526,6 @@ def commit_bw_nb(nodes, slots, ts, sender, known, count_known, relays, snap, ptr
                 a_from[k] = c_src[c]
                 conn[k] = c
                 k += 1
-            q += 1
     if up.size > 0 and total > 0:
         # one message per connection this batch rides on
         for k in range(total):
