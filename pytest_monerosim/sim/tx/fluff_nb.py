@@ -591,6 +591,37 @@ def start_nb(nodes, ts, senders, ptr, next_flush, last_flush, c_dst, c_out, firs
     return k
 
 
+@jit
+def decoy_picks_nb(x, recent_s, u, offsets, num_outputs, average_output_time, unlock_s):
+    """:meth:`.decoys.GammaPicker.pick_many` after its draws: ``x`` the exp(gamma) seconds,
+    ``recent_s`` the recent-window seconds, ``u`` the uniforms; -1 marks a bad pick."""
+    size = x.size
+    out = np.empty(size, dtype=np.int64)
+    last = offsets.size - 1
+    for i in range(size):
+        xi = x[i]
+        if xi <= unlock_s:
+            xi = float(recent_s[i])
+        else:
+            xi = xi - unlock_s
+        age = np.int64(xi / average_output_time)
+        ok = age < num_outputs
+        index = num_outputs - 1 - (age if ok else 0)
+        lo, hi = 0, offsets.size
+        while lo < hi:  # searchsorted, side left
+            mid = (lo + hi) // 2
+            if offsets[mid] < index:
+                lo = mid + 1
+            else:
+                hi = mid
+        block = lo
+        first = offsets[block - 1] if block > 0 else 0
+        count = offsets[min(block, last)] - first
+        pick = first + np.int64(u[i] * max(count, 1))
+        out[i] = pick if (ok and count > 0) else -1
+    return out
+
+
 STEPS = {"flush": flush_nb, "ride_along": ride_along_nb, "timers": timers_nb, "mark": mark_nb,
          "not_back": not_back_nb, "pick": pick_nb, "commit": commit_nb, "split": split_nb,
          "order": order_nb, "mark_seen": mark_seen_nb, "set_timers": set_timers_nb,
