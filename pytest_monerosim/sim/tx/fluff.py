@@ -426,8 +426,8 @@ class FluffEngine:
         if not self.slot_of:
             return
         done = np.flatnonzero((self.slot_tx >= 0) & (self.count_known >= self.n))
-        for slot in done.tolist():
-            self._release(slot)
+        if done.size:
+            self._release(done.tolist())
         self._sweep_in -= 1
         if self._sweep_in <= 0:
             self._sweep()
@@ -445,17 +445,16 @@ class FluffEngine:
             queued = np.unpackbits(words.view(np.uint8), bitorder="little").astype(bool)
         if self._a_n:
             queued[self._a_slot[:self._a_n]] = True
-        for slot in np.flatnonzero((self.slot_tx >= 0) & ~queued).tolist():
-            self._release(slot)
+        gone = np.flatnonzero((self.slot_tx >= 0) & ~queued)
+        if gone.size:
+            self._release(gone.tolist())
 
-    def _release(self, slot: int) -> None:
-        tx = int(self.slot_tx[slot])
-        w, bit = slot >> 6, ONE << np.uint64(slot & 63)
-        if self.count_known[slot] < self.n:
-            self.unreached[tx] = np.flatnonzero((self.known[:, w] & bit) == 0)
+    def _release(self, slots: list[int]) -> None:
+        """Free ``slots`` (in this order: the free list takes them so): what their txs never
+        reached is kept, their pending arrivals dropped, their bits cleared word by word."""
         n = self._a_n
         if n:
-            stale = self._a_slot[:n] == slot
+            stale = np.isin(self._a_slot[:n], slots)
             if stale.any():
                 keep = ~stale
                 m = int(keep.sum())
@@ -463,14 +462,24 @@ class FluffEngine:
                     arr[:m] = arr[:n][keep]
                 self._a_n = m
                 self._a_min = float(self._a_t[:m].min()) if m else INF
-        self.snap[:, w] &= ~bit
-        self.known[:, w] &= ~bit
-        self.count_known[slot] = 0
-        self.slot_tx[slot] = -1
-        self.flagged_slot[slot] = False
-        del self.slot_of[tx]
-        self.done.add(tx)
-        self.free.append(slot)
+        masks: dict[int, int] = {}
+        for slot in slots:
+            tx = int(self.slot_tx[slot])
+            w = slot >> 6
+            if self.count_known[slot] < self.n:
+                bit = ONE << np.uint64(slot & 63)
+                self.unreached[tx] = np.flatnonzero((self.known[:, w] & bit) == 0)
+            masks[w] = masks.get(w, 0) | (1 << (slot & 63))
+            del self.slot_of[tx]
+            self.done.add(tx)
+            self.free.append(slot)
+        for w, mask in masks.items():
+            keep_bits = ~np.uint64(mask)
+            self.snap[:, w] &= keep_bits
+            self.known[:, w] &= keep_bits
+        self.count_known[slots] = 0
+        self.slot_tx[slots] = -1
+        self.flagged_slot[slots] = False
 
     # -- learning --------------------------------------------------------------
     def _learn(self, nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray, sender: np.ndarray,
