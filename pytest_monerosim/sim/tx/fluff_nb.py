@@ -622,6 +622,24 @@ def decoy_picks_nb(x, recent_s, u, offsets, num_outputs, average_output_time, un
     return out
 
 
+@jit
+def unseen_weight_nb(block, rows, node, now, weights, in_float32):
+    """:meth:`.seen.SeenTable.unseen_weight` on a dense chunk. ``in_float32``: compare in
+    float32, as numpy compares a float32 array with a Python number (with a numpy float64
+    it compares in float64)."""
+    total = 0
+    if in_float32:
+        at = np.float32(now)
+        for i in range(rows.size):
+            if block[rows[i], node] > at:
+                total += weights[i]
+    else:
+        for i in range(rows.size):
+            if block[rows[i], node] > now:
+                total += weights[i]
+    return total
+
+
 STEPS = {"flush": flush_nb, "ride_along": ride_along_nb, "timers": timers_nb, "mark": mark_nb,
          "not_back": not_back_nb, "pick": pick_nb, "commit": commit_nb, "split": split_nb,
          "order": order_nb, "mark_seen": mark_seen_nb, "set_timers": set_timers_nb,
