@@ -44,12 +44,12 @@ def _compiled_picks() -> Callable[..., np.ndarray] | None:
     without it, or with ``MONEROSIM_FLUFF_KERNEL=numpy`` when first asked, as for the fluff
     engine's steps)."""
     if not _COMPILED:
-        fn = None
+        fn: Callable[..., np.ndarray] | None = None
         if os.environ.get("MONEROSIM_FLUFF_KERNEL", "").lower() != "numpy":
             try:
                 from .fluff_nb import decoy_picks_nb as fn
             except ImportError:
-                fn = None
+                pass
         _COMPILED.append(fn)
     return _COMPILED[0]
 

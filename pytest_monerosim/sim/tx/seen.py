@@ -100,12 +100,12 @@ def _compiled_unseen() -> Callable[..., int] | None:
     """numba's ``unseen_weight_nb`` (None without numba, or with ``MONEROSIM_FLUFF_KERNEL=numpy``
     when first asked)."""
     if not _COMPILED:
-        fn = None
+        fn: Callable[..., int] | None = None
         if os.environ.get("MONEROSIM_FLUFF_KERNEL", "").lower() != "numpy":
             try:
                 from .fluff_nb import unseen_weight_nb as fn
             except ImportError:
-                fn = None
+                pass
         _COMPILED.append(fn)
     return _COMPILED[0]
 
