@@ -131,3 +131,14 @@ def test_flush_delays_drawn_ahead_are_the_ones_drawn_one_window_at_a_time() -> N
     eng = FluffEngine(2, seed=3)
     drawn = np.concatenate([eng._draw(np.zeros(s, dtype=bool)) for s in sizes])
     assert np.array_equal(drawn, eng._q_in[parts])
+
+
+def test_the_compiled_pick_without_its_scratch_table_picks_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beyond BEST_CELLS nodes x slots the compiled pick sorts instead of using its table."""
+    from pytest_monerosim.sim.tx import fluff
+
+    table = _spread(True, minutes=1.0, bandwidth="inline")
+    monkeypatch.setattr(fluff, "BEST_CELLS", 0)
+    sorting = _spread(True, minutes=1.0, bandwidth="inline")
+    assert table._best.size and not sorting._best.size
+    _same(table, sorting)

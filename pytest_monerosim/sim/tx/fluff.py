@@ -47,6 +47,9 @@ INF = math.inf
 WORD = 64
 ONE = np.uint64(1)
 SWEEP_EVERY = 16
+BEST_CELLS = 1 << 22
+"""Largest nodes x slots for the compiled pick's per-(node, slot) scratch (32 MB); beyond it the
+pick sorts instead (same picks)."""
 """Windows between full sweeps for slots nothing carries any more."""
 AdmitFn = Callable[[int, int, float, int], bool]
 """``admit(node, tx, time, sender)`` (sender -1: the node's own); False rejects it there."""
@@ -376,8 +379,11 @@ class FluffEngine:
         self._push(*self._transfer(*arrivals))
 
     def _apply_arrivals(self, w_end: float) -> None:
-        if self._best.size < self.n * self.slots:
-            self._best = np.full(self.n * self.slots, -1, dtype=_I64)
+        cells = self.n * self.slots
+        if self._best.size < cells <= BEST_CELLS:
+            self._best = np.full(cells, -1, dtype=_I64)
+        elif cells > BEST_CELLS and self._best.size:
+            self._best = np.zeros(0, dtype=_I64)
         while self._a_min <= w_end:
             nodes, slots, ts, senders, ask, self._a_n, self._a_min = self.k.take(
                 self._a_node, self._a_slot, self._a_t, self._a_from, self._a_n, w_end, self.known,

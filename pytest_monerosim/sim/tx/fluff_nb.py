@@ -398,7 +398,8 @@ def flush_bw_nb(due, next_flush, last_flush, known, snap, c_src, c_dst, c_lat,
 def take_nb(a_node, a_slot, a_t, a_from, count, until, known, n_slots, tracked, flagged_slot, best):
     """:func:`split_nb` then :func:`pick_nb` in one pass, the split in place; the earliest
     arrival per (node, slot) found through ``best`` (per key: -1, or the index of the best so
-    far; left all -1) instead of a sort, the picks then ordered by key as the sort orders them."""
+    far; left all -1) instead of a sort, the picks then ordered by key as the sort orders them
+    (an empty ``best``: by :func:`pick_nb`'s sort)."""
     d_node = np.empty(count, dtype=np.int64)
     d_slot = np.empty(count, dtype=np.int64)
     d_t = np.empty(count)
@@ -417,6 +418,10 @@ def take_nb(a_node, a_slot, a_t, a_from, count, until, known, n_slots, tracked, 
             if t < a_min:
                 a_min = t
             q += 1
+    if best.size == 0:  # no scratch (a table too large to keep): pick by sorting
+        nodes_o, slots_o, ts_o, sender_o, ask_o = pick_nb(d_node[:p], d_slot[:p], d_t[:p], d_from[:p],
+                                                          known, n_slots, tracked, flagged_slot)
+        return nodes_o, slots_o, ts_o, sender_o, ask_o, q, a_min
     k = p
     sel = np.arange(k)
     if k > 1:
