@@ -47,7 +47,7 @@ def _compiled_picks() -> Callable[..., np.ndarray] | None:
         fn: Callable[..., np.ndarray] | None = None
         if os.environ.get("MONEROSIM_FLUFF_KERNEL", "").lower() != "numpy":
             try:
-                from .fluff_nb import decoy_picks_nb as fn
+                from .fused_nb import decoy_picks_nb as fn
             except ImportError:
                 pass
         _COMPILED.append(fn)

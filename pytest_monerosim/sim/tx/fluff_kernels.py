@@ -189,9 +189,9 @@ def not_back_np(snap: np.ndarray, c_key: np.ndarray, n: int, nodes: np.ndarray, 
 # -- numba ---------------------------------------------------------------------------------
 
 def _compile() -> dict[str, Callable[..., Any]] | None:
-    """The numba twins of the steps (:mod:`.fluff_nb`), or None without numba."""
+    """The numba twins of the steps (:mod:`.fluff_nb`, :mod:`.fused_nb`), or None without numba."""
     try:
-        from .fluff_nb import STEPS
+        from .fused_nb import STEPS
     except ImportError:
         return None
     return STEPS

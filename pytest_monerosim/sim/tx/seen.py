@@ -103,7 +103,7 @@ def _compiled_unseen() -> Callable[..., int] | None:
         fn: Callable[..., int] | None = None
         if os.environ.get("MONEROSIM_FLUFF_KERNEL", "").lower() != "numpy":
             try:
-                from .fluff_nb import unseen_weight_nb as fn
+                from .fused_nb import unseen_weight_nb as fn
             except ImportError:
                 pass
         _COMPILED.append(fn)
