@@ -117,3 +117,23 @@ def test_global_index_round_trip() -> None:
         for oid in outs:
             g = global_index(oid, h, offsets, blocks.__getitem__)
             assert output_at(g, offsets, blocks.__getitem__) == oid
+
+
+@pytest.mark.parametrize("blocks", [30, 480, 5000])
+def test_compiled_picks_are_the_numpy_picks(monkeypatch: pytest.MonkeyPatch, blocks: int) -> None:
+    """pick_many's arithmetic compiled with numba (the fast extra) gives the numpy path's picks
+    and rings, draw for draw: young chains (most picks thrown away) and older ones."""
+    pytest.importorskip("numba")
+    from pytest_monerosim.sim.tx import decoys
+
+    offs = np.cumsum(np.random.default_rng(blocks).integers(0, 60, blocks)).tolist()
+    runs = []
+    for compiled in (True, False):
+        monkeypatch.setattr(decoys, "_COMPILED", [] if compiled else [None])
+        picker = GammaPicker(offs, np.random.Generator(np.random.PCG64(7)))
+        picks = [picker.pick_many(64) for _ in range(500)]
+        rings = [picker.ring(offs[-12] - 1, 16)[0] for _ in range(200)]
+        assert (decoys._compiled_picks() is not None) == compiled
+        runs.append((np.concatenate(picks).tolist(), rings))
+    assert runs[0] == runs[1]
+    assert any(p < 0 for p in runs[0][0]) and any(p >= 0 for p in runs[0][0])

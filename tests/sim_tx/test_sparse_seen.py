@@ -72,3 +72,24 @@ def test_a_sparse_run_is_the_dense_run_with_fewer_times(monkeypatch: pytest.Monk
         assert t.seen_last == (max(full.values()) if full else None)
         assert t.unseen == sorted(set(names) - set(full))
     assert all_txs_relayed(sparse, within_s=60.0) == all_txs_relayed(dense, within_s=60.0)
+
+
+def test_unseen_weight_compiled_is_the_numpy_mask(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled sum of unseen weights compares as numpy does: in float32 with a Python
+    number, in float64 with a numpy float64 (times right next to a stored float32 differ)."""
+    pytest.importorskip("numba")
+    monkeypatch.setattr(seen_mod, "_COMPILED", [])
+    rng = np.random.default_rng(3)
+    table = SeenTable(50, chunk=4096)
+    table.mark_many(np.arange(4096).repeat(50), np.tile(np.arange(50), 4096),
+                    rng.uniform(0, 100, 4096 * 50))
+    block = table.chunks[0]
+    for trial in range(3000):
+        rows = rng.integers(0, 4096, int(rng.integers(1, 80)))
+        node = int(rng.integers(0, 50))
+        near = float(block[rows[0], node]) + float(rng.choice([-1e-9, 1e-9, 0.0, -1e-6, 0.3]))
+        now: object = (near, np.float64(near), int(near))[trial % 3]
+        weights = rng.integers(1000, 5000, rows.size)
+        want = int(weights[table.unseen_by(0, rows, node, now)].sum())  # type: ignore[arg-type]
+        assert table.unseen_weight(0, rows, node, now, weights) == want  # type: ignore[arg-type]
+    assert seen_mod._compiled_unseen() is not None

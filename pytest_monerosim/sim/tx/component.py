@@ -182,7 +182,7 @@ class TxLayer:
         now = self.world.engine.now
         missing = 0
         for k, rows, weights in parts:
-            missing += int(weights[seen.unseen_by(k, rows, node.index, now)].sum())
+            missing += seen.unseen_weight(k, rows, node.index, now, weights)
         return missing
 
     def _split(self, block: Block, chunk: int) -> list[tuple[int, np.ndarray, np.ndarray]]:

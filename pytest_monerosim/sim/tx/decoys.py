@@ -19,6 +19,7 @@ global index as they are serialized; the picker keeps which member is real.
 from __future__ import annotations
 
 import math
+import os
 import random
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
@@ -33,6 +34,24 @@ DEFAULT_UNLOCK_TIME = SPENDABLE_AGE * TARGET_S
 RECENT_SPEND_WINDOW = 15 * TARGET_S
 BLOCKS_IN_A_YEAR = 86400 * 365 // TARGET_S
 MAX_TRIES_PER_MEMBER = 100
+
+
+_COMPILED: list[Callable[..., np.ndarray] | None] = []
+
+
+def _compiled_picks() -> Callable[..., np.ndarray] | None:
+    """:meth:`GammaPicker.pick_many`'s arithmetic after the draws, compiled with numba (None
+    without it, or with ``MONEROSIM_FLUFF_KERNEL=numpy`` when first asked, as for the fluff
+    engine's steps)."""
+    if not _COMPILED:
+        fn: Callable[..., np.ndarray] | None = None
+        if os.environ.get("MONEROSIM_FLUFF_KERNEL", "").lower() != "numpy":
+            try:
+                from .fused_nb import decoy_picks_nb as fn
+            except ImportError:
+                pass
+        _COMPILED.append(fn)
+    return _COMPILED[0]
 
 
 class NotEnoughOutputs(ValueError):
@@ -96,6 +115,11 @@ class GammaPicker:
             self._offsets_np = np.asarray(self.offsets[:self.end], dtype=np.int64)
         offsets = self._offsets_np
         x = np.exp(rng.gamma(self.shape, self.scale, size))
+        compiled = _compiled_picks()
+        if compiled is not None:  # the arithmetic below in one compiled call (same results)
+            recent_s = rng.integers(0, RECENT_SPEND_WINDOW, size)
+            return compiled(x, recent_s, rng.random(size), offsets, self.num_outputs,
+                            self.average_output_time, float(DEFAULT_UNLOCK_TIME))
         recent = x <= DEFAULT_UNLOCK_TIME
         x = np.where(recent, rng.integers(0, RECENT_SPEND_WINDOW, size).astype(np.float64),
                      x - DEFAULT_UNLOCK_TIME)
@@ -122,7 +146,7 @@ class GammaPicker:
         tries = 0
         batched = isinstance(self.rng, np.random.Generator)
         while len(members) < want and tries < budget:
-            picks = self.pick_many(4 * size) if batched else [self.pick()]
+            picks = self.pick_many(4 * size).tolist() if batched else [self.pick()]
             for p in picks:
                 tries += 1
                 i = None if p is None or p < 0 else int(p)

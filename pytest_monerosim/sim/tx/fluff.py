@@ -34,6 +34,7 @@ import heapq
 import math
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -46,11 +47,15 @@ INF = math.inf
 WORD = 64
 ONE = np.uint64(1)
 SWEEP_EVERY = 16
+BEST_CELLS = 1 << 22
+"""Largest nodes x slots for the compiled pick's per-(node, slot) scratch (32 MB); beyond it the
+pick sorts instead (same picks)."""
 """Windows between full sweeps for slots nothing carries any more."""
 AdmitFn = Callable[[int, int, float, int], bool]
 """``admit(node, tx, time, sender)`` (sender -1: the node's own); False rejects it there."""
 
 _I64 = np.int64
+_NO_BW = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=_I64))
 
 
 TABLE = 1 << 16
@@ -117,21 +122,34 @@ class FluffEngine:
         self.admit: AdmitFn | None = None
         self.transfer: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None
         """``transfer(senders, receivers, txs)``: seconds each flush arrival takes on its link
-        beyond the latency (tx bandwidth, :mod:`.bandwidth`); None: none."""
-        # arrivals not yet applied: node, slot, time, sender node (-1: the node's own)
-        self._a_node = np.zeros(0, dtype=_I64)
-        self._a_slot = np.zeros(0, dtype=_I64)
-        self._a_t = np.zeros(0, dtype=np.float64)
-        self._a_from = np.zeros(0, dtype=_I64)
+        beyond the latency (tx bandwidth, :mod:`.bandwidth`); None: none. :meth:`set_bandwidth`
+        does the same inside the window's steps."""
+        self.bandwidth: Any = None
+        """What :meth:`set_bandwidth` gave: per node ``up``, ``down`` (bit/s) and ``sent`` (bytes)."""
+        self.tx_weight: Callable[[int], int] | None = None
+        self.slot_w = np.zeros(self.W * WORD)
+        """Per slot: its tx's weight in bytes (with :attr:`bandwidth`)."""
+        self._acc = np.zeros(0)
+        # arrivals not yet applied (the first _a_n of these buffers, in push order): node, slot,
+        # time, sender node (-1: the node's own)
+        self._a_node = np.zeros(1024, dtype=_I64)
+        self._a_slot = np.zeros(1024, dtype=_I64)
+        self._a_t = np.zeros(1024, dtype=np.float64)
+        self._a_from = np.zeros(1024, dtype=_I64)
+        self._a_n = 0
+        self._best = np.zeros(0, dtype=_I64)
+        """Scratch of the compiled ``take``: per (node, slot) key, -1 between calls."""
         self._a_min = INF
-        self._pend: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        """Arrivals pushed since the arrays above were last joined (in push order)."""
         self._inj: deque[tuple[int, int, float]] = deque()
         self._embargo: list[tuple[float, int, int, int]] = []
         self._eseq = 0
         # this window: flushed connections, and the relaying learns (node, time, sender)
         self._w_start = 0.0
         self._due_mark = np.zeros(0, dtype=_I64)
+        self._due = np.zeros(0, dtype=_I64)
+        """The connections flushed in this window (sorted)."""
+        self._due_lo = np.zeros(n_nodes + 1, dtype=_I64)
+        """Where each node's connections start in :attr:`_due` (set by the window's flush)."""
         """Per connection: the window in which it last flushed (ride-along looks for this one)."""
         self._w_learns: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._sweep_in = SWEEP_EVERY
@@ -182,6 +200,20 @@ class FluffEngine:
         self.ptr = np.searchsorted(src, np.arange(n + 1)).astype(_I64)
         self.snap, self.next_flush, self.last_flush = snap, nxt, last
         self._due_mark = np.full(c_new, -1, dtype=_I64)
+        self._acc = np.zeros(c_new)
+
+    def set_bandwidth(self, bandwidth: Any, tx_weight: Callable[[int], int]) -> None:
+        """Arrivals later by their message's transfer time, as :meth:`.TxBandwidth.message_delays`
+        gives it (``bandwidth``: its ``up``, ``down`` and ``sent`` arrays, read at every window)."""
+        self.bandwidth, self.tx_weight = bandwidth, tx_weight
+        for tx, slot in self.slot_of.items():
+            self.slot_w[slot] = tx_weight(tx)
+
+    def _bw(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        bw = self.bandwidth
+        if bw is None or self.transfer is not None:
+            return _NO_BW
+        return bw.up, bw.down, bw.sent
 
     def grow(self, n_nodes: int) -> None:
         """Room for nodes that joined after the start (indices ``n .. n_nodes-1``)."""
@@ -199,6 +231,7 @@ class FluffEngine:
             w, bit = slot >> 6, ONE << np.uint64(slot & 63)
             self.count_known[slot] = int(((self.known[:, w] & bit) != 0).sum())
         self.n = n_nodes
+        self._due_lo = np.concatenate((self._due_lo, np.full(extra, self._due.size, dtype=_I64)))
         self.c_key = self.c_src * n_nodes + self.c_dst
         self.seen.grow(n_nodes)
 
@@ -286,27 +319,31 @@ class FluffEngine:
         self._push(nodes, slots, ts, np.full(nodes.size, -1, dtype=_I64))
 
     def _push(self, nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray, senders: np.ndarray) -> None:
-        if not nodes.size:
+        m = nodes.size
+        if not m:
             return
-        self._pend.append((nodes, slots, ts, senders))
+        n = self._a_n
+        end = n + m
+        if end > self._a_t.size:
+            cap = max(2 * self._a_t.size, end)
+            for name in ("_a_node", "_a_slot", "_a_t", "_a_from"):
+                old = getattr(self, name)
+                grown = np.zeros(cap, dtype=old.dtype)
+                grown[:n] = old[:n]
+                setattr(self, name, grown)
+        self._a_node[n:end] = nodes
+        self._a_slot[n:end] = slots
+        self._a_t[n:end] = ts
+        self._a_from[n:end] = senders
+        self._a_n = end
         self._a_min = min(self._a_min, float(ts.min()))
-
-    def _join(self) -> None:
-        """Append the arrivals pushed since the last join to the pending arrays."""
-        pend = self._pend
-        if not pend:
-            return
-        self._a_node = np.concatenate([self._a_node, *(p[0] for p in pend)])
-        self._a_slot = np.concatenate([self._a_slot, *(p[1] for p in pend)])
-        self._a_t = np.concatenate([self._a_t, *(p[2] for p in pend)])
-        self._a_from = np.concatenate([self._a_from, *(p[3] for p in pend)])
-        pend.clear()
 
     def _window(self, w_start: float, w_end: float,
                 embargoes: list[tuple[float, int, int]] | None = None) -> None:
         self.windows += 1
         self._w_start = w_start
         due = np.flatnonzero(self.next_flush <= w_end)
+        self._due = due
         if due.size:
             self._due_mark[due] = self.windows
             self._flush(due)
@@ -335,19 +372,23 @@ class FluffEngine:
 
     def _flush(self, due: np.ndarray) -> None:
         self.flushes += due.size
-        *arrivals, messages = self.k.flush(due, self.next_flush, self.last_flush, self.known, self.snap,
-                                           self.c_src, self.c_dst, self.c_lat)
+        *arrivals, messages = self.k.flush_bw(due, self.next_flush, self.last_flush, self.known, self.snap,
+                                              self.c_src, self.c_dst, self.c_lat, *self._bw(), self.slot_w,
+                                              self._due_lo)
         self.messages += messages
         self._push(*self._transfer(*arrivals))
 
     def _apply_arrivals(self, w_end: float) -> None:
+        cells = self.n * self.slots
+        if self._best.size < cells <= BEST_CELLS:
+            self._best = np.full(cells, -1, dtype=_I64)
+        elif cells > BEST_CELLS and self._best.size:
+            self._best = np.zeros(0, dtype=_I64)
         while self._a_min <= w_end:
-            self._join()
-            nodes, slots, ts, senders, *rest = self.k.split(self._a_node, self._a_slot, self._a_t,
-                                                            self._a_from, w_end)
-            self._a_node, self._a_slot, self._a_t, self._a_from = rest
-            self._a_min = float(self._a_t.min()) if self._a_t.size else INF
-            self._learn(nodes, slots, ts, senders)
+            nodes, slots, ts, senders, ask, self._a_n, self._a_min = self.k.take(
+                self._a_node, self._a_slot, self._a_t, self._a_from, self._a_n, w_end, self.known,
+                self.slots, self.tracked, self.flagged_slot, self._best)
+            self._learn(nodes, slots, ts, senders, ask)
 
     # -- slots -----------------------------------------------------------------
     def _slot(self, tx: int) -> int:
@@ -360,6 +401,8 @@ class FluffEngine:
         self.slot_of[tx] = slot
         self.slot_tx[slot] = tx
         self.flagged_slot[slot] = tx in self.flagged
+        if self.tx_weight is not None:
+            self.slot_w[slot] = self.tx_weight(tx)
         if tx in self.done:  # re-activated (an embargo after the fluff finished)
             self.done.discard(tx)
             miss = self.unreached.pop(tx, None)
@@ -379,6 +422,7 @@ class FluffEngine:
         self.slot_tx = np.concatenate((self.slot_tx, np.full(old, -1, dtype=_I64)))
         self.count_known = np.concatenate((self.count_known, np.zeros(old, dtype=_I64)))
         self.flagged_slot = np.concatenate((self.flagged_slot, np.zeros(old, dtype=bool)))
+        self.slot_w = np.concatenate((self.slot_w, np.zeros(old)))
         self.free.extend(range(2 * old - 1, old - 1, -1))
         self.W *= 2
 
@@ -388,8 +432,8 @@ class FluffEngine:
         if not self.slot_of:
             return
         done = np.flatnonzero((self.slot_tx >= 0) & (self.count_known >= self.n))
-        for slot in done.tolist():
-            self._release(slot)
+        if done.size:
+            self._release(done.tolist())
         self._sweep_in -= 1
         if self._sweep_in <= 0:
             self._sweep()
@@ -405,38 +449,48 @@ class FluffEngine:
         if self.snap.shape[0]:
             words = np.bitwise_or.reduce(self.known[self.c_src] & ~self.snap, axis=0)
             queued = np.unpackbits(words.view(np.uint8), bitorder="little").astype(bool)
-        self._join()
-        if self._a_slot.size:
-            queued[self._a_slot] = True
-        for slot in np.flatnonzero((self.slot_tx >= 0) & ~queued).tolist():
-            self._release(slot)
+        if self._a_n:
+            queued[self._a_slot[:self._a_n]] = True
+        gone = np.flatnonzero((self.slot_tx >= 0) & ~queued)
+        if gone.size:
+            self._release(gone.tolist())
 
-    def _release(self, slot: int) -> None:
-        tx = int(self.slot_tx[slot])
-        w, bit = slot >> 6, ONE << np.uint64(slot & 63)
-        if self.count_known[slot] < self.n:
-            self.unreached[tx] = np.flatnonzero((self.known[:, w] & bit) == 0)
-        self._join()
-        if self._a_slot.size:
-            stale = self._a_slot == slot
+    def _release(self, slots: list[int]) -> None:
+        """Free ``slots`` (in this order: the free list takes them so): what their txs never
+        reached is kept, their pending arrivals dropped, their bits cleared word by word."""
+        n = self._a_n
+        if n:
+            stale = np.isin(self._a_slot[:n], slots)
             if stale.any():
                 keep = ~stale
-                self._a_node, self._a_slot = self._a_node[keep], self._a_slot[keep]
-                self._a_t, self._a_from = self._a_t[keep], self._a_from[keep]
-                self._a_min = float(self._a_t.min()) if self._a_t.size else INF
-        self.snap[:, w] &= ~bit
-        self.known[:, w] &= ~bit
-        self.count_known[slot] = 0
-        self.slot_tx[slot] = -1
-        self.flagged_slot[slot] = False
-        del self.slot_of[tx]
-        self.done.add(tx)
-        self.free.append(slot)
+                m = int(keep.sum())
+                for arr in (self._a_node, self._a_slot, self._a_t, self._a_from):
+                    arr[:m] = arr[:n][keep]
+                self._a_n = m
+                self._a_min = float(self._a_t[:m].min()) if m else INF
+        masks: dict[int, int] = {}
+        for slot in slots:
+            tx = int(self.slot_tx[slot])
+            w = slot >> 6
+            if self.count_known[slot] < self.n:
+                bit = ONE << np.uint64(slot & 63)
+                self.unreached[tx] = np.flatnonzero((self.known[:, w] & bit) == 0)
+            masks[w] = masks.get(w, 0) | (1 << (slot & 63))
+            del self.slot_of[tx]
+            self.done.add(tx)
+            self.free.append(slot)
+        for w, mask in masks.items():
+            keep_bits = ~np.uint64(mask)
+            self.snap[:, w] &= keep_bits
+            self.known[:, w] &= keep_bits
+        self.count_known[slots] = 0
+        self.slot_tx[slots] = -1
+        self.flagged_slot[slots] = False
 
     # -- learning --------------------------------------------------------------
-    def _learn(self, nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray, sender: np.ndarray) -> None:
-        nodes, slots, ts, sender, ask = self.k.pick(nodes, slots, ts, sender, self.known, self.slots,
-                                                    self.tracked, self.flagged_slot)
+    def _learn(self, nodes: np.ndarray, slots: np.ndarray, ts: np.ndarray, sender: np.ndarray,
+               ask: np.ndarray) -> None:
+        """Apply picked learns (``ask``: those ``admit`` must be asked about)."""
         if not nodes.size:
             return
         if self.admit is not None and ask.size:
@@ -456,10 +510,10 @@ class FluffEngine:
         # mark them known; keep them off silent nodes' queues and off the connections back
         # to their senders (monerod never queues a tx back to its source); what a node
         # learned before a flush it took later in this window rides along with that flush
-        *arrivals, r_nodes, r_ts, r_sender = self.k.commit(
+        *arrivals, r_nodes, r_ts, r_sender = self.k.commit_bw(
             nodes, slots, ts, sender, self.known, self.count_known, self.relays, self.snap, self.ptr,
             self.c_key, self.n, self._due_mark, self.windows, self.last_flush, self.c_src, self.c_dst,
-            self.c_lat)
+            self.c_lat, *self._bw(), self.slot_w, self._acc, self._due, self._due_lo)
         self.learns += nodes.size
         self._mark_seen(self.slot_tx[slots], nodes, ts)
         self._push(*self._transfer(*arrivals))
@@ -496,13 +550,11 @@ class FluffEngine:
         ts = np.concatenate([x[1] for x in self._w_learns])
         senders = np.concatenate([x[2] for x in self._w_learns])
         self._w_learns = []
-        order, first = self.k.order(nodes, ts)
-        conns, t1 = self.k.timers(nodes[order], ts[order], senders[order], first, self.ptr, self.next_flush,
-                                  self.last_flush, self.c_dst, self._first_t, self._second_t,
-                                  self._first_from)
-        if conns.size:
-            self.k.set_timers(self.next_flush, conns, t1, self.c_out, self._q_out, self._q_in,
-                              self._table_indices(conns.size))
+        self._table_indices(self.c_src.size)  # room for a timer on every connection
+        self._u_at -= self.c_src.size
+        self._u_at += self.k.start(nodes, ts, senders, self.ptr, self.next_flush, self.last_flush,
+                                   self.c_dst, self.c_out, self._first_t, self._second_t, self._first_from,
+                                   self._q_out, self._q_in, self._u, self._u_at)
 
     def _draw(self, outgoing: np.ndarray) -> np.ndarray:
         """Flush delays: Poisson quarter seconds, shorter on outgoing connections.

@@ -189,175 +189,12 @@ def not_back_np(snap: np.ndarray, c_key: np.ndarray, n: int, nodes: np.ndarray, 
 # -- numba ---------------------------------------------------------------------------------
 
 def _compile() -> dict[str, Callable[..., Any]] | None:
-    """The numba twins of the steps above, or None without numba."""
+    """The numba twins of the steps (:mod:`.fluff_nb`, :mod:`.fused_nb`), or None without numba."""
     try:
-        from numba import njit
+        from .fused_nb import STEPS
     except ImportError:
         return None
-
-    def jit(fn: Callable[..., Any]) -> Callable[..., Any]:
-        try:  # compiled once per installation, into __pycache__ or numba's user-wide cache
-            return njit(cache=True, nogil=True)(fn)
-        except RuntimeError:  # nowhere writable to cache: compile in each process
-            return njit(nogil=True)(fn)
-
-    @jit
-    def flush_nb(due, next_flush, last_flush, known, snap, c_src, c_dst, c_lat):  # type: ignore[no-untyped-def]
-        n, width = due.size, known.shape[1]
-        new = np.zeros((n, width), dtype=np.uint64)
-        f = np.empty(n)
-        total = 0
-        messages = 0
-        for i in range(n):
-            c = due[i]
-            f[i] = next_flush[c]
-            next_flush[c] = np.inf
-            last_flush[c] = f[i]
-            s, d = c_src[c], c_dst[c]
-            carried = False
-            for w in range(width):
-                sk = known[s, w]
-                x = sk & ~snap[c, w] & ~known[d, w]
-                snap[c, w] = sk
-                if x:
-                    new[i, w] = x
-                    carried = True
-                    while x:
-                        x &= x - np.uint64(1)
-                        total += 1
-            if carried:
-                messages += 1
-        a_node = np.empty(total, dtype=np.int64)
-        a_slot = np.empty(total, dtype=np.int64)
-        a_t = np.empty(total)
-        a_from = np.empty(total, dtype=np.int64)
-        k = 0
-        for i in range(n):
-            c = due[i]
-            for w in range(width):
-                x = new[i, w]
-                b = 0
-                while x:
-                    if x & np.uint64(1):
-                        a_node[k] = c_dst[c]
-                        a_slot[k] = w * 64 + b
-                        a_t[k] = f[i] + c_lat[c]
-                        a_from[k] = c_src[c]
-                        k += 1
-                    x >>= np.uint64(1)
-                    b += 1
-        return a_node, a_slot, a_t, a_from, messages
-
-    @jit
-    def _due_range(due, c_src, node):  # type: ignore[no-untyped-def]
-        lo, hi = 0, due.size
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if c_src[due[mid]] < node:
-                lo = mid + 1
-            else:
-                hi = mid
-        end = lo
-        while end < due.size and c_src[due[end]] == node:
-            end += 1
-        return lo, end
-
-    @jit
-    def ride_along_nb(due, nodes, slots, ts, sender, last_flush, snap, c_src, c_dst, c_lat):  # type: ignore[no-untyped-def]
-        total = 0
-        for i in range(nodes.size):
-            lo, hi = _due_range(due, c_src, nodes[i])
-            for j in range(lo, hi):
-                c = due[j]
-                if last_flush[c] > ts[i] and c_dst[c] != sender[i]:
-                    total += 1
-        a_node = np.empty(total, dtype=np.int64)
-        a_slot = np.empty(total, dtype=np.int64)
-        a_t = np.empty(total)
-        a_from = np.empty(total, dtype=np.int64)
-        k = 0
-        for i in range(nodes.size):
-            lo, hi = _due_range(due, c_src, nodes[i])
-            for j in range(lo, hi):
-                c = due[j]
-                if last_flush[c] > ts[i] and c_dst[c] != sender[i]:
-                    slot = slots[i]
-                    snap[c, slot >> 6] |= np.uint64(1) << np.uint64(slot & 63)
-                    a_node[k] = c_dst[c]
-                    a_slot[k] = slot
-                    a_t[k] = last_flush[c] + c_lat[c]
-                    a_from[k] = c_src[c]
-                    k += 1
-        return a_node, a_slot, a_t, a_from
-
-    @jit
-    def timers_nb(nodes, ts, senders, first, ptr, next_flush, last_flush, c_dst,  # type: ignore[no-untyped-def]
-                  first_t, second_t, first_from):
-        n = nodes.size
-        for i in range(n):
-            if first[i]:
-                u = nodes[i]
-                first_t[u] = ts[i]
-                first_from[u] = senders[i]
-                if i + 1 < n and nodes[i + 1] == u:
-                    second_t[u] = ts[i + 1]
-        total = 0
-        for i in range(n):
-            if first[i]:
-                u = nodes[i]
-                total += ptr[u + 1] - ptr[u]
-        conns = np.empty(total, dtype=np.int64)
-        t1s = np.empty(total)
-        k = 0
-        for i in range(n):
-            if not first[i]:
-                continue
-            u = nodes[i]
-            t = first_t[u]
-            if not np.isfinite(t):
-                continue
-            for c in range(ptr[u], ptr[u + 1]):
-                if not np.isinf(next_flush[c]):
-                    continue
-                t1 = t
-                if first_from[u] == c_dst[c] or t < last_flush[c]:
-                    t1 = second_t[u]
-                if np.isfinite(t1):
-                    conns[k] = c
-                    t1s[k] = t1
-                    k += 1
-        for i in range(n):
-            u = nodes[i]
-            first_t[u] = np.inf
-            second_t[u] = np.inf
-            first_from[u] = -2
-        return conns[:k], t1s[:k]
-
-    @jit
-    def mark_nb(known, count_known, nodes, slots):  # type: ignore[no-untyped-def]
-        for i in range(nodes.size):
-            slot = slots[i]
-            known[nodes[i], slot >> 6] |= np.uint64(1) << np.uint64(slot & 63)
-            count_known[slot] += 1
-
-    @jit
-    def not_back_nb(snap, c_key, n, nodes, sender, slots):  # type: ignore[no-untyped-def]
-        c = c_key.size
-        if c == 0:
-            return
-        for i in range(nodes.size):
-            if sender[i] < 0:
-                continue
-            key = nodes[i] * n + sender[i]
-            j = min(np.searchsorted(c_key, key), c - 1)
-            if c_key[j] == key:
-                slot = slots[i]
-                snap[j, slot >> 6] |= np.uint64(1) << np.uint64(slot & 63)
-
-    from .fluff_learn import compile_learn
-
-    return {"flush": flush_nb, "ride_along": ride_along_nb, "timers": timers_nb, "mark": mark_nb,
-            "not_back": not_back_nb, **compile_learn(jit)}
+    return STEPS
 
 
 class Kernels:
@@ -383,6 +220,12 @@ class Kernels:
         self.order = nb["order"] if nb else by_key_then_time
         self.mark_seen = nb["mark_seen"] if nb else mark_seen_np
         self.set_timers = nb["set_timers"] if nb else set_timers_np
+        from .fluff_fused import commit_np_bw, flush_np_bw, start_np, take_np
+
+        self.flush_bw = nb["flush_bw"] if nb else flush_np_bw
+        self.take = nb["take"] if nb else take_np
+        self.commit_bw = nb["commit_bw"] if nb else commit_np_bw
+        self.start = nb["start"] if nb else start_np
 
 
 _CACHE: list[dict[str, Callable[..., Any]] | None] = []

@@ -19,6 +19,7 @@ by now?).
 
 from __future__ import annotations
 
+import os
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,6 +88,26 @@ class Sparse:
     def nbytes(self) -> int:
         return self.times.nbytes + self.reached.nbytes + self.last.nbytes + \
             sum(m.nbytes for m in self.unseen.values())
+
+
+_COMPILED: list[Callable[..., int] | None] = []
+_SCALARS: dict[type, bool] = {float: True, int: True, np.float64: False}
+"""Types of ``now`` the compiled :meth:`SeenTable.unseen_weight` takes: whether numpy compares a
+float32 chunk with it in float32 (a Python number) or in float64 (a numpy float64)."""
+
+
+def _compiled_unseen() -> Callable[..., int] | None:
+    """numba's ``unseen_weight_nb`` (None without numba, or with ``MONEROSIM_FLUFF_KERNEL=numpy``
+    when first asked)."""
+    if not _COMPILED:
+        fn: Callable[..., int] | None = None
+        if os.environ.get("MONEROSIM_FLUFF_KERNEL", "").lower() != "numpy":
+            try:
+                from .fused_nb import unseen_weight_nb as fn
+            except ImportError:
+                pass
+        _COMPILED.append(fn)
+    return _COMPILED[0]
 
 
 class SeenTable:
@@ -190,6 +211,16 @@ class SeenTable:
         if sp is None:
             return self.chunks[k][rows, node] > now
         return sp.times_at(rows, node, k * self.chunk, self.late) > now
+
+    def unseen_weight(self, k: int, rows: np.ndarray, node: int, now: float, weights: np.ndarray) -> int:
+        """The sum of ``weights`` over chunk ``k``'s ``rows`` that ``node`` had not seen by ``now``
+        (one compiled pass over a dense chunk when numba is there)."""
+        kind = type(now)
+        if k < len(self.chunks) and k not in self.sparse and kind in _SCALARS:
+            gather = _compiled_unseen()
+            if gather is not None:
+                return int(gather(self.chunks[k], rows, node, float(now), weights, _SCALARS[kind]))
+        return int(weights[self.unseen_by(k, rows, node, now)].sum())
 
     def is_sparse(self, row: int) -> bool:
         return row // self.chunk in self.sparse

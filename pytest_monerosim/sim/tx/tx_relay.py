@@ -67,11 +67,10 @@ class TxRelay:
         """Per tx that fluffed at the end of a stem: hops from the origin (0: fluffed there)."""
         self._hops: dict[int, int] = {}
         self.bandwidth: TxBandwidth | None = TxBandwidth(self.nodes) if cfg.tx_bandwidth else None
-        self._weights = np.zeros(0, dtype=np.int64)
-        self._filled = 0
-        """Tx serial → weight in bytes (what a message carrying it costs on a link)."""
         if self.bandwidth is not None:
-            self.fluff.transfer = self._transfer
+            # a message's bytes: its txs' weights (read when a tx takes a slot in the engine)
+            by_serial = layer.ledger.by_serial
+            self.fluff.set_bandwidth(self.bandwidth, lambda serial: by_serial[serial].weight)
 
     # -- nodes and links -------------------------------------------------------
     def _out_peers(self, name: str) -> list[str]:
@@ -85,19 +84,6 @@ class TxRelay:
             self.fluff.grow(len(self.nodes))
         if self.bandwidth is not None and node.index >= self.bandwidth.up.size:
             self.bandwidth.refresh(self.nodes)
-
-    def _transfer(self, senders: np.ndarray, receivers: np.ndarray, txs: np.ndarray) -> np.ndarray:
-        assert self.bandwidth is not None
-        serials = self.layer.ledger.by_serial
-        if txs.size and int(txs.max()) >= self._filled:
-            have, n = self._filled, len(serials)
-            if n > self._weights.size:
-                grown = np.zeros(max(n, 2 * self._weights.size, 64), dtype=np.int64)
-                grown[:have] = self._weights[:have]
-                self._weights = grown
-            self._weights[have:n] = [t.weight for t in serials[have:n]]
-            self._filled = n
-        return self.bandwidth.message_delays(senders, receivers, self._weights[txs])
 
     def connect(self, node: Node, peer: Node, outgoing: bool) -> None:
         self.add_node(node)

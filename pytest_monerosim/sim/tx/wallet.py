@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...agents.api import InsufficientFunds
 from ...config.wallets import WalletInfo
-from .outputs import is_unlocked
+from .outputs import required_confirmations
 
 if TYPE_CHECKING:
     from .component import TxLayer
@@ -58,6 +58,9 @@ class SimWallet:
         self.started = False
         self._version = 0
         self._cache: tuple[str, int, list[tuple[int, int, bool]]] | None = None
+        self._ready: tuple[int, list[tuple[int, int, int]]] | None = None
+        """Per version: (output id, amount, first tip height at which it is unlocked) for the
+        outputs :meth:`_outputs` lists; a new tip then only compares heights."""
 
     def __repr__(self) -> str:
         return f"SimWallet({self.name!r} on {self.node})"
@@ -138,15 +141,20 @@ class SimWallet:
         cache = self._cache
         if cache is not None and cache[0] == chain.tip and cache[1] == self._version:
             return cache[2]
-        ledger = self._layer.ledger
+        ready = self._ready
+        if ready is None or ready[0] != self._version:
+            outputs = self._layer.ledger.outputs
+            busy = self.spending()
+            rows: list[tuple[int, int, int]] = []
+            for oid, h in self.unspent.items():
+                if oid in busy:
+                    continue
+                o = outputs[oid]
+                # is_unlocked(h, tip, coinbase) <=> tip - h + 1 >= required confirmations
+                rows.append((oid, o.amount, h + required_confirmations(o.tx is None) - 1))
+            ready = self._ready = (self._version, rows)
         tip = chain.tip_height
-        busy = self.spending()
-        out: list[tuple[int, int, bool]] = []
-        for oid, h in self.unspent.items():
-            if oid in busy:
-                continue
-            o = ledger.outputs[oid]
-            out.append((oid, o.amount, is_unlocked(h, tip, o.tx is None)))
+        out = [(oid, amount, tip >= at) for oid, amount, at in ready[1]]
         self._cache = (chain.tip, self._version, out)
         return out
 
