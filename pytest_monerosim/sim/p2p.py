@@ -273,7 +273,7 @@ class P2PNetwork:
                 book.anchors[b.address] = now
             if a.listed and self.ping_back:  # b pings a back (NAT or --hide-my-port: no) and whitelists it
                 self.whitelist(b, a.address, now)
-            book.merge(self.advertised(b, a), a.address, now)
+            timed_sync.merge_answer(self, a, b, now)  # the handshake answer: b's list
             la.seen_journal = len(b.book.journal)
             if self.turnover:
                 life = a.rng.expovariate(1.0 / self.turnover)
