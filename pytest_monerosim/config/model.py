@@ -122,9 +122,20 @@ class P2P(_Model):
     ``null`` (or 0) turns it off."""
     ping_back: bool = True
     """A node pings an incoming peer back on its advertised port and whitelists it if it
-    answers (monerod's ``try_ping``). Debian's monerod 0.18.0.0 fails every back ping
-    (monero-project/monero#8640): ``false`` models those daemons (incoming peers stay off
-    the white list), for comparisons with them."""
+    answers (monerod's ``try_ping``). ``false``: no back ping succeeds (incoming peers stay
+    off the white list). Debian's monerod 0.18.0.0 fails every back ping for the reason
+    ``outgoing_host_limit`` gives, which implies this."""
+    outgoing_host_limit: bool = False
+    """Debian bookworm's ``monero`` 0.18.0.0+~0+20200826-1+deb12u1 applies the per-host limit
+    (``is_host_limit``: at most ``--max-connections-per-ip`` 1 incoming connection per host,
+    and no new connection once ``in_peers`` are taken) to the connections it opens as well:
+    upstream checks it for incoming ones only (``is_income &&``, abstract_tcp_server2.inl,
+    v0.18.4.x). So a node cannot open a connection to a host that already has one to it: its
+    back pings fail (incoming peers never reach its white list), and its gray probes of such
+    hosts fail and drop them (logged ``CONNECTION FROM <peer> REFUSED, too many connections
+    from the same address``). ``true`` models those daemons, for comparisons with them; it
+    implies failing back pings whatever ``ping_back`` says."""
+
 
     def limits(self, out_peers: int | None = None, in_peers: int | None = None,
                anchors: int | None = None) -> PeerLimits:

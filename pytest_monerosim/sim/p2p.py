@@ -128,7 +128,8 @@ class P2PNetwork:
         self.handshake_peers = config.handshake_peers
         self.white_probability = config.white_probability
         self.turnover = config.turnover_mean_s
-        self.ping_back = config.ping_back
+        self.outgoing_host_limit = config.outgoing_host_limit
+        self.ping_back = config.ping_back and not config.outgoing_host_limit
         self.sync_search = config.sync_search_s
         self.seeds: list[Node] = []
         self.rounds: dict[Node, _Round] = {}
@@ -306,6 +307,22 @@ class P2PNetwork:
                 return False
         return True
 
+    def host_limited(self, node: Node, target: Node) -> bool:
+        """With ``outgoing_host_limit`` (Debian's 0.18.0.0), would ``node``'s own connection
+        to ``target`` be refused by its own per-host limit? Yes if its incoming slots are all
+        taken, or ``target``'s host already has an incoming connection to it."""
+        if not self.outgoing_host_limit:
+            return False
+        if node.in_count >= node.in_limit:
+            return True
+        link = node.links.get(target)
+        if link is not None and not link.outgoing:
+            return True
+        if self.world.host_count.get(target.host, 1) > 1:
+            host = target.host
+            return any(p.host == host and not lk.outgoing for p, lk in node.links.items())
+        return False
+
     def _turnover(self, a: Node, b: Node, link: Link) -> None:
         if a.links.get(b) is link:
             self.disconnect(a, b)
@@ -439,7 +456,8 @@ class P2PNetwork:
             return
         node.maker_busy = False
         r = self.rounds.get(node)
-        if target is not None and node.out_count < node.out_limit and self._accepts(node, target):
+        if (target is not None and node.out_count < node.out_limit and self._accepts(node, target)
+                and not self.host_limited(node, target)):
             node.maker_backoff = 0.0
             self._establish(node, target, latency)
             if r is not None:
@@ -474,7 +492,8 @@ class P2PNetwork:
             return
         node.maker_busy = False
         world = self.world
-        if seed is not None and seed.online and (not world.filters or world.allowed(node, seed)):
+        if (seed is not None and seed.online and (not world.filters or world.allowed(node, seed))
+                and not self.host_limited(node, seed)):
             now = self.engine.now
             if node.listed and self.ping_back:
                 self.whitelist(seed, node.address, now)
@@ -563,7 +582,8 @@ class P2PNetwork:
         """``gray_peerlist_housekeeping``: probe one gray address; alive → white (and its peer
         list merged), else forget it and record the failure (``record_addr_failed``). Skipped while the node
         :meth:`needs_sync_connections`. A probe of the node's own address fails (the probed
-        end drops a handshake with its own peer id)."""
+        end drops a handshake with its own peer id), and so, with ``outgoing_host_limit``, does
+        a probe of a host with an incoming connection to the node (:meth:`host_limited`)."""
         book = node.book
         gray = book.gray_list
         if not gray or self.needs_sync_connections(node):
@@ -571,7 +591,8 @@ class P2PNetwork:
         address = gray[int(node.rng.random() * len(gray))]
         target = self.world.by_address.get(address)
         if (target is not None and target is not node and target.online and target.in_limit > 0
-                and (not self.world.filters or self.world.allowed(node, target))):
+                and (not self.world.filters or self.world.allowed(node, target))
+                and not self.host_limited(node, target)):
             white = book.white
             if len(white) < book.white_limit:  # fast path of whitelist(): no eviction
                 book.take_gray(address)

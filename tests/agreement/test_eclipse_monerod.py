@@ -59,6 +59,7 @@ def sim_out_fraction(shrunk: Scenario, attackers: int, seed: int, time_scale: fl
     data.pop("backends", None)
     data["general"]["seed"] = seed
     data["p2p"]["ping_back"] = False
+    data["p2p"]["outgoing_host_limit"] = True
     # monerod's timers run in wall time: at 20x each lasts 20 times longer in protocol time
     # (2026-12-05, simulated means over the four seeds at 2/6/12 addresses: unscaled, once a
     # closed connection cut the simulator's maker back-off short as monerod's maker runs every

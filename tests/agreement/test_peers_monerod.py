@@ -75,6 +75,7 @@ def sim_side(registry: Registry, seed: int, *, debian: bool = False) -> dict[str
     sc = eight_relays().model_copy(deep=True)
     sc.general.seed = seed
     sc.p2p.ping_back = not debian
+    sc.p2p.outgoing_host_limit = debian
     world = build_world(apply_run_overrides(sc, duration=WAIT_S + AFTER_RESTART_S), registry,
                         snapshot_interval_s=None)
     victim = world.node(VICTIM)

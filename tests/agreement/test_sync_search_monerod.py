@@ -41,7 +41,7 @@ def five_relays() -> Scenario:
     return Scenario.model_validate({
         "general": {"name": "agreement-sync-search", "duration": WINDOW_S, "seed": 21},
         "network": {"topology": {"name": "monero", "seeds": 2}},
-        "p2p": {"out_peers": 2, "ping_back": False},
+        "p2p": {"out_peers": 2, "ping_back": False, "outgoing_host_limit": True},
         "nodes": [{"group": "relay", "count": 5}],
     })
 
