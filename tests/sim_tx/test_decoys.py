@@ -124,12 +124,12 @@ def test_compiled_picks_are_the_numpy_picks(monkeypatch: pytest.MonkeyPatch, blo
     """pick_many's arithmetic compiled with numba (the fast extra) gives the numpy path's picks
     and rings, draw for draw: young chains (most picks thrown away) and older ones."""
     pytest.importorskip("numba")
-    from pytest_monerosim.sim.tx import decoys
+    from pytest_monerosim.sim.tx import decoys, fluff_kernels
 
     offs = np.cumsum(np.random.default_rng(blocks).integers(0, 60, blocks)).tolist()
     runs = []
     for compiled in (True, False):
-        monkeypatch.setattr(decoys, "_COMPILED", [] if compiled else [None])
+        monkeypatch.setattr(fluff_kernels, "_TWINS", {} if compiled else {"decoy_picks_nb": None})
         picker = GammaPicker(offs, np.random.Generator(np.random.PCG64(7)))
         picks = [picker.pick_many(64) for _ in range(500)]
         rings = [picker.ring(offs[-12] - 1, 16)[0] for _ in range(200)]

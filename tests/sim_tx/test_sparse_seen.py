@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pytest_monerosim.sim.tx import fluff_kernels
 from pytest_monerosim.sim.tx import seen as seen_mod
 from pytest_monerosim.sim.tx.seen import SeenTable
 
@@ -78,7 +79,7 @@ def test_unseen_weight_compiled_is_the_numpy_mask(monkeypatch: pytest.MonkeyPatc
     """The compiled sum of unseen weights compares as numpy does: in float32 with a Python
     number, in float64 with a numpy float64 (times right next to a stored float32 differ)."""
     pytest.importorskip("numba")
-    monkeypatch.setattr(seen_mod, "_COMPILED", [])
+    monkeypatch.setattr(fluff_kernels, "_TWINS", {})
     rng = np.random.default_rng(3)
     table = SeenTable(50, chunk=4096)
     table.mark_many(np.arange(4096).repeat(50), np.tile(np.arange(50), 4096),

@@ -19,12 +19,13 @@ global index as they are serialized; the picker keeps which member is real.
 from __future__ import annotations
 
 import math
-import os
 import random
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
+from .fluff_kernels import compiled_twin
 
 GAMMA_SHAPE = 19.28
 GAMMA_SCALE = 1 / 1.61
@@ -36,22 +37,11 @@ BLOCKS_IN_A_YEAR = 86400 * 365 // TARGET_S
 MAX_TRIES_PER_MEMBER = 100
 
 
-_COMPILED: list[Callable[..., np.ndarray] | None] = []
-
-
 def _compiled_picks() -> Callable[..., np.ndarray] | None:
     """:meth:`GammaPicker.pick_many`'s arithmetic after the draws, compiled with numba (None
     without it, or with ``MONEROSIM_FLUFF_KERNEL=numpy`` when first asked, as for the fluff
     engine's steps)."""
-    if not _COMPILED:
-        fn: Callable[..., np.ndarray] | None = None
-        if os.environ.get("MONEROSIM_FLUFF_KERNEL", "").lower() != "numpy":
-            try:
-                from .fused_nb import decoy_picks_nb as fn
-            except ImportError:
-                pass
-        _COMPILED.append(fn)
-    return _COMPILED[0]
+    return compiled_twin("decoy_picks_nb")
 
 
 class NotEnoughOutputs(ValueError):

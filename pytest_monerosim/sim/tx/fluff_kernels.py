@@ -188,6 +188,26 @@ def not_back_np(snap: np.ndarray, c_key: np.ndarray, n: int, nodes: np.ndarray, 
 
 # -- numba ---------------------------------------------------------------------------------
 
+_TWINS: dict[str, Callable[..., Any] | None] = {}
+
+
+def compiled_twin(name: str) -> Callable[..., Any] | None:
+    """``fused_nb.<name>``, the numba twin of a numpy step outside the engine (decoy picks,
+    missing bytes): None without numba, or with ``MONEROSIM_FLUFF_KERNEL=numpy`` when first
+    asked, as for the engine's steps."""
+    if name not in _TWINS:
+        fn = None
+        if os.environ.get("MONEROSIM_FLUFF_KERNEL", "").lower() != "numpy":
+            try:
+                from . import fused_nb
+            except ImportError:
+                pass
+            else:
+                fn = getattr(fused_nb, name)
+        _TWINS[name] = fn
+    return _TWINS[name]
+
+
 def _compile() -> dict[str, Callable[..., Any]] | None:
     """The numba twins of the steps (:mod:`.fluff_nb`, :mod:`.fused_nb`), or None without numba."""
     try:

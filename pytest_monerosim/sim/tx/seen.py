@@ -19,12 +19,13 @@ by now?).
 
 from __future__ import annotations
 
-import os
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from .fluff_kernels import compiled_twin
 
 CHUNK = 4096
 DENSE_BUDGET = 64 * 2**20
@@ -90,7 +91,6 @@ class Sparse:
             sum(m.nbytes for m in self.unseen.values())
 
 
-_COMPILED: list[Callable[..., int] | None] = []
 _SCALARS: dict[type, bool] = {float: True, int: True, np.float64: False}
 """Types of ``now`` the compiled :meth:`SeenTable.unseen_weight` takes: whether numpy compares a
 float32 chunk with it in float32 (a Python number) or in float64 (a numpy float64)."""
@@ -99,15 +99,7 @@ float32 chunk with it in float32 (a Python number) or in float64 (a numpy float6
 def _compiled_unseen() -> Callable[..., int] | None:
     """numba's ``unseen_weight_nb`` (None without numba, or with ``MONEROSIM_FLUFF_KERNEL=numpy``
     when first asked)."""
-    if not _COMPILED:
-        fn: Callable[..., int] | None = None
-        if os.environ.get("MONEROSIM_FLUFF_KERNEL", "").lower() != "numpy":
-            try:
-                from .fused_nb import unseen_weight_nb as fn
-            except ImportError:
-                pass
-        _COMPILED.append(fn)
-    return _COMPILED[0]
+    return compiled_twin("unseen_weight_nb")
 
 
 class SeenTable:
