@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import random
 import statistics
 from typing import Any
@@ -124,6 +125,8 @@ def test_compiled_picks_are_the_numpy_picks(monkeypatch: pytest.MonkeyPatch, blo
     """pick_many's arithmetic compiled with numba (the fast extra) gives the numpy path's picks
     and rings, draw for draw: young chains (most picks thrown away) and older ones."""
     pytest.importorskip("numba")
+    if os.environ.get("MONEROSIM_FLUFF_KERNEL", "").lower() == "numpy":
+        pytest.skip("MONEROSIM_FLUFF_KERNEL=numpy: the compiled twins are switched off")
     from pytest_monerosim.sim.tx import decoys, fluff_kernels
 
     offs = np.cumsum(np.random.default_rng(blocks).integers(0, 60, blocks)).tolist()
