@@ -539,24 +539,28 @@ class P2PNetwork:
         heappush(engine.heap, (now + self.period, engine.seq(), self._tick, (node, gen)))
 
     def _sync_search(self, node: Node, gen: int) -> None:
-        """``update_sync_search`` (cryptonote_protocol_handler.inl): with every outgoing slot
-        taken, the node synced (no linked peer has a heavier tip: target height <= height)
-        and fewer than ``SYNC_SEARCH_CONNECTIONS`` outgoing peers it is syncing from, drop one
-        synced outgoing peer that is not an anchor connection (``drop_connection(ctx, false,
-        false)``: not recorded as failed, not blocked)."""
+        """``update_sync_search`` (cryptonote_protocol_handler.inl), every ``sync_search_s``:
+        drop the peer :meth:`_sync_search_pick` names (``drop_connection(ctx, false, false)``:
+        not recorded as failed, not blocked)."""
         if gen != node.gen:
             return
-        if node.out_count >= node.out_limit:
-            tip_cum = node.tip_cum
-            links = node.links
-            if not any(peer.tip_cum > tip_cum for peer in links):
-                syncing = node.syncing
-                if sum(1 for p in syncing if p in links and links[p].outgoing) < SYNC_SEARCH_CONNECTIONS:
-                    synced = [p for p, link in links.items()
-                              if link.outgoing and not link.anchor and p not in syncing]
-                    if synced:
-                        self.disconnect(node, synced[int(node.rng.random() * len(synced))])
+        peer = self._sync_search_pick(node)
+        if peer is not None:
+            self.disconnect(node, peer)
         self.engine.schedule(self.sync_search, self._sync_search, node, gen)
+
+    def _sync_search_pick(self, node: Node) -> Node | None:
+        """With every outgoing slot taken, the node synced (:meth:`sees_heavier_tip` false:
+        target height <= height) and fewer than ``SYNC_SEARCH_CONNECTIONS`` outgoing peers it
+        is syncing from: one synced outgoing peer that is not an anchor connection."""
+        if node.out_count < node.out_limit or self.sees_heavier_tip(node):
+            return None
+        links = node.links
+        syncing = node.syncing
+        if sum(1 for p in syncing if p in links and links[p].outgoing) >= SYNC_SEARCH_CONNECTIONS:
+            return None
+        synced = [p for p, link in links.items() if link.outgoing and not link.anchor and p not in syncing]
+        return synced[int(node.rng.random() * len(synced))] if synced else None
 
     def refresh_seen(self, node: Node) -> None:
         """Bring outgoing peers' last-seen times up to date in the white list.
@@ -626,6 +630,11 @@ class P2PNetwork:
             if not any(b.miner != name for b in node.chain.known if b.parent is not None):
                 return True
             heard.add(node)
+        return self.sees_heavier_tip(node)
+
+    @staticmethod
+    def sees_heavier_tip(node: Node) -> bool:
+        """Does a linked peer have a heavier tip (monerod: a target height above the height)?"""
         tip_cum = node.tip_cum
         return any(peer.tip_cum > tip_cum for peer in node.links)
 
