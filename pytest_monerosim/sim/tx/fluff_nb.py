@@ -25,53 +25,6 @@ def jit(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @jit
-def flush_nb(due, next_flush, last_flush, known, snap, c_src, c_dst, c_lat):
-    n, width = due.size, known.shape[1]
-    new = np.zeros((n, width), dtype=np.uint64)
-    f = np.empty(n)
-    total = 0
-    messages = 0
-    for i in range(n):
-        c = due[i]
-        f[i] = next_flush[c]
-        next_flush[c] = np.inf
-        last_flush[c] = f[i]
-        s, d = c_src[c], c_dst[c]
-        carried = False
-        for w in range(width):
-            sk = known[s, w]
-            x = sk & ~snap[c, w] & ~known[d, w]
-            snap[c, w] = sk
-            if x:
-                new[i, w] = x
-                carried = True
-                while x:
-                    x &= x - np.uint64(1)
-                    total += 1
-        if carried:
-            messages += 1
-    a_node = np.empty(total, dtype=np.int64)
-    a_slot = np.empty(total, dtype=np.int64)
-    a_t = np.empty(total)
-    a_from = np.empty(total, dtype=np.int64)
-    k = 0
-    for i in range(n):
-        c = due[i]
-        for w in range(width):
-            x = new[i, w]
-            b = 0
-            while x:
-                if x & np.uint64(1):
-                    a_node[k] = c_dst[c]
-                    a_slot[k] = w * 64 + b
-                    a_t[k] = f[i] + c_lat[c]
-                    a_from[k] = c_src[c]
-                    k += 1
-                x >>= np.uint64(1)
-                b += 1
-    return a_node, a_slot, a_t, a_from, messages
-
-@jit
 def _due_range(due, c_src, node):
     lo, hi = 0, due.size
     while lo < hi:

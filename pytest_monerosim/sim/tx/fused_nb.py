@@ -10,7 +10,6 @@ import numpy as np
 
 from .fluff_nb import (
     commit_nb,
-    flush_nb,
     jit,
     mark_nb,
     mark_seen_nb,
@@ -90,6 +89,14 @@ def flush_bw_nb(due, next_flush, last_flush, known, snap, c_src, c_dst, c_lat,
                 x >>= np.uint64(1)
                 b += 1
     return a_node, a_slot, a_t, a_from, messages
+
+@jit
+def flush_nb(due, next_flush, last_flush, known, snap, c_src, c_dst, c_lat):
+    """:func:`~.fluff_kernels.flush_np`'s twin: :func:`flush_bw_nb` without bandwidth."""
+    no_rate = np.empty(0)
+    return flush_bw_nb(due, next_flush, last_flush, known, snap, c_src, c_dst, c_lat,
+                       no_rate, no_rate, np.empty(0, dtype=np.int64), no_rate, np.empty(0, dtype=np.int64))
+
 
 @jit
 def take_nb(a_node, a_slot, a_t, a_from, count, until, known, n_slots, tracked, flagged_slot, best):
