@@ -167,8 +167,10 @@ def pick_nb(nodes, slots, ts, sender, known, n_slots, tracked, flagged_slot):
     return nodes_o, slots_o, ts_o, sender_o, ask[:a]
 
 @jit
-def commit_nb(nodes, slots, ts, sender, known, count_known, relays, snap, ptr, c_key, n,
-              due_mark, wid, last_flush, c_src, c_dst, c_lat):
+def learn_nb(nodes, slots, ts, sender, known, count_known, relays, snap, ptr):
+    """The learns of a commit: each node now knows its slot; a node that does not relay marks
+    the slot on all its connections as sent; the relaying ones are returned (node, slot, time,
+    sender) for the ride-along."""
     m = nodes.size
     r = 0
     for i in range(m):
@@ -190,6 +192,14 @@ def commit_nb(nodes, slots, ts, sender, known, count_known, relays, snap, ptr, c
         if relays[nodes[i]]:
             r_n[j], r_s[j], r_t[j], r_f[j] = nodes[i], slots[i], ts[i], sender[i]
             j += 1
+    return r_n, r_s, r_t, r_f
+
+
+@jit
+def commit_nb(nodes, slots, ts, sender, known, count_known, relays, snap, ptr, c_key, n,
+              due_mark, wid, last_flush, c_src, c_dst, c_lat):
+    r_n, r_s, r_t, r_f = learn_nb(nodes, slots, ts, sender, known, count_known, relays, snap, ptr)
+    r = r_n.size
     nc = c_key.size
     if nc:
         for i in range(r):

@@ -11,6 +11,7 @@ import numpy as np
 from .fluff_nb import (
     commit_nb,
     jit,
+    learn_nb,
     mark_nb,
     mark_seen_nb,
     not_back_nb,
@@ -170,28 +171,8 @@ def commit_bw_nb(nodes, slots, ts, sender, known, count_known, relays, snap, ptr
     connections (``due``, those whose ``due_mark`` is ``wid``; node ``u``'s are
     ``due[due_lo[u]:due_lo[u + 1]]``) and the connection back to a sender is found among its
     node's own (sorted by receiver)."""
-    m = nodes.size
-    r = 0
-    for i in range(m):
-        s = slots[i]
-        u = nodes[i]
-        bit = np.uint64(1) << np.uint64(s & 63)
-        known[u, s >> 6] |= bit
-        count_known[s] += 1
-        if relays[u]:
-            r += 1
-        else:
-            for c in range(ptr[u], ptr[u + 1]):
-                snap[c, s >> 6] |= bit
-    r_n = np.empty(r, dtype=np.int64)
-    r_s = np.empty(r, dtype=np.int64)
-    r_t = np.empty(r)
-    r_f = np.empty(r, dtype=np.int64)
-    j = 0
-    for i in range(m):
-        if relays[nodes[i]]:
-            r_n[j], r_s[j], r_t[j], r_f[j] = nodes[i], slots[i], ts[i], sender[i]
-            j += 1
+    r_n, r_s, r_t, r_f = learn_nb(nodes, slots, ts, sender, known, count_known, relays, snap, ptr)
+    r = r_n.size
     for i in range(r):
         f = r_f[i]
         if f < 0:
