@@ -72,6 +72,11 @@ def commit() -> str:
         return "unknown"
 
 
+START_COMMIT = commit()
+"""The commit when the benchmark started (this module is imported first thing): a run that
+lasts minutes records the code it ran, even if the tree moves on meanwhile."""
+
+
 def last(bench: str, case: str, path: Path | None = None) -> dict[str, Any] | None:
     path = path or history_path()
     if path is None or not path.exists():
@@ -109,7 +114,7 @@ def record(bench: str, case: str, figures: dict[str, Any], rate: float | None = 
     if "cpu_s" in figures:
         figures = {**figures, "cpu_ref_s": round(scale(figures["cpu_s"], rate), 2)}
     row = {
-        "bench": bench, "case": case, "commit": commit(),
+        "bench": bench, "case": case, "commit": START_COMMIT,
         "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "loadavg": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count(),
         "python": sys.version.split()[0], "loop_rate": round(rate),
