@@ -120,9 +120,11 @@ def test_first_spy_precision_on_real_dandelion(monerosim_run, request):
     # transactions are a handful of independent trials, not dozens (a Wilson interval on
     # transactions is far too narrow). 20 whole simulated runs give the spread to compare with.
     scale = float(monero_network.result.extra["timing"]["time_scale"] or 1.0)
-    # (Not p2p.outgoing_host_limit: with Debian's failing back pings the simulated network
-    # needs the backend's --add-peer bootstrap, which a scenario run does not apply; without
-    # it the seeds hand out empty lists and the simulated network never forms.)
+    # (Not p2p.outgoing_host_limit, Debian's limit on the connections a daemon opens: with it
+    # and the backend's bootstrap (p2p.add_peer) the simulated honest network forms, but the
+    # simulator's sybils find honest nodes through the seeds, which then hand out nothing,
+    # while the real spies are handed every daemon's address: 20 runs on 2026-12-05 had no
+    # sybil connection at all. Like for like needs sybils that start from the daemons' list.)
     like = {"transactions.local_stem": False, **wall_time_overrides(scale)}
     # The real spies are Levin peers that relay nothing: a stem sent to one ends there until
     # the sender's embargo fires (tx_pool.cpp, v0.18.0.0: get_relayable_transactions once the

@@ -101,6 +101,31 @@ def test_a_static_topology_gives_the_same_links_to_both(registry: Registry) -> N
         sorted((u, v)) for u, v in plan.graph.edges() if "monitor" not in (u, v))
 
 
+def test_add_peers_chain_every_node_through_its_seeds_and_predecessor(registry: Registry) -> None:
+    """``--add-peer`` of the seeds and of the node started just before (start time, then
+    scenario order): one list, read by the process plan and, with ``p2p.add_peer``, by the
+    simulator's peer books (white list, last seen 0)."""
+    data = two_groups()
+    data["nodes"][0]["start_time"] = 60.0  # the miners start after the relays
+    layout = build_layout(scenario_from_dict(data), registry)
+    seeds = layout.seed_nodes
+    assert seeds == ["r-0", "r-1", "r-2", "r-3"]
+    add = {n.name: n.add_peers for n in layout.nodes.values()}
+    assert add["r-0"] == ["r-1", "r-2", "r-3"]  # the predecessor of the next is a seed already
+    assert add["m-0"] == seeds  # started after r-3, a seed
+    assert add["m-1"] == [*seeds, "m-0"]
+    plan = build_plan(layout.scenario, registry, layout=layout)
+    assert {h.name: list(h.daemon.add_peers) for h in plan.daemon_hosts()} == add
+    for flag in (False, True):
+        data["p2p"] = {"add_peer": flag}
+        world = build_world(scenario_from_dict(data), registry, snapshot_interval_s=None)
+        book = world.node("m-1").book
+        assert (dict(book.white) == {world.node(p).address: 0.0 for p in add["m-1"]}) is flag
+        assert (len(book.white) == 0) is not flag
+    static = build_layout(scenario_from_dict(two_groups(topology="ring")), registry)
+    assert all(not n.add_peers for n in static.nodes.values())
+
+
 def test_regions_come_from_the_layout(registry: Registry) -> None:
     scenario = load_scenario(ROOT / "fixtures" / "scenarios" / "regions.yaml")
     layout = build_layout(scenario, registry)

@@ -99,6 +99,9 @@ class DaemonSpec:
     """Hosts it always keeps a connection to, on top of discovered peers."""
     seed_peers: tuple[str, ...] = ()
     """Hosts it asks for peer lists when it knows none (the ``monero`` topology)."""
+    add_peers: tuple[str, ...] = ()
+    """Hosts it starts knowing (``--add-peer``): the layout's ``NodeSpec.add_peers``, given to
+    namespaced daemons (:func:`~pytest_monerosim.backends.monerod.hosts.bootstrap_peers`)."""
     in_peers: int | None = None
     """``None``: unlimited (monerod's default)."""
     reachable: bool = True
@@ -302,7 +305,8 @@ def build_plan(
         if dynamic:
             daemon = DaemonSpec(
                 p2p_port=ports(name, "p2p"), rpc_port=ports(name, "rpc"),
-                seed_peers=tuple(s for s in seeds if s != name), out_peers=node.out_peers,
+                seed_peers=tuple(s for s in seeds if s != name), add_peers=tuple(node.add_peers),
+                out_peers=node.out_peers,
                 in_peers=node.in_peers, offline=len(names) == 1, start_time=node.start_time,
                 reachable=node.reachable, hidden=node.hidden, ban_list=tuple(node.ban_list),
             )

@@ -135,6 +135,13 @@ class P2P(_Model):
     hosts fail and drop them (logged ``CONNECTION FROM <peer> REFUSED, too many connections
     from the same address``). ``true`` models those daemons, for comparisons with them; it
     implies failing back pings whatever ``ping_back`` says."""
+    add_peer: bool = False
+    """Start each node of a dynamic topology with its seeds and the node started just before
+    it on its white list (last seen 0: monerod's ``--add-peer``, ``append_with_peer_white`` in
+    ``node_server::init``, net_node.inl). The monerod backend always starts namespaced
+    daemons so, because Debian's daemons cannot bootstrap from seeds alone (see
+    ``outgoing_host_limit``); ``true`` gives the simulator the same start, for comparisons
+    with them. The list itself is the layout's (``NodeSpec.add_peers``)."""
 
 
     def limits(self, out_peers: int | None = None, in_peers: int | None = None,

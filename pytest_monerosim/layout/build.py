@@ -68,6 +68,8 @@ def build_layout(scenario: Scenario, registry: Registry, *, source: str | None =
         nodes[name] = _node_spec(scenario, group, name, index, graph.nodes[name], regions.get(name),
                                  seed_node=group.seed_node or name in seeds, behaviour=behaviour,
                                  drawn=drawn)
+    if dynamic:
+        _add_peers(nodes, seeds)
     wallets = _wallets(scenario, plugins, nodes)
     attacks = [plugins[f"attacks[{i}]"] for i in range(len(scenario.attacks))]
     _check_attacks(scenario, registry, attacks, source)
@@ -79,6 +81,18 @@ def build_layout(scenario: Scenario, registry: Registry, *, source: str | None =
         conditions=conditions.any_conditions(scenario), churn_streams=drawn.churn_streams,
         built_from=scenario.model_dump_json(),
     )
+
+
+def _add_peers(nodes: dict[str, NodeSpec], seeds: list[str]) -> None:
+    """Each node's ``add_peers``: its seeds, then the node started just before it (see
+    :attr:`NodeSpec.add_peers`). A chain through every node, so a network whose seeds hand
+    out nothing (Debian's failing back pings) still spreads every address by gossip."""
+    order = sorted(nodes.values(), key=lambda n: (n.start_time, n.index))
+    for i, node in enumerate(order):
+        known = [s for s in seeds if s != node.name]
+        if i and order[i - 1].name not in known:
+            known.append(order[i - 1].name)
+        node.add_peers = known
 
 
 def _node_spec(scenario: Scenario, group: NodeGroup, name: str, index: int, attrs: dict[str, Any],

@@ -58,6 +58,11 @@ class NodeSpec:
     """The group's spy settings (every node of a spy group is a spy)."""
     ban_list: list[str] = field(default_factory=list)
     """The group's ban list entries (``group:<name>`` resolved by the backend's addresses)."""
+    add_peers: list[str] = field(default_factory=list)
+    """Nodes this one starts knowing, as by monerod's ``--add-peer`` (white list, last seen
+    0): in a dynamic topology its seeds and the node started just before it (start time,
+    then scenario order); empty in a static one. Applied by the monerod backend to
+    namespaced daemons, and by the simulator when ``p2p.add_peer`` is set."""
 
 
 @dataclass(frozen=True)

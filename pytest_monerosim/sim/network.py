@@ -154,6 +154,8 @@ class World:
                            in_peers=spec.in_peers, anchors=spec.anchors, behaviour=behaviour)
         if self.dynamic:
             self.p2p.seeds = [self.nodes[name] for name in layout.seed_nodes]
+            if layout.scenario.p2p.add_peer:
+                self._add_peers()
             return
         for n in self.nodes.values():
             n.static_peers = {}
@@ -175,6 +177,15 @@ class World:
                     self._edge_latency[(b.index, a.index)] = lat
                 elif lat != graph.edges[v, u].get("latency_s", lat):
                     self.asymmetric = True
+
+    def _add_peers(self) -> None:
+        """``p2p.add_peer``: each node starts with the layout's ``add_peers`` on its white list,
+        last seen 0 (monerod's ``--add-peer``), in start order as the daemons start."""
+        nodes = self.nodes
+        for spec in sorted(self.layout.nodes.values(), key=lambda n: (n.start_time, n.index)):
+            book = nodes[spec.name].book
+            for peer in spec.add_peers:
+                book.add_white(nodes[peer].address, 0.0)
 
     def _new_node(self, name: str, *, group: str, role: str, honest: bool, address: str | None,
                   region: str | None, up_bps: float, down_bps: float, start_time: float,

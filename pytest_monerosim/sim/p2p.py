@@ -310,8 +310,10 @@ class P2PNetwork:
     def host_limited(self, node: Node, target: Node) -> bool:
         """With ``outgoing_host_limit`` (Debian's 0.18.0.0), would ``node``'s own connection
         to ``target`` be refused by its own per-host limit? Yes if its incoming slots are all
-        taken, or ``target``'s host already has an incoming connection to it."""
-        if not self.outgoing_host_limit:
+        taken, or ``target``'s host already has an incoming connection to it. Honest nodes
+        only: the limit is a property of the daemons' build, and an attack's nodes stand for
+        other software (the real backend's attackers and spies are this project's Levin peers)."""
+        if not self.outgoing_host_limit or not node.honest:
             return False
         if node.in_count >= node.in_limit:
             return True

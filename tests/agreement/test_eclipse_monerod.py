@@ -30,8 +30,6 @@ from pytest_monerosim.config.model import Scenario
 from pytest_monerosim.registry import default_registry
 from pytest_monerosim.runner import RunOptions, for_backend, run_scenario
 
-from .helpers import debian_bootstrap
-
 COUNTS = (2, 6, 12)
 HOLD_S = 600.0
 """The attacker stays off the victim after its restart for 10 simulated minutes, on both
@@ -60,6 +58,7 @@ def sim_out_fraction(shrunk: Scenario, attackers: int, seed: int, time_scale: fl
     data["general"]["seed"] = seed
     data["p2p"]["ping_back"] = False
     data["p2p"]["outgoing_host_limit"] = True
+    data["p2p"]["add_peer"] = True  # the backend's --add-peer bootstrap
     # monerod's timers run in wall time: at 20x each lasts 20 times longer in protocol time
     # (2026-12-05, simulated means over the four seeds at 2/6/12 addresses: unscaled, once a
     # closed connection cut the simulator's maker back-off short as monerod's maker runs every
@@ -67,7 +66,6 @@ def sim_out_fraction(shrunk: Scenario, attackers: int, seed: int, time_scale: fl
     # 0.286/0.545/0.667 in session 3 and 0.286/0.545/0.75 on 2026-12-05)
     data = apply_overrides(data, wall_time_overrides(time_scale))
     world = build_world(Scenario.model_validate(data), default_registry(), snapshot_interval_s=None)
-    debian_bootstrap(world)
     return float(world.run().attacks["eclipse"]["out_fraction"])
 
 

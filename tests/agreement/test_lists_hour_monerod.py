@@ -4,7 +4,7 @@ The scenario of ``test_peers_monerod.py`` (eight relays, ``out_peers: 3``, no mi
 left running for an hour of protocol time. monerod's P2P timers run in wall time
 (timed sync and gray-list probe once a minute, connection maker once a second), so the
 real half takes an hour of wall time: marker ``monerod_long``. The simulator half runs
-the same hour with the same bootstrap (``hosts.bootstrap_peers``) and Debian's per-host
+the same hour with the same bootstrap (the layout's ``add_peers``: ``p2p.add_peer``) and Debian's per-host
 limit on the connections a node opens (``p2p.outgoing_host_limit``: failing back pings,
 failing gray probes of peers connected in), over four seeds.
 
@@ -37,7 +37,6 @@ from pytest_monerosim.backends.sim import build_world
 from pytest_monerosim.config.loader import apply_run_overrides
 from pytest_monerosim.registry import Registry
 
-from .helpers import debian_bootstrap
 from .test_peers_monerod import eight_relays
 
 HOUR_S = 3600.0
@@ -49,8 +48,8 @@ def sim_lists(registry: Registry, seed: int, at: float = HOUR_S) -> dict[str, An
     sc.general.seed = seed
     sc.p2p.ping_back = False
     sc.p2p.outgoing_host_limit = True
+    sc.p2p.add_peer = True
     world = build_world(apply_run_overrides(sc, duration=at), registry, snapshot_interval_s=None)
-    debian_bootstrap(world)
     world.run()
     nodes = world.nodes.values()
     return {"white": {n.name: len(n.book.white) for n in nodes},

@@ -43,8 +43,6 @@ from pytest_monerosim.config.model import Scenario
 from pytest_monerosim.p2p import crawl_sync
 from pytest_monerosim.registry import Registry
 
-from .helpers import debian_bootstrap
-
 WAIT_S = 130.0
 """Protocol seconds before the restart: two of monerod's 60 s timed syncs (and two
 gray-list housekeeping probes) on every connection."""
@@ -70,17 +68,16 @@ def eight_relays() -> Scenario:
 def sim_side(registry: Registry, seed: int, *, debian: bool = False) -> dict[str, Any]:
     """The scenario on the simulator. ``debian``: as the backend runs Debian's 0.18.0.0,
     whose back pings fail (``p2p.ping_back: false``), bootstrapped the way the backend
-    bootstraps it (``hosts.bootstrap_peers``: ``--add-peer`` of the seeds and of the node
+    bootstraps it (``p2p.add_peer``: ``--add-peer`` of the seeds and of the node
     started before, which monerod puts on the white list)."""
     sc = eight_relays().model_copy(deep=True)
     sc.general.seed = seed
     sc.p2p.ping_back = not debian
     sc.p2p.outgoing_host_limit = debian
+    sc.p2p.add_peer = debian
     world = build_world(apply_run_overrides(sc, duration=WAIT_S + AFTER_RESTART_S), registry,
                         snapshot_interval_s=None)
     victim = world.node(VICTIM)
-    if debian:
-        debian_bootstrap(world)
     out: dict[str, Any] = {}
     picks: list[str] = []
 
@@ -210,10 +207,10 @@ def test_real_and_simulated_peer_selection_agree(registry: Registry, namespaced:
         assert abs(mean(real_out) - debian_mean) <= 0.5, (real_out, sim_out)
 
         # peer lists after WAIT_S. Debian's monerod 0.18.0.0 never whitelists an incoming
-        # peer (its back ping fails, monero-project/monero#8640; later 0.18 releases do), so
-        # its white lists hold only peers it dialled (connections, one gray probe a minute)
+        # peer (its back ping is refused by its own per-host limit, p2p.outgoing_host_limit;
+        # upstream 0.18 checks that limit on incoming connections only), so its white lists hold only peers it dialled (connections, one gray probe a minute)
         # and gossip (timed syncs carry white lists) is slower. Like for like, the simulator
-        # runs with p2p.ping_back: false and the backend's --add-peer bootstrap. Tolerance:
+        # runs with p2p.ping_back: false and the backend's --add-peer bootstrap (p2p.add_peer). Tolerance:
         # the means over nodes (white, gray, known) within 1.0 of the simulator's (four seeds),
         # the fewest known no fewer than on the simulator (below). With working back pings
         # (the default) simulated white lists are longer by more than one entry on average.

@@ -17,13 +17,12 @@ from pytest_monerosim.backends.sim import build_world
 from pytest_monerosim.registry import Registry
 from tests.sim.conftest import scenario
 
-from .helpers import debian_bootstrap
 from .test_sim_gray_list import network
 
 
 def _probe_incoming_peer(registry: Registry, limit: bool) -> tuple[str, dict[str, Any]]:
-    world = build_world(network(outgoing_host_limit=limit), registry, snapshot_interval_s=None)
-    debian_bootstrap(world)  # seeds hand out empty white lists when back pings fail
+    # add_peer: seeds hand out empty white lists when back pings fail
+    world = build_world(network(outgoing_host_limit=limit, add_peer=True), registry, snapshot_interval_s=None)
     out: dict[str, Any] = {}
 
     def at() -> None:
@@ -57,7 +56,7 @@ def test_back_pings_fail_so_seeds_hand_out_nothing(registry: Registry) -> None:
     """``ping_back: true`` is overruled: a back ping is a connection to a connected host. So
     a seed never whitelists the nodes that contact it, hands out an empty list, and a network
     bootstrapped by its seeds alone never forms (why the monerod backend gives each daemon
-    ``--add-peer`` entries, ``hosts.bootstrap_peers``)."""
+    ``--add-peer`` entries, ``p2p.add_peer``)."""
     for limit in (True, False):
         world = build_world(network(duration=120.0, outgoing_host_limit=limit), registry,
                             snapshot_interval_s=None)
@@ -73,11 +72,21 @@ def test_with_its_incoming_slots_taken_a_node_opens_no_connection(registry: Regi
                        {"group": "r", "count": 10}, {"group": "closed", "in_peers": 0}],
                       general={"duration": 300.0, "seed": 3},
                       network={"latency": {"name": "uniform", "low": 0.02, "high": 0.2}},
-                      p2p={"out_peers": 4, "outgoing_host_limit": limit})
+                      p2p={"out_peers": 4, "outgoing_host_limit": limit, "add_peer": True})
         world = build_world(sc, registry, snapshot_interval_s=None)
-        debian_bootstrap(world)
         world.run()
         return world.node("closed").out_count
 
     assert closed_node(limit=True) == 0
     assert closed_node(limit=False) == 4
+
+
+def test_the_limit_is_the_honest_daemons_build(registry: Registry) -> None:
+    """An attack's nodes stand for other software (the real backend's spies and attackers are
+    this project's Levin peers): Debian's limit does not stop the connections they open."""
+    world = build_world(network(outgoing_host_limit=True, add_peer=True), registry, snapshot_interval_s=None)
+    world.run()
+    node, peer = next((n, p) for n in world.nodes.values() for p, link in n.links.items() if not link.outgoing)
+    assert world.p2p.host_limited(node, peer)
+    node.honest = False
+    assert not world.p2p.host_limited(node, peer)

@@ -25,8 +25,6 @@ from pytest_monerosim.config.loader import apply_run_overrides
 from pytest_monerosim.config.model import Scenario
 from pytest_monerosim.registry import Registry
 
-from .helpers import debian_bootstrap
-
 WINDOW_S = 240.0
 """Seconds after the daemons start: two periods once the slots are full, and a margin."""
 PERIOD_S = 101.0
@@ -78,8 +76,8 @@ def real_drops(registry: Registry, workdir: Path) -> dict[str, list[float]]:
 def sim_drops(registry: Registry, seed: int) -> dict[str, list[float]]:
     sc = five_relays().model_copy(deep=True)
     sc.general.seed = seed
+    sc.p2p.add_peer = True  # the backend's --add-peer bootstrap
     world = build_world(apply_run_overrides(sc, duration=WINDOW_S), registry, snapshot_interval_s=None)
-    debian_bootstrap(world)
     drops: dict[str, list[float]] = {n.name: [] for n in world.nodes.values()}
     p2p = world.p2p
     search = p2p._sync_search

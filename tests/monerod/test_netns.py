@@ -99,14 +99,14 @@ def test_isolation_choice_and_its_reason(monkeypatch: pytest.MonkeyPatch) -> Non
         choose_isolation("vlan")
 
 
-def test_discovery_bootstrap_gives_each_daemon_its_seeds_and_its_predecessor() -> None:
-    specs = {n: DaemonSpec(p2p_port=18080, rpc_port=18081, out_peers=12, seed_peers=("a",) if n != "a" else ())
-             for n in "abcd"}
+def test_discovery_bootstrap_renders_the_layouts_add_peers() -> None:
+    specs = {n: DaemonSpec(p2p_port=18080 + i, rpc_port=18081, out_peers=12, add_peers=tuple(known))
+             for i, (n, known) in enumerate({"a": "", "b": "a", "c": "ab", "d": "ac"}.items())}
     ips = {n: f"240.{i}.0.2" for i, n in enumerate("abcd")}
     out = bootstrap_peers(specs, ips)
     assert out["a"].extra_args == ()
     assert out["b"].extra_args == ("--add-peer", "240.0.0.2:18080")
-    assert out["d"].extra_args == ("--add-peer", "240.0.0.2:18080", "--add-peer", "240.2.0.2:18080")
+    assert out["d"].extra_args == ("--add-peer", "240.0.0.2:18080", "--add-peer", "240.2.0.2:18082")
 
 
 def test_a_dead_owners_state_file_is_reaped(tmp_path: Path) -> None:

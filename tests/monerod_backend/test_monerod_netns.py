@@ -75,8 +75,8 @@ def test_attacker_addresses_are_public_peers_of_namespaced_daemons(registry: Reg
     """The eclipse attacker's addresses: held by this process, each in a /16 no host uses,
     reached by the daemons over the bridge; what the attacker advertises lands in the victim's
     peer lists (what a loopback or private address never does). Debian's 0.18.0.0 never
-    whitelists an incoming peer (its back-ping fails: monero-project/monero#8640), so the
-    addresses arrive on the gray list, from which the victim dials after a restart."""
+    whitelists an incoming peer (its back ping is refused by its own per-host limit:
+    ``p2p.outgoing_host_limit``), so the addresses arrive on the gray list, from which the victim dials after a restart."""
     from pytest_monerosim.backends.monerod.eclipse import EclipseRig, victim_shares
 
     net = LoopbackNetwork.from_scenario(four_relays(), registry, workdir=tmp_path / "run",

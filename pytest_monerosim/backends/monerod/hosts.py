@@ -169,30 +169,25 @@ def without_public_seeds(specs: dict[str, DaemonSpec]) -> dict[str, DaemonSpec]:
 
 
 def bootstrap_peers(specs: dict[str, DaemonSpec], ips: dict[str, str]) -> dict[str, DaemonSpec]:
-    """Namespaced dynamic daemons: ``--add-peer`` their seeds and the daemon started before.
+    """Namespaced dynamic daemons: ``--add-peer`` of the layout's ``add_peers`` (their seeds
+    and the daemon started before).
 
-    monerod 0.18.0.0 never whitelists an incoming peer: its "back ping"
-    fails (monero-project/monero#8640, seen here in its logs as "back ping invoke
-    failed"; fixed by #8641 in a later release). A seed
-    node therefore answers every newcomer with an empty peer list, and a
-    network bootstrapped from seeds alone never spreads. Each daemon is
-    given, as if from an earlier session's peer store, its seeds and the
-    daemon started just before it; handshakes and timed syncs then carry
-    every address to every node (monerod's own gossip, gray list to white
-    list), which is what discovery is.
+    Debian's monerod 0.18.0.0 applies the per-host connection limit to the connections it
+    opens too (``p2p.outgoing_host_limit``): its back pings fail, so it never whitelists an
+    incoming peer, and a seed answers every newcomer with an empty peer list; a network
+    bootstrapped from seeds alone never spreads. Each daemon is given, as if from an earlier
+    session's peer store, its seeds and the daemon started just before it; handshakes and
+    timed syncs then carry every address to every node (monerod's own gossip, gray list to
+    white list), which is what discovery is. The simulator starts the same way with
+    ``p2p.add_peer``.
     """
-    order = sorted(specs, key=lambda n: (specs[n].start_time, list(specs).index(n)))
     out: dict[str, DaemonSpec] = {}
-    for i, name in enumerate(order):
-        spec = specs[name]
-        known = [s for s in spec.seed_peers if s != name]
-        if i > 0 and order[i - 1] not in known:
-            known.append(order[i - 1])
+    for name, spec in specs.items():
         extra: list[str] = []
-        for peer in known:
+        for peer in spec.add_peers:
             extra += ["--add-peer", f"{ips[peer]}:{specs[peer].p2p_port}"]
         out[name] = dataclasses.replace(spec, extra_args=tuple(spec.extra_args) + tuple(extra))
-    return {n: out[n] for n in specs}
+    return out
 
 
 __all__ = [

@@ -225,7 +225,7 @@ class LoopbackNetwork:
 
     def _render_peers(self) -> dict[str, DaemonSpec]:
         """The daemons as they run here: discovery replaced by drawn peers on loopback;
-        in namespaces, discovery itself, bootstrapped by :meth:`_bootstrap_peers`."""
+        in namespaces, discovery itself, bootstrapped by :func:`~.hosts.bootstrap_peers`."""
         specs = {h.name: h.daemon for h in self.plan.daemon_hosts() if h.daemon is not None}
         if self.netns is not None:
             return bootstrap_peers(specs, self.ips) if self.plan.dynamic else specs
