@@ -120,11 +120,6 @@ def test_first_spy_precision_on_real_dandelion(monerosim_run, request):
     # transactions are a handful of independent trials, not dozens (a Wilson interval on
     # transactions is far too narrow). 20 whole simulated runs give the spread to compare with.
     scale = float(monero_network.result.extra["timing"]["time_scale"] or 1.0)
-    # (Not p2p.outgoing_host_limit, Debian's limit on the connections a daemon opens: with it
-    # and the backend's bootstrap (p2p.add_peer) the simulated honest network forms, but the
-    # simulator's sybils find honest nodes through the seeds, which then hand out nothing,
-    # while the real spies are handed every daemon's address: 20 runs on 2026-12-05 had no
-    # sybil connection at all. Like for like needs sybils that start from the daemons' list.)
     like = {"transactions.local_stem": False, **wall_time_overrides(scale)}
     # The real spies are Levin peers that relay nothing: a stem sent to one ends there until
     # the sender's embargo fires (tx_pool.cpp, v0.18.0.0: get_relayable_transactions once the
@@ -135,6 +130,17 @@ def test_first_spy_precision_on_real_dandelion(monerosim_run, request):
     for attack in passive["attacks"]:
         if attack["name"] == "sybil":
             attack["params"]["relay"] = False
+            if namespaced:  # the real spies' plan: CONNECTORS connect in, the rest are dialled
+                attack["params"]["connectors"] = CONNECTORS
+    if namespaced:
+        # Debian's daemons apply the per-host limit to the connections they open too (failing
+        # back pings: p2p.outgoing_host_limit), so the backend starts each with --add-peer of
+        # its seeds and the daemon started before it (p2p.add_peer). Their seeds then hand out
+        # nothing, so the simulated sybils join as the real spies do (connectors), not
+        # through the seeds. (Before 2026-12-05 this ran without the limit: the scenario
+        # runner could not bootstrap like the backend, and 20 runs with the limit but
+        # sybils joining through the seeds made no sybil connection at all.)
+        like.update({"p2p.outgoing_host_limit": True, "p2p.add_peer": True})
     runs = [monerosim_run(passive, backend="sim", **{"general.seed": seed}, **like) for seed in range(1, 21)]
     spied = [r.attack("sybil") for r in runs]
     per_run = sorted(m["precision"] for m in spied if m["guessed"])
@@ -166,10 +172,16 @@ def test_first_spy_precision_on_real_dandelion(monerosim_run, request):
         # pooled, with stems for own txs and Dandelion++ timers in protocol time.)
         # Against diffusion no single real run can show what Dandelion++ buys here (a run
         # is 3 wallets x 1 epoch): test_dandelion_sharply_cuts_first_spy_precision does.
-        print(f"outgoing share of the spies: monerod {real['out_share']}, simulator {sim['out_share']}; "
+        like_share = sorted(m["out_share"] for m in spied)
+        print(f"outgoing share of the spies: monerod {real['out_share']}, simulator {sim['out_share']}, "
+              f"like for like per run {like_share[0]}..{like_share[-1]}; "
               f"Wilson intervals (transactions as if independent): monerod {real_ci}, "
               f"simulated diffusion {diffusion_ci}")
         assert real["out_share"] > 0 and sim["out_share"] > 0, (real["out_share"], sim["out_share"])
+        # Like for like (Debian's limit, the --add-peer bootstrap, the spies' plan), the same
+        # range rule (2026-12-05: monerod 0.6667, every simulated run 0.6667).
+        assert like_share[0] - 0.05 <= real["out_share"] <= like_share[-1] + 0.05, (real["out_share"],
+                                                                                   like_share)
         assert per_run[0] - 0.05 <= real["precision"] <= per_run[-1] + 0.05, (real["precision"], per_run)
     else:
         # loopback: spies are incoming peers only and see fluffs only (monerod stems only

@@ -60,6 +60,14 @@ class SybilParams(AttackParams):
     """``false``: the identities relay neither blocks nor transactions (passive spies: a stem
     sent to one ends there until the sender's embargo fires), as the monerod backend's Levin
     spies do; ``true``: honest-but-curious."""
+    connectors: int | None = Field(default=None, ge=0)
+    """``None``: every identity joins as an ordinary node (contacts the seeds, fills its
+    outgoing slots from what it learns). A number: at ``start`` the first ``connectors``
+    identities each connect to ``out_peers`` honest nodes drawn from all of them (a
+    crawler's list), and the others open no connection and wait to be dialled: how the
+    monerod backend's spies join a namespaced network (default 2 there, since monerod never
+    dials a peer already connected to it). For comparisons with real daemons, with whose
+    ``p2p.add_peer`` bootstrap seeds hand out nothing."""
     start: Seconds = 0.0
     sample_s: Seconds = Field(default=300.0, gt=0)
 
@@ -70,6 +78,8 @@ class SybilParams(AttackParams):
                              "each /16 needs at least one identity")
         if self.spies is not None and self.spies > self.identities:
             raise ValueError(f"spies={self.spies} exceeds identities={self.identities}")
+        if self.connectors is not None and self.connectors > self.identities:
+            raise ValueError(f"connectors={self.connectors} exceeds identities={self.identities}")
         return self
 
 
@@ -106,9 +116,10 @@ class Sybil(Attack):
         self.rng = world.rng(f"attack:{self.name}")
         taken = [n.address for n in world.nodes.values()]
         self.addresses = subnet_addresses(self.rng, p.identities, p.subnets or p.identities, taken)
+        out_peers = p.out_peers if p.connectors is None else 0  # connectors: see _connect_in
         for i, address in enumerate(self.addresses):
             node = world.add_node(f"{self.name}-{i}", group=f"{self.name}-attacker",
-                                  role="attacker", address=address, out_peers=p.out_peers,
+                                  role="attacker", address=address, out_peers=out_peers,
                                   start_at=p.start)
             if p.advertise_sybils:
                 node.advertise = self._advertise
@@ -123,7 +134,19 @@ class Sybil(Attack):
         if tx is not None:
             for name in self.spy_names:
                 tx.watch(name, first_seen_watcher(self.first, name))
+        if p.connectors:
+            world.engine.at(p.start, self._connect_in)  # after the identities started
         world.engine.at(p.start, self._sample)
+
+    def _connect_in(self) -> None:
+        """``connectors``: the first identities each connect to ``out_peers`` honest nodes."""
+        world = self.world
+        assert world is not None
+        honest = [n for n in world.nodes.values() if n.honest and n.online]
+        k = min(world.scenario.p2p.limits(self.p.out_peers).out_peers, len(honest))
+        for node in self.identities[:self.p.connectors]:
+            for target in self.rng.sample(honest, k):
+                world.p2p.connect(node, target)
 
     def _advertise(self, requester: Node) -> list[str]:
         assert self.world is not None

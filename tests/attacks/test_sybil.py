@@ -79,6 +79,24 @@ def test_sybils_advertise_only_sybil_addresses() -> None:
     assert sorted(known)[len(known) // 2] == len(sybil_addresses)
 
 
+def test_connectors_join_as_the_real_spies_do_and_the_rest_are_dialled() -> None:
+    """``connectors`` (the monerod backend's namespaced spies): the first identities connect
+    to ``out_peers`` honest nodes each at ``start``, the others dial nobody; honest nodes
+    hear of them through the connectors' answers and dial them, also under Debian's limit
+    with the --add-peer bootstrap (where a lone seed hands out nothing: identities that join
+    through the seeds found no one in the sybil suite's real-daemon comparison)."""
+    world, attack, m = run_plain(identities=8, connectors=2, out_peers=4)
+    honest = [n for n in world.nodes.values() if n.honest]
+    first, rest = attack.identities[:2], attack.identities[2:]
+    assert all(sum(link.outgoing for link in n.links.values()) == 4 for n in first)
+    assert all(not any(link.outgoing for link in n.links.values()) for n in rest)
+    assert sum(1 for n in honest for p, link in n.links.items() if link.outgoing and p in rest) > 0
+    assert m["out_share"] > 0
+    debian = {"p2p": {"outgoing_host_limit": True, "add_peer": True}}
+    world = world_for(small_network(sybil(identities=8, connectors=2), duration="40m", **debian), SPEC)
+    assert world.run().attacks["sybil"]["out_share"] > 0
+
+
 def test_one_subnet_caps_the_outgoing_share() -> None:
     _, _, few = run_plain(identities=16, subnets=1)
     _, _, many = run_plain(identities=16, subnets=16)
@@ -137,6 +155,7 @@ def test_bad_input_is_one_clear_error_before_the_run(params: dict[str, Any],
     [
         ({"identities": 4, "subnets": 5}, "subnets=5 exceeds identities=4"),
         ({"identities": 4, "spies": 5}, "spies=5 exceeds identities=4"),
+        ({"identities": 4, "connectors": 5}, "connectors=5 exceeds identities=4"),
         ({"identities": 0}, "identities"),
     ],
 )

@@ -64,7 +64,8 @@ if TYPE_CHECKING:
     from .network import LoopbackNetwork
 
 CONNECTORS = 2
-"""On the namespaced network, spies that connect in to every daemon (the rest wait to be dialled)."""
+"""On the namespaced network, spies that connect in to every daemon (the rest wait to be dialled),
+unless the attack's ``connectors`` says how many."""
 SETTLE_WALL_S = 60.0
 """At the end, wall seconds to wait for the spies to see the last transactions (monerod's
 Dandelion++ embargo averages 39 s: CRYPTONOTE_DANDELIONPP_EMBARGO_AVERAGE)."""
@@ -151,7 +152,7 @@ class SybilDriver:
             # monerod never dials a peer it already has a connection with (is_peer_used:
             # same peer id, incoming included), so only the first CONNECTORS spies connect
             # in; their timed-sync answers list every spy, and the daemons dial the others.
-            plan = plan[:CONNECTORS]
+            plan = plan[:CONNECTORS if self.p.connectors is None else self.p.connectors]
 
         async def join_all() -> list[str]:
             import asyncio
