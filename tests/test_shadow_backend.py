@@ -39,6 +39,7 @@ from pytest_monerosim.backends.shadow.backend import (
 from pytest_monerosim.backends.shadow.gml_graph import read_gml
 from pytest_monerosim.backends.shadow.schema import ShadowConfigError
 from pytest_monerosim.backends.shadow.writer import (
+    BAN_FILE,
     CONFIG_FILE,
     GRAPH_FILE,
     SHADOW_EPOCH,
@@ -165,6 +166,34 @@ def test_directory_contents(tmp_path: Path, registry: Registry) -> None:
 
 
 # --------------------------------------------------------------------------- what is written
+
+
+def test_ban_lists_are_written_and_unemulated_conditions_named(tmp_path: Path, registry: Registry) -> None:
+    """A banning daemon reads its --ban-list from its host directory (the template's copy):
+    a group's hosts as /24s (each host has a /16 here), addresses as they are. NAT and churn
+    have no Shadow counterpart: the directory names them instead of pretending."""
+    sc = scenario_from_dict({
+        "general": {"name": "conditions", "seed": 1, "duration": "30m"},
+        "network": {"topology": "monero", "latency": {"name": "constant", "latency_s": 0.05}},
+        "nodes": [
+            {"group": "miners", "count": 2, "role": "miner", "hashrate": 1.0},
+            {"group": "spies", "count": 2, "spy": {}},
+            {"group": "careful", "count": 2, "ban_list": ["group:spies", "10.9.0.0/16", "8.8.8.8"]},
+            {"group": "natted", "count": 2, "reachable": 0.0, "churn": {"mean_session_s": 600, "mean_downtime_s": 60}},
+        ],
+    })
+    layout = write_shadow_dir(sc, registry, tmp_path / "c", FIXED)
+    spies = [layout.addresses[f"spies-{i}"] for i in range(2)]
+    for host in ("careful-0", "careful-1"):
+        args = config_of(layout)["hosts"][host]["processes"][0]["args"]
+        assert f"--ban-list {BAN_FILE}" in (args if isinstance(args, str) else " ".join(args))
+        lines = (layout.directory / "template" / "hosts" / host / BAN_FILE).read_text().split()
+        assert lines == [str(ipaddress.ip_network(f"{ip}/24", strict=False)) for ip in spies] \
+            + ["10.9.0.0/16", "8.8.8.8"]
+    assert not (layout.directory / "template" / "hosts" / "miners-0" / BAN_FILE).exists()
+    assert len(layout.notes) == 2 and "reachable: false (2 hosts" in layout.notes[0]
+    assert "churn of group(s) natted" in layout.notes[1]
+    assert json.loads((layout.directory / "plan.json").read_text())["notes"] == layout.notes
 
 
 def test_hosts_processes_and_times(tmp_path: Path, registry: Registry) -> None:

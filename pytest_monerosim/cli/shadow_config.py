@@ -75,6 +75,8 @@ def main(args: argparse.Namespace) -> int:
     print(f"wrote {layout.directory}: {len(layout.plan.hosts)} hosts, {processes} processes, "
           f"{'compact' if layout.compact else 'per-host'} network "
           f"({len(layout.config.hosts)} Shadow hosts)")
+    for note in layout.notes:
+        print(f"note: {note}")
     print(f"run it with: cd {layout.directory} && shadow {CONFIG_FILE}")
     sys.stdout.flush()
     return 0

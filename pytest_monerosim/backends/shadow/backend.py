@@ -136,6 +136,8 @@ def run_with_layout(
     plan = None if network_layout is None else build_plan(
         scenario, registry, layout=network_layout, options=settings.plan_options)
     layout = write_shadow_dir(scenario, registry, workdir / "shadow", settings, plan=plan)
+    for note in layout.notes:
+        print(f"monerosim: shadow: {note}", flush=True)
     binary = find_shadow(options.shadow_bin)
     if binary is None:
         asked = f" ({options.shadow_bin} is not an executable)" if options.shadow_bin else ""

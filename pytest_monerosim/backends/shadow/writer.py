@@ -60,7 +60,14 @@ import yaml
 from ...atomic import atomic_write
 from ...shadow_units import format_bandwidth, format_time_ns
 from ...topology.files import describe_disconnected
-from ..command_lines import AgentRuntimeArgs, agent_argv, agent_env, monerod_argv, wallet_rpc_argv
+from ..command_lines import (
+    AgentRuntimeArgs,
+    agent_argv,
+    agent_env,
+    ban_list_lines,
+    monerod_argv,
+    wallet_rpc_argv,
+)
 from ..parse import MONEROD_LOG
 from ..plan import AgentSpec, HostPlan, PlanOptions, ProcessPlan, build_plan
 from .gml import validate_gml
@@ -72,6 +79,7 @@ if TYPE_CHECKING:
     from ...registry import Registry
 
 __all__ = [
+    "BAN_FILE",
     "CONFIG_FILE",
     "DATA_DIRECTORY",
     "GRAPH_FILE",
@@ -82,6 +90,7 @@ __all__ = [
     "host_addresses",
     "network_graph",
     "shadow_latency",
+    "not_emulated",
     "write_shadow_dir",
 ]
 
@@ -92,6 +101,8 @@ DATA_DIRECTORY = "shadow.data"
 TEMPLATE_DIRECTORY = "template"
 SHARED_DIRECTORY = "shared"
 AGENTS_DIRECTORY = "agents"
+BAN_FILE = "ban.txt"
+"""A banning daemon's ``--ban-list`` file, in its host's directory (from the template)."""
 SHADOW_EPOCH = 946684800.0
 """Shadow's simulated wall clock at time 0: 2000-01-01 00:00:00 UTC (epoch seconds)."""
 SELF_LOOP_LATENCY_S = 0.001
@@ -148,6 +159,8 @@ class ShadowDirectory:
     """Host name → description of each process, in Shadow's order (for error messages)."""
     compact: bool
     settings: ShadowSettings = field(default_factory=ShadowSettings)
+    notes: list[str] = field(default_factory=list)
+    """What of the scenario this config does not emulate, one line each (also in plan.json)."""
 
     @property
     def config_file(self) -> Path:
@@ -361,7 +374,9 @@ def build_shadow_config(
 ) -> tuple[dict[str, Any], str, dict[str, str], dict[str, list[str]], dict[str, str], bool]:
     """(config data, GML text, addresses, process descriptions, wrapper files, compact).
 
-    ``wrapper files`` maps a path relative to ``directory`` to its text.
+    ``wrapper files`` maps a path relative to ``directory`` to its text: the agents'
+    wrappers and the banning daemons' ban lists (in the template directory, which Shadow
+    copies into each host's directory, the daemon's working directory).
     Nothing is written here.
     """
     directory = directory.resolve()
@@ -388,6 +403,7 @@ def build_shadow_config(
     hosts: dict[str, Any] = {}
     described: dict[str, list[str]] = {}
     wrappers: dict[str, str] = {}
+    groups = {h.name: h.group for h in plan.hosts.values()}
     for host in plan.hosts.values():
         home = str(directory / DATA_DIRECTORY / "hosts" / host.name)
         base_env = {"PATH": settings.path_env, "HOME": home}
@@ -396,8 +412,14 @@ def build_shadow_config(
         described[host.name] = []
         if host.daemon is not None:
             # "./": monerod puts a log file without a directory inside its data directory
+            ban_file = None
+            if host.daemon.ban_list:  # group:<name> resolved to /24s: each host has a /16 here
+                lines = ban_list_lines(host.daemon.ban_list, groups=groups, addresses=addresses)
+                wrappers[f"{TEMPLATE_DIRECTORY}/hosts/{host.name}/{BAN_FILE}"] = "\n".join(lines) + "\n"
+                ban_file = BAN_FILE
             argv = monerod_argv(host.daemon, address=addresses[host.name], data_dir="monerod",
-                                log_file=f"./{MONEROD_LOG}", peer_addresses=peers, binary=monerod)
+                                log_file=f"./{MONEROD_LOG}", peer_addresses=peers, binary=monerod,
+                                ban_list_file=ban_file)
             processes.append(_process(argv, base_env, start, "running"))
             described[host.name].append(f"monerod ({argv[0]})")
         for wallet in host.wallets:
@@ -526,7 +548,8 @@ def write_shadow_dir(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     manifest = {k: v for k, v in plan.to_json().items() if k != "edges"}  # the GML has the network
-    atomic_write(out / PLAN_FILE, json.dumps({**manifest, "addresses": addresses}, indent=1,
+    notes = not_emulated(plan, scenario)
+    atomic_write(out / PLAN_FILE, json.dumps({**manifest, "addresses": addresses, "notes": notes}, indent=1,
                                              sort_keys=True) + "\n")
     atomic_write(
         out / CONFIG_FILE,
@@ -535,4 +558,19 @@ def write_shadow_dir(
         "# a Shadow that does (upstream Monerosim runs a patched fork).\n"
         + yaml.safe_dump(config, sort_keys=False, default_flow_style=False, width=120))
     return ShadowDirectory(directory=out, plan=plan, config=checked, addresses=addresses,
-                           processes=described, compact=compact, settings=settings)
+                           processes=described, compact=compact, settings=settings, notes=notes)
+
+
+def not_emulated(plan: ProcessPlan, scenario: Scenario) -> list[str]:
+    """The scenario's mainnet conditions this config leaves out, one line each."""
+    notes = []
+    natted = sorted(h.name for h in plan.hosts.values() if h.daemon is not None and not h.daemon.reachable)
+    if natted:
+        notes.append(f"reachable: false ({len(natted)} hosts, e.g. {natted[0]}) is not emulated: "
+                     "Shadow has no packet filter, and monerod binds its outgoing connections to "
+                     "--p2p-bind-ip (try_connect, abstract_tcp_server2.inl), so a listener on "
+                     "loopback alone would cut the host off; these hosts take inbound connections")
+    churning = [g.group for g in scenario.nodes if g.churn is not None]
+    if churning:
+        notes.append(f"churn of group(s) {', '.join(churning)} is not emulated: their daemons stay up")
+    return notes
