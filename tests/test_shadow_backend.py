@@ -53,7 +53,7 @@ from pytest_monerosim.backends.shadow.writer import (
 from pytest_monerosim.cli import main as cli_main
 from pytest_monerosim.config import Scenario, scenario_from_dict
 from pytest_monerosim.registry import Registry
-from pytest_monerosim.shadow_units import parse_bandwidth, parse_time
+from pytest_monerosim.shadow_units import parse_bandwidth, parse_time, parse_time_ns
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden" / "shadow"
@@ -170,8 +170,9 @@ def test_directory_contents(tmp_path: Path, registry: Registry) -> None:
 
 def test_ban_lists_are_written_and_unemulated_conditions_named(tmp_path: Path, registry: Registry) -> None:
     """A banning daemon reads its --ban-list from its host directory (the template's copy):
-    a group's hosts as /24s (each host has a /16 here), addresses as they are. NAT and churn
-    have no Shadow counterpart: the directory names them instead of pretending."""
+    a group's hosts as /24s (each host has a /16 here), addresses as they are. Churn is the
+    layout's downtimes, a monerod process per session (SIGTERM at each downtime). NAT has no
+    Shadow counterpart: the directory names it instead of pretending."""
     sc = scenario_from_dict({
         "general": {"name": "conditions", "seed": 1, "duration": "30m"},
         "network": {"topology": "monero", "latency": {"name": "constant", "latency_s": 0.05}},
@@ -191,8 +192,16 @@ def test_ban_lists_are_written_and_unemulated_conditions_named(tmp_path: Path, r
         assert lines == [str(ipaddress.ip_network(f"{ip}/24", strict=False)) for ip in spies] \
             + ["10.9.0.0/16", "8.8.8.8"]
     assert not (layout.directory / "template" / "hosts" / "miners-0" / BAN_FILE).exists()
-    assert len(layout.notes) == 2 and "reachable: false (2 hosts" in layout.notes[0]
-    assert "churn of group(s) natted" in layout.notes[1]
+    assert len(layout.notes) == 1 and "reachable: false (2 hosts" in layout.notes[0]
+    for host in ("natted-0", "natted-1"):
+        downs = layout.plan.hosts[host].daemon.downtimes  # type: ignore[union-attr]
+        procs = [p for p in config_of(layout)["hosts"][host]["processes"] if p["path"].endswith("monerod")]
+        assert downs and len(procs) == len(downs) + 1  # 30 min, sessions of 10 min: all back in time
+        for proc, (at, back), nxt in zip(procs, downs, procs[1:], strict=False):
+            assert parse_time_ns(proc["shutdown_time"]) < parse_time_ns(nxt["start_time"])
+            gap = parse_time_ns(nxt["start_time"]) - parse_time_ns(proc["shutdown_time"])
+            assert abs(gap - (back - at) * 1e9) <= 1  # the downtime, to the ns
+        assert "shutdown_time" not in procs[-1] and procs[-1]["expected_final_state"] == "running"
     assert json.loads((layout.directory / "plan.json").read_text())["notes"] == layout.notes
 
 

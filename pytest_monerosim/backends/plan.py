@@ -43,6 +43,7 @@ from ..agents.runtime import BURN_ADDRESS
 from ..config.model import Scenario
 from ..config.wallets import coinbase_wallet, wallet_roster
 from ..layout import NetworkLayout, build_layout
+from ..layout.conditions import churn_schedule
 from ..registry import Registry
 from ..rng import derive_rng
 from .command_lines import DAEMON_LOG_LEVEL
@@ -115,6 +116,10 @@ class DaemonSpec:
     the hosts' addresses: :func:`~pytest_monerosim.backends.command_lines.ban_list_lines`)."""
     offline: bool = False
     start_time: float = 0.0
+    downtimes: tuple[tuple[float, float], ...] = ()
+    """Churn (the layout's :func:`~pytest_monerosim.layout.conditions.churn_schedule`): each
+    ``(offline at, back at)`` in run time; the daemon is stopped and started again on its
+    data directory, which keeps its chain, peer lists and pool."""
     fixed_difficulty: int = 1
     log_level: str = DAEMON_LOG_LEVEL
     extra_args: tuple[str, ...] = ()
@@ -299,6 +304,7 @@ def build_plan(
     for u, v in topo.edges():
         outgoing[u].append(v)  # edge (u, v): u connects out to v, as in the simulator
     seeds = layout.seed_nodes
+    downtimes = churn_schedule(layout)
     hosts: dict[str, HostPlan] = {}
     for node in layout.nodes.values():
         name = node.name
@@ -308,6 +314,7 @@ def build_plan(
                 seed_peers=tuple(s for s in seeds if s != name), add_peers=tuple(node.add_peers),
                 out_peers=node.out_peers,
                 in_peers=node.in_peers, offline=len(names) == 1, start_time=node.start_time,
+                downtimes=tuple(downtimes.get(name, ())),
                 reachable=node.reachable, hidden=node.hidden, ban_list=tuple(node.ban_list),
             )
         else:
@@ -316,6 +323,7 @@ def build_plan(
                 p2p_port=ports(name, "p2p"), rpc_port=ports(name, "rpc"),
                 exclusive_peers=excl, out_peers=len(excl), in_peers=node.in_peers,
                 offline=not excl and topo.degree(name) == 0, start_time=node.start_time,
+                downtimes=tuple(downtimes.get(name, ())),
                 reachable=node.reachable, hidden=node.hidden, ban_list=tuple(node.ban_list),
             )
         hosts[name] = HostPlan(

@@ -19,15 +19,19 @@ and ban list, and :func:`ban_networks` is the one reading of a ban list.
 
 from __future__ import annotations
 
+import heapq
 import ipaddress
+import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import count
 from typing import TYPE_CHECKING, Any
 
 from ..rng import derive_rng
 
 if TYPE_CHECKING:
     from ..config.model import Churn, Scenario
+    from .model import NetworkLayout
 
 
 @dataclass
@@ -45,6 +49,64 @@ def any_conditions(scenario: Scenario) -> bool:
     """Some group sets ``reachable`` < 1, ``hidden``, ``churn``, ``spy`` or ``ban_list``."""
     return any(g.reachable < 1 or g.hidden > 0 or g.churn is not None or g.spy is not None
                or g.ban_list for g in scenario.nodes)
+
+
+def session_s(c: Churn, rng: random.Random) -> float:
+    """One session: exponential with mean ``mean_session_s``, clipped to
+    ``[min_session_s, max_session_s]``."""
+    s = max(c.min_session_s, rng.expovariate(1.0 / c.mean_session_s))
+    return min(s, c.max_session_s) if c.max_session_s is not None else s
+
+
+def downtime_s(c: Churn, rng: random.Random) -> float:
+    """One downtime: exponential with mean ``mean_downtime_s``, at least ``min_downtime_s``."""
+    return max(c.min_downtime_s, rng.expovariate(1.0 / c.mean_downtime_s))
+
+
+def churn_streams(layout: NetworkLayout) -> dict[str, random.Random]:
+    """Each churning group's ``churn:<group>`` stream, going on from where the layout's draw
+    of its churning nodes left it (the run draws sessions and downtimes from it)."""
+    streams: dict[str, random.Random] = {}
+    for group, state in layout.churn_streams.items():
+        streams[group] = rng = random.Random()
+        rng.setstate(state)
+    return streams
+
+
+def churn_schedule(layout: NetworkLayout) -> dict[str, list[tuple[float, float]]]:
+    """Each churning node's downtimes, ``(offline at, back at)`` in run time, those that begin
+    by the end of the run: for the backends that replay churn (real daemons, Shadow).
+
+    The draws are the simulator's (``sim/churn.py``): each group's stream goes on from the
+    layout's draw of its churning nodes; first sessions in node order, then every stop
+    draws a downtime and every return a session, in time order across the group. So the
+    simulator's churn is this schedule as long as nothing else (an attack's restart) stops
+    a churning node.
+    """
+    streams = churn_streams(layout)
+    order = count()
+    events: list[tuple[float, int, str, bool]] = []
+    churns = {spec.name: spec for spec in layout.nodes.values() if spec.churn is not None}
+    for spec in churns.values():
+        assert spec.churn is not None
+        events.append((spec.start_time + session_s(spec.churn, streams[spec.group]), next(order),
+                       spec.name, True))
+    heapq.heapify(events)
+    out: dict[str, list[tuple[float, float]]] = {name: [] for name in churns}
+    while events:
+        at, _, name, stopping = heapq.heappop(events)
+        if at > layout.duration:
+            break
+        spec = churns[name]
+        assert spec.churn is not None
+        rng = streams[spec.group]
+        if stopping:
+            back = at + downtime_s(spec.churn, rng)
+            out[name].append((at, back))
+            heapq.heappush(events, (back, next(order), name, False))
+        else:
+            heapq.heappush(events, (at + session_s(spec.churn, rng), next(order), name, True))
+    return out
 
 
 def draw(scenario: Scenario, seed: int) -> Drawn:

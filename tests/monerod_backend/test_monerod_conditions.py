@@ -10,7 +10,7 @@ the daemon's own RPC, and would fail without the mapping: the node after the
 NAT node, the hidden node and the banning node are each told (``--add-peer``)
 the address of the node they must then fail to reach or refuse.
 
-Churn is not mapped onto real daemons (the simulator only; see README).
+Churn on real daemons: ``test_monerod_churn.py``.
 """
 
 from __future__ import annotations

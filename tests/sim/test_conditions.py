@@ -67,6 +67,38 @@ def test_churn_keeps_peer_lists_and_reconnects(registry: Registry) -> None:
     assert len(honest_tips) <= 2
 
 
+def test_the_layouts_churn_schedule_is_the_simulators_churn(registry: Registry) -> None:
+    """``churn_schedule`` (what the real backends replay) draws what the simulator's churn
+    draws: every stop and return, at the same times."""
+    from pytest_monerosim.backends.sim import build_world
+    from pytest_monerosim.layout.conditions import churn_schedule
+
+    churn = {"mean_session_s": "20m", "mean_downtime_s": "5m", "fraction": 0.5, "min_downtime_s": 60}
+    sc = net([{"group": "relays", "count": 20, "churn": churn},
+              {"group": "late", "count": 4, "start_time": "10m", "churn": {**churn, "fraction": 1.0}}],
+             duration="3h")
+    world = build_world(sc, registry, snapshot_interval_s=None)
+    seen: dict[str, list[float]] = {}
+    stop, start = world.p2p.stop, world.p2p.start
+
+    def stopping(node: Any) -> None:
+        seen.setdefault(node.name, []).append(world.engine.now)
+        stop(node)
+
+    def starting(node: Any) -> None:
+        if node.name in seen:  # a return (the first start is the node's own)
+            seen[node.name].append(world.engine.now)
+        start(node)
+
+    world.p2p.stop, world.p2p.start = stopping, starting  # type: ignore[method-assign]
+    world.run()
+    planned = churn_schedule(world.layout)
+    assert len(planned) == 14 and sum(map(len, planned.values())) > 20
+    for name, downs in planned.items():
+        flat = [t for down in downs for t in down if t <= world.duration]
+        assert seen.get(name, []) == pytest.approx(flat, abs=1e-9), name
+
+
 def test_spies_sit_in_few_subnets_and_relay_nothing(registry: Registry) -> None:
     spies = {"group": "spies", "count": 40, "honest": False, "out_peers": 0,
              "spy": {"subnets": 2, "announce": 10}}

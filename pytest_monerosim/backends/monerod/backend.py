@@ -121,10 +121,6 @@ def run(scenario: Scenario, registry: Registry, options: RunOptions,
         isolation=str(extra.get("isolation", os.environ.get("MONEROSIM_ISOLATION", "auto"))),
     ) as network:
         _say(f"monerosim: monerod hosts: {network.isolation} ({network.isolation_reason})")
-        churning = [g.group for g in scenario.nodes if g.churn is not None]
-        if churning:
-            _say(f"monerosim: churn of group(s) {', '.join(churning)} is not emulated on real daemons "
-                 "(they stay up); reachable, hidden and ban_list are")
         if scenario.transactions.shape is not None:
             _say("monerosim: transactions.shape is the simulator's: real wallets choose their "
                  "inputs and outputs (monero-wallet-rpc's transfer)")

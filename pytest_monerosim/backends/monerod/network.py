@@ -68,6 +68,7 @@ from ..plan import (
     build_plan,
     loopback_discovery,
 )
+from .churn import ChurnReplay
 from .daemon import MonerodNode
 from .errors import MonerodBackendError, ProcessDied
 from .hosts import (
@@ -174,6 +175,8 @@ class LoopbackNetwork:
         self.agent_procs: dict[str, ManagedProcess] = {}
         self.errors = AgentErrors()
         self.end_of_run: dict[str, object] = {}
+        self.churn: ChurnReplay | None = None
+        """The layout's churn replayed (:mod:`.churn`), once the daemons exist."""
         self.directory = WalletDirectory(self.shared_dir)
         self.t0: float | None = None
         self.stopped_at: float | None = None
@@ -286,6 +289,7 @@ class LoopbackNetwork:
                 address=self._rpc_ip(host.name),
                 exec_prefix=self.exec_prefix(host.name),
             )
+        self.churn = ChurnReplay(self)
         self.warm_record = seed_warm_chain(self)
         self._phase("warm_chain")
         first = [d for d in self.daemons.values() if d.spec.start_time <= 0]
@@ -432,7 +436,7 @@ class LoopbackNetwork:
         assert self.t0 is not None, "start() first"
         duration = self.plan.duration if duration is None else duration
         end = self.t0 + duration / self.time_scale
-        pending = sorted((d for d in self.daemons.values() if d.spec.start_time > 0),
+        pending = sorted((d for d in self.daemons.values() if d.spec.start_time > 0 and d.process is None),
                          key=lambda d: d.spec.start_time)
         next_progress = 0.0
         while True:
@@ -441,6 +445,8 @@ class LoopbackNetwork:
                 break
             while pending and self.now() >= pending[0].spec.start_time:
                 self._start_late(pending.pop(0))
+            if self.churn is not None:
+                self.churn.step()
             self.check_health()
             if self.progress is not None and now >= next_progress:
                 self.progress(min(self.now(), duration), duration, self.blocks_mined())
@@ -527,6 +533,10 @@ class LoopbackNetwork:
         result.extra["phases_s"] = dict(self.phases)
         result.extra["network"] = self.network_record()
         result.extra["end_of_run"] = self.end_of_run
+        if self.churn is not None and self.churn.record()["nodes"]:
+            churn = self.churn.record()
+            result.extra["churn"] = churn
+            result.extra["offline_at_end"] = churn.pop("offline_names")
         result.extra["timing"] = timing_record(result, time_scale=self.time_scale,
                                                target_s=self.plan.target_s)
         if self.plan.dynamic and self.netns is None:

@@ -69,7 +69,7 @@ from ..command_lines import (
     wallet_rpc_argv,
 )
 from ..parse import MONEROD_LOG
-from ..plan import AgentSpec, HostPlan, PlanOptions, ProcessPlan, build_plan
+from ..plan import AgentSpec, DaemonSpec, HostPlan, PlanOptions, ProcessPlan, build_plan
 from .gml import validate_gml
 from .gml_graph import gml_node_ids, write_gml
 from .schema import ShadowConfig, ShadowConfigError, validate_shadow_config
@@ -366,6 +366,25 @@ def _start_offsets(plan: ProcessPlan, stagger_s: float) -> dict[str, int]:
     return out
 
 
+def _sessions(daemon: DaemonSpec, start_ns: int, stop_ns: int) -> list[tuple[int, int | None]]:
+    """The daemon's sessions in Shadow time, ``(start, shutdown or None)``: one unless it
+    churns, then one per stretch between the layout's downtimes (``DaemonSpec.downtimes``,
+    run time, shifted as the host's start is), each on the same data directory."""
+    shift = start_ns - _ns(daemon.start_time)
+    out: list[tuple[int, int | None]] = []
+    begin = start_ns
+    for at, back in daemon.downtimes:
+        end = max(_ns(at) + shift, begin + _ns(0.001))  # Shadow: a shutdown after the start
+        if end >= stop_ns:
+            break
+        out.append((begin, end))
+        begin = _ns(back) + shift
+        if begin >= stop_ns:
+            return out
+    out.append((begin, None))
+    return out
+
+
 def build_shadow_config(
     plan: ProcessPlan,
     scenario: Scenario,
@@ -420,8 +439,14 @@ def build_shadow_config(
             argv = monerod_argv(host.daemon, address=addresses[host.name], data_dir="monerod",
                                 log_file=f"./{MONEROD_LOG}", peer_addresses=peers, binary=monerod,
                                 ban_list_file=ban_file)
-            processes.append(_process(argv, base_env, start, "running"))
-            described[host.name].append(f"monerod ({argv[0]})")
+            stop_ns = _ns(plan.duration) + _ns(settings.grace_s)
+            for i, (begin, end) in enumerate(_sessions(host.daemon, start, stop_ns)):
+                proc = _process(argv, base_env, begin, "running" if end is None else {"exited": 0})
+                if end is not None:  # churn: SIGTERM, monerod's graceful shutdown
+                    proc["shutdown_time"] = _time(end)
+                processes.append(proc)
+                described[host.name].append(f"monerod ({argv[0]})" if not i
+                                            else f"monerod after churn downtime {i}")
         for wallet in host.wallets:
             daemon = host.daemon
             assert daemon is not None, f"wallet {wallet.name} on host {host.name} without a daemon"
@@ -548,7 +573,7 @@ def write_shadow_dir(
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     manifest = {k: v for k, v in plan.to_json().items() if k != "edges"}  # the GML has the network
-    notes = not_emulated(plan, scenario)
+    notes = not_emulated(plan)
     atomic_write(out / PLAN_FILE, json.dumps({**manifest, "addresses": addresses, "notes": notes}, indent=1,
                                              sort_keys=True) + "\n")
     atomic_write(
@@ -561,7 +586,7 @@ def write_shadow_dir(
                            processes=described, compact=compact, settings=settings, notes=notes)
 
 
-def not_emulated(plan: ProcessPlan, scenario: Scenario) -> list[str]:
+def not_emulated(plan: ProcessPlan) -> list[str]:
     """The scenario's mainnet conditions this config leaves out, one line each."""
     notes = []
     natted = sorted(h.name for h in plan.hosts.values() if h.daemon is not None and not h.daemon.reachable)
@@ -570,7 +595,4 @@ def not_emulated(plan: ProcessPlan, scenario: Scenario) -> list[str]:
                      "Shadow has no packet filter, and monerod binds its outgoing connections to "
                      "--p2p-bind-ip (try_connect, abstract_tcp_server2.inl), so a listener on "
                      "loopback alone would cut the host off; these hosts take inbound connections")
-    churning = [g.group for g in scenario.nodes if g.churn is not None]
-    if churning:
-        notes.append(f"churn of group(s) {', '.join(churning)} is not emulated: their daemons stay up")
     return notes
