@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -116,6 +117,21 @@ def batch_se(flags: list[bool], batches: int = 20) -> float | None:
     mu = sum(means) / batches
     var = sum((m - mu) ** 2 for m in means) / (batches - 1)
     return math.sqrt(var / batches)
+
+
+def count_orphans(blocks: Iterable[Any], settled: int, on_main: set[Any],
+                  attacker: str) -> tuple[int, int]:
+    """(honest, attacker) blocks up to the settled height that are not on the main chain
+    (genesis aside): the orphans both backends report."""
+    honest = ours = 0
+    for b in blocks:
+        if b.parent is None or b.height > settled or b.id in on_main:
+            continue
+        if b.miner == attacker:
+            ours += 1
+        else:
+            honest += 1
+    return honest, ours
 
 
 def selfish_metrics(*, attacker: str, alpha: float, main_miners: list[str], found: int,
@@ -354,18 +370,9 @@ class SelfishMining(Attack):
         settled = min(settled, ref.height)
         main = ref.ancestor(settled).chain()[1:] if settled > 0 else []
         on_main = {b.id for b in main}
-        honest_found = orphan_honest = orphan_ours = 0
-        for b in world.tree.blocks.values():
-            if b.parent is None:
-                continue
-            if b.miner != node.name:
-                honest_found += 1
-            if b.height > settled or b.id in on_main:
-                continue
-            if b.miner == node.name:
-                orphan_ours += 1
-            else:
-                orphan_honest += 1
+        blocks = world.tree.blocks.values()
+        honest_found = sum(1 for b in blocks if b.parent is not None and b.miner != node.name)
+        orphan_honest, orphan_ours = count_orphans(blocks, settled, on_main, node.name)
         metrics = selfish_metrics(
             attacker=node.name, alpha=p.alpha, main_miners=[b.miner for b in main],
             found=self.found, honest_found=honest_found, withheld=self.withheld_total,

@@ -47,7 +47,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ...agents.runtime import Clock, EventLog
-from ...attacks.selfish_mining import SelfishMiningParams, race_probability, selfish_metrics
+from ...attacks.selfish_mining import SelfishMiningParams, count_orphans, race_probability, selfish_metrics
 from ...rpc import DaemonRpc
 from .. import BackendUnavailable
 from ..plan import BURN_ADDRESS
@@ -294,14 +294,7 @@ class SelfishMiningRun:
         p = self.p
         main = [b for b in result.main_chain()[1:] if b.height <= settled]
         on_main = {b.id for b in main}
-        orphan_honest = orphan_ours = 0
-        for b in result.blocks.values():
-            if b.parent is None or b.height > settled or b.id in on_main:
-                continue
-            if b.miner == p.node:
-                orphan_ours += 1
-            else:
-                orphan_honest += 1
+        orphan_honest, orphan_ours = count_orphans(result.blocks.values(), settled, on_main, p.node)
         metrics = selfish_metrics(
             attacker=p.node, alpha=p.alpha, main_miners=[str(b.miner) for b in main],
             found=self.found, honest_found=self.honest_found, withheld=self.withheld_total,
