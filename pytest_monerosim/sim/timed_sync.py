@@ -102,17 +102,17 @@ def merge_answer(p2p: P2PNetwork, node: Node, peer: Node, now: float) -> None:
     Its list is drawn from ``peer``'s white list, every address of which was journaled, so a
     node that knows every journaled address and its own (:meth:`~.peers.PeerBook.knows_all`,
     :func:`~.peers.own_address_known`) learns nothing from it: then only ``peer``'s random
-    draws are taken (and its outgoing peers' last-seen refreshed, as reading its list does),
-    not the list. A peer whose list is overridden (``advertise``) is always asked.
+    draws are taken, not the list. A peer whose list is overridden (``advertise``) is always
+    asked. (Reading the list would also refresh the peer's outgoing peers' last-seen times,
+    :meth:`~.p2p.P2PNetwork.refresh_seen`; that is left out too: every reader of those times
+    refreshes them first, and a refresh writes the same values whenever it runs, so one done
+    earlier is overwritten before anything reads it.)
     """
     book = node.book
     own = node.address
     if peer._advertise is None and book.knows_all(own) and own_address_known(book, own, now):
         depth = p2p.handshake_peers
-        peer_book = peer.book
-        if len(peer_book.white) > depth:
-            p2p.refresh_seen(peer)
-            peer_book.head_draws(peer.rng, depth)
+        peer.book.head_draws(peer.rng, depth)
         if len(book.gray_list) > book.gray_limit:
             book.trim_gray()
         return
