@@ -233,7 +233,7 @@ class P2PNetwork:
             return
         for x, link, y in ((a, la, b), (b, lb, a)):
             if link.outgoing and y.address in x.book.white:
-                x.book.white[y.address] = link.since if link.since > x.last_tick else x.last_tick
+                x.book.set_seen(y.address, link.since if link.since > x.last_tick else x.last_tick)
         del a.links[b]
         del b.links[a]
         for x, link, y, keep_anchor in ((a, la, b, shutdown), (b, lb, a, False)):
@@ -569,8 +569,14 @@ class P2PNetwork:
         so it is done only when someone reads the times: a white pick, a head
         of more than ``handshake_peers`` entries, an eviction, a disconnect.
         """
-        white = node.book.white
+        book = node.book
+        white = book.white
         last = node.last_tick
+        if book.seq is not None:  # the head-of-list index is kept: write through the book
+            for peer, link in node.links.items():
+                if link.outgoing and peer.address in white:
+                    book.set_seen(peer.address, link.since if link.since > last else last)
+            return
         for peer, link in node.links.items():
             if link.outgoing and peer.address in white:
                 white[peer.address] = link.since if link.since > last else last
@@ -601,7 +607,7 @@ class P2PNetwork:
             if len(white) < book.white_limit:  # fast path of whitelist(): no eviction
                 book.take_gray(address)
                 book.journal_append(address)
-                white[address] = now
+                book.insert_white(address, now)
             else:
                 self.whitelist(node, address, now)
             self.merge_probe_answer(node, target, now)
