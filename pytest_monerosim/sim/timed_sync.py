@@ -48,21 +48,34 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
             and gossip.max_burst <= prev):
         node.tick_clock = node.skip_clock = gossip.tick()
         return
-    if node.skip_clock:
-        materialize(node)
+    stamp = node.skip_clock
     node.tick_clock = gossip.tick()
     depth = p2p.handshake_peers
     if not full:
+        # materialize() inlined, one link at a time: a link whose position is still that of
+        # the last skipped sync (born before it) needs it only to tell whether its peer's
+        # journal grew by more than ``depth`` since, which the journal's clock tells at once.
+        node.skip_clock = 0
         for peer, link in node.links.items():
             advertise = peer._advertise
             if advertise is not None:
+                if link.born < stamp:
+                    link.seen_journal = bisect_right(peer.book.journal_clock, stamp)
                 book.merge(advertise(node), own, now)
                 continue
-            end = len(peer.journal)
-            if end - link.seen_journal > depth:
+            if link.born < stamp:  # (stamp 0: no skipped sync, never)
+                clock = peer.book.journal_clock
+                end = len(clock)
+                grew = end > depth and clock[end - depth - 1] > stamp
+            else:
+                end = len(peer.journal)
+                grew = end - link.seen_journal > depth
+            if grew:
                 merge_answer(p2p, node, peer, now)
             link.seen_journal = end
         return
+    if stamp:
+        materialize(node)
     if gossip.advertisers:
         _merge_each(p2p, node, now)
         return
