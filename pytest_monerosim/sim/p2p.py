@@ -572,10 +572,18 @@ class P2PNetwork:
         book = node.book
         white = book.white
         last = node.last_tick
-        if book.seq is not None:  # the head-of-list index is kept: write through the book
+        if book.seq is not None:  # the head-of-list index is kept: PeerBook.set_seen, inlined
+            top = book.top
+            floor = book.top_floor
             for peer, link in node.links.items():
-                if link.outgoing and peer.address in white:
-                    book.set_seen(peer.address, link.since if link.since > last else last)
+                if link.outgoing:
+                    address = peer.address
+                    if address in white:
+                        white[address] = seen = link.since if link.since > last else last
+                        if seen >= floor:
+                            top.add(address)
+                        else:
+                            top.discard(address)
             return
         for peer, link in node.links.items():
             if link.outgoing and peer.address in white:
