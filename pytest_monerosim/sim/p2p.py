@@ -267,6 +267,8 @@ class P2PNetwork:
         b.links_added += 1
         a.out_count += 1
         b.in_count += 1
+        if self.dynamic and b.static_peers is None:
+            b.new_incoming.append((a, lb))
         if self.dynamic and a.static_peers is None:
             book = a.book
             self.whitelist(a, b.address, now)
@@ -513,6 +515,7 @@ class P2PNetwork:
             if dynamic:
                 timed_sync.materialize(node)
                 node.tick_clock = 0  # filtered links kept older positions
+                node.new_incoming.clear()
             timed_sync.sync_filtered(self, node, now, dynamic)
         else:
             if dynamic:

@@ -27,14 +27,18 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
     so doing all merges before the chain checks orders nothing differently.)
 
     A node that knows every address any journal has held merges nothing from
-    a journal. If, besides, no connection is new since its last sync, no
-    peer's journal grew by more than ``handshake_peers`` since then (which
-    would merge a freshly drawn advertised list, drawing from the peer's rng)
-    and no node overrides its advertised list, the sync has nothing to do
-    and skips the connections: it only stamps the tick, from which each
-    link's position in its peer's journal is recovered when needed
-    (:func:`materialize`). Otherwise, a node that knows everything only
-    moves the positions (and still merges the lists that draw).
+    a journal. If, besides, no peer's journal grew by more than
+    ``handshake_peers`` since then (which would merge a freshly drawn advertised
+    list, drawing from the peer's rng) and no node overrides its advertised
+    list, the sync skips the connections: it only stamps the tick, from which
+    each link's position in its peer's journal is recovered when needed
+    (:func:`materialize`). Connections opened since the last sync do not change
+    that but for incoming ones (``Node.new_incoming``), whose first sync reads
+    the peer's journal from its start: those are looked at one by one (an
+    outgoing one's position is its peer's journal length when it opened, later
+    than the last sync, so its peer's journal grew even less since).
+    Otherwise, a node that knows everything only moves the positions (and
+    still merges the lists that draw).
     """
     book = node.book
     gossip = book.shared
@@ -44,9 +48,19 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
     own = node.address
     full = not book.knows_all(own) or (own_heard_since(gossip, own, prev, fresh)
                                        and not own_address_known(book, own, now))
-    if (not full and not fresh and prev and not gossip.advertisers
-            and gossip.max_burst <= prev):
+    new_incoming = node.new_incoming
+    if new_incoming:
+        node.new_incoming = []
+    if not full and prev and not gossip.advertisers and gossip.max_burst <= prev:
         node.tick_clock = node.skip_clock = gossip.tick()
+        if fresh and new_incoming:
+            # The loop below, for the only links it could merge from (in links' order: a
+            # link's place in ``links`` is its opening), with the positions left lazy.
+            depth = p2p.handshake_peers
+            links = node.links
+            for peer, link in new_incoming:
+                if links.get(peer) is link and len(peer.journal) - link.seen_journal > depth:
+                    merge_answer(p2p, node, peer, now)
         return
     stamp = node.skip_clock
     node.tick_clock = gossip.tick()
