@@ -236,6 +236,13 @@ class P2PNetwork:
                 x.book.set_seen(y.address, link.since if link.since > x.last_tick else x.last_tick)
         del a.links[b]
         del b.links[a]
+        for x, y in ((a, b), (b, a)):
+            counts = x.link_subnets
+            left = counts.get(y.subnet, 0) - 1
+            if left > 0:
+                counts[y.subnet] = left
+            else:
+                counts.pop(y.subnet, None)
         for x, link, y, keep_anchor in ((a, la, b, shutdown), (b, lb, a, False)):
             if link.outgoing:
                 x.out_count -= 1
@@ -265,6 +272,9 @@ class P2PNetwork:
         b.links[a] = lb
         a.links_added += 1
         b.links_added += 1
+        for x, y in ((a, b), (b, a)):
+            counts = x.link_subnets
+            counts[y.subnet] = counts.get(y.subnet, 0) + 1
         a.out_count += 1
         b.in_count += 1
         if self.dynamic and b.static_peers is None:

@@ -22,17 +22,9 @@ GRAY_DRAWS = 64
 """Random gray draws before falling back to a full scan of the list."""
 
 
-def link_subnets(node: Node) -> set[str]:
-    """The /16s of ``node``'s connections, cached until a link opens or closes.
-
-    ``(links_added, len(links))`` names the link set: only opening a link bumps
-    ``links_added`` and only closing one shrinks the dict without it.
-    """
-    key = (node.links_added, len(node.links))
-    if node.subnets_key != key:
-        node.subnets_cache = {p.subnet for p in node.links}
-        node.subnets_key = key
-    return node.subnets_cache
+def link_subnets(node: Node) -> dict[str, int]:
+    """The /16s of ``node``'s connections (the keys; each with its number of connections)."""
+    return node.link_subnets
 
 
 def pick_white(p2p: P2PNetwork, node: Node) -> str | None:
@@ -72,7 +64,7 @@ INDEX_MARGIN = 16
 """Entries kept in the index's ``top`` beyond the ones the last draw read."""
 
 
-def _white_from_top(p2p: P2PNetwork, book: PeerBook, subnets: set[str]) -> list[str] | None:
+def _white_from_top(p2p: P2PNetwork, book: PeerBook, subnets: dict[str, int]) -> list[str] | None:
     """The filtered head read from the index's ``top`` only (None if it is too short)."""
     white = book.white
     top = [a for a in book.top if a in white]
@@ -86,7 +78,7 @@ def _white_from_top(p2p: P2PNetwork, book: PeerBook, subnets: set[str]) -> list[
     return filtered
 
 
-def _white_candidates(p2p: P2PNetwork, entries: list[tuple[str, float]], subnets: set[str],
+def _white_candidates(p2p: P2PNetwork, entries: list[tuple[str, float]], subnets: dict[str, int],
                       partial: bool) -> tuple[list[str] | None, int]:
     """monerod's filtered head of the white list: up to ``WHITE_PICK_DEPTH`` addresses, newest
     first, one per host, leaving out the connections' /16s while others exist; and how many
