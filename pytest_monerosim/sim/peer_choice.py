@@ -67,9 +67,11 @@ INDEX_MARGIN = 16
 def _white_from_top(p2p: P2PNetwork, book: PeerBook, subnets: dict[str, int]) -> list[str] | None:
     """The filtered head read from the index's ``top`` only (None if it is too short)."""
     white = book.white
-    top = [a for a in book.top if a in white]
-    top.sort(key=book.seq.__getitem__)  # the white list's order: ties stay in it below
-    entries = [(a, white[a]) for a in top]
+    try:  # in the white list's order first: ties stay in it below
+        entries = [(a, white[a]) for a in sorted(book.top, key=book.seq.__getitem__)]
+    except KeyError:  # the list was written around PeerBook's methods: index it again
+        book.seq = None
+        return None
     entries.sort(key=itemgetter(1), reverse=True)
     filtered, read = _white_candidates(p2p, entries, subnets, partial=len(entries) < len(white))
     if filtered is not None and len(entries) > read + 2 * INDEX_MARGIN:  # raise the floor
