@@ -64,7 +64,10 @@ EXTENSION POINTS (attacks build on these):
 * ``node.book`` — the lists themselves (:class:`~.peers.PeerBook`): seed a
   victim's gray list with ``add_gray``/``merge``, whitelist with
   :meth:`P2PNetwork.whitelist`. Outgoing peers' last-seen times are refreshed
-  lazily: call :meth:`P2PNetwork.refresh_seen` before reading the values.
+  lazily: call :meth:`P2PNetwork.refresh_seen` before reading the values. Write
+  the white list through the book's methods (``add_white``, ``set_seen``,
+  ``remove_white``), not ``book.white[...]``: a long list keeps an index of its
+  head (:meth:`~.peers.PeerBook.index_white`) that only they update.
 """
 
 from __future__ import annotations
