@@ -76,7 +76,7 @@ class Node:
         "out_count", "in_count", "out_limit", "in_limit", "anchor_limit", "book",
         "maker_busy", "next_seed_at", "anchor_queue", "static_peers", "rng", "last_tick",
         "maker_backoff", "tick_clock", "skip_clock", "links_added", "links_ticked", "hidden",
-        "subnets_key", "subnets_cache",
+        "link_subnets", "new_incoming",
         # mining
         "hashrate", "mining", "strategy",
     )
@@ -174,9 +174,13 @@ class Node:
         link's ``seen_journal`` is then the peer's journal length at that tick."""
         self.links_added = 0
         self.links_ticked = 0
-        self.subnets_key: tuple[int, int] | None = None
-        self.subnets_cache: set[str] = set()
-        """The /16s of the connections (:func:`~.peer_choice.link_subnets`)."""
+        self.new_incoming: list[tuple[Node, Link]] = []
+        """Incoming connections opened since the last timed sync (their ``seen_journal`` is 0:
+        the first sync merges the peer's journal from its start; see
+        :func:`~.timed_sync.merge_journals`)."""
+        self.link_subnets: dict[str, int] = {}
+        """The /16s of the connections, each with its number of connections (kept by
+        :meth:`~.p2p.P2PNetwork._establish` and :meth:`~.p2p.P2PNetwork.disconnect`)."""
         self.rng = derive_rng(world.seed, f"p2p:{name}")
         self.hashrate = hashrate
         self.mining = False

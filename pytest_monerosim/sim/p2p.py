@@ -64,7 +64,10 @@ EXTENSION POINTS (attacks build on these):
 * ``node.book`` — the lists themselves (:class:`~.peers.PeerBook`): seed a
   victim's gray list with ``add_gray``/``merge``, whitelist with
   :meth:`P2PNetwork.whitelist`. Outgoing peers' last-seen times are refreshed
-  lazily: call :meth:`P2PNetwork.refresh_seen` before reading the values.
+  lazily: call :meth:`P2PNetwork.refresh_seen` before reading the values. Write
+  the white list through the book's methods (``add_white``, ``set_seen``,
+  ``remove_white``), not ``book.white[...]``: a long list keeps an index of its
+  head (:meth:`~.peers.PeerBook.index_white`) that only they update.
 """
 
 from __future__ import annotations
@@ -233,9 +236,16 @@ class P2PNetwork:
             return
         for x, link, y in ((a, la, b), (b, lb, a)):
             if link.outgoing and y.address in x.book.white:
-                x.book.white[y.address] = link.since if link.since > x.last_tick else x.last_tick
+                x.book.set_seen(y.address, link.since if link.since > x.last_tick else x.last_tick)
         del a.links[b]
         del b.links[a]
+        for x, y in ((a, b), (b, a)):
+            counts = x.link_subnets
+            left = counts.get(y.subnet, 0) - 1
+            if left > 0:
+                counts[y.subnet] = left
+            else:
+                counts.pop(y.subnet, None)
         for x, link, y, keep_anchor in ((a, la, b, shutdown), (b, lb, a, False)):
             if link.outgoing:
                 x.out_count -= 1
@@ -265,8 +275,13 @@ class P2PNetwork:
         b.links[a] = lb
         a.links_added += 1
         b.links_added += 1
+        for x, y in ((a, b), (b, a)):
+            counts = x.link_subnets
+            counts[y.subnet] = counts.get(y.subnet, 0) + 1
         a.out_count += 1
         b.in_count += 1
+        if self.dynamic and b.static_peers is None:
+            b.new_incoming.append((a, lb))
         if self.dynamic and a.static_peers is None:
             book = a.book
             self.whitelist(a, b.address, now)
@@ -515,6 +530,7 @@ class P2PNetwork:
             if dynamic:
                 timed_sync.materialize(node)
                 node.tick_clock = 0  # filtered links kept older positions
+                node.new_incoming.clear()
             timed_sync.sync_filtered(self, node, now, dynamic)
         else:
             if dynamic:
@@ -571,8 +587,22 @@ class P2PNetwork:
         so it is done only when someone reads the times: a white pick, a head
         of more than ``handshake_peers`` entries, an eviction, a disconnect.
         """
-        white = node.book.white
+        book = node.book
+        white = book.white
         last = node.last_tick
+        if book.seq is not None:  # the head-of-list index is kept: PeerBook.set_seen, inlined
+            top = book.top
+            floor = book.top_floor
+            for peer, link in node.links.items():
+                if link.outgoing:
+                    address = peer.address
+                    if address in white:
+                        white[address] = seen = link.since if link.since > last else last
+                        if seen >= floor:
+                            top.add(address)
+                        else:
+                            top.discard(address)
+            return
         for peer, link in node.links.items():
             if link.outgoing and peer.address in white:
                 white[peer.address] = link.since if link.since > last else last
@@ -603,7 +633,7 @@ class P2PNetwork:
             if len(white) < book.white_limit:  # fast path of whitelist(): no eviction
                 book.take_gray(address)
                 book.journal_append(address)
-                white[address] = now
+                book.insert_white(address, now)
             else:
                 self.whitelist(node, address, now)
             self.merge_probe_answer(node, target, now)

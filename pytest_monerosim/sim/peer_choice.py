@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .network import World
     from .node import Node
     from .p2p import P2PNetwork
+    from .peers import PeerBook
 
 WHITE_PICK_DEPTH = 20
 """A white pick considers the 20 most recently seen usable candidates."""
@@ -21,35 +22,84 @@ GRAY_DRAWS = 64
 """Random gray draws before falling back to a full scan of the list."""
 
 
-def link_subnets(node: Node) -> set[str]:
-    """The /16s of ``node``'s connections, cached until a link opens or closes.
-
-    ``(links_added, len(links))`` names the link set: only opening a link bumps
-    ``links_added`` and only closing one shrinks the dict without it.
-    """
-    key = (node.links_added, len(node.links))
-    if node.subnets_key != key:
-        node.subnets_cache = {p.subnet for p in node.links}
-        node.subnets_key = key
-    return node.subnets_cache
+def link_subnets(node: Node) -> dict[str, int]:
+    """The /16s of ``node``'s connections (the keys; each with its number of connections)."""
+    return node.link_subnets
 
 
 def pick_white(p2p: P2PNetwork, node: Node) -> str | None:
     """One white draw: the 20 most recently seen (one per /16 and host while others
     exist), the newest favoured (``get_random_index_with_fixed_probability``)."""
-    white = node.book.white
+    book = node.book
+    white = book.white
     if not white:
         return None
     p2p.refresh_seen(node)
+    subnets = link_subnets(node)
+    filtered = None
+    if book.seq is not None:
+        filtered = _white_from_top(p2p, book, subnets)
+    if filtered is None:
+        entries = sorted(white.items(), key=itemgetter(1), reverse=True)
+        filtered, read = _white_candidates(p2p, entries, subnets, partial=False)
+        assert filtered is not None
+        if len(white) > INDEX_MIN:
+            floor = entries[min(read + INDEX_MARGIN, len(entries)) - 1][1]
+            book.index_white(floor, [a for a, seen in entries if seen >= floor])
+    if not filtered:
+        return None
+    m = min(len(filtered) - 1, WHITE_PICK_DEPTH)
+    if not m:
+        return filtered[0]
+    x = node.rng.randrange(16 * m + 1)
+    return filtered[x * x * x // (m * m * 4096)]
+
+
+INDEX_MIN = 256
+"""A white list longer than this is read through its book's head-of-list index (``seq``,
+``top``: :meth:`~.peers.PeerBook.index_white`) rather than sorted whole for every draw: with
+hundreds of entries per node, of a thousand nodes, reading every last-seen time (one float
+object each, scattered in memory) costs a cache miss per entry."""
+INDEX_MARGIN = 16
+"""Entries kept in the index's ``top`` beyond the ones the last draw read."""
+
+
+def _white_from_top(p2p: P2PNetwork, book: PeerBook, subnets: dict[str, int]) -> list[str] | None:
+    """The filtered head read from the index's ``top`` only (None if it is too short)."""
+    white = book.white
+    try:  # in the white list's order first: ties stay in it below
+        entries = [(a, white[a]) for a in sorted(book.top, key=book.seq.__getitem__)]
+    except KeyError:  # the list was written around PeerBook's methods: index it again
+        book.seq = None
+        return None
+    entries.sort(key=itemgetter(1), reverse=True)
+    filtered, read = _white_candidates(p2p, entries, subnets, partial=len(entries) < len(white))
+    if filtered is not None and len(entries) > read + 2 * INDEX_MARGIN:  # raise the floor
+        floor = entries[read + INDEX_MARGIN - 1][1]
+        book.index_white(floor, [a for a, seen in entries if seen >= floor])
+    return filtered
+
+
+def _white_candidates(p2p: P2PNetwork, entries: list[tuple[str, float]], subnets: dict[str, int],
+                      partial: bool) -> tuple[list[str] | None, int]:
+    """monerod's filtered head of the white list: up to ``WHITE_PICK_DEPTH`` addresses, newest
+    first, one per host, leaving out the connections' /16s while others exist; and how many
+    entries that read.
+
+    ``entries`` is the white list sorted by last-seen, newest first (a stable sort: ties in
+    the list's order), or, with ``partial``, a prefix of that: every entry seen at or after
+    some time. A prefix gives the whole list's answer unless the scan runs off its end (then
+    None).
+    """
     cache = p2p.world.addr_cache
     parts = p2p.world.addr_parts
-    subnets = link_subnets(node)
-    entries = sorted(white.items(), key=itemgetter(1), reverse=True)
     filtered: list[str] = []
+    read = 0
     for skip_same_subnet in (True, False):
         hosts: set[str] = set()
         skipped = 0
-        for address, _seen in entries:
+        i = 0
+        for i, (address, _seen) in enumerate(entries):  # noqa: B007 (read after the loop)
             if len(filtered) >= WHITE_PICK_DEPTH:
                 break
             host, subnet = cache.get(address) or parts(address)
@@ -58,15 +108,14 @@ def pick_white(p2p: P2PNetwork, node: Node) -> str | None:
             else:
                 filtered.append(address)
             hosts.add(host)
+        else:
+            i = len(entries)
+            if partial and len(filtered) < WHITE_PICK_DEPTH:
+                return None, i  # ran off the prefix: the entries below could change the answer
+        read = max(read, i)
         if filtered or not skipped:
             break
-    if not filtered:
-        return None
-    m = min(len(filtered) - 1, WHITE_PICK_DEPTH)
-    if not m:
-        return filtered[0]
-    x = node.rng.randrange(16 * m + 1)
-    return filtered[x * x * x // (m * m * 4096)]
+    return filtered, read
 
 
 def pick_gray(world: World, node: Node) -> str | None:

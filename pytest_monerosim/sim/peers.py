@@ -132,7 +132,8 @@ class PeerBook:
     """White, gray and anchor lists of one node."""
 
     __slots__ = ("white", "journal", "journal_clock", "gray_pos", "gray_list", "anchors", "failed",
-                 "white_limit", "gray_limit", "shared", "forgets", "sat_key", "sat")
+                 "white_limit", "gray_limit", "shared", "forgets", "sat_key", "sat", "seq", "seq_next",
+                 "top", "top_floor")
 
     def __init__(self, white_limit: int = 1000, gray_limit: int = 5000,
                  shared: Gossip | None = None) -> None:
@@ -145,6 +146,12 @@ class PeerBook:
         """Addresses dropped from the white or gray list (not gray → white moves)."""
         self.sat_key: tuple[int, int, int] | None = None
         self.sat = False
+        # The head-of-white-list index (see index_white), built by the first white pick on a
+        # long list.
+        self.seq: dict[str, int] | None = None
+        self.seq_next = 0
+        self.top: set[str] = set()
+        self.top_floor = 0.0
         # Gray list: insertion-ordered dict (for FIFO eviction) of address -> index
         # into gray_list (for O(1) uniform random picks).
         self.gray_pos: dict[str, int] = {}
@@ -162,11 +169,45 @@ class PeerBook:
             self.journal_append(address)
             if address in self.gray_pos:
                 self.take_gray(address)
-        white[address] = now
+            self.insert_white(address, now)
+        else:
+            self.set_seen(address, now)
         if len(white) > self.white_limit:
             oldest = min(white.items(), key=itemgetter(1))[0]
-            del white[oldest]
-            self.forgets += 1
+            self.remove_white(oldest)
+
+    # The white list's write paths keep the head-of-list index (``seq``, ``top``) when it is
+    # built; write the list through them, not ``white[...] = ...``.
+    def insert_white(self, address: str, when: float) -> None:
+        """Put an address not in the white list into it, last seen at ``when``."""
+        self.white[address] = when
+        seq = self.seq
+        if seq is not None:
+            seq[address] = self.seq_next
+            self.seq_next += 1
+            if when >= self.top_floor:
+                self.top.add(address)
+
+    def set_seen(self, address: str, when: float) -> None:
+        """Set the last-seen time of an address in the white list."""
+        self.white[address] = when
+        if self.seq is not None:
+            if when >= self.top_floor:
+                self.top.add(address)
+            else:
+                self.top.discard(address)
+
+    def index_white(self, floor: float, top: Iterable[str]) -> None:
+        """(Re)build the head-of-list index: ``seq``, each entry's place in the list's
+        insertion order (the order ``white`` iterates in, which breaks last-seen ties), and
+        ``top``, every entry last seen at or after ``floor`` (:func:`~.peer_choice.pick_white`
+        reads only these until it needs more)."""
+        if self.seq is None:
+            self.seq = dict(zip(self.white, POSITIONS if len(self.white) <= POSITIONS_N else count(),
+                                strict=False))
+            self.seq_next = len(self.seq)
+        self.top_floor = floor
+        self.top = set(top)
 
     def journal_append(self, address: str) -> None:
         """Record a white-list addition (what peers merge at their next timed sync)."""
@@ -184,6 +225,9 @@ class PeerBook:
     def remove_white(self, address: str) -> None:
         if self.white.pop(address, None) is not None:
             self.forgets += 1
+            if self.seq is not None:
+                del self.seq[address]
+                self.top.discard(address)
 
     def knows_all(self, own: str) -> bool:
         """Does this book hold every address any journal has held (white, gray or ``own``)?

@@ -27,14 +27,18 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
     so doing all merges before the chain checks orders nothing differently.)
 
     A node that knows every address any journal has held merges nothing from
-    a journal. If, besides, no connection is new since its last sync, no
-    peer's journal grew by more than ``handshake_peers`` since then (which
-    would merge a freshly drawn advertised list, drawing from the peer's rng)
-    and no node overrides its advertised list, the sync has nothing to do
-    and skips the connections: it only stamps the tick, from which each
-    link's position in its peer's journal is recovered when needed
-    (:func:`materialize`). Otherwise, a node that knows everything only
-    moves the positions (and still merges the lists that draw).
+    a journal. If, besides, no peer's journal grew by more than
+    ``handshake_peers`` since then (which would merge a freshly drawn advertised
+    list, drawing from the peer's rng) and no node overrides its advertised
+    list, the sync skips the connections: it only stamps the tick, from which
+    each link's position in its peer's journal is recovered when needed
+    (:func:`materialize`). Connections opened since the last sync do not change
+    that but for incoming ones (``Node.new_incoming``), whose first sync reads
+    the peer's journal from its start: those are looked at one by one (an
+    outgoing one's position is its peer's journal length when it opened, later
+    than the last sync, so its peer's journal grew even less since).
+    Otherwise, a node that knows everything only moves the positions (and
+    still merges the lists that draw).
     """
     book = node.book
     gossip = book.shared
@@ -44,25 +48,48 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
     own = node.address
     full = not book.knows_all(own) or (own_heard_since(gossip, own, prev, fresh)
                                        and not own_address_known(book, own, now))
-    if (not full and not fresh and prev and not gossip.advertisers
-            and gossip.max_burst <= prev):
+    new_incoming = node.new_incoming
+    if new_incoming:
+        node.new_incoming = []
+    if not full and prev and not gossip.advertisers and gossip.max_burst <= prev:
         node.tick_clock = node.skip_clock = gossip.tick()
+        if fresh and new_incoming:
+            # The loop below, for the only links it could merge from (in links' order: a
+            # link's place in ``links`` is its opening), with the positions left lazy.
+            depth = p2p.handshake_peers
+            links = node.links
+            for peer, link in new_incoming:
+                if links.get(peer) is link and len(peer.journal) - link.seen_journal > depth:
+                    merge_answer(p2p, node, peer, now)
         return
-    if node.skip_clock:
-        materialize(node)
+    stamp = node.skip_clock
     node.tick_clock = gossip.tick()
     depth = p2p.handshake_peers
     if not full:
+        # materialize() inlined, one link at a time: a link whose position is still that of
+        # the last skipped sync (born before it) needs it only to tell whether its peer's
+        # journal grew by more than ``depth`` since, which the journal's clock tells at once.
+        node.skip_clock = 0
         for peer, link in node.links.items():
             advertise = peer._advertise
             if advertise is not None:
+                if link.born < stamp:
+                    link.seen_journal = bisect_right(peer.book.journal_clock, stamp)
                 book.merge(advertise(node), own, now)
                 continue
-            end = len(peer.journal)
-            if end - link.seen_journal > depth:
+            if link.born < stamp:  # (stamp 0: no skipped sync, never)
+                clock = peer.book.journal_clock
+                end = len(clock)
+                grew = end > depth and clock[end - depth - 1] > stamp
+            else:
+                end = len(peer.journal)
+                grew = end - link.seen_journal > depth
+            if grew:
                 merge_answer(p2p, node, peer, now)
             link.seen_journal = end
         return
+    if stamp:
+        materialize(node)
     if gossip.advertisers:
         _merge_each(p2p, node, now)
         return
@@ -102,17 +129,17 @@ def merge_answer(p2p: P2PNetwork, node: Node, peer: Node, now: float) -> None:
     Its list is drawn from ``peer``'s white list, every address of which was journaled, so a
     node that knows every journaled address and its own (:meth:`~.peers.PeerBook.knows_all`,
     :func:`~.peers.own_address_known`) learns nothing from it: then only ``peer``'s random
-    draws are taken (and its outgoing peers' last-seen refreshed, as reading its list does),
-    not the list. A peer whose list is overridden (``advertise``) is always asked.
+    draws are taken, not the list. A peer whose list is overridden (``advertise``) is always
+    asked. (Reading the list would also refresh the peer's outgoing peers' last-seen times,
+    :meth:`~.p2p.P2PNetwork.refresh_seen`; that is left out too: every reader of those times
+    refreshes them first, and a refresh writes the same values whenever it runs, so one done
+    earlier is overwritten before anything reads it.)
     """
     book = node.book
     own = node.address
     if peer._advertise is None and book.knows_all(own) and own_address_known(book, own, now):
         depth = p2p.handshake_peers
-        peer_book = peer.book
-        if len(peer_book.white) > depth:
-            p2p.refresh_seen(peer)
-            peer_book.head_draws(peer.rng, depth)
+        peer.book.head_draws(peer.rng, depth)
         if len(book.gray_list) > book.gray_limit:
             book.trim_gray()
         return
