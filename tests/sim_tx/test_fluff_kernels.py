@@ -115,7 +115,9 @@ def test_a_run_is_identical_with_and_without_numba(monkeypatch: pytest.MonkeyPat
 
 def test_the_numpy_path_is_chosen_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MONEROSIM_FLUFF_KERNEL", "numpy")
-    assert FluffEngine(4, seed=1).k.flush is fluff_kernels.flush_np
+    from pytest_monerosim.sim.tx.fluff_fused import flush_np_bw
+
+    assert FluffEngine(4, seed=1).k.flush_bw is flush_np_bw
     monkeypatch.delenv("MONEROSIM_FLUFF_KERNEL")
     assert FluffEngine(4, seed=1).k.compiled
 

@@ -13,7 +13,9 @@
 from __future__ import annotations
 
 import random
+from bisect import bisect_left
 from collections.abc import Sequence
+from operator import itemgetter
 
 import numpy as np
 
@@ -27,19 +29,26 @@ from .weights import MAX_OUTPUTS, estimate_weight
 MAX_INPUTS = 64
 
 
+_BY_AMOUNT = itemgetter(1, 0)
+_AMOUNT = itemgetter(1)
+
+
 def select_inputs(spendable: Sequence[tuple[int, int]], amount: int, per_byte: int,
-                  n_outputs: int, ring_size: int, min_inputs: int = 1) -> tuple[list[tuple[int, int]], int]:
+                  n_outputs: int, ring_size: int, min_inputs: int = 1, *,
+                  presorted: bool = False) -> tuple[list[tuple[int, int]], int]:
     """Outputs to spend and the fee; ``InsufficientFunds`` if they cannot cover ``amount``.
 
     ``min_inputs`` (a drawn tx shape): after the covering set, add the smallest other
     outputs that still pay for the larger fee until there are that many (or none are left).
+    ``presorted``: ``spendable`` is already sorted by amount, then id (a wallet's view is).
     """
-    chosen, fee = _covering(spendable, amount, per_byte, n_outputs, ring_size)
+    ordered = spendable if presorted else sorted(spendable, key=_BY_AMOUNT)
+    chosen, fee = _covering(ordered, amount, per_byte, n_outputs, ring_size)
     if len(chosen) >= min_inputs:
         return chosen, fee
     taken = {oid for oid, _ in chosen}
     total = sum(v for _, v in chosen)
-    for oid, value in sorted(spendable, key=lambda x: (x[1], x[0])):
+    for oid, value in ordered:
         if len(chosen) >= min(min_inputs, MAX_INPUTS):
             break
         if oid in taken:
@@ -52,16 +61,17 @@ def select_inputs(spendable: Sequence[tuple[int, int]], amount: int, per_byte: i
     return chosen, fee
 
 
-def _covering(spendable: Sequence[tuple[int, int]], amount: int, per_byte: int,
+def _covering(ordered: Sequence[tuple[int, int]], amount: int, per_byte: int,
               n_outputs: int, ring_size: int) -> tuple[list[tuple[int, int]], int]:
+    """The smallest single output that covers ``amount`` and the fee, else the largest ones until
+    they do (``ordered``: by amount, then id)."""
     def fee(n_in: int) -> int:
         return fee_for_weight(estimate_weight(n_in, n_outputs, ring_size), per_byte)
 
-    ordered = sorted(spendable, key=lambda x: (x[1], x[0]))
     one = fee(1)
-    for oid, value in ordered:
-        if value >= amount + one:
-            return [(oid, value)], one
+    first = bisect_left(ordered, amount + one, key=_AMOUNT)
+    if first < len(ordered):
+        return [ordered[first]], one
     chosen: list[tuple[int, int]] = []
     total = 0
     for oid, value in reversed(ordered):
@@ -71,10 +81,10 @@ def _covering(spendable: Sequence[tuple[int, int]], amount: int, per_byte: int,
             return chosen, fee(len(chosen))
         if len(chosen) >= MAX_INPUTS:
             break
-    available = sum(v for _, v in spendable)
+    available = sum(v for _, v in ordered)
     raise InsufficientFunds(
         f"needs {amount} + fee {fee(max(1, len(chosen)))} atomic units; unlocked {available} in "
-        f"{len(spendable)} output(s)")
+        f"{len(ordered)} output(s)")
 
 
 def split_outputs(outputs: Sequence[tuple[str, int]], payments: int) -> list[tuple[str, int]]:
@@ -121,11 +131,13 @@ def build(
     now: float,
     min_inputs: int = 1,
     n_outputs: int = 0,
+    presorted: bool = False,
 ) -> Tx:
     """A new tx (its outputs registered in ``ledger``, the tx itself not yet).
 
     ``min_inputs`` and ``n_outputs`` (change included) come from a drawn tx shape; more
     outputs than destinations + change split the first payment into equal parts.
+    ``presorted``: ``spendable`` is sorted by amount, then id.
     """
     for name, amount in outputs:
         if amount <= 0:
@@ -133,7 +145,8 @@ def build(
     outputs = split_outputs(outputs, n_outputs - 1)
     amount = sum(a for _, a in outputs)
     n_out = len(outputs) + 1
-    inputs, fee = select_inputs(spendable, amount, per_byte, n_out, ring_size, min_inputs)
+    inputs, fee = select_inputs(spendable, amount, per_byte, n_out, ring_size, min_inputs,
+                                presorted=presorted)
     change = sum(v for _, v in inputs) - amount - fee
     picker = GammaPicker(chain.cum, rng)
     rings: list[tuple[int, ...]] = []

@@ -414,7 +414,7 @@ class TxLayer:
                    origin=node.name, spendable=wallet.spendable(), outputs=named,
                    per_byte=self.fee_per_byte(node.chain.tip, priority),
                    ring_size=self.cfg.ring_size, now=self.world.engine.now,
-                   min_inputs=min_inputs, n_outputs=n_outputs)
+                   min_inputs=min_inputs, n_outputs=n_outputs, presorted=True)
         self._submit(tx, node)
         wallet.add_pending(tx.id, tx.spends)
         return tx.id

@@ -1,16 +1,14 @@
-"""The fluff engine's three per-window steps, in numpy and (optionally) compiled with numba.
+"""The fluff engine's per-window steps in numpy, and the choice between them and numba's.
 
 :class:`~.fluff.FluffEngine` spends most of a window in many small numpy
 calls (a flush window touches a few thousand connections and a few txs), so
-the cost is per call, not per element. Each step below exists twice:
-
-* ``*_np`` — plain numpy, always available (the reference);
-* ``*_nb`` — the same step as one loop compiled by numba (``pip install
-  'pytest-monerosim[fast]'``), used when numba imports.
-
-Both produce the same arrays in the same order (and the same updates of the
-engine's arrays), so a run gives identical results either way; the tests run
-both. ``MONEROSIM_FLUFF_KERNEL=numpy`` forces the numpy steps.
+the cost is per call, not per element. The engine runs the steps below (plain
+numpy, always available: the reference) through the fused steps of
+:mod:`.fluff_fused`; :class:`Kernels` gives it those or their twins compiled
+by numba (:mod:`.fused_nb`, ``pip install 'pytest-monerosim[fast]'``), used
+when numba imports. Both produce the same arrays in the same order (and the
+same updates of the engine's arrays), so a run gives identical results either
+way; the tests run both. ``MONEROSIM_FLUFF_KERNEL=numpy`` forces numpy.
 
 Steps:
 
@@ -218,7 +216,8 @@ def _compile() -> dict[str, Callable[..., Any]] | None:
 
 
 class Kernels:
-    """The steps a :class:`~.fluff.FluffEngine` runs: compiled when numba is there."""
+    """The steps a :class:`~.fluff.FluffEngine` runs (the four fused ones of a window, and the
+    marks of a refusal and of first-seen times): compiled when numba is there."""
 
     def __init__(self, compiled: bool | None = None) -> None:
         if compiled is None:
@@ -227,20 +226,11 @@ class Kernels:
         if compiled and nb is None:
             raise RuntimeError("numba is not available (pip install 'pytest-monerosim[fast]')")
         self.compiled = nb is not None
-        self.flush = nb["flush"] if nb else flush_np
-        self.ride_along = nb["ride_along"] if nb else ride_along_np
-        self.timers = nb["timers"] if nb else timers_np
-        self.mark = nb["mark"] if nb else mark_np
-        self.not_back = nb["not_back"] if nb else not_back_np
-        from .fluff_learn import by_key_then_time, commit_np, mark_seen_np, pick_np, set_timers_np, split_np
-
-        self.pick = nb["pick"] if nb else pick_np
-        self.commit = nb["commit"] if nb else commit_np
-        self.split = nb["split"] if nb else split_np
-        self.order = nb["order"] if nb else by_key_then_time
-        self.mark_seen = nb["mark_seen"] if nb else mark_seen_np
-        self.set_timers = nb["set_timers"] if nb else set_timers_np
         from .fluff_fused import commit_np_bw, flush_np_bw, start_np, take_np
+        from .fluff_learn import mark_seen_np
+
+        self.mark = nb["mark"] if nb else mark_np
+        self.mark_seen = nb["mark_seen"] if nb else mark_seen_np
 
         self.flush_bw = nb["flush_bw"] if nb else flush_np_bw
         self.take = nb["take"] if nb else take_np

@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fluff_nb import (
-    commit_nb,
-    jit,
-    learn_nb,
-    mark_nb,
-    mark_seen_nb,
-    not_back_nb,
-    order_nb,
-    pick_nb,
-    ride_along_nb,
-    set_timers_nb,
-    split_nb,
-    timers_nb,
-)
+from .fluff_nb import jit, learn_nb, mark_nb, mark_seen_nb, pick_nb
+
+
+@jit
+def _arrivals(total):
+    """Empty arrival arrays (receiver, slot, time, sender) for ``total`` arrivals."""
+    return (np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64), np.empty(total),
+            np.empty(total, dtype=np.int64))
 
 
 @jit
@@ -67,10 +61,7 @@ def flush_bw_nb(due, next_flush, last_flush, known, snap, c_src, c_dst, c_lat,
             if has_bw:
                 delay[i] = 8.0 * size / min(up[s], down[d])
                 sent[s] += np.int64(size)
-    a_node = np.empty(total, dtype=np.int64)
-    a_slot = np.empty(total, dtype=np.int64)
-    a_t = np.empty(total)
-    a_from = np.empty(total, dtype=np.int64)
+    a_node, a_slot, a_t, a_from = _arrivals(total)
     k = 0
     for i in range(n):
         c = due[i]
@@ -92,23 +83,12 @@ def flush_bw_nb(due, next_flush, last_flush, known, snap, c_src, c_dst, c_lat,
     return a_node, a_slot, a_t, a_from, messages
 
 @jit
-def flush_nb(due, next_flush, last_flush, known, snap, c_src, c_dst, c_lat):
-    """:func:`~.fluff_kernels.flush_np`'s twin: :func:`flush_bw_nb` without bandwidth."""
-    no_rate = np.empty(0)
-    return flush_bw_nb(due, next_flush, last_flush, known, snap, c_src, c_dst, c_lat,
-                       no_rate, no_rate, np.empty(0, dtype=np.int64), no_rate, np.empty(0, dtype=np.int64))
-
-
-@jit
 def take_nb(a_node, a_slot, a_t, a_from, count, until, known, n_slots, tracked, flagged_slot, best):
     """:func:`split_nb` then :func:`pick_nb` in one pass, the split in place; the earliest
     arrival per (node, slot) found through ``best`` (per key: -1, or the index of the best so
     far; left all -1) instead of a sort, the picks then ordered by key as the sort orders them
     (an empty ``best``: by :func:`pick_nb`'s sort)."""
-    d_node = np.empty(count, dtype=np.int64)
-    d_slot = np.empty(count, dtype=np.int64)
-    d_t = np.empty(count)
-    d_from = np.empty(count, dtype=np.int64)
+    d_node, d_slot, d_t, d_from = _arrivals(count)
     p = q = 0
     a_min = np.inf
     for i in range(count):
@@ -197,10 +177,7 @@ def commit_bw_nb(nodes, slots, ts, sender, known, count_known, relays, snap, ptr
                 c = due[q]
                 if last_flush[c] > r_t[i] and c_dst[c] != r_f[i]:
                     total += 1
-    a_node = np.empty(total, dtype=np.int64)
-    a_slot = np.empty(total, dtype=np.int64)
-    a_t = np.empty(total)
-    a_from = np.empty(total, dtype=np.int64)
+    a_node, a_slot, a_t, a_from = _arrivals(total)
     conn = np.empty(total, dtype=np.int64)
     k = 0
     for i in range(r if total else 0):
@@ -330,7 +307,5 @@ def unseen_weight_nb(block, rows, node, now, weights, in_float32):
     return total
 
 
-STEPS = {"flush": flush_nb, "ride_along": ride_along_nb, "timers": timers_nb, "mark": mark_nb,
-         "not_back": not_back_nb, "pick": pick_nb, "commit": commit_nb, "split": split_nb,
-         "order": order_nb, "mark_seen": mark_seen_nb, "set_timers": set_timers_nb,
-         "flush_bw": flush_bw_nb, "take": take_nb, "commit_bw": commit_bw_nb, "start": start_nb}
+STEPS = {"flush_bw": flush_bw_nb, "take": take_nb, "commit_bw": commit_bw_nb, "start": start_nb,
+         "mark": mark_nb, "mark_seen": mark_seen_nb}

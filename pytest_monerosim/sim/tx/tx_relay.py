@@ -113,13 +113,9 @@ class TxRelay:
             empty = np.zeros(0, dtype=np.int64)
             self.fluff.set_connections(empty, empty, np.zeros(0), np.zeros(0, dtype=bool))
             return
-        keys = list(self.links)
-        src = np.fromiter((k[0] for k in keys), dtype=np.int64, count=len(keys))
-        dst = np.fromiter((k[1] for k in keys), dtype=np.int64, count=len(keys))
-        vals = [self.links[k] for k in keys]
-        lat = np.fromiter((v[0] for v in vals), dtype=np.float64, count=len(keys))
-        out = np.fromiter((v[1] for v in vals), dtype=bool, count=len(keys))
-        self.fluff.set_connections(src, dst, lat, out)
+        ends = np.array(list(self.links), dtype=np.int64)  # (src, dst) rows
+        vals = np.array(list(self.links.values()), dtype=np.float64)  # (latency, outgoing) rows
+        self.fluff.set_connections(ends[:, 0], ends[:, 1], vals[:, 0], vals[:, 1] != 0.0)
 
     # -- time ------------------------------------------------------------------
     def sync(self) -> None:

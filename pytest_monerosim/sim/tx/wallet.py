@@ -7,11 +7,15 @@ spend (60 confirmations for a coinbase, 10 otherwise), minus the outputs its
 own unconfirmed txs spend. The view is incremental: the layer tells the
 wallet which blocks joined or left its node's main chain, and each block
 carries, per owner, the outputs it creates and the key images it spends.
+The wallet keeps its unspent outputs sorted by amount and by unlock height as
+they come and go, so a balance costs the outputs still locked (the last few
+blocks'), not all of them, and a spend finds its input by bisection.
 """
 
 from __future__ import annotations
 
 import random
+from bisect import bisect_left, insort
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -57,10 +61,16 @@ class SimWallet:
         self.funded_at: float | None = None
         self.started = False
         self._version = 0
-        self._cache: tuple[str, int, list[tuple[int, int, bool]]] | None = None
-        self._ready: tuple[int, list[tuple[int, int, int]]] | None = None
-        """Per version: (output id, amount, first tip height at which it is unlocked) for the
-        outputs :meth:`_outputs` lists; a new tip then only compares heights."""
+        self._at: dict[int, int] = {}
+        """Unspent output id → the first tip height at which it is unlocked."""
+        self._by_amount: list[tuple[int, int]] = []
+        """(amount, output id) of the unspent outputs, sorted."""
+        self._by_at: list[tuple[int, int]] = []
+        """(unlock height, output id) of the unspent outputs, sorted."""
+        self._sum = 0
+        """Amount of the unspent outputs."""
+        self._busy: tuple[int, set[int], int] | None = None
+        """Per version: the unspent outputs our pending txs spend, and their amount."""
 
     def __repr__(self) -> str:
         return f"SimWallet({self.name!r} on {self.node})"
@@ -85,11 +95,18 @@ class SimWallet:
     def balance(self) -> tuple[int, int]:
         """(total, unlocked) like ``get_balance``: the total counts the change of our own
         unconfirmed txs (as wallet2 does), the unlocked part only what can be spent now."""
-        total = unlocked = 0
-        for _, amount, ok in self._outputs():
-            total += amount
-            if ok:
-                unlocked += amount
+        tip = self._layer.chain_of(self.node).tip_height
+        busy, busy_sum = self._spending()
+        total = self._sum - busy_sum
+        locked = 0
+        outputs = self._layer.ledger.outputs
+        by_at = self._by_at
+        # is_unlocked(h, tip, coinbase) <=> tip - h + 1 >= required confirmations <=> at <= tip
+        for i in range(bisect_left(by_at, (tip + 1, -1)), len(by_at)):
+            oid = by_at[i][1]
+            if oid not in busy:
+                locked += outputs[oid].amount
+        unlocked = total - locked
         if self.pending:
             ledger = self._layer.ledger
             for tid in self.pending:
@@ -135,42 +152,61 @@ class SimWallet:
             self.failed_txs.append(tx_id)
             self._version += 1
 
-    def _outputs(self) -> list[tuple[int, int, bool]]:
-        """(output id, amount, unlocked) for every unspent output not being spent."""
-        chain = self._layer.chain_of(self.node)
-        cache = self._cache
-        if cache is not None and cache[0] == chain.tip and cache[1] == self._version:
-            return cache[2]
-        ready = self._ready
-        if ready is None or ready[0] != self._version:
+    def _spending(self) -> tuple[set[int], int]:
+        """The unspent outputs our pending txs spend and their amount (cached per version)."""
+        busy = self._busy
+        if busy is None or busy[0] != self._version:
+            kis = self.spending()
+            at = self._at
             outputs = self._layer.ledger.outputs
-            busy = self.spending()
-            rows: list[tuple[int, int, int]] = []
-            for oid, h in self.unspent.items():
-                if oid in busy:
-                    continue
-                o = outputs[oid]
-                # is_unlocked(h, tip, coinbase) <=> tip - h + 1 >= required confirmations
-                rows.append((oid, o.amount, h + required_confirmations(o.tx is None) - 1))
-            ready = self._ready = (self._version, rows)
-        tip = chain.tip_height
-        out = [(oid, amount, tip >= at) for oid, amount, at in ready[1]]
-        self._cache = (chain.tip, self._version, out)
-        return out
+            busy = self._busy = (self._version, kis, sum(outputs[k].amount for k in kis if k in at))
+        return busy[1], busy[2]
 
     def spendable(self) -> list[tuple[int, int]]:
-        """(output id, amount) the wallet may spend now."""
-        return [(oid, amount) for oid, amount, ok in self._outputs() if ok]
+        """(output id, amount) the wallet may spend now, by amount then id."""
+        tip = self._layer.chain_of(self.node).tip_height
+        busy, _ = self._spending()
+        at = self._at
+        return [(oid, amount) for amount, oid in self._by_amount
+                if at[oid] <= tip and oid not in busy]
+
+    def _add(self, oid: int, height: int) -> None:
+        """Output ``oid`` (created at ``height``) is unspent on the node's chain."""
+        if oid in self._at:
+            self._unindex(oid)
+        self.unspent[oid] = height
+        o = self._layer.ledger.outputs[oid]
+        at = height + required_confirmations(o.tx is None) - 1
+        self._at[oid] = at
+        insort(self._by_amount, (o.amount, oid))
+        insort(self._by_at, (at, oid))
+        self._sum += o.amount
+
+    def _drop(self, oid: int) -> int | None:
+        """Output ``oid`` is no longer unspent on the node's chain; its height (None: it was not)."""
+        h = self.unspent.pop(oid, None)
+        if oid in self._at:
+            self._unindex(oid)
+        return h
+
+    def _unindex(self, oid: int) -> None:
+        at = self._at.pop(oid)
+        amount = self._layer.ledger.outputs[oid].amount
+        lst = self._by_amount
+        del lst[bisect_left(lst, (amount, oid))]
+        lst = self._by_at
+        del lst[bisect_left(lst, (at, oid))]
+        self._sum -= amount
 
     def attach(self, created: list[int], spent: list[int], height: int, own_txs: list[str]) -> None:
         """A block joined the node's main chain: its outputs for us, our key images it spends."""
         self._version += 1
         for oid in created:
-            self.unspent[oid] = height
+            self._add(oid, height)
             if self.funded_at is None and not self._is_change(oid):
                 self.funded_at = self._world.engine.now
         for ki in spent:
-            h = self.unspent.pop(ki, None)
+            h = self._drop(ki)
             if h is not None:
                 self.spent[ki] = h
         if spent:
@@ -184,9 +220,9 @@ class SimWallet:
         for ki in spent:
             h = self.spent.pop(ki, None)
             if h is not None:
-                self.unspent[ki] = h
+                self._add(ki, h)
         for oid in created:
-            self.unspent.pop(oid, None)
+            self._drop(oid)
             self.spent.pop(oid, None)
         ledger = self._layer.ledger
         for tid in own_txs:
