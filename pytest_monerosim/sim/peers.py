@@ -22,11 +22,11 @@ merge per connection per minute into O(new entries), which is what makes
 
 from __future__ import annotations
 
+import heapq
 import random
 from array import array
 from collections.abc import Iterable
 from itertools import count, islice
-from operator import itemgetter
 
 FAILED_ADDR_FORGET_S = 3600.0
 POSITIONS = tuple(range(1 << 16))
@@ -34,6 +34,8 @@ POSITIONS = tuple(range(1 << 16))
 to one of these instead of a fresh 28-byte int per entry (positions above 256 are not cached
 by CPython), which was over half of the gray lists' memory in the 33,047-node twin."""
 POSITIONS_N = len(POSITIONS)
+HEAD_MARGIN = 32
+"""Entries kept in ``PeerBook.head_top`` beyond the advertised head's ``depth * 1.2``."""
 DEFAULT_PORT = 18080
 _RESERVED_FIRST_OCTETS = frozenset({0, 10, 100, 127, 169, 172, 192, 198})
 
@@ -133,7 +135,7 @@ class PeerBook:
 
     __slots__ = ("white", "journal", "journal_clock", "gray_pos", "gray_list", "anchors", "failed",
                  "white_limit", "gray_limit", "shared", "forgets", "sat_key", "sat", "seq", "seq_next",
-                 "top", "top_floor")
+                 "top", "top_floor", "head_top", "head_floor", "low")
 
     def __init__(self, white_limit: int = 1000, gray_limit: int = 5000,
                  shared: Gossip | None = None) -> None:
@@ -152,6 +154,13 @@ class PeerBook:
         self.seq_next = 0
         self.top: set[str] = set()
         self.top_floor = 0.0
+        # Two more views on the indexed list, each built when first needed: ``head_top``, every
+        # entry seen at or after ``head_floor`` (enough for the advertised head, see head), and
+        # ``low``, a heap of (last seen, seq, address) with stale entries left in (the
+        # eviction's oldest, see evict_oldest).
+        self.head_top: set[str] | None = None
+        self.head_floor = 0.0
+        self.low: list[tuple[float, int, str]] | None = None
         # Gray list: insertion-ordered dict (for FIFO eviction) of address -> index
         # into gray_list (for O(1) uniform random picks).
         self.gray_pos: dict[str, int] = {}
@@ -173,8 +182,28 @@ class PeerBook:
         else:
             self.set_seen(address, now)
         if len(white) > self.white_limit:
-            oldest = min(white.items(), key=itemgetter(1))[0]
-            self.remove_white(oldest)
+            self.evict_oldest()
+
+    def evict_oldest(self) -> None:
+        """Drop the least recently seen entry, the first in the list's order among equals:
+        ``min(white.items(), key=itemgetter(1))``, from the ``low`` heap instead of a scan (a
+        node of a network larger than the list evicts on every new address)."""
+        white = self.white
+        if self.low is None or self.seq is None:
+            seq = self._sequence()
+            self.low = [(w, seq[a], a) for a, w in white.items()]
+            heapq.heapify(self.low)
+        low, seq = self.low, self.seq
+        assert seq is not None
+        while True:  # (seen, seq) is unique per live entry: anything else is stale
+            w, o, a = low[0]
+            if white.get(a) == w and seq.get(a) == o:
+                break
+            heapq.heappop(low)
+        heapq.heappop(low)
+        self.remove_white(a)
+        if len(low) > 4 * len(white) + 64:  # mostly stale: rebuild
+            self.low = None
 
     # The white list's write paths keep the head-of-list index (``seq``, ``top``) when it is
     # built; write the list through them, not ``white[...] = ...``.
@@ -183,29 +212,51 @@ class PeerBook:
         self.white[address] = when
         seq = self.seq
         if seq is not None:
-            seq[address] = self.seq_next
+            seq[address] = order = self.seq_next
             self.seq_next += 1
             if when >= self.top_floor:
                 self.top.add(address)
+            if self.head_top is not None and when >= self.head_floor:
+                self.head_top.add(address)
+            if self.low is not None:
+                heapq.heappush(self.low, (when, order, address))
 
     def set_seen(self, address: str, when: float) -> None:
         """Set the last-seen time of an address in the white list."""
         self.white[address] = when
-        if self.seq is not None:
+        seq = self.seq
+        if seq is not None:
             if when >= self.top_floor:
                 self.top.add(address)
             else:
                 self.top.discard(address)
+            head_top = self.head_top
+            if head_top is not None:
+                if when >= self.head_floor:
+                    head_top.add(address)
+                else:
+                    head_top.discard(address)
+            if self.low is not None:
+                heapq.heappush(self.low, (when, seq[address], address))
+
+    def _sequence(self) -> dict[str, int]:
+        """``seq`` (built if need be: then the views that read it are dropped)."""
+        if self.seq is None:
+            self.seq = dict(zip(self.white, POSITIONS if len(self.white) <= POSITIONS_N else count(),
+                                strict=False))
+            self.seq_next = len(self.seq)
+            # the views that read seq start empty: a pick index that holds nothing (no entry is
+            # seen at or after an infinite floor) until index_white, no head_top, no heap
+            self.top, self.top_floor = set(), float("inf")
+            self.head_top = self.low = None
+        return self.seq
 
     def index_white(self, floor: float, top: Iterable[str]) -> None:
         """(Re)build the head-of-list index: ``seq``, each entry's place in the list's
         insertion order (the order ``white`` iterates in, which breaks last-seen ties), and
         ``top``, every entry last seen at or after ``floor`` (:func:`~.peer_choice.pick_white`
         reads only these until it needs more)."""
-        if self.seq is None:
-            self.seq = dict(zip(self.white, POSITIONS if len(self.white) <= POSITIONS_N else count(),
-                                strict=False))
-            self.seq_next = len(self.seq)
+        self._sequence()
         self.top_floor = floor
         self.top = set(top)
 
@@ -228,6 +279,8 @@ class PeerBook:
             if self.seq is not None:
                 del self.seq[address]
                 self.top.discard(address)
+                if self.head_top is not None:
+                    self.head_top.discard(address)
 
     def knows_all(self, own: str) -> bool:
         """Does this book hold every address any journal has held (white, gray or ``own``)?
@@ -255,12 +308,34 @@ class PeerBook:
         (so two requests cannot tell exactly when an address was last seen).
         """
         white = self.white
-        if len(white) <= depth:
+        n = len(white)
+        if n <= depth:
             return list(white)
+        k = depth + depth // 5
+        head_top = self.head_top if self.seq is not None else None
+        if head_top is not None and len(head_top) >= k:
+            # Every entry seen at or after head_floor, in the list's order, then by last seen: the
+            # whole list's sorted prefix (ties stay in the list's order).
+            entries = sorted(head_top, key=self.seq.__getitem__)  # type: ignore[union-attr]
+            entries.sort(key=white.__getitem__, reverse=True)
+            if len(entries) > k + 2 * HEAD_MARGIN:  # raise the floor
+                self._index_head(entries, k)
+            return sample(rng, entries[:k], depth)
         # A stable sort of the keys by last-seen is what heapq.nlargest documents itself equal to
         # (ties in insertion order), without building a tuple per entry.
-        top = sorted(white, key=white.__getitem__, reverse=True)[:depth + depth // 5]
-        return sample(rng, top, depth)
+        entries = sorted(white, key=white.__getitem__, reverse=True)
+        if n > k + 2 * HEAD_MARGIN:
+            self._sequence()
+            self._index_head(entries, k)
+        return sample(rng, entries[:k], depth)
+
+    def _index_head(self, entries: list[str], k: int) -> None:
+        """``head_top``: the entries of ``entries`` (sorted, newest first) seen at or after the
+        last-seen time of the ``k + HEAD_MARGIN``-th."""
+        white = self.white
+        floor = white[entries[min(k + HEAD_MARGIN, len(entries)) - 1]]
+        self.head_floor = floor
+        self.head_top = {a for a in entries if white[a] >= floor}
 
     def head_draws(self, rng: random.Random, depth: int = 250) -> None:
         """Draw from ``rng`` exactly what :meth:`head` would, without building the list (for an

@@ -17,7 +17,8 @@ from pytest_monerosim.backends.sim import build_world
 from pytest_monerosim.config.model import Scenario
 from pytest_monerosim.registry import default_registry
 from pytest_monerosim.result.summary import summarize, without_wall_clock
-from pytest_monerosim.sim import peer_choice
+from pytest_monerosim.sim import peer_choice, peers
+from pytest_monerosim.sim.peers import PeerBook
 
 
 def scenario(attack: dict[str, Any] | None) -> Scenario:
@@ -44,7 +45,7 @@ def state(sc: Scenario) -> tuple[Any, int]:
         world.p2p.refresh_seen(node)
     books = {n.name: (list(n.book.white.items()), list(n.book.gray_list), n.rng.getstate())
              for n in world.nodes.values()}
-    indexed = sum(1 for n in world.nodes.values() if n.book.seq is not None)
+    indexed = sum(1 for n in world.nodes.values() if n.book.top)  # a pick index was built
     return (without_wall_clock(summarize(result)), [s.edges for s in result.peer_snapshots],
             books), indexed
 
@@ -63,3 +64,42 @@ def test_the_white_index_is_invisible(monkeypatch: pytest.MonkeyPatch,
     assert fast[0] == slow[0]
     assert fast[1] == slow[1]
     assert fast[2] == slow[2]
+
+
+def _evict_by_scan(book: PeerBook) -> None:
+    """The eviction as it was: a scan for the first least recently seen entry."""
+    white = book.white
+    book.remove_white(min(white.items(), key=lambda item: item[1])[0])
+
+
+@pytest.mark.parametrize("attack", [None, {"name": "eclipse", "params": {}}], ids=["plain", "eclipse"])
+def test_the_head_and_eviction_views_are_invisible(monkeypatch: pytest.MonkeyPatch,
+                                                   attack: dict[str, Any] | None) -> None:
+    """The advertised head read from ``head_top`` and the eviction's oldest from the ``low``
+    heap give what a whole sort and a scan give (short advertised lists, so heads are cut
+    from longer white lists; a white list smaller than the network, so every new address
+    evicts one; the pick index on as well)."""
+    data = scenario(attack).model_dump(mode="json")
+    data["p2p"]["handshake_peers"] = 8
+    sc = Scenario.model_validate(data)
+    monkeypatch.setattr(peer_choice, "INDEX_MIN", 4)
+    monkeypatch.setattr(peers, "HEAD_MARGIN", 2)
+    built = {"head": 0, "low": 0}
+    index_head, evict = PeerBook._index_head, PeerBook.evict_oldest
+
+    def counting_index(self: PeerBook, entries: list[str], k: int) -> None:
+        built["head"] += 1
+        index_head(self, entries, k)
+
+    def counting_evict(self: PeerBook) -> None:
+        built["low"] += self.low is None
+        evict(self)
+
+    monkeypatch.setattr(PeerBook, "_index_head", counting_index)
+    monkeypatch.setattr(PeerBook, "evict_oldest", counting_evict)
+    fast, _ = state(sc)
+    assert built["head"] > 0 and built["low"] > 0, built
+    monkeypatch.setattr(peers, "HEAD_MARGIN", 10**9)
+    monkeypatch.setattr(PeerBook, "evict_oldest", _evict_by_scan)
+    slow, _ = state(sc)
+    assert fast == slow
