@@ -202,7 +202,7 @@ class PeerBook:
             heapq.heappop(low)
         heapq.heappop(low)
         self.remove_white(a)
-        if len(low) > 4 * len(white) + 64:  # mostly stale: rebuild
+        if len(low) > 2 * len(white) + 64:  # half stale: rebuild (memory, not time)
             self.low = None
 
     # The white list's write paths keep the head-of-list index (``seq``, ``top``) when it is
