@@ -67,8 +67,11 @@ INDEX_MARGIN = 16
 def _white_from_top(p2p: P2PNetwork, book: PeerBook, subnets: dict[str, int]) -> list[str] | None:
     """The filtered head read from the index's ``top`` only (None if it is too short)."""
     white = book.white
+    seq = book.seq
+    if seq is None:
+        return None
     try:  # in the white list's order first: ties stay in it below
-        entries = [(a, white[a]) for a in sorted(book.top, key=book.seq.__getitem__)]
+        entries = [(a, white[a]) for a in sorted(book.top, key=seq.__getitem__)]
     except KeyError:  # the list was written around PeerBook's methods: index it again
         book.seq = None
         return None

@@ -193,8 +193,7 @@ class PeerBook:
             seq = self._sequence()
             self.low = [(w, seq[a], a) for a, w in white.items()]
             heapq.heapify(self.low)
-        low, seq = self.low, self.seq
-        assert seq is not None
+        low, seq = self.low, self._sequence()
         while True:  # (seen, seq) is unique per live entry: anything else is stale
             w, o, a = low[0]
             if white.get(a) == w and seq.get(a) == o:
@@ -312,11 +311,12 @@ class PeerBook:
         if n <= depth:
             return list(white)
         k = depth + depth // 5
-        head_top = self.head_top if self.seq is not None else None
-        if head_top is not None and len(head_top) >= k:
+        seq = self.seq
+        head_top = self.head_top
+        if seq is not None and head_top is not None and len(head_top) >= k:
             # Every entry seen at or after head_floor, in the list's order, then by last seen: the
             # whole list's sorted prefix (ties stay in the list's order).
-            entries = sorted(head_top, key=self.seq.__getitem__)  # type: ignore[union-attr]
+            entries = sorted(head_top, key=seq.__getitem__)
             entries.sort(key=white.__getitem__, reverse=True)
             if len(entries) > k + 2 * HEAD_MARGIN:  # raise the floor
                 self._index_head(entries, k)
