@@ -18,7 +18,7 @@ from typing import Any
 
 from pytest_monerosim.backends.sim import build_world
 from pytest_monerosim.registry import Registry
-from pytest_monerosim.sim import p2p as sim_p2p
+from pytest_monerosim.sim import maker as sim_maker
 from pytest_monerosim.sim.peers import random_address
 from tests.sim.conftest import scenario
 
@@ -62,8 +62,8 @@ def test_failed_gray_draws_fall_back_to_the_white_list(registry: Registry) -> No
     # monerod: 3 gray draws per pass, then white. The old model drew gray until no
     # usable gray address was left (200 dead addresses, 1,000 s of timeouts).
     first_refill = log[3][0] - 1800
-    assert first_refill < 4 * (3 * sim_p2p.CONNECTION_TIMEOUT_S + 5), (first_refill, len(failed))
-    assert len([t for t in failed if t <= log[3][0]]) <= 4 * sim_p2p.PASS_DRAWS
+    assert first_refill < 4 * (3 * sim_maker.CONNECTION_TIMEOUT_S + 5), (first_refill, len(failed))
+    assert len([t for t in failed if t <= log[3][0]]) <= 4 * sim_maker.PASS_DRAWS
 
 
 def test_a_restarted_node_reconnects_to_one_anchor_the_oldest(registry: Registry) -> None:
@@ -87,6 +87,6 @@ def test_a_restarted_node_reconnects_to_one_anchor_the_oldest(registry: Registry
     picks = seen["picks"]
     anchors = seen["anchors"]
     assert len(anchors) == 12, "every outgoing peer is an anchor at shutdown"
-    assert [kind for _, kind in picks].count(sim_p2p.ANCHOR) == 1, picks
-    assert picks[0] == (min(anchors, key=anchors.__getitem__), sim_p2p.ANCHOR)
+    assert [kind for _, kind in picks].count(sim_maker.ANCHOR) == 1, picks
+    assert picks[0] == (min(anchors, key=anchors.__getitem__), sim_maker.ANCHOR)
     assert victim.out_count == 12 and not victim.anchor_queue

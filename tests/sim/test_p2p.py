@@ -8,8 +8,8 @@ import networkx as nx
 
 from pytest_monerosim.backends.sim import build_world
 from pytest_monerosim.registry import Registry
+from pytest_monerosim.sim.maker import CONNECTION_TIMEOUT_S
 from pytest_monerosim.sim.network import World
-from pytest_monerosim.sim.p2p import CONNECTION_TIMEOUT_S
 from pytest_monerosim.sim.peers import subnet_of
 
 from .conftest import scenario
