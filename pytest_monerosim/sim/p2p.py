@@ -390,24 +390,11 @@ class P2PNetwork(ConnectionMaker):
         book = node.book
         white = book.white
         last = node.last_tick
-        if book.seq is not None and (book.head_top is not None or book.low is not None):
-            set_seen = book.set_seen  # every view of the list kept: through the method
+        if book.seq is not None:  # the list's views follow its writes: through the method
+            set_seen = book.set_seen
             for peer, link in node.links.items():
                 if link.outgoing and peer.address in white:
                     set_seen(peer.address, link.since if link.since > last else last)
-            return
-        if book.seq is not None:  # the head-of-list index is kept: PeerBook.set_seen, inlined
-            top = book.top
-            floor = book.top_floor
-            for peer, link in node.links.items():
-                if link.outgoing:
-                    address = peer.address
-                    if address in white:
-                        white[address] = seen = link.since if link.since > last else last
-                        if seen >= floor:
-                            top.add(address)
-                        else:
-                            top.discard(address)
             return
         for peer, link in node.links.items():
             if link.outgoing and peer.address in white:

@@ -71,11 +71,10 @@ def _white_from_top(p2p: P2PNetwork, book: PeerBook, subnets: dict[str, int]) ->
     if seq is None:
         return None
     try:  # in the white list's order first: ties stay in it below
-        entries = [(a, white[a]) for a in sorted(book.top, key=seq.__getitem__)]
+        entries = [(a, white[a]) for a in book.top.prefix(white, seq)]
     except KeyError:  # the list was written around PeerBook's methods: index it again
         book.seq = None
         return None
-    entries.sort(key=itemgetter(1), reverse=True)
     filtered, read = _white_candidates(p2p, entries, subnets, partial=len(entries) < len(white))
     if filtered is not None and len(entries) > read + 2 * INDEX_MARGIN:  # raise the floor
         floor = entries[read + INDEX_MARGIN - 1][1]

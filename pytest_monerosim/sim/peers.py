@@ -130,12 +130,40 @@ class Gossip:
         self.advertisers = 0
 
 
+class SinceFloor:
+    """The white entries last seen at or after ``floor``: a sorted prefix of the white list,
+    kept as entries are written (:meth:`PeerBook.set_seen`), read without sorting the list."""
+
+    __slots__ = ("floor", "members")
+
+    def __init__(self, floor: float, members: Iterable[str] = ()) -> None:
+        self.floor = floor
+        self.members = set(members)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def note(self, address: str, when: float) -> None:
+        """``address`` is now last seen at ``when``."""
+        if when >= self.floor:
+            self.members.add(address)
+        else:
+            self.members.discard(address)
+
+    def prefix(self, white: dict[str, float], seq: dict[str, int]) -> list[str]:
+        """The members newest first, ties in the list's order (``seq``): the whole list's
+        sorted prefix down to ``floor``."""
+        entries = sorted(self.members, key=seq.__getitem__)
+        entries.sort(key=white.__getitem__, reverse=True)
+        return entries
+
+
 class PeerBook:
     """White, gray and anchor lists of one node."""
 
     __slots__ = ("white", "journal", "journal_clock", "gray_pos", "gray_list", "anchors", "failed",
                  "white_limit", "gray_limit", "shared", "forgets", "sat_key", "sat", "seq", "seq_next",
-                 "top", "top_floor", "head_top", "head_floor", "low")
+                 "top", "head_top", "low")
 
     def __init__(self, white_limit: int = 1000, gray_limit: int = 5000,
                  shared: Gossip | None = None) -> None:
@@ -152,14 +180,12 @@ class PeerBook:
         # long list.
         self.seq: dict[str, int] | None = None
         self.seq_next = 0
-        self.top: set[str] = set()
-        self.top_floor = 0.0
-        # Two more views on the indexed list, each built when first needed: ``head_top``, every
-        # entry seen at or after ``head_floor`` (enough for the advertised head, see head), and
-        # ``low``, a heap of (last seen, seq, address) with stale entries left in (the
-        # eviction's oldest, see evict_oldest).
-        self.head_top: set[str] | None = None
-        self.head_floor = 0.0
+        self.top = SinceFloor(float("inf"))
+        # Two more views on the indexed list, each built when first needed: ``head_top``, enough
+        # of the list's head for the advertised head (see head), and ``low``, a heap of (last
+        # seen, seq, address) with stale entries left in (the eviction's oldest, see
+        # evict_oldest).
+        self.head_top: SinceFloor | None = None
         self.low: list[tuple[float, int, str]] | None = None
         # Gray list: insertion-ordered dict (for FIFO eviction) of address -> index
         # into gray_list (for O(1) uniform random picks).
@@ -213,10 +239,9 @@ class PeerBook:
         if seq is not None:
             seq[address] = order = self.seq_next
             self.seq_next += 1
-            if when >= self.top_floor:
-                self.top.add(address)
-            if self.head_top is not None and when >= self.head_floor:
-                self.head_top.add(address)
+            self.top.note(address, when)
+            if self.head_top is not None:
+                self.head_top.note(address, when)
             if self.low is not None:
                 heapq.heappush(self.low, (when, order, address))
 
@@ -225,16 +250,9 @@ class PeerBook:
         self.white[address] = when
         seq = self.seq
         if seq is not None:
-            if when >= self.top_floor:
-                self.top.add(address)
-            else:
-                self.top.discard(address)
-            head_top = self.head_top
-            if head_top is not None:
-                if when >= self.head_floor:
-                    head_top.add(address)
-                else:
-                    head_top.discard(address)
+            self.top.note(address, when)
+            if self.head_top is not None:
+                self.head_top.note(address, when)
             if self.low is not None:
                 heapq.heappush(self.low, (when, seq[address], address))
 
@@ -246,7 +264,7 @@ class PeerBook:
             self.seq_next = len(self.seq)
             # the views that read seq start empty: a pick index that holds nothing (no entry is
             # seen at or after an infinite floor) until index_white, no head_top, no heap
-            self.top, self.top_floor = set(), float("inf")
+            self.top = SinceFloor(float("inf"))
             self.head_top = self.low = None
         return self.seq
 
@@ -256,8 +274,7 @@ class PeerBook:
         ``top``, every entry last seen at or after ``floor`` (:func:`~.peer_choice.pick_white`
         reads only these until it needs more)."""
         self._sequence()
-        self.top_floor = floor
-        self.top = set(top)
+        self.top = SinceFloor(floor, top)
 
     def journal_append(self, address: str) -> None:
         """Record a white-list addition (what peers merge at their next timed sync)."""
@@ -277,9 +294,9 @@ class PeerBook:
             self.forgets += 1
             if self.seq is not None:
                 del self.seq[address]
-                self.top.discard(address)
+                self.top.members.discard(address)
                 if self.head_top is not None:
-                    self.head_top.discard(address)
+                    self.head_top.members.discard(address)
 
     def knows_all(self, own: str) -> bool:
         """Does this book hold every address any journal has held (white, gray or ``own``)?
@@ -316,8 +333,7 @@ class PeerBook:
         if seq is not None and head_top is not None and len(head_top) >= k:
             # Every entry seen at or after head_floor, in the list's order, then by last seen: the
             # whole list's sorted prefix (ties stay in the list's order).
-            entries = sorted(head_top, key=seq.__getitem__)
-            entries.sort(key=white.__getitem__, reverse=True)
+            entries = head_top.prefix(white, seq)
             if len(entries) > k + 2 * HEAD_MARGIN:  # raise the floor
                 self._index_head(entries, k)
             return sample(rng, entries[:k], depth)
@@ -334,8 +350,7 @@ class PeerBook:
         last-seen time of the ``k + HEAD_MARGIN``-th."""
         white = self.white
         floor = white[entries[min(k + HEAD_MARGIN, len(entries)) - 1]]
-        self.head_floor = floor
-        self.head_top = {a for a in entries if white[a] >= floor}
+        self.head_top = SinceFloor(floor, (a for a in entries if white[a] >= floor))
 
     def head_draws(self, rng: random.Random, depth: int = 250) -> None:
         """Draw from ``rng`` exactly what :meth:`head` would, without building the list (for an
