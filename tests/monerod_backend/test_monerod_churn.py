@@ -65,6 +65,7 @@ def test_a_churning_daemon_goes_down_and_comes_back_at_the_layouts_times(registr
             except Exception:  # noqa: BLE001 - down: connection refused
                 seen.append((net.now(), False))
             time.sleep(0.2)
+        net.run(duration=DURATION_S)  # to the end: a return due in the last poll still happens
         white = len(flaky.rpc.get_peer_list().get("white_list", [])) if not flaky.stopped_on_purpose else None
         result = net.collect()
     finally:

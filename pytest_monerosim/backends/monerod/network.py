@@ -533,8 +533,8 @@ class LoopbackNetwork:
         result.extra["phases_s"] = dict(self.phases)
         result.extra["network"] = self.network_record()
         result.extra["end_of_run"] = self.end_of_run
-        if self.churn is not None and self.churn.record()["nodes"]:
-            churn = self.churn.record()
+        churn = self.churn.record() if self.churn is not None else None
+        if churn and churn["nodes"]:
             result.extra["churn"] = churn
             result.extra["offline_at_end"] = churn.pop("offline_names")
         result.extra["timing"] = timing_record(result, time_scale=self.time_scale,
