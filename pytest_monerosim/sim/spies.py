@@ -42,6 +42,9 @@ SAMPLE_S = 600.0
 
 
 def _readdress(world: World, node: Node, address: str) -> None:
+    # Before the first event only: a node's per-/16 connection counts (``link_subnets``) and its
+    # peers' lists name the old address.
+    assert not node.links and not node.online, f"{node.name} is readdressed after it started"
     old = node.address
     del world.by_address[old]
     world._known_addresses.discard(old)
