@@ -132,13 +132,23 @@ class Gossip:
 
 class SinceFloor:
     """The white entries last seen at or after ``floor``: a sorted prefix of the white list,
-    kept as entries are written (:meth:`PeerBook.set_seen`), read without sorting the list."""
+    kept as entries are written (:meth:`PeerBook.set_seen`), read without sorting the list.
 
-    __slots__ = ("floor", "members")
+    A read sorts the members once; later reads re-sort that order with only the members
+    written since (``moved``) taken out and put back, so a read between two writes costs a
+    copy and one after a few writes a nearly sorted sort, not two whole sorts."""
+
+    __slots__ = ("floor", "members", "order", "sorted", "moved")
 
     def __init__(self, floor: float, members: Iterable[str] = ()) -> None:
         self.floor = floor
         self.members = set(members)
+        self.order: list[tuple[float, int, str]] | None = None
+        """``(-last seen, seq, address)`` of every member, sorted, as of the last read."""
+        self.sorted: list[str] = []
+        """The addresses of ``order`` (what the last read returned)."""
+        self.moved: set[str] = set()
+        """Members written since the last read: their places in ``order`` are stale."""
 
     def __len__(self) -> int:
         return len(self.members)
@@ -147,15 +157,31 @@ class SinceFloor:
         """``address`` is now last seen at ``when``."""
         if when >= self.floor:
             self.members.add(address)
+            if self.order is not None:
+                self.moved.add(address)
         else:
             self.members.discard(address)
 
     def prefix(self, white: dict[str, float], seq: dict[str, int]) -> list[str]:
         """The members newest first, ties in the list's order (``seq``): the whole list's
-        sorted prefix down to ``floor``."""
-        entries = sorted(self.members, key=seq.__getitem__)
-        entries.sort(key=white.__getitem__, reverse=True)
-        return entries
+        sorted prefix down to ``floor``. Shared with the next read: do not change it."""
+        order = self.order
+        members = self.members
+        moved = self.moved
+        if order is not None and len(moved) * 4 <= len(members):
+            if not moved and len(order) == len(members):  # nothing written or dropped since
+                return self.sorted
+            # The unmoved members keep their keys (last seen, place in the list); the moved
+            # ones get their new keys and are sorted in among them.
+            order = [e for e in order if e[2] in members and e[2] not in moved]
+            order += [(-white[a], seq[a], a) for a in moved if a in members]
+            order.sort()
+        else:
+            order = sorted([(-white[a], seq[a], a) for a in members])
+        moved.clear()
+        self.order = order
+        self.sorted = [e[2] for e in order]
+        return self.sorted
 
 
 class PeerBook:
@@ -247,6 +273,8 @@ class PeerBook:
 
     def set_seen(self, address: str, when: float) -> None:
         """Set the last-seen time of an address in the white list."""
+        if self.white.get(address) == when:
+            return  # (most writes: refresh_seen writes the same times until the next tick)
         self.white[address] = when
         seq = self.seq
         if seq is not None:

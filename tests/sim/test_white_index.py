@@ -103,3 +103,37 @@ def test_the_head_and_eviction_views_are_invisible(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(PeerBook, "evict_oldest", _evict_by_scan)
     slow, _ = state(sc)
     assert fast == slow
+
+
+@pytest.mark.parametrize("attack", [None, {"name": "eclipse", "params": {}}], ids=["plain", "eclipse"])
+def test_every_read_of_a_kept_order_is_the_whole_sort(monkeypatch: pytest.MonkeyPatch,
+                                                      attack: dict[str, Any] | None) -> None:
+    """``SinceFloor.prefix`` keeps its last order and re-sorts only what was written since:
+    every read of a whole run (pick index and advertised head, short lists so both are read
+    often) equals sorting the members whole, and the run equals one that always sorts."""
+    data = scenario(attack).model_dump(mode="json")
+    data["p2p"]["handshake_peers"] = 8
+    sc = Scenario.model_validate(data)
+    monkeypatch.setattr(peer_choice, "INDEX_MIN", 4)
+    monkeypatch.setattr(peers, "HEAD_MARGIN", 2)
+    kept = peers.SinceFloor.prefix
+    reads = {"all": 0, "kept": 0}
+
+    def checked(self: peers.SinceFloor, white: dict[str, float], seq: dict[str, int]) -> list[str]:
+        reads["kept"] += self.order is not None
+        reads["all"] += 1
+        got = list(kept(self, white, seq))
+        whole = sorted(sorted(self.members, key=seq.__getitem__), key=white.__getitem__, reverse=True)
+        assert got == whole
+        return got
+
+    monkeypatch.setattr(peers.SinceFloor, "prefix", checked)
+    fast, _ = state(sc)
+    assert reads["kept"] > reads["all"] // 2, reads
+
+    def whole_sort(self: peers.SinceFloor, white: dict[str, float], seq: dict[str, int]) -> list[str]:
+        return sorted(sorted(self.members, key=seq.__getitem__), key=white.__getitem__, reverse=True)
+
+    monkeypatch.setattr(peers.SinceFloor, "prefix", whole_sort)
+    slow, _ = state(sc)
+    assert fast == slow
