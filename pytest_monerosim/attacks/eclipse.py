@@ -246,9 +246,8 @@ class Eclipse(Attack):
                 raise ValueError(f"victim={p.victim!r} covers every honest node; an eclipse needs "
                                  "an honest network to cut the victim off from")
         if p.victim_anchors is not None:
-            victims = _scenario_nodes(scenario, p.victim or default_victim(scenario) or "")
             groups = scenario.group_of()
-            for name in victims:
+            for name in _scenario_nodes(scenario, p.victim or default_victim(scenario) or ""):
                 group = groups[name]
                 limit = p.victim_out_peers
                 if limit is None:

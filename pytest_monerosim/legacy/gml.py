@@ -167,8 +167,8 @@ def gml_network(net: LegacyGmlNetwork, path: Path, how: str, warn: Warn, note: W
         else:
             groups = _members(graph, kept)
         for a, rows in groups.items():
-            for b, cols in groups.items():
-                value = round(float(loss[np.ix_(rows, cols)].mean()), 9)
+            for b, members in groups.items():
+                value = round(float(loss[np.ix_(rows, members)].mean()), 9)
                 if value > 0:
                     loss_table.setdefault(a, {})[b] = value
         warn("network.path", f"packet_loss on {len(lossy)} GML edge(s) becomes the regions' "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config.durations import format_duration
 from .migrate_helpers import (
@@ -23,6 +23,9 @@ from .migration import (
 
 class _Grouping(_MigratorBase):
     """Node and wallet specs → this project's node groups, seed nodes and wallet groups."""
+
+    if TYPE_CHECKING:  # from the agent mapping, the other half of the migrator (migrate._Migrator)
+        def churn_section(self) -> dict[str, Any]: ...
 
     def node_groups(
         self, specs: list[_NodeSpec]

@@ -147,7 +147,9 @@ def check_marker_names(item: pytest.Item, registry: Registry) -> None:
                     f"{item.nodeid}: @pytest.mark.monerosim_backends{marker.args!r}: {name!r} is not a "
                     f"backend; accepted: {', '.join(BACKENDS)}"
                 )
-    for marker_name, kind in (("monerosim_attack", "attack"), ("monerosim_behaviour", "behaviour")):
+    kinds: tuple[tuple[str, Kind], ...] = (("monerosim_attack", "attack"),
+                                           ("monerosim_behaviour", "behaviour"))
+    for marker_name, kind in kinds:
         for marker in item.iter_markers(marker_name):
             name = marker.args[0] if marker.args else marker.kwargs.get("name")
             if not isinstance(name, str):
@@ -155,10 +157,10 @@ def check_marker_names(item: pytest.Item, registry: Registry) -> None:
                     f"{item.nodeid}: @pytest.mark.{marker_name}{marker.args!r}: the first argument is "
                     f"the {kind}'s name; accepted: one of {', '.join(registry.names(kind))}"
                 )
-            if name not in registry.names(kind):  # type: ignore[arg-type]
+            if name not in registry.names(kind):
                 raise pytest.UsageError(
                     f"{item.nodeid}: @pytest.mark.{marker_name}({name!r}): {name!r} is not a registered "
-                    f"{kind}; accepted: {', '.join(registry.names(kind))}"  # type: ignore[arg-type]
+                    f"{kind}; accepted: {', '.join(registry.names(kind))}"
                 )
 
 

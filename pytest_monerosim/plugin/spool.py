@@ -39,7 +39,7 @@ def spool_rows(config: pytest.Config, rows: list[dict[str, Any]]) -> bool:
     folder = (workerinput or {}).get(SPOOL_KEY)
     if not folder:
         return False
-    name = f"{workerinput.get('workerid', 'gw')}-{uuid.uuid4().hex}.json"
+    name = f"{(workerinput or {}).get('workerid', 'gw')}-{uuid.uuid4().hex}.json"
     try:
         atomic_write(Path(folder) / name, json.dumps(rows, default=str))
     except OSError:  # a remote worker: the controller's folder is not here

@@ -157,17 +157,18 @@ class World:
             if layout.scenario.p2p.add_peer:
                 self._add_peers()
             return
+        peers_of: dict[Node, dict[Node, bool]] = {}
         for n in self.nodes.values():
-            n.static_peers = {}
+            n.static_peers = peers_of[n] = {}
         graph = layout.graph
         directed = graph.is_directed()
         for u, v, data in graph.edges(data=True):
             a, b = self.nodes[u], self.nodes[v]
-            if directed and a in b.static_peers:
+            if directed and a in peers_of[b]:
                 pass  # v -> u came first: one connection, dialled by v
             else:
-                a.static_peers[b] = True
-                b.static_peers[a] = False
+                peers_of[a][b] = True
+                peers_of[b][a] = False
             if "latency_s" in data:
                 # A directed file gives each direction its own latency; a direction
                 # the file lacks takes the other one's.

@@ -365,6 +365,7 @@ class P2PNetwork(ConnectionMaker):
         peer = self._sync_search_pick(node)
         if peer is not None:
             self.disconnect(node, peer)
+        assert self.sync_search  # (scheduled only when set)
         self.engine.schedule(self.sync_search, self._sync_search, node, gen)
 
     def _sync_search_pick(self, node: Node) -> Node | None:

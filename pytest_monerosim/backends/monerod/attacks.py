@@ -360,14 +360,15 @@ class DoubleSpendDriver:
         outcomes: list[bool] = []
         for trial in judged:
             assert trial.spends is not None
-            pay, conflict = trial.spends.txids()
-            outcomes.append(bool(trial.released_at is not None and conflict in main_txs
-                                 and pay not in main_txs))
+            paid, spent_twice = trial.spends.txids()
+            outcomes.append(bool(trial.released_at is not None and spent_twice in main_txs
+                                 and paid not in main_txs))
         releases = [t.released_at for t in judged if t.released_at is not None]
         after = [r for r in result.reorgs if releases and r.node != self.attacker
                  and any(r.time >= t - 1e-6 for t in releases)]
         one = judged[0] if len(judged) == 1 else None
-        pay = conflict = None
+        pay: str | None = None
+        conflict: str | None = None
         if one is not None and one.spends is not None:
             pay, conflict = one.spends.txids()
         errors = [t.error for t in self.trials if t.error is not None]

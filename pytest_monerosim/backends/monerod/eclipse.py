@@ -189,7 +189,7 @@ class EclipseDriver:
         self.victims = [wanted] if wanted in nodes else groups.get(wanted or "", [])
         if not self.victims:
             raise BackendUnavailable(f"eclipse on monerod: victim {wanted!r} is not a node or group")
-        self.hosts: list[str] = list(network.attacker_addresses(params.attackers))  # type: ignore[attr-defined]
+        self.hosts: list[str] = list(network.attacker_addresses(params.attackers))
         self.rig: EclipseRig | None = None
         self.started_at: float | None = None
         self.restarted_at: float | None = None

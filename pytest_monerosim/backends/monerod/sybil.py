@@ -113,7 +113,7 @@ class SybilDriver:
                     f"sybil on monerod: subnets={params.subnets} with identities={params.identities}; "
                     "on the namespaced network each spy address is in a /16 of its own "
                     f"(accepted: null or {params.identities})")
-            self.hosts = list(network.attacker_addresses(params.identities))  # type: ignore[attr-defined]
+            self.hosts = list(network.attacker_addresses(params.identities))
         else:
             self.hosts = [spy_address(i) for i in range(params.identities)]
         n_spies = params.identities if params.spies is None else params.spies
