@@ -1,0 +1,150 @@
+"""Mersenne Twister draws compiled with numba, run on a ``random.Random``'s own state in place.
+
+Imported only by :mod:`.stream_twin` (the loader, which decides whether these kernels may be used
+at all), and only when numba is there.
+
+A CPython ``random.Random`` keeps its MT19937 generator in the C struct of ``_random.Random``
+(``Modules/_randommodule.c``: ``PyObject_HEAD``, then ``int index``, then ``uint32_t state[624]``).
+``getrandbits(k)`` for ``0 < k <= 32`` returns the next 32-bit output shifted right by ``32 - k``;
+``Random.sample``'s pool branch draws each index with ``_randbelow_with_getrandbits`` (redraw
+``getrandbits(m.bit_length())`` until it is below ``m``). The kernels below do the same on the
+struct's memory, given the address of its ``index`` field (the ``state`` array follows it, 4
+bytes on), so the Python object stays the only owner of its stream: whatever else draws from it
+before or after sees exactly the state the pure-Python loops would have left.
+
+The generator steps are written from the published algorithm (Matsumoto and Nishimura, "Mersenne
+Twister: a 623-dimensionally equidistributed uniform pseudo-random number generator", ACM TOMACS
+8(1), 1998): degree 624, middle word 397, twist matrix ``0x9908b0df``, tempering masks
+``0x9d2c5680`` / ``0xefc60000``.
+
+Kernels are compiled without ``nogil``: they write an object that other Python code reads, so
+they must hold the GIL like any method of that object. Module-level, with ``cache=True``, so that
+numba's on-disk cache serves them in the next process.
+"""
+# ruff: noqa: ANN001, ANN202
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numba import carray, njit, types
+from numba.extending import intrinsic
+
+from .stream_twin import STATE_WORDS
+
+N = STATE_WORDS
+M = 397
+"""The middle word of the twist."""
+
+_MATRIX_A = np.uint32(0x9908B0DF)
+_UPPER = np.uint32(0x80000000)
+_LOWER = np.uint32(0x7FFFFFFF)
+_TEMPER_B = np.uint32(0x9D2C5680)
+_TEMPER_C = np.uint32(0xEFC60000)
+_ONE = np.uint32(1)
+
+
+def jit(fn: Callable[..., Any]) -> Callable[..., Any]:
+    try:  # compiled once per installation, into __pycache__ or numba's user-wide cache
+        return njit(cache=True)(fn)
+    except RuntimeError:  # nowhere writable to cache: compile in each process
+        return njit(fn)
+
+
+@intrinsic
+def _words_at(typingctx, address):
+    """A ``uint32*`` at the integer ``address`` (numba has no public cast from an integer)."""
+    sig = types.CPointer(types.uint32)(address)
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], context.get_value_type(types.CPointer(types.uint32)))
+
+    return sig, codegen
+
+
+@jit
+def _mix(upper, lower, far):
+    """One word of the twist: the top bit of ``upper`` and the low 31 of ``lower``, multiplied by
+    the twist matrix, xored into ``far``."""
+    y = (upper & _UPPER) | (lower & _LOWER)
+    z = far ^ (y >> _ONE)
+    if y & _ONE:
+        z ^= _MATRIX_A
+    return z
+
+
+@jit
+def _twist(state):
+    """Regenerate all 624 words in place (word ``i`` from words ``i``, ``i + 1`` and ``i + 397``,
+    indices mod 624, the wrapped ones already regenerated)."""
+    for i in range(N - M):
+        state[i] = _mix(state[i], state[i + 1], state[i + M])
+    for i in range(N - M, N - 1):
+        state[i] = _mix(state[i], state[i + 1], state[i + M - N])
+    state[N - 1] = _mix(state[N - 1], state[0], state[M - 1])
+
+
+@jit
+def _next_word(index, state):
+    """The next tempered 32-bit output; ``index[0]`` is the struct's position in ``state``."""
+    i = index[0]
+    if i >= N:
+        _twist(state)
+        i = 0
+    y = state[i]
+    index[0] = i + 1
+    y ^= y >> np.uint32(11)
+    y ^= (y << np.uint32(7)) & _TEMPER_B
+    y ^= (y << np.uint32(15)) & _TEMPER_C
+    y ^= y >> np.uint32(18)
+    return y
+
+
+@jit
+def _below(index, state, bound):
+    """``_randbelow_with_getrandbits(bound)`` for ``1 <= bound < 2**32``: ``getrandbits(b)`` with
+    ``b = bound.bit_length()``, again until it is below ``bound``."""
+    bits = 0
+    v = bound
+    while v:
+        bits += 1
+        v >>= 1
+    shift = np.uint32(32 - bits)
+    while True:
+        r = np.int64(_next_word(index, state) >> shift)
+        if r < bound:
+            return r
+
+
+@jit
+def _struct(address):
+    """Views of the struct whose ``index`` field is at ``address``: ``index`` (its one word; a
+    C ``int`` holding 0..624, read as ``uint32``) and ``state`` (the 624 words after it)."""
+    words = carray(_words_at(address), N + 1)
+    return words[:1], words[1:]
+
+
+@jit
+def sample_draws_nb(address, n, k):
+    """Draw what ``Random.sample`` of ``k`` out of ``n`` draws in its pool branch, and nothing
+    else (each bound ``m`` from ``n`` down to ``n - k + 1``)."""
+    index, state = _struct(address)
+    for m in range(n, n - k, -1):
+        _below(index, state, m)
+
+
+@jit
+def sample_nb(address, n, k):
+    """The positions ``Random.sample`` of ``k`` out of ``n`` picks in its pool branch, in order:
+    each pick takes a random slot of the pool and fills it with the pool's last item."""
+    index, state = _struct(address)
+    pool = np.arange(n)
+    picks = np.empty(k, dtype=np.int64)
+    for i in range(k):
+        m = n - i
+        j = _below(index, state, m)
+        picks[i] = pool[j]
+        pool[j] = pool[m - 1]
+    return picks
