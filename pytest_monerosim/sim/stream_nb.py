@@ -32,9 +32,9 @@ import numpy as np
 from numba import carray, njit, types
 from numba.extending import intrinsic
 
-from .stream_twin import STATE_WORDS
-
-N = STATE_WORDS
+N = 624
+"""Words of state (the algorithm's degree; ``stream_twin.STATE_WORDS`` is the struct's, which the
+loader checks). A literal, not imported: numba freezes globals into its on-disk cache."""
 M = 397
 """The middle word of the twist."""
 
@@ -102,16 +102,21 @@ def _next_word(state, i):
 
 
 @jit
+def _bit_length(v):
+    """``int.bit_length`` of a positive ``v``."""
+    bits = 0
+    while v:
+        bits += 1
+        v >>= 1
+    return bits
+
+
+@jit
 def _below(state, i, bound):
     """``_randbelow_with_getrandbits(bound)`` for ``1 <= bound < 2**32`` from position ``i``:
     ``getrandbits(b)`` with ``b = bound.bit_length()``, again until it is below ``bound``; and
     the position after it."""
-    bits = 0
-    v = bound
-    while v:
-        bits += 1
-        v >>= 1
-    shift = np.uint32(32 - bits)
+    shift = np.uint32(32 - _bit_length(bound))
     while True:
         y, i = _next_word(state, i)
         r = np.int64(y >> shift)
@@ -141,11 +146,7 @@ def sample_draws_nb(address, n, k):
     i = np.int64(index[0])  # kept in a register, written back once
     m = np.int64(n)
     stop = m - k
-    bits = 0
-    v = m
-    while v:
-        bits += 1
-        v >>= 1
+    bits = _bit_length(m)
     low = np.int64(1) << (bits - 1)  # m's bit length changes when m drops below this
     shift = np.uint32(32 - bits)
     while m > stop:
