@@ -12,6 +12,7 @@ import types
 import warnings
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 from pytest_monerosim import sim
@@ -199,9 +200,11 @@ def _wrong_at_regeneration(address: int, n: int, k: int) -> None:
         rng.getrandbits(32)
 
 
-def _right_picks(address: int, n: int, k: int) -> list[int]:
-    import numpy as np
+def _right_draws(address: int, n: int, k: int) -> None:
+    _object_at(address).sample(range(n), k)
 
+
+def _right_picks(address: int, n: int, k: int) -> np.ndarray:
     return np.array(_object_at(address).sample(range(n), k))
 
 
@@ -210,8 +213,7 @@ def test_a_twin_wrong_only_across_a_regeneration_fails_the_self_check(
     """The self-check drives the kernels across the 624-word regeneration: a twin that is right
     everywhere else is refused, with one warning, and the pure loops run."""
     assert stream_twin.index_offset() is not None
-    right = StreamTwin(lambda a, n, k: _object_at(a).sample(range(n), k), _right_picks,
-                       object.__basicsize__)
+    right = StreamTwin(_right_draws, _right_picks, object.__basicsize__)
     assert stream_twin.self_check(right) is None  # the stand-ins are right...
     wrong = StreamTwin(_wrong_at_regeneration, _right_picks, object.__basicsize__)
     assert "state after draws" in (stream_twin.self_check(wrong) or "")  # ...until they are not
