@@ -50,11 +50,12 @@ Measured on the 2-core development machine (Python 3.11, numba 0.68): importing 
 self-check ~0.3 s and ~50 MB more (compiling them the first time, ~1.3 s); in a run, a
 ``sample_draws`` call (250 out of 300) takes ~2 us through the twin against ~10.5 us pure. So
 the twin pays back its CPU after ~60,000 calls, and its memory never. At 100,000 (about a
-second of pure draws): the test suite's scenarios make none (no white list passes the 250
-entries a node advertises), the 10,000-node benchmark (1 h) makes ~9,500 and so stays under its
-memory target without numba (loaded from the first call it peaks at 2,263 MB against 2,117),
-and the 1,000-node benchmark (16 h, ~1.4 M calls) switches within its first tenth. Results are
-identical either way, so when the switch happens does not matter."""
+second of pure draws) the fixture scenarios never load it (most make no such call at all: no
+white list passes the 250 entries a node advertises; ``large_relays`` makes a few hundred), nor
+does the 10,000-node benchmark (1 h, ~9,500 calls; loaded from the first call, its peak RSS is
+2,263 MB against 2,117), while the 1,000-node benchmark (16 h, ~1.4 M calls) and the large
+transactions benchmark switch early on. Results are identical either way, so when the switch
+happens does not matter."""
 
 
 class StreamTwin:
