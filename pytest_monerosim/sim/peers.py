@@ -28,6 +28,8 @@ from array import array
 from collections.abc import Iterable
 from itertools import count, islice
 
+from .stream_twin import MAX_BOUND, STREAMS
+
 FAILED_ADDR_FORGET_S = 3600.0
 POSITIONS = tuple(range(1 << 16))
 """Shared int objects for gray-list positions: ``gray_pos[a] = POSITIONS[i]`` stores a pointer
@@ -66,12 +68,17 @@ def sample(rng: random.Random, population: list[str], k: int) -> list[str]:
     ``random.Random.sample`` takes its pool branch there (``n`` at most the set size it
     compares with, ``21 + 4 ** ceil(log(3k, 4))``) and draws each index with
     ``_randbelow_with_getrandbits``; this is that loop without a method call per draw
-    (CPython 3.10-3.13; tests/sim/test_peer_sample.py compares the two). Any other ``rng``
+    (CPython 3.10-3.13; tests/sim/test_peer_sample.py compares the two), or its compiled twin
+    (:mod:`.stream_twin`) once the process has made enough such calls. Any other ``rng``
     type, or sizes outside that range, go to ``rng.sample`` itself.
     """
     n = len(population)
     if type(rng) is not random.Random or not 0 < k <= n <= 3 * k:
         return rng.sample(population, k)
+    twin = STREAMS.twin
+    if twin is not None and n < MAX_BOUND:
+        return [population[i] for i in twin.picks(rng, n, k)]
+    STREAMS.count()
     getrandbits = rng.getrandbits
     pool = list(population)
     result: list[str] = []
@@ -87,10 +94,16 @@ def sample(rng: random.Random, population: list[str], k: int) -> list[str]:
 
 
 def sample_draws(rng: random.Random, n: int, k: int) -> None:
-    """Advance ``rng`` exactly as ``rng.sample`` of ``k`` out of ``n`` items would."""
+    """Advance ``rng`` exactly as ``rng.sample`` of ``k`` out of ``n`` items would (through the
+    compiled twin once the process has made enough such calls, as :func:`sample`)."""
     if type(rng) is not random.Random or not 0 < k <= n <= 3 * k:
         rng.sample(range(n), k)
         return
+    twin = STREAMS.twin
+    if twin is not None and n < MAX_BOUND:
+        twin.draws(rng, n, k)
+        return
+    STREAMS.count()
     getrandbits = rng.getrandbits
     m = n
     stop = n - k

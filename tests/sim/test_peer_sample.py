@@ -7,7 +7,19 @@ import random
 
 import pytest
 
+from pytest_monerosim.sim import peers
 from pytest_monerosim.sim.peers import PeerBook, sample, sample_draws
+from pytest_monerosim.sim.stream_twin import LazyTwin
+
+
+@pytest.fixture(autouse=True)
+def pure_loops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the pure loops: the process's compiled twin (which a long run
+    earlier in the same process may have loaded) is pinned off; tests/sim/test_stream_twin.py
+    checks the twin."""
+    off = LazyTwin()
+    off.set(None)
+    monkeypatch.setattr(peers, "STREAMS", off)
 
 
 @pytest.mark.parametrize("k", [1, 5, 6, 30, 250])
