@@ -120,7 +120,7 @@ def test_every_read_of_a_kept_order_is_the_whole_sort(monkeypatch: pytest.Monkey
     reads = {"all": 0, "kept": 0}
 
     def checked(self: peers.SinceFloor, white: dict[str, float], seq: dict[str, int]) -> list[str]:
-        reads["kept"] += self.order is not None
+        reads["kept"] += self.keys is not None
         reads["all"] += 1
         got = list(kept(self, white, seq))
         whole = sorted(sorted(self.members, key=seq.__getitem__), key=white.__getitem__, reverse=True)
