@@ -285,10 +285,19 @@ class PeerBook:
             self.low = [(w, seq[a], a) for a, w in white.items()]
             heapq.heapify(self.low)
         low, seq = self.low, self._sequence()
-        while True:  # (seen, seq) is unique per live entry: anything else is stale
+        # Every live entry has a heap item no later than its last-seen time (set_seen pushes
+        # only earlier times), so the first item that is an entry's current (seen, seq) is the
+        # oldest. An item of a removed entry (seq no longer its) or of a time since lowered
+        # (pushed again then) is dropped; one of a time since raised is moved up to it.
+        while True:
             w, o, a = low[0]
-            if white.get(a) == w and seq.get(a) == o:
-                break
+            if seq.get(a) == o:
+                seen = white[a]
+                if seen == w:
+                    break
+                if seen > w:
+                    heapq.heapreplace(low, (seen, o, a))
+                    continue
             heapq.heappop(low)
         heapq.heappop(low)
         self.remove_white(a)
@@ -312,7 +321,8 @@ class PeerBook:
 
     def set_seen(self, address: str, when: float) -> None:
         """Set the last-seen time of an address in the white list."""
-        if self.white.get(address) == when:
+        old = self.white.get(address)
+        if old == when:
             return  # (most writes: refresh_seen writes the same times until the next tick)
         self.white[address] = when
         seq = self.seq
@@ -320,7 +330,9 @@ class PeerBook:
             self.top.note(address, when)
             if self.head_top is not None:
                 self.head_top.note(address, when)
-            if self.low is not None:
+            if self.low is not None and (old is None or when < old):
+                # (a later time needs no new heap entry: the entry's earlier one stays below it
+                # and is moved up when it reaches the top, see evict_oldest)
                 heapq.heappush(self.low, (when, seq[address], address))
 
     def _sequence(self) -> dict[str, int]:
