@@ -348,6 +348,7 @@ class P2PNetwork(ConnectionMaker):
             book = node.book
             if len(book.gray_list) > book.gray_limit:
                 book.trim_gray()
+            book.compact_gray()
             self._housekeeping(node, now)
             if node.out_count < node.out_limit and not node.maker_busy:
                 self._maker(node, gen)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import sys
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
@@ -117,6 +118,17 @@ def sample_draws(rng: random.Random, n: int, k: int) -> None:
             while getrandbits(bits) >= bound:
                 pass
         m = low - 1
+
+
+_COMPACT_BYTES: dict[int, int] = {}
+
+
+def compact_bytes(entries: int) -> int:
+    """``sys.getsizeof`` of a dict of ``entries`` str keys with no deleted entries."""
+    size = _COMPACT_BYTES.get(entries)
+    if size is None:
+        size = _COMPACT_BYTES[entries] = sys.getsizeof(dict({str(i): i for i in range(entries)}))
+    return size
 
 
 class Gossip:
@@ -498,6 +510,21 @@ class PeerBook:
         if over > 0:
             for a in list(islice(self.gray_pos, over)):
                 self.remove_gray(a)
+
+    def compact_gray(self) -> None:
+        """Give the gray list's dict back the table a full list needs, if its deletions made it
+        grow past that (memory only: the order and positions stay).
+
+        A dict's deleted entries keep their slots until it resizes, and it resizes to three times
+        the live entries: a full gray list (5,000) that keeps losing and taking addresses ends in
+        a table of 16,384 slots, twice the 8,192 it needs (207,616 against 103,856 bytes in
+        CPython 3.11). A timed sync calls this once per node; the copy is ~0.2 ms.
+        """
+        pos = self.gray_pos
+        if sys.getsizeof(pos) > compact_bytes(self.gray_limit):
+            kept = dict(pos)
+            pos.clear()
+            pos.update(kept)  # into an empty dict: the copy's compact table, same object
 
     # -- failures --------------------------------------------------------------
     def recently_failed(self, address: str, now: float) -> bool:
