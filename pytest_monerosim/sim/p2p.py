@@ -459,10 +459,11 @@ class P2PNetwork(ConnectionMaker):
             heard.add(node)
         return self.sees_heavier_tip(node)
 
-    @staticmethod
-    def sees_heavier_tip(node: Node) -> bool:
+    def sees_heavier_tip(self, node: Node) -> bool:
         """Does a linked peer have a heavier tip (monerod: a target height above the height)?"""
         tip_cum = node.tip_cum
+        if tip_cum >= self.world.max_tip_cum:  # no node ever had a heavier one (as _tick reads it)
+            return False
         return any(peer.tip_cum > tip_cum for peer in node.links)
 
     # -- static topologies -----------------------------------------------------------
