@@ -159,28 +159,14 @@ class Gossip:
 class SinceFloor:
     """The white entries last seen at or after ``floor``: a sorted prefix of the white list,
     kept as entries are written (:meth:`PeerBook.set_seen`), read without sorting the list.
+    Each read sorts the members (the pick index: its list is written many times between two
+    picks, see :class:`KeptOrder`)."""
 
-    With ``keep`` the sorted order itself is kept between reads: a read moves only the entries
-    written or dropped since the last one (``moved``) to their new places by bisection, so a
-    read costs about a microsecond per such entry instead of two sorts of every member. That
-    pays where reads come often between writes (the advertised head, read by every answer);
-    without it every read sorts the members whole (the pick index, written many times between
-    two picks)."""
+    __slots__ = ("floor", "members")
 
-    __slots__ = ("floor", "members", "keep", "keys", "order", "sorted", "moved")
-
-    def __init__(self, floor: float, members: Iterable[str] = (), keep: bool = False) -> None:
+    def __init__(self, floor: float, members: Iterable[str] = ()) -> None:
         self.floor = floor
         self.members = set(members)
-        self.keep = keep
-        self.keys: dict[str, tuple[float, int]] | None = None
-        """With ``keep``, after a read: each member's key in ``order`` as of that read."""
-        self.order: list[tuple[float, int]] = []
-        """``(-last seen, seq)`` of every member, sorted (unique: ``seq`` is)."""
-        self.sorted: list[str] = []
-        """The addresses in ``order``'s order: what a read returns."""
-        self.moved: set[str] = set()
-        """Entries written or dropped since the last read: their places in ``order`` are stale."""
 
     def __len__(self) -> int:
         return len(self.members)
@@ -191,24 +177,56 @@ class SinceFloor:
             self.members.add(address)
         else:
             self.members.discard(address)
+
+    def drop(self, address: str) -> None:
+        """``address`` left the white list."""
+        self.members.discard(address)
+
+    def prefix(self, white: dict[str, float], seq: dict[str, int]) -> list[str]:
+        """The members newest first, ties in the list's order (``seq``): the whole list's
+        sorted prefix down to ``floor``."""
+        entries = sorted(self.members, key=seq.__getitem__)
+        entries.sort(key=white.__getitem__, reverse=True)
+        return entries
+
+
+class KeptOrder(SinceFloor):
+    """A :class:`SinceFloor` that keeps its sorted order between reads: a read moves only the
+    entries written or dropped since the last one (``moved``) to their new places by
+    bisection, about a microsecond each instead of two sorts of every member. That pays where
+    reads come often between writes (the advertised head, read by every answer); for the pick
+    index it cost more (docs/performance.md, session 7)."""
+
+    __slots__ = ("keys", "order", "sorted", "moved")
+
+    def __init__(self, floor: float, members: Iterable[str] = ()) -> None:
+        super().__init__(floor, members)
+        self.keys: dict[str, tuple[float, int]] | None = None
+        """After the first read: each member's key in ``order`` as of the last read."""
+        self.order: list[tuple[float, int]] = []
+        """``(-last seen, seq)`` of every member, sorted (unique: ``seq`` is)."""
+        self.sorted: list[str] = []
+        """The addresses in ``order``'s order: what a read returns."""
+        self.moved: set[str] = set()
+        """Entries written or dropped since the last read: their places in ``order`` are stale."""
+
+    def note(self, address: str, when: float) -> None:
+        if when >= self.floor:
+            self.members.add(address)
+        else:
+            self.members.discard(address)
         if self.keys is not None:
             self.moved.add(address)
 
     def drop(self, address: str) -> None:
-        """``address`` left the white list."""
         self.members.discard(address)
         if self.keys is not None:
             self.moved.add(address)
 
     def prefix(self, white: dict[str, float], seq: dict[str, int]) -> list[str]:
-        """The members newest first, ties in the list's order (``seq``): the whole list's
-        sorted prefix down to ``floor``. With ``keep`` the list is the view's own, updated by
-        the next read: do not change it, and copy what must outlive that read."""
+        """As :meth:`SinceFloor.prefix`; the list is the view's own, updated by the next read:
+        do not change it, and copy what must outlive that read."""
         members = self.members
-        if not self.keep:
-            entries = sorted(members, key=seq.__getitem__)
-            entries.sort(key=white.__getitem__, reverse=True)
-            return entries
         keys = self.keys
         moved = self.moved
         if keys is not None and len(moved) * 8 <= len(members):
@@ -262,7 +280,7 @@ class PeerBook:
         # of the list's head for the advertised head (see head), and ``low``, a heap of (last
         # seen, seq, address) with stale entries left in (the eviction's oldest, see
         # evict_oldest).
-        self.head_top: SinceFloor | None = None
+        self.head_top: KeptOrder | None = None
         self.low: list[tuple[float, int, str]] | None = None
         # Gray list: insertion-ordered dict (for FIFO eviction) of address -> index
         # into gray_list (for O(1) uniform random picks).
@@ -422,8 +440,8 @@ class PeerBook:
         seq = self.seq
         head_top = self.head_top
         if seq is not None and head_top is not None and len(head_top) >= k:
-            # Every entry seen at or after head_floor, in the list's order, then by last seen: the
-            # whole list's sorted prefix (ties stay in the list's order).
+            # Every entry seen at or after head_top's floor, newest first (ties in the list's
+            # order): the whole list's sorted prefix.
             entries = head_top.prefix(white, seq)
             if len(entries) > k + 2 * HEAD_MARGIN:  # raise the floor
                 self._index_head(entries, k)
@@ -441,7 +459,7 @@ class PeerBook:
         last-seen time of the ``k + HEAD_MARGIN``-th."""
         white = self.white
         floor = white[entries[min(k + HEAD_MARGIN, len(entries)) - 1]]
-        self.head_top = SinceFloor(floor, (a for a in entries if white[a] >= floor), keep=True)
+        self.head_top = KeptOrder(floor, (a for a in entries if white[a] >= floor))
 
     def head_draws(self, rng: random.Random, depth: int = 250) -> None:
         """Draw from ``rng`` exactly what :meth:`head` would, without building the list (for an

@@ -108,18 +108,18 @@ def test_the_head_and_eviction_views_are_invisible(monkeypatch: pytest.MonkeyPat
 @pytest.mark.parametrize("attack", [None, {"name": "eclipse", "params": {}}], ids=["plain", "eclipse"])
 def test_every_read_of_a_kept_order_is_the_whole_sort(monkeypatch: pytest.MonkeyPatch,
                                                       attack: dict[str, Any] | None) -> None:
-    """``SinceFloor.prefix`` keeps its last order and re-sorts only what was written since:
-    every read of a whole run (pick index and advertised head, short lists so both are read
-    often) equals sorting the members whole, and the run equals one that always sorts."""
+    """``KeptOrder.prefix`` (the advertised head's view) keeps its last order and moves only
+    what was written since: every read of a whole run (short lists, so heads are read often)
+    equals sorting the members whole, and the run equals one that always sorts."""
     data = scenario(attack).model_dump(mode="json")
     data["p2p"]["handshake_peers"] = 8
     sc = Scenario.model_validate(data)
     monkeypatch.setattr(peer_choice, "INDEX_MIN", 4)
     monkeypatch.setattr(peers, "HEAD_MARGIN", 2)
-    kept = peers.SinceFloor.prefix
+    kept = peers.KeptOrder.prefix
     reads = {"all": 0, "kept": 0}
 
-    def checked(self: peers.SinceFloor, white: dict[str, float], seq: dict[str, int]) -> list[str]:
+    def checked(self: peers.KeptOrder, white: dict[str, float], seq: dict[str, int]) -> list[str]:
         reads["kept"] += self.keys is not None
         reads["all"] += 1
         got = list(kept(self, white, seq))
@@ -127,13 +127,13 @@ def test_every_read_of_a_kept_order_is_the_whole_sort(monkeypatch: pytest.Monkey
         assert got == whole
         return got
 
-    monkeypatch.setattr(peers.SinceFloor, "prefix", checked)
+    monkeypatch.setattr(peers.KeptOrder, "prefix", checked)
     fast, _ = state(sc)
     assert reads["kept"] > reads["all"] // 2, reads
 
-    def whole_sort(self: peers.SinceFloor, white: dict[str, float], seq: dict[str, int]) -> list[str]:
+    def whole_sort(self: peers.KeptOrder, white: dict[str, float], seq: dict[str, int]) -> list[str]:
         return sorted(sorted(self.members, key=seq.__getitem__), key=white.__getitem__, reverse=True)
 
-    monkeypatch.setattr(peers.SinceFloor, "prefix", whole_sort)
+    monkeypatch.setattr(peers.KeptOrder, "prefix", whole_sort)
     slow, _ = state(sc)
     assert fast == slow
