@@ -106,7 +106,7 @@ class P2PNetwork(ConnectionMaker):
         self.turnover = config.turnover_mean_s
         self.outgoing_host_limit = config.outgoing_host_limit
         self.ping_back = config.ping_back and not config.outgoing_host_limit
-        self.sync_search = config.sync_search_s
+        self.sync_search = config.sync_search_s or 0.0  # 0: off
         self.seeds: list[Node] = []
         self.rounds: dict[Node, _Round] = {}
         """Connection-maker calls in progress, by node."""
@@ -366,7 +366,6 @@ class P2PNetwork(ConnectionMaker):
         peer = self._sync_search_pick(node)
         if peer is not None:
             self.disconnect(node, peer)
-        assert self.sync_search  # (scheduled only when set)
         self.engine.schedule(self.sync_search, self._sync_search, node, gen)
 
     def _sync_search_pick(self, node: Node) -> Node | None:
