@@ -35,11 +35,11 @@ SPOOL_KEY = "monerosim_spool"
 
 def spool_rows(config: pytest.Config, rows: list[dict[str, Any]]) -> bool:
     """On an xdist worker: leave ``rows`` for the controller. False if there is no spool."""
-    workerinput = getattr(config, "workerinput", None)
-    folder = (workerinput or {}).get(SPOOL_KEY)
+    info = getattr(config, "workerinput", None) or {}
+    folder = info.get(SPOOL_KEY)
     if not folder:
         return False
-    name = f"{(workerinput or {}).get('workerid', 'gw')}-{uuid.uuid4().hex}.json"
+    name = f"{info.get('workerid', 'gw')}-{uuid.uuid4().hex}.json"
     try:
         atomic_write(Path(folder) / name, json.dumps(rows, default=str))
     except OSError:  # a remote worker: the controller's folder is not here
