@@ -7,7 +7,6 @@ node's own stream (``node.rng``).
 
 from __future__ import annotations
 
-from operator import itemgetter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -40,12 +39,13 @@ def pick_white(p2p: P2PNetwork, node: Node) -> str | None:
     if book.seq is not None:
         filtered = _white_from_top(p2p, book, subnets)
     if filtered is None:
-        entries = sorted(white.items(), key=itemgetter(1), reverse=True)
+        # (a stable sort: ties in the list's order)
+        entries = sorted(white, key=white.__getitem__, reverse=True)
         filtered, read = _white_candidates(p2p, entries, subnets, partial=False)
         assert filtered is not None
         if len(white) > INDEX_MIN:
-            floor = entries[min(read + INDEX_MARGIN, len(entries)) - 1][1]
-            book.index_white(floor, [a for a, seen in entries if seen >= floor])
+            floor = white[entries[min(read + INDEX_MARGIN, len(entries)) - 1]]
+            book.index_white(floor, [(a, white[a]) for a in entries if white[a] >= floor])
     if not filtered:
         return None
     m = min(len(filtered) - 1, WHITE_PICK_DEPTH)
@@ -66,31 +66,28 @@ INDEX_MARGIN = 16
 
 def _white_from_top(p2p: P2PNetwork, book: PeerBook, subnets: dict[str, int]) -> list[str] | None:
     """The filtered head read from the index's ``top`` only (None if it is too short)."""
-    white = book.white
     seq = book.seq
     if seq is None:
         return None
-    try:  # in the white list's order first: ties stay in it below
-        entries = [(a, white[a]) for a in book.top.prefix(white, seq)]
-    except KeyError:  # the list was written around PeerBook's methods: index it again
-        book.seq = None
-        return None
-    filtered, read = _white_candidates(p2p, entries, subnets, partial=len(entries) < len(white))
+    top = book.top
+    entries = top.prefix(seq)
+    filtered, read = _white_candidates(p2p, entries, subnets, partial=len(entries) < len(book.white))
     if filtered is not None and len(entries) > read + 2 * INDEX_MARGIN:  # raise the floor
-        floor = entries[read + INDEX_MARGIN - 1][1]
-        book.index_white(floor, [a for a, seen in entries if seen >= floor])
+        seen = top.members
+        floor = seen[entries[read + INDEX_MARGIN - 1]]
+        book.index_white(floor, [(a, seen[a]) for a in entries if seen[a] >= floor])
     return filtered
 
 
-def _white_candidates(p2p: P2PNetwork, entries: list[tuple[str, float]], subnets: dict[str, int],
+def _white_candidates(p2p: P2PNetwork, entries: list[str], subnets: dict[str, int],
                       partial: bool) -> tuple[list[str] | None, int]:
     """monerod's filtered head of the white list: up to ``WHITE_PICK_DEPTH`` addresses, newest
     first, one per host, leaving out the connections' /16s while others exist; and how many
     entries that read.
 
-    ``entries`` is the white list sorted by last-seen, newest first (a stable sort: ties in
-    the list's order), or, with ``partial``, a prefix of that: every entry seen at or after
-    some time. A prefix gives the whole list's answer unless the scan runs off its end (then
+    ``entries`` is the white list's addresses sorted by last-seen, newest first (a stable
+    sort: ties in the list's order), or, with ``partial``, a prefix of that: every entry seen
+    at or after some time. A prefix gives the whole list's answer unless the scan runs off its end (then
     None).
     """
     cache = p2p.world.addr_cache
@@ -101,7 +98,7 @@ def _white_candidates(p2p: P2PNetwork, entries: list[tuple[str, float]], subnets
         hosts: set[str] = set()
         skipped = 0
         i = 0
-        for i, (address, _seen) in enumerate(entries):  # noqa: B007 (read after the loop)
+        for i, address in enumerate(entries):  # noqa: B007 (read after the loop)
             if len(filtered) >= WHITE_PICK_DEPTH:
                 break
             host, subnet = cache.get(address) or parts(address)

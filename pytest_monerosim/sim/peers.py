@@ -164,9 +164,11 @@ class SinceFloor:
 
     __slots__ = ("floor", "members")
 
-    def __init__(self, floor: float, members: Iterable[str] = ()) -> None:
+    def __init__(self, floor: float, members: Iterable[tuple[str, float]] = ()) -> None:
         self.floor = floor
-        self.members = set(members)
+        self.members = dict(members)
+        """Member → its last-seen time (the white list's own value, written with it: a read
+        then touches this small dict, not the list's, whose entries are scattered in memory)."""
 
     def __len__(self) -> int:
         return len(self.members)
@@ -174,19 +176,20 @@ class SinceFloor:
     def note(self, address: str, when: float) -> None:
         """``address`` is now last seen at ``when``."""
         if when >= self.floor:
-            self.members.add(address)
+            self.members[address] = when
         else:
-            self.members.discard(address)
+            self.members.pop(address, None)
 
     def drop(self, address: str) -> None:
         """``address`` left the white list."""
-        self.members.discard(address)
+        self.members.pop(address, None)
 
-    def prefix(self, white: dict[str, float], seq: dict[str, int]) -> list[str]:
+    def prefix(self, seq: dict[str, int]) -> list[str]:
         """The members newest first, ties in the list's order (``seq``): the whole list's
         sorted prefix down to ``floor``."""
-        entries = sorted(self.members, key=seq.__getitem__)
-        entries.sort(key=white.__getitem__, reverse=True)
+        members = self.members
+        entries = sorted(members, key=seq.__getitem__)
+        entries.sort(key=members.__getitem__, reverse=True)
         return entries
 
 
@@ -199,7 +202,7 @@ class KeptOrder(SinceFloor):
 
     __slots__ = ("keys", "order", "sorted", "moved")
 
-    def __init__(self, floor: float, members: Iterable[str] = ()) -> None:
+    def __init__(self, floor: float, members: Iterable[tuple[str, float]] = ()) -> None:
         super().__init__(floor, members)
         self.keys: dict[str, tuple[float, int]] | None = None
         """After the first read: each member's key in ``order`` as of the last read."""
@@ -212,18 +215,18 @@ class KeptOrder(SinceFloor):
 
     def note(self, address: str, when: float) -> None:
         if when >= self.floor:
-            self.members.add(address)
+            self.members[address] = when
         else:
-            self.members.discard(address)
+            self.members.pop(address, None)
         if self.keys is not None:
             self.moved.add(address)
 
     def drop(self, address: str) -> None:
-        self.members.discard(address)
+        self.members.pop(address, None)
         if self.keys is not None:
             self.moved.add(address)
 
-    def prefix(self, white: dict[str, float], seq: dict[str, int]) -> list[str]:
+    def prefix(self, seq: dict[str, int]) -> list[str]:
         """As :meth:`SinceFloor.prefix`; the list is the view's own, updated by the next read:
         do not change it, and copy what must outlive that read."""
         members = self.members
@@ -237,15 +240,16 @@ class KeptOrder(SinceFloor):
                     i = bisect_left(order, old)
                     del order[i]
                     del addresses[i]
-                if a in members:
-                    key = (-white[a], seq[a])
+                when = members.get(a)
+                if when is not None:
+                    key = (-when, seq[a])
                     i = bisect_left(order, key)
                     order.insert(i, key)
                     addresses.insert(i, a)
                     keys[a] = key
             moved.clear()
             return addresses
-        entries = sorted([(-white[a], seq[a], a) for a in members])
+        entries = sorted([(-when, seq[a], a) for a, when in members.items()])
         self.order = [(t, s) for t, s, _ in entries]
         self.sorted = [a for _, _, a in entries]
         self.keys = dict(zip(self.sorted, self.order, strict=True))
@@ -377,7 +381,7 @@ class PeerBook:
             self.head_top = self.low = None
         return self.seq
 
-    def index_white(self, floor: float, top: Iterable[str]) -> None:
+    def index_white(self, floor: float, top: Iterable[tuple[str, float]]) -> None:
         """(Re)build the head-of-list index: ``seq``, each entry's place in the list's
         insertion order (the order ``white`` iterates in, which breaks last-seen ties), and
         ``top``, every entry last seen at or after ``floor`` (:func:`~.peer_choice.pick_white`
@@ -442,7 +446,7 @@ class PeerBook:
         if seq is not None and head_top is not None and len(head_top) >= k:
             # Every entry seen at or after head_top's floor, newest first (ties in the list's
             # order): the whole list's sorted prefix.
-            entries = head_top.prefix(white, seq)
+            entries = head_top.prefix(seq)
             if len(entries) > k + 2 * HEAD_MARGIN:  # raise the floor
                 self._index_head(entries, k)
             return sample(rng, entries[:k], depth)
@@ -459,7 +463,7 @@ class PeerBook:
         last-seen time of the ``k + HEAD_MARGIN``-th."""
         white = self.white
         floor = white[entries[min(k + HEAD_MARGIN, len(entries)) - 1]]
-        self.head_top = KeptOrder(floor, (a for a in entries if white[a] >= floor))
+        self.head_top = KeptOrder(floor, ((a, white[a]) for a in entries if white[a] >= floor))
 
     def head_draws(self, rng: random.Random, depth: int = 250) -> None:
         """Draw from ``rng`` exactly what :meth:`head` would, without building the list (for an

@@ -135,7 +135,7 @@ def test_a_successful_gray_probe_merges_the_probed_peer_list(registry: Registry)
         target = next(n for n in world.nodes.values() if n is not node and n.online and n not in node.links)
         for a in list(book.gray_list):
             book.remove_gray(a)
-        book.white.pop(target.address, None)
+        book.remove_white(target.address)
         book.add_gray(target.address)
         world.p2p.whitelist(target, heard, world.engine.now)
         assert not world.p2p.needs_sync_connections(node)

@@ -56,10 +56,20 @@ def test_the_white_index_is_invisible(monkeypatch: pytest.MonkeyPatch,
     sc = scenario(attack)
     monkeypatch.setattr(peer_choice, "INDEX_MIN", 4)
     monkeypatch.setattr(peer_choice, "INDEX_MARGIN", 2)
+    from_top = peer_choice._white_from_top
+    reads = [0]
+
+    def checked(p2p: Any, book: PeerBook, subnets: dict[str, int]) -> list[str] | None:
+        # the index's own copy of each member's last-seen time is the list's
+        assert all(book.white[a] == seen for a, seen in book.top.members.items())
+        reads[0] += 1
+        return from_top(p2p, book, subnets)
+
+    monkeypatch.setattr(peer_choice, "_white_from_top", checked)
     fast, indexed = state(sc)
     monkeypatch.setattr(peer_choice, "INDEX_MIN", 10**9)
     slow, none = state(sc)
-    assert indexed > 0, "no white list was ever indexed: the case tests nothing"
+    assert indexed > 0 and reads[0] > 0, "no white list was ever indexed: the case tests nothing"
     assert none == 0
     assert fast[0] == slow[0]
     assert fast[1] == slow[1]
@@ -118,20 +128,33 @@ def test_every_read_of_a_kept_order_is_the_whole_sort(monkeypatch: pytest.Monkey
     monkeypatch.setattr(peers, "HEAD_MARGIN", 2)
     kept = peers.KeptOrder.prefix
     reads = {"all": 0, "kept": 0}
+    reading: list[PeerBook] = []  # the book whose head is being built
+    head = PeerBook.head
 
-    def checked(self: peers.KeptOrder, white: dict[str, float], seq: dict[str, int]) -> list[str]:
+    def tracked_head(self: PeerBook, rng: Any, depth: int = 250) -> list[str]:
+        reading.append(self)
+        try:
+            return head(self, rng, depth)
+        finally:
+            reading.pop()
+
+    def checked(self: peers.KeptOrder, seq: dict[str, int]) -> list[str]:
         reads["kept"] += self.keys is not None
         reads["all"] += 1
-        got = list(kept(self, white, seq))
+        white = reading[-1].white
+        assert all(white[a] == seen for a, seen in self.members.items())  # the view's times: the list's
+        got = list(kept(self, seq))
         whole = sorted(sorted(self.members, key=seq.__getitem__), key=white.__getitem__, reverse=True)
         assert got == whole
         return got
 
+    monkeypatch.setattr(PeerBook, "head", tracked_head)
     monkeypatch.setattr(peers.KeptOrder, "prefix", checked)
     fast, _ = state(sc)
     assert reads["kept"] > reads["all"] // 2, reads
 
-    def whole_sort(self: peers.KeptOrder, white: dict[str, float], seq: dict[str, int]) -> list[str]:
+    def whole_sort(self: peers.KeptOrder, seq: dict[str, int]) -> list[str]:
+        white = reading[-1].white
         return sorted(sorted(self.members, key=seq.__getitem__), key=white.__getitem__, reverse=True)
 
     monkeypatch.setattr(peers.KeptOrder, "prefix", whole_sort)
