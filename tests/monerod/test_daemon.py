@@ -186,3 +186,24 @@ def test_daemon_rpc_surface(make_node: MakeNode, burn_address: str) -> None:
     assert garbage.value.response is not None
     assert garbage.value.response["status"] == "Failed"
     assert "sanity_check_failed" in str(garbage.value)
+
+
+def test_sigterm_alone_ends_a_session_as_the_shadow_churn_config_expects(
+        make_node: MakeNode, burn_address: str) -> None:
+    """The Shadow writer ends each churn session of a daemon with SIGTERM at its downtime
+    (``shutdown_time``) and expects ``{"exited": 0}``; the next session is a new process on the
+    same data directory. monerod installs a handler for SIGTERM (``tools::signal_handler``,
+    src/common/util.h; ``t_daemon::run`` stops the p2p server and returns), so this build should
+    exit 0 on the signal alone, release its database and keep its chain."""
+    node = make_node("churner", offline=True)
+    node.start()
+    node.wait_ready(30)
+    node.rpc.generateblocks(3, burn_address)
+    assert node.process is not None
+    # no stop RPC: the signal Shadow sends, and nothing else
+    assert node.process.stop(graceful=None, term_timeout=20.0, kill_timeout=5.0) == 0
+    again = make_node("churner-next", offline=True)
+    again.data_dir = node.data_dir  # the next session: same data directory
+    again.start()
+    again.wait_ready(30)
+    assert again.rpc.get_height() == 4

@@ -442,7 +442,7 @@ def build_shadow_config(
             stop_ns = _ns(plan.duration) + _ns(settings.grace_s)
             for i, (begin, end) in enumerate(_sessions(host.daemon, start, stop_ns)):
                 proc = _process(argv, base_env, begin, "running" if end is None else {"exited": 0})
-                if end is not None:  # churn: SIGTERM, monerod's graceful shutdown
+                if end is not None:  # churn: SIGTERM, monerod's graceful shutdown (exit 0: tests/monerod)
                     proc["shutdown_time"] = _time(end)
                 processes.append(proc)
                 described[host.name].append(f"monerod ({argv[0]})" if not i
