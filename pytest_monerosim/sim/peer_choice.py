@@ -87,8 +87,8 @@ def _white_candidates(p2p: P2PNetwork, entries: list[str], subnets: dict[str, in
 
     ``entries`` is the white list's addresses sorted by last-seen, newest first (a stable
     sort: ties in the list's order), or, with ``partial``, a prefix of that: every entry seen
-    at or after some time. A prefix gives the whole list's answer unless the scan runs off its end (then
-    None).
+    at or after some time. A prefix gives the whole list's answer unless the scan runs off
+    its end (then None).
     """
     cache = p2p.world.addr_cache
     parts = p2p.world.addr_parts
