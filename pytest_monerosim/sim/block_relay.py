@@ -255,6 +255,13 @@ class BlockRelay:
             self.sync_from(node, peer)
 
     def sync_from(self, node: Node, peer: Node) -> None:
+        # A chain sync is where monerod 0.18 learns a target height (the P2P layer's
+        # heard_taller, read by needs_sync_connections): process_payload_sync_data sets it from a
+        # handshake or timed sync whose peer is taller and has a top block this node lacks,
+        # handle_response_chain_entry from the chain an orphan's sender answers with
+        # (src/cryptonote_protocol/cryptonote_protocol_handler.inl, v0.18.0.0). A block relayed
+        # with a known parent (handle_notify_new_fluffy_block) never sets it.
+        self.world.p2p.heard_taller.add(node)
         if peer in node.syncing or not peer.relaying:
             return
         link = node.links.get(peer)

@@ -131,6 +131,8 @@ class P2PNetwork(ConnectionMaker):
         node.maker_backoff = 0.0
         self.rounds.pop(node, None)
         self.waiting.pop(node, None)
+        # a new process: its core's target height is 0 again (m_target_blockchain_height)
+        self.heard_taller.discard(node)
         now = self.engine.now
         node.next_seed_at = now
         # get_and_empty_anchor_peerlist: anchors are tried once, oldest first;
@@ -445,17 +447,16 @@ class P2PNetwork(ConnectionMaker):
     def needs_sync_connections(self, node: Node) -> bool:
         """monerod's ``needs_new_sync_connections`` (cryptonote_protocol_handler.inl), which
         makes ``gray_peerlist_housekeeping`` skip its probe: the node has fewer outgoing
-        connections than ``out_peers`` and its target height is unknown (0: no peer ever
-        showed a taller chain, i.e. the node never received a block it did not mine) or
-        above its height (a connected peer has a heavier tip)."""
+        connections than ``out_peers`` and its target height is unknown (0: since it started,
+        it never synced a chain from a peer, :meth:`~.block_relay.BlockRelay.sync_from`) or
+        above its height (a connected peer has a heavier tip). Blocks relayed to it with a
+        known parent do not set the target (monerod 0.18.0.0's victim in the eclipse agreement
+        took 28 relayed blocks with its target still 0, its log's "stripe 2 needed",
+        get_next_needed_pruning_stripe, and never probed: 2026-12-05)."""
         if node.out_count >= node.out_limit:
             return False
-        heard = self.heard_taller
-        if node not in heard:
-            name = node.name
-            if not any(b.miner != name for b in node.chain.known if b.parent is not None):
-                return True
-            heard.add(node)
+        if node not in self.heard_taller:
+            return True
         return self.sees_heavier_tip(node)
 
     def sees_heavier_tip(self, node: Node) -> bool:

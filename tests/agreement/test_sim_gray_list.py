@@ -11,7 +11,7 @@ Each test fails on the model before the change (noted per test).
   id), the entry is removed and the host recorded as failed (``record_addr_failed``).
 * The probe is skipped while ``needs_new_sync_connections`` (cryptonote_protocol_handler.inl):
   fewer outgoing connections than ``out_peers`` and no target height reached (a node
-  that never received a block from a peer has target height 0).
+  that never synced a chain from a peer has target height 0: relayed blocks do not set it).
 """
 
 from __future__ import annotations
@@ -95,10 +95,41 @@ def test_gray_probes_wait_while_the_node_needs_sync_connections(registry: Regist
         assert world.p2p.needs_sync_connections(node) == (node not in world.p2p.heard_taller)
 
     node, out = _probe(registry, prepare)
-    # a relay at 300 s has received the miners' blocks: the target height is known and
-    # reached, so the probe runs although a slot is free
-    assert node.name.startswith("r-") and node in node.world.p2p.heard_taller
+    # A relay at 300 s has taken the miners' blocks as relayed (fluffy) blocks, each on a
+    # parent it had: that never sets monerod's target height (only a chain sync does:
+    # process_payload_sync_data, handle_response_chain_entry), so with a free slot it still
+    # needs sync connections and skips the probe. The model before 2026-12-05 counted any
+    # block from a peer as a known target and probed (the real eclipse victim, 28 relayed
+    # blocks, never did: see test_eclipse_monerod.py).
+    assert node.name.startswith("r-") and node.chain.tip.height > 0
+    assert node not in node.world.p2p.heard_taller
+    assert out["gray"] == [DEAD] and DEAD not in out["failed"]
+
+
+def test_a_chain_sync_sets_the_target_and_a_restart_clears_it(registry: Registry) -> None:
+    """A node that synced a chain from a peer knows a target height; reached, it probes
+    with a free slot. A restarted daemon starts from target 0 again. Old model: a relayed
+    block set it, and nothing cleared it."""
+    def prepare(world: Any, node: Any) -> None:
+        book = node.book
+        for a in list(book.gray_list):
+            book.remove_gray(a)
+        book.add_gray(DEAD)
+        node.out_limit = node.out_count + 1
+        world.relay.sync_from(node, next(iter(node.links)))  # as a taller peer's payload would
+        assert not world.p2p.needs_sync_connections(node)  # target known, at the top: no need
+
+    node, out = _probe(registry, prepare)
     assert out["gray"] == [] and DEAD in out["failed"]  # probed: no one answers there
+    world = build_world(network(duration=400.0), registry, snapshot_interval_s=None)
+    node = world.node("r-4")
+    world.engine.at(100.0, lambda: world.relay.sync_from(node, next(iter(node.links))))
+    node.restart(at=200.0, downtime=1.0)
+    seen: list[bool] = []
+    world.engine.at(200.5, lambda: seen.append(node in world.p2p.heard_taller))
+    world.engine.at(201.0 + 1e-6, lambda: seen.append(node in world.p2p.heard_taller))
+    world.run()
+    assert seen == [True, False]
 
 
 def test_without_blocks_a_node_with_a_free_slot_never_probes(registry: Registry) -> None:

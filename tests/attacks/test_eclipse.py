@@ -84,7 +84,10 @@ def test_attackers_take_no_more_incoming_slots_than_the_victim_has() -> None:
     def probe() -> None:
         victim = world.nodes["victim"]
         counts.append(victim.in_count)
-        counts.append(sum(1 for p in victim.links if p in attack.attacker_nodes))
+        # incoming only: the victim may dial attacker addresses from its gray list itself
+        # (outgoing slots, not the attacker taking incoming ones)
+        counts.append(sum(1 for p, link in victim.links.items()
+                          if p in attack.attacker_nodes and not link.outgoing))
 
     for t in (600, 1200, 2000):
         world.engine.at(t, probe)

@@ -63,6 +63,9 @@ if TYPE_CHECKING:
 TIMED_SYNC_WALL_S = 60.0
 """monerod's timed-sync period (P2P_DEFAULT_HANDSHAKE_INTERVAL, src/cryptonote_config.h), wall seconds."""
 MONEROD_ANCHORS = 2
+RECONNECT_PAUSES_S = (0.01, 0.02, 0.05, 0.1)
+"""A re-handshake dials again right after closing; if the victim refuses (it has not yet
+processed the close: ``max_connections_per_ip`` 1), it retries after these pauses."""
 """P2P_DEFAULT_ANCHOR_CONNECTIONS_COUNT in monerod 0.18: not configurable."""
 
 
@@ -137,15 +140,29 @@ class EclipseRig:
         connectors = self.identities[:self.connectors]
 
         async def one(ident: Identity, victim: tuple[str, int]) -> str:
-            for conn in [c for c in ident.connections if c.outgoing and c.remote == victim]:
-                await conn.close()
+            # Wait first, then close and dial at once, as the simulator's attacker does (a
+            # round trip between the two). Closing every connection first and dialling after
+            # the delay left each address off the victim for up to ``spread_s``; monerod's
+            # connection maker (connections_maker, once a second, src/p2p/net_node.inl) then
+            # found the attacker's gray entries no longer in use (is_peer_used) and dialled up
+            # to 9 of the 12 before the restart, which whitelisted them (measured 2026-12-05:
+            # victim log at net.p2p:DEBUG, 9 "Selected peer ... [peer_list=2]" within the gap).
             if spread_s:
                 await asyncio.sleep(self.rng.uniform(0, spread_s))
-            try:
-                await swarm.connect(victim, source=ident, timeout=10.0)
-                return ""
-            except PeerError as exc:
-                return f"{ident.host} -> {victim[0]}:{victim[1]}: {exc}"
+            closed = False
+            for conn in [c for c in ident.connections if c.outgoing and c.remote == victim]:
+                await conn.close()
+                closed = True
+            for pause in (RECONNECT_PAUSES_S if closed else ()) + (None,):
+                try:
+                    await swarm.connect(victim, source=ident, timeout=10.0)
+                    return ""
+                except PeerError as exc:
+                    if pause is None:
+                        return f"{ident.host} -> {victim[0]}:{victim[1]}: {exc}"
+                    # the victim may not have seen the close yet (one connection per IP)
+                    await asyncio.sleep(pause)
+            return ""
 
         async def all_of() -> list[str]:
             pairs = [(i, v) for i in connectors for v in victims]
