@@ -63,10 +63,10 @@ if TYPE_CHECKING:
 TIMED_SYNC_WALL_S = 60.0
 """monerod's timed-sync period (P2P_DEFAULT_HANDSHAKE_INTERVAL, src/cryptonote_config.h), wall seconds."""
 MONEROD_ANCHORS = 2
+"""P2P_DEFAULT_ANCHOR_CONNECTIONS_COUNT in monerod 0.18: not configurable."""
 RECONNECT_PAUSES_S = (0.01, 0.02, 0.05, 0.1)
 """A re-handshake dials again right after closing; if the victim refuses (it has not yet
 processed the close: ``max_connections_per_ip`` 1), it retries after these pauses."""
-"""P2P_DEFAULT_ANCHOR_CONNECTIONS_COUNT in monerod 0.18: not configurable."""
 
 
 def precheck(scenario: Scenario, network_kind: type | None = None) -> None:
