@@ -16,8 +16,9 @@ this module, following ``src/p2p/net_node.inl``:
   fresh pass on the same list. A white draw takes the 20 most recently seen
   candidates and favours the newest (``get_random_index_with_fixed_probability``:
   index = x³ / (16³ m²), x uniform in [0, 16m]); a gray draw is uniform.
-  Candidates in the same /16 as an existing connection are left out while
-  others exist, and each host counts once. An iteration that made connections
+  Candidates in the same /16 as an existing connection are left out, and
+  each host counts once (monerod 0.18's fallback to connected /16s never
+  yields: see :func:`~.peer_choice._white_candidates`). An iteration that made connections
   is followed by another; one that made none ends the call. With no white
   peers, or when a whole call made nothing, the node asks a seed node for its
   peer list (handshake, take the list, close). Then the next call after

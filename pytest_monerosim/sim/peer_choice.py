@@ -27,8 +27,8 @@ def link_subnets(node: Node) -> dict[str, int]:
 
 
 def pick_white(p2p: P2PNetwork, node: Node) -> str | None:
-    """One white draw: the 20 most recently seen (one per /16 and host while others
-    exist), the newest favoured (``get_random_index_with_fixed_probability``)."""
+    """One white draw: the 20 most recently seen (one per host, none in a connected /16),
+    the newest favoured (``get_random_index_with_fixed_probability``)."""
     book = node.book
     white = book.white
     if not white:
@@ -82,8 +82,13 @@ def _white_from_top(p2p: P2PNetwork, book: PeerBook, subnets: dict[str, int]) ->
 def _white_candidates(p2p: P2PNetwork, entries: list[str], subnets: dict[str, int],
                       partial: bool) -> tuple[list[str] | None, int]:
     """monerod's filtered head of the white list: up to ``WHITE_PICK_DEPTH`` addresses, newest
-    first, one per host, leaving out the connections' /16s while others exist; and how many
-    entries that read.
+    first, one per host, leaving out the connections' /16s; and how many entries that read.
+
+    monerod 0.18 means to allow a connected /16 when nothing else is left (a second filtering
+    step in ``make_new_connection_from_peerlist``, src/p2p/net_node.inl), but that step never
+    yields: its ``hosts_added`` set is not cleared between the steps, and the first step,
+    having found nothing, visited and added every host (read at v0.18.0.0, Debian's build, and
+    v0.18.3.4). So there is one step here.
 
     ``entries`` is the white list's addresses sorted by last-seen, newest first (a stable
     sort: ties in the list's order), or, with ``partial``, a prefix of that: every entry seen
@@ -93,33 +98,25 @@ def _white_candidates(p2p: P2PNetwork, entries: list[str], subnets: dict[str, in
     cache = p2p.world.addr_cache
     parts = p2p.world.addr_parts
     filtered: list[str] = []
-    read = 0
-    for skip_same_subnet in (True, False):
-        hosts: set[str] = set()
-        skipped = 0
-        i = 0
-        for i, address in enumerate(entries):  # noqa: B007 (read after the loop)
-            if len(filtered) >= WHITE_PICK_DEPTH:
-                break
-            host, subnet = cache.get(address) or parts(address)
-            if (skip_same_subnet and subnet in subnets) or host in hosts:
-                skipped += 1
-            else:
-                filtered.append(address)
-            hosts.add(host)
-        else:
-            i = len(entries)
-            if partial and len(filtered) < WHITE_PICK_DEPTH:
-                return None, i  # ran off the prefix: the entries below could change the answer
-        read = max(read, i)
-        if filtered or not skipped:
+    hosts: set[str] = set()
+    i = 0
+    for i, address in enumerate(entries):  # noqa: B007 (read after the loop)
+        if len(filtered) >= WHITE_PICK_DEPTH:
             break
-    return filtered, read
+        host, subnet = cache.get(address) or parts(address)
+        if subnet not in subnets and host not in hosts:
+            filtered.append(address)
+        hosts.add(host)
+    else:
+        i = len(entries)
+        if partial and len(filtered) < WHITE_PICK_DEPTH:
+            return None, i  # ran off the prefix: the entries below could change the answer
+    return filtered, i
 
 
 def pick_gray(world: World, node: Node) -> str | None:
-    """One gray draw: uniform over the list filtered to one per /16 (while others
-    exist) and one per host."""
+    """One gray draw: uniform over the list filtered to one per host, leaving out the
+    connections' /16s (no fallback to them: see :func:`_white_candidates`)."""
     gray = node.book.gray_list
     if not gray:
         return None
@@ -140,15 +137,15 @@ def pick_gray(world: World, node: Node) -> str | None:
         if k > 1 and rng.random() * k >= 1.0:
             continue
         return address
-    for skip_same_subnet in (True, False):
-        hosts: set[str] = set()
-        candidates = []
-        for address in gray:
-            host, subnet = parts(address)
-            if (skip_same_subnet and subnet in subnets) or host in hosts:
-                continue
-            hosts.add(host)
-            candidates.append(address)
-        if candidates:
-            return candidates[rng.randrange(len(candidates))]
+    # (one filtering step, as for the white list: monerod 0.18's second never yields)
+    hosts: set[str] = set()
+    candidates = []
+    for address in gray:
+        host, subnet = parts(address)
+        if subnet in subnets or host in hosts:
+            continue
+        hosts.add(host)
+        candidates.append(address)
+    if candidates:
+        return candidates[rng.randrange(len(candidates))]
     return None

@@ -167,15 +167,22 @@ def test_max_connections_per_ip(registry: Registry) -> None:
 
     def arrive() -> None:  # three nodes behind one IP (different ports)
         for i in range(3):
-            world.add_node(f"s{i}", address=f"192.0.2.1:{18080 + i}", out_peers=2)
+            # (slots to spare at the dial below: with 2, their own makers had filled them by
+            # then and the dials did nothing, the count resting on one maker's draw)
+            world.add_node(f"s{i}", address=f"192.0.2.1:{18080 + i}", out_peers=8)
+
+    dialled = {"free": 0}
 
     def dial() -> None:
         for i in range(3):
-            world.p2p._attempt(world.node(f"s{i}"), target.address)
+            node = world.node(f"s{i}")
+            dialled["free"] += node.out_count < node.out_limit and target not in node.links
+            world.p2p._attempt(node, target.address)
 
     world.engine.at(200, arrive)
     world.engine.at(201, dial)
     world.run()
+    assert dialled["free"] >= 2, "fewer than two dials with a free slot: the case tests nothing"
     assert world.host_count["192.0.2.1"] == 3
     # monerod limits incoming connections per IP (the target may still dial one of them)
     incoming = [p for p, link in target.links.items()
