@@ -59,6 +59,7 @@ class ConnectionMaker:
         dynamic: bool
         white_probability: float
         ping_back: bool
+        heard_taller: set[Node]
 
         def _establish(self, a: Node, b: Node, latency: float) -> None: ...
         def _accepts(self, a: Node, b: Node) -> bool: ...
@@ -134,7 +135,17 @@ class ConnectionMaker:
     def _phases(self, node: Node) -> list[tuple[str, int]]:
         """One iteration of ``connections_maker``'s loop: (list, fill up to) in order."""
         out, limit = node.out_count, node.out_limit
-        expected_white = int(limit * self.white_probability)
+        # connections_maker fills white slots up to every outgoing slot while its core's next
+        # needed pruning stripe is non-zero, which it is while the target height is unknown
+        # (get_next_needed_pruning_stripe takes an unknown target as an endless chain, and
+        # get_pruning_stripe is 0 only within 5,500 blocks of the target), then up to 70%
+        # (src/p2p/net_node.inl, cryptonote_protocol_handler.inl, v0.18.0.0; the eclipse
+        # victim's log: "type 1, 3/12" after its restart). The target is known once the node
+        # synced a chain from a peer (heard_taller, see needs_sync_connections).
+        if node in self.heard_taller:
+            expected_white = int(limit * self.white_probability)
+        else:
+            expected_white = limit
         if out < expected_white:
             phases = [(ANCHOR, node.anchor_limit)] if node.anchor_limit and node.anchor_queue else []
             return phases + [(WHITE, expected_white), (GRAY, limit)]
