@@ -89,6 +89,9 @@ def sim_out_fraction(shrunk: Scenario, attackers: int, seed: int, time_scale: fl
     # its 2 white peers come from 12 attackers and 2 honest relays, so one run reads 0.583
     # (both relays picked), 0.667 or 0.75: the simulator's seeds split 12/12 between the
     # first two; the real runs' 5 of 6 at 0.583 is not explained beyond chance.
+    # Then (same day) the picks lost their fallback to connected /16s and a node whose target
+    # is unknown fills white slots up to all 12 (both monerod 0.18, see docs/backends.md):
+    # simulated over seeds 1-16 0.271/0.520/0.625 (the real side is unchanged by either).
     data = apply_overrides(data, wall_time_overrides(time_scale))
     world = build_world(Scenario.model_validate(data), default_registry(), snapshot_interval_s=None)
     return float(world.run().attacks["eclipse"]["out_fraction"])
