@@ -9,24 +9,24 @@ import pytest
 
 from pytest_monerosim.backends.sim import build_world
 from pytest_monerosim.config.model import Scenario
-from pytest_monerosim.registry import default_registry
+from pytest_monerosim.registry import Registry
 from pytest_monerosim.sim.network import GC_YOUNG_THRESHOLD
+
+from .conftest import scenario
 
 
 def small() -> Scenario:
-    return Scenario.model_validate({
-        "general": {"name": "gc", "seed": 5, "duration": "20m"},
-        "network": {"topology": {"name": "monero", "seeds": 1}},
-        "nodes": [{"group": "seeds", "count": 1, "role": "relay", "seed_node": True},
-                  {"group": "miners", "count": 2, "role": "miner", "hashrate": 1.0},
-                  {"group": "relays", "count": 5, "role": "relay"}],
-    })
+    return scenario([{"group": "seeds", "count": 1, "role": "relay", "seed_node": True},
+                     {"group": "miners", "count": 2, "role": "miner", "hashrate": 1.0},
+                     {"group": "relays", "count": 5, "role": "relay"}],
+                    general={"name": "gc", "seed": 5, "duration": "20m"},
+                    network={"topology": {"name": "monero", "seeds": 1}})
 
 
-def test_the_run_raises_the_young_threshold_and_restores_the_settings() -> None:
+def test_the_run_raises_the_young_threshold_and_restores_the_settings(registry: Registry) -> None:
     before = gc.get_threshold()
     frozen_before = gc.get_freeze_count()
-    world = build_world(small(), default_registry(), snapshot_interval_s=None)
+    world = build_world(small(), registry, snapshot_interval_s=None)
     during: list[tuple[int, ...]] = []
     world.engine.schedule(60.0, lambda: during.append(gc.get_threshold()))
     world.run()
@@ -35,9 +35,9 @@ def test_the_run_raises_the_young_threshold_and_restores_the_settings() -> None:
     assert gc.get_freeze_count() == frozen_before
 
 
-def test_settings_are_restored_when_the_run_raises() -> None:
+def test_settings_are_restored_when_the_run_raises(registry: Registry) -> None:
     before = gc.get_threshold()
-    world = build_world(small(), default_registry(), snapshot_interval_s=None)
+    world = build_world(small(), registry, snapshot_interval_s=None)
 
     def boom() -> None:
         raise RuntimeError("a handler failed")
