@@ -149,20 +149,19 @@ class EclipseRig:
             # victim log at net.p2p:DEBUG, 9 "Selected peer ... [peer_list=2]" within the gap).
             if spread_s:
                 await asyncio.sleep(self.rng.uniform(0, spread_s))
-            closed = False
-            for conn in [c for c in ident.connections if c.outgoing and c.remote == victim]:
+            open_ = [c for c in ident.connections if c.outgoing and c.remote == victim]
+            for conn in open_:
                 await conn.close()
-                closed = True
-            for pause in (RECONNECT_PAUSES_S if closed else ()) + (None,):
+            pauses = list(RECONNECT_PAUSES_S) if open_ else []
+            while True:
                 try:
                     await swarm.connect(victim, source=ident, timeout=10.0)
                     return ""
                 except PeerError as exc:
-                    if pause is None:
+                    if not pauses:
                         return f"{ident.host} -> {victim[0]}:{victim[1]}: {exc}"
                     # the victim may not have seen the close yet (one connection per IP)
-                    await asyncio.sleep(pause)
-            return ""
+                    await asyncio.sleep(pauses.pop(0))
 
         async def all_of() -> list[str]:
             pairs = [(i, v) for i in connectors for v in victims]
