@@ -22,6 +22,7 @@ from pytest_monerosim.backends.monerod.daemon import (
     wait_for_height,
     wait_for_same_tip,
 )
+from pytest_monerosim.backends.monerod.restart import restart
 
 pytestmark = pytest.mark.monerod
 
@@ -202,8 +203,6 @@ def test_sigterm_alone_ends_a_session_as_the_shadow_churn_config_expects(
     assert node.process is not None
     # no stop RPC: the signal Shadow sends, and nothing else
     assert node.process.stop(graceful=None, term_timeout=20.0, kill_timeout=5.0) == 0
-    again = make_node("churner-next", offline=True)
-    again.data_dir = node.data_dir  # the next session: same data directory
-    again.start()
-    again.wait_ready(30)
-    assert again.rpc.get_height() == 4
+    restart(node)  # the next session: a new process on the same data directory and ports
+    node.wait_ready(30)
+    assert node.rpc.get_height() == 4

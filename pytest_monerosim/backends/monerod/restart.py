@@ -9,10 +9,10 @@ from .errors import PortInUse
 from .process import ManagedProcess
 
 if TYPE_CHECKING:
-    from .network import PlannedDaemon
+    from .daemon import MonerodNode
 
 
-def restart(daemon: PlannedDaemon) -> None:
+def restart(daemon: MonerodNode) -> None:
     """Launch a stopped daemon again on its ports (returns at once; then ``wait_ready``).
 
     :meth:`~.node_base.RpcProcessNode.start` checks its ports with a plain
