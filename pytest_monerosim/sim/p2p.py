@@ -8,7 +8,9 @@ this module, following ``src/p2p/net_node.inl``:
   (70% → 8 of 12) outgoing: the anchor list (while fewer than ``anchors``
   outgoing; the list is emptied when taken, so at most ONE anchor reconnects,
   the oldest that answers), then the white list up to 8, then the gray list up
-  to 12; at or above 8: gray, then white. Each list is worked in passes of
+  to 12; at or above 8: gray, then white. (While the node's target height is
+  unknown, the white share is every slot: see ``ConnectionMaker._phases``.)
+  Each list is worked in passes of
   three random draws (``make_new_connection_from_peerlist``); a draw that hits
   a peer already tried, in use, or failed within the hour, or whose handshake
   fails, is spent, and after three the pass fails and the maker moves to the
@@ -18,8 +20,8 @@ this module, following ``src/p2p/net_node.inl``:
   index = x³ / (16³ m²), x uniform in [0, 16m]); a gray draw is uniform.
   Candidates in the same /16 as an existing connection are left out, and
   each host counts once (monerod 0.18's fallback to connected /16s never
-  yields: see :func:`~.peer_choice._white_candidates`). An iteration that made connections
-  is followed by another; one that made none ends the call. With no white
+  yields: see :func:`~.peer_choice._white_candidates`). An iteration that
+  made connections is followed by another; one that made none ends the call. With no white
   peers, or when a whole call made nothing, the node asks a seed node for its
   peer list (handshake, take the list, close). Then the next call after
   ``connect_retry_s``. (monerod calls it every second for ever; here
