@@ -351,9 +351,8 @@ class P2PNetwork(ConnectionMaker):
                         relay.sync_from(node, peer)
         if dynamic:
             book = node.book
-            if len(book.gray_list) > book.gray_limit:
+            if len(book.gray) > book.gray_limit:
                 book.trim_gray()
-            book.compact_gray()
             self._housekeeping(node, now)
             if node.out_count < node.out_limit and not node.maker_busy:
                 self._maker(node, gen)
@@ -420,7 +419,7 @@ class P2PNetwork(ConnectionMaker):
         end drops a handshake with its own peer id), and so, with ``outgoing_host_limit``, does
         a probe of a host with an incoming connection to the node (:meth:`host_limited`)."""
         book = node.book
-        gray = book.gray_list
+        gray = book.gray
         if not gray or self.needs_sync_connections(node):
             return
         address = gray[int(node.rng.random() * len(gray))]

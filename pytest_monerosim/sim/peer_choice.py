@@ -117,7 +117,7 @@ def _white_candidates(p2p: P2PNetwork, entries: list[str], subnets: dict[str, in
 def pick_gray(world: World, node: Node) -> str | None:
     """One gray draw: uniform over the list filtered to one per host, leaving out the
     connections' /16s (no fallback to them: see :func:`_white_candidates`)."""
-    gray = node.book.gray_list
+    gray = node.book.gray
     if not gray:
         return None
     parts = world.addr_parts

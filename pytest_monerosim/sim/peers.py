@@ -24,19 +24,18 @@ from __future__ import annotations
 
 import heapq
 import random
-import sys
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
-from itertools import count, islice
+from itertools import count
 
+from .gray import AddressIds, GrayList
 from .stream_twin import MAX_BOUND, STREAMS
 
 FAILED_ADDR_FORGET_S = 3600.0
 POSITIONS = tuple(range(1 << 16))
-"""Shared int objects for gray-list positions: ``gray_pos[a] = POSITIONS[i]`` stores a pointer
-to one of these instead of a fresh 28-byte int per entry (positions above 256 are not cached
-by CPython), which was over half of the gray lists' memory in the 33,047-node twin."""
+"""Shared int objects for the white list's places (``PeerBook.seq``): a dict value that points
+to one of these instead of a fresh 28-byte int per entry (CPython caches ints up to 256 only)."""
 POSITIONS_N = len(POSITIONS)
 HEAD_MARGIN = 32
 """Entries kept in ``PeerBook.head_top`` beyond the advertised head's ``depth * 1.2``."""
@@ -120,17 +119,6 @@ def sample_draws(rng: random.Random, n: int, k: int) -> None:
         m = low - 1
 
 
-_COMPACT_BYTES: dict[int, int] = {}
-
-
-def compact_bytes(entries: int) -> int:
-    """``sys.getsizeof`` of a dict of ``entries`` str keys with no deleted entries."""
-    size = _COMPACT_BYTES.get(entries)
-    if size is None:
-        size = _COMPACT_BYTES[entries] = sys.getsizeof(dict({str(i): i for i in range(entries)}))
-    return size
-
-
 class Gossip:
     """What every peer book of one world shares, so a timed sync can tell it has nothing to do.
 
@@ -143,12 +131,15 @@ class Gossip:
       it is older than a node's last sync, no peer's journal grew by more than ``depth``
       since (beyond that a sync merges the peer's whole advertised list instead).
     * ``advertisers`` — nodes whose advertised list is overridden (attackers).
+    * ``ids`` — the world's address ids, which the gray lists hold (:mod:`.gray`).
     """
 
-    __slots__ = ("tick", "max_burst", "depth", "advertisers", "last_journaled")
+    __slots__ = ("tick", "max_burst", "depth", "advertisers", "last_journaled", "ids")
 
     def __init__(self, depth: int = 250) -> None:
         self.tick = count(1).__next__
+        self.ids = AddressIds()
+        """The world's address ids (the gray lists hold ids, see :mod:`.gray`)."""
         self.last_journaled: dict[str, int] = {}
         """Address → stamp of its newest journal entry anywhere (see :func:`own_address_known`)."""
         self.max_burst = 0
@@ -260,7 +251,7 @@ class KeptOrder(SinceFloor):
 class PeerBook:
     """White, gray and anchor lists of one node."""
 
-    __slots__ = ("white", "journal", "journal_clock", "gray_pos", "gray_list", "anchors", "failed",
+    __slots__ = ("white", "journal", "journal_clock", "gray", "anchors", "failed",
                  "white_limit", "gray_limit", "shared", "forgets", "sat_key", "sat", "seq", "seq_next",
                  "top", "head_top", "low")
 
@@ -286,10 +277,7 @@ class PeerBook:
         # evict_oldest).
         self.head_top: KeptOrder | None = None
         self.low: list[tuple[float, int, str]] | None = None
-        # Gray list: insertion-ordered dict (for FIFO eviction) of address -> index
-        # into gray_list (for O(1) uniform random picks).
-        self.gray_pos: dict[str, int] = {}
-        self.gray_list: list[str] = []
+        self.gray = GrayList(self.shared.ids, gray_limit)
         self.anchors: dict[str, float] = {}
         self.failed: dict[str, float] = {}
         self.white_limit = white_limit
@@ -301,8 +289,7 @@ class PeerBook:
         white = self.white
         if address not in white:
             self.journal_append(address)
-            if address in self.gray_pos:
-                self.take_gray(address)
+            self.gray.take(address)
             self.insert_white(address, now)
         else:
             self.set_seen(address, now)
@@ -419,14 +406,16 @@ class PeerBook:
         address is forgotten, the universe grows or the lists grow.
         """
         universe = self.shared.last_journaled  # its keys: every address ever journaled
-        white, gray_pos = self.white, self.gray_pos
-        size = len(white) + len(gray_pos)
+        white, gray = self.white, self.gray
+        size = len(white) + len(gray)
         key = (len(universe), self.forgets, size)
         if key == self.sat_key:
             return self.sat
         if size + 1 < len(universe):
             return False
-        self.sat = all(a in white or a in gray_pos or a == own for a in universe)
+        get, pos = gray.ids.get, gray.pos
+        n = len(pos)
+        self.sat = all(a in white or (i := get(a, 0)) < n and pos[i] or a == own for a in universe)
         self.sat_key = key
         return self.sat
 
@@ -474,35 +463,28 @@ class PeerBook:
 
     # -- gray ----------------------------------------------------------------
     def add_gray(self, address: str) -> None:
-        if address in self.white or address in self.gray_pos:
+        """One address into the gray list (unless white or gray), trimmed to the limit."""
+        gray = self.gray
+        if address in self.white or address in gray:
             return
-        n = len(self.gray_list)
-        self.gray_pos[address] = POSITIONS[n] if n < POSITIONS_N else n
-        self.gray_list.append(address)
-        if len(self.gray_list) > self.gray_limit:
-            self.remove_gray(next(iter(self.gray_pos)))
+        gray.push(address)
+        if len(gray) > self.gray_limit:
+            gray.pop_oldest()
+            self.forgets += 1
 
     def remove_gray(self, address: str) -> None:
         """Forget a gray address."""
-        if self.take_gray(address):
+        if self.gray.take(address):
             self.forgets += 1
 
     def take_gray(self, address: str) -> bool:
         """Take ``address`` out of the gray list (to move it to the white one); False if absent."""
-        pos = self.gray_pos.pop(address, None)
-        if pos is None:
-            return False
-        lst = self.gray_list
-        last = lst.pop()
-        if pos < len(lst):
-            lst[pos] = last
-            self.gray_pos[last] = pos
-        return True
+        return self.gray.take(address)
 
     def merge(self, addresses: Iterable[str], own: str, now: float) -> None:
         """monerod's ``merge_peerlist``: unknown addresses go to the gray list."""
         self.gray_unknown(addresses, own, now)
-        if len(self.gray_list) > self.gray_limit:
+        if len(self.gray) > self.gray_limit:
             self.trim_gray()
 
     def gray_unknown(self, addresses: Iterable[str], own: str, now: float) -> None:
@@ -512,41 +494,30 @@ class PeerBook:
         :meth:`merge` trims at once, a timed sync once after all its links.
         """
         white = self.white
-        pos = self.gray_pos
-        lst = self.gray_list
+        gray = self.gray
+        get, pos = gray.ids.get, gray.pos
+        n = len(pos)
         failed = self.failed
+        push = gray.push
         # Most answers hold nothing new: the unknown ones first, in one comprehension (a third
         # of the loop's time), then the loop for those (an address listed twice: once).
-        for a in [a for a in addresses if a not in white and a not in pos]:
-            if a in pos:
-                continue
+        fresh = [a for a in addresses if a not in white and ((i := get(a, 0)) >= n or not pos[i])]
+        for a in fresh:
             if failed and a in failed and now - failed[a] < FAILED_ADDR_FORGET_S:
                 continue
-            n = len(lst)
-            pos[a] = POSITIONS[n] if n < POSITIONS_N else n
-            lst.append(a)
+            if a in gray:  # (listed twice in the answer)
+                continue
+            push(a)
 
     def trim_gray(self) -> None:
         """Evict the oldest insertions down to the limit (``trim_gray_peerlist``)."""
-        over = len(self.gray_list) - self.gray_limit
+        gray = self.gray
+        over = len(gray) - self.gray_limit
         if over > 0:
-            for a in list(islice(self.gray_pos, over)):
-                self.remove_gray(a)
-
-    def compact_gray(self) -> None:
-        """Give the gray list's dict back the table a full list needs, if its deletions made it
-        grow past that (memory only: the order and positions stay).
-
-        A dict's deleted entries keep their slots until it resizes, and it resizes to three times
-        the live entries: a full gray list (5,000) that keeps losing and taking addresses ends in
-        a table of 16,384 slots, twice the 8,192 it needs (207,616 against 103,856 bytes in
-        CPython 3.11). A timed sync calls this once per node; the copy is ~0.2 ms.
-        """
-        pos = self.gray_pos
-        if sys.getsizeof(pos) > compact_bytes(self.gray_limit):
-            kept = dict(pos)
-            pos.clear()
-            pos.update(kept)  # into an empty dict: the copy's compact table, same object
+            pop = gray.pop_oldest
+            for _ in range(over):
+                pop()
+            self.forgets += over
 
     # -- failures --------------------------------------------------------------
     def recently_failed(self, address: str, now: float) -> bool:
@@ -554,7 +525,7 @@ class PeerBook:
         return t is not None and now - t < FAILED_ADDR_FORGET_S
 
     def __repr__(self) -> str:
-        return (f"PeerBook(white={len(self.white)}, gray={len(self.gray_list)}, "
+        return (f"PeerBook(white={len(self.white)}, gray={len(self.gray)}, "
                 f"anchors={len(self.anchors)})")
 
 
@@ -573,4 +544,4 @@ def own_address_known(book: PeerBook, own: str, now: float) -> bool:
     0.18.0.0 (tests/agreement/test_peers_monerod.py): half of 8 daemons held their own
     address on the gray list after 130 s.
     """
-    return own in book.gray_pos or own in book.white or book.recently_failed(own, now)
+    return own in book.gray or own in book.white or book.recently_failed(own, now)

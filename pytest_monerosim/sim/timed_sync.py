@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
-from .peers import FAILED_ADDR_FORGET_S, POSITIONS, POSITIONS_N, Gossip, own_address_known
+from .peers import FAILED_ADDR_FORGET_S, Gossip, own_address_known
 
 if TYPE_CHECKING:
     from .node import Node
@@ -96,8 +96,8 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
     # No advertiser anywhere: the loop below is _merge_each without the override check, with
     # the usual case (one new entry, already known) first.
     white = book.white
-    gray_pos = book.gray_pos
-    gray = book.gray_list
+    gray = book.gray
+    get = gray.ids.get
     failed = book.failed
     for peer, link in node.links.items():
         journal = peer.journal
@@ -106,15 +106,17 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
         if end == begin + 1:
             link.seen_journal = end
             a = journal[begin]
-            if a in white or a in gray_pos:
+            if a in white:
+                continue
+            i = get(a, 0)
+            pos = gray.pos  # (read here: a push may have grown or widened it)
+            if i < len(pos) and pos[i]:
                 continue
             if failed:  # PeerBook.recently_failed, inlined
                 when = failed.get(a)
                 if when is not None and now - when < FAILED_ADDR_FORGET_S:
                     continue
-            n = len(gray)
-            gray_pos[a] = POSITIONS[n] if n < POSITIONS_N else n
-            gray.append(a)
+            gray.push(a)
         elif end != begin:
             link.seen_journal = end
             if end - begin <= depth:
@@ -140,7 +142,7 @@ def merge_answer(p2p: P2PNetwork, node: Node, peer: Node, now: float) -> None:
     if peer._advertise is None and book.knows_all(own) and own_address_known(book, own, now):
         depth = p2p.handshake_peers
         peer.book.head_draws(peer.rng, depth)
-        if len(book.gray_list) > book.gray_limit:
+        if len(book.gray) > book.gray_limit:
             book.trim_gray()
         return
     book.merge(p2p.advertised(peer, node), own, now)

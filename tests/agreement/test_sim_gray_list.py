@@ -32,15 +32,15 @@ def test_a_merge_keeps_the_own_address_on_the_gray_list() -> None:
     """Old model: ``gray_unknown`` skipped ``a == own``."""
     book = PeerBook()
     book.merge([OWN, "5.6.7.8:18080"], OWN, 0.0)
-    assert OWN in book.gray_pos and "5.6.7.8:18080" in book.gray_pos
+    assert OWN in book.gray and "5.6.7.8:18080" in book.gray
     assert own_address_known(book, OWN, 0.0)
     book.remove_gray(OWN)
     book.failed[OWN] = 10.0
     book.merge([OWN], OWN, 20.0)  # recently failed: filtered like any failed host
-    assert OWN not in book.gray_pos and own_address_known(book, OWN, 20.0)
+    assert OWN not in book.gray and own_address_known(book, OWN, 20.0)
     assert not own_address_known(book, OWN, 10.0 + 3600.0)
     book.merge([OWN], OWN, 10.0 + 3600.0)
-    assert OWN in book.gray_pos
+    assert OWN in book.gray
 
 
 def network(seed: int = 3, duration: float = 600.0, **p2p: Any) -> Any:
@@ -61,7 +61,7 @@ def _probe(registry: Registry, prepare: Any) -> tuple[Any, Any]:
         prepare(world, node)
         world.p2p._housekeeping(node, world.engine.now)
         out["white"] = dict(node.book.white)
-        out["gray"] = list(node.book.gray_list)
+        out["gray"] = list(node.book.gray)
         out["failed"] = dict(node.book.failed)
 
     world.engine.at(300.0, at)
@@ -74,7 +74,7 @@ def test_a_gray_probe_of_the_own_address_fails_and_is_recorded(registry: Registr
     "succeeded" and the node put its own address on its white list."""
     def prepare(world: Any, node: Any) -> None:
         book = node.book
-        for a in list(book.gray_list):
+        for a in list(book.gray):
             book.remove_gray(a)
         book.add_gray(node.address)
         assert not world.p2p.needs_sync_connections(node), (node.out_count, node.out_limit)
@@ -88,7 +88,7 @@ def test_gray_probes_wait_while_the_node_needs_sync_connections(registry: Regist
     """Old model: a probe every timed sync whatever the outgoing count and the chain."""
     def prepare(world: Any, node: Any) -> None:
         book = node.book
-        for a in list(book.gray_list):
+        for a in list(book.gray):
             book.remove_gray(a)
         book.add_gray(DEAD)
         node.out_limit = node.out_count + 1  # a free outgoing slot
@@ -112,7 +112,7 @@ def test_a_chain_sync_sets_the_target_and_a_restart_clears_it(registry: Registry
     block set it, and nothing cleared it."""
     def prepare(world: Any, node: Any) -> None:
         book = node.book
-        for a in list(book.gray_list):
+        for a in list(book.gray):
             book.remove_gray(a)
         book.add_gray(DEAD)
         node.out_limit = node.out_count + 1
@@ -143,11 +143,11 @@ def test_without_blocks_a_node_with_a_free_slot_never_probes(registry: Registry)
 
     def at() -> None:
         node.out_limit = node.out_count + 1
-        for a in list(node.book.gray_list):
+        for a in list(node.book.gray):
             node.book.remove_gray(a)
         node.book.add_gray(DEAD)
         world.p2p._housekeeping(node, world.engine.now)
-        seen["gray"] = list(node.book.gray_list)
+        seen["gray"] = list(node.book.gray)
         seen["failed"] = dict(node.book.failed)
 
     world.engine.at(200.0, at)
@@ -164,7 +164,7 @@ def test_a_successful_gray_probe_merges_the_probed_peer_list(registry: Registry)
     def prepare(world: Any, node: Any) -> None:
         book = node.book
         target = next(n for n in world.nodes.values() if n is not node and n.online and n not in node.links)
-        for a in list(book.gray_list):
+        for a in list(book.gray):
             book.remove_gray(a)
         book.remove_white(target.address)
         book.add_gray(target.address)

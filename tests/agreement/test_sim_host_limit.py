@@ -31,13 +31,13 @@ def _probe_incoming_peer(registry: Registry, limit: bool) -> tuple[str, dict[str
         peer = next(p for p, link in node.links.items() if not link.outgoing)
         book = node.book
         book.remove_white(peer.address)
-        for a in list(book.gray_list):
+        for a in list(book.gray):
             book.remove_gray(a)
         book.add_gray(peer.address)
         failed_before = book.failed.get(peer.address)
         assert not world.p2p.needs_sync_connections(node)
         world.p2p._housekeeping(node, world.engine.now)
-        out.update(peer=peer.address, white=set(book.white), gray=set(book.gray_list),
+        out.update(peer=peer.address, white=set(book.white), gray=set(book.gray),
                    recorded=book.failed.get(peer.address) != failed_before)
 
     world.engine.at(300.0, at)

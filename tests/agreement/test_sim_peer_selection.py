@@ -49,7 +49,7 @@ def test_failed_gray_draws_fall_back_to_the_white_list(registry: Registry) -> No
     def poison() -> None:
         for _ in range(DEAD):
             node.book.add_gray(random_address(rng))
-        node.book.gray_limit = max(node.book.gray_limit, DEAD + len(node.book.gray_list))
+        node.book.gray_limit = max(node.book.gray_limit, DEAD + len(node.book.gray))
         for peer in node.out_peers()[:4]:  # 8 remain: the maker starts with the gray list
             world.p2p.disconnect(node, peer)
 

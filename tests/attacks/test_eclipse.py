@@ -60,7 +60,7 @@ def test_attackers_poison_white_and_gray_lists_and_stay_newest() -> None:
         attackers = {n.address for n in attack.identities}
         white = victim.book.white
         seen["white_attackers"] = len(attackers & set(white))
-        seen["gray_fakes"] = sum(1 for a in victim.book.gray_list if a not in world.by_address)
+        seen["gray_fakes"] = sum(1 for a in victim.book.gray if a not in world.by_address)
         world.p2p.refresh_seen(victim)
         top = sorted(white, key=white.__getitem__, reverse=True)[:10]
         seen["top10_attackers"] = sum(1 for a in top if a in attackers)

@@ -74,7 +74,7 @@ def test_sybils_advertise_only_sybil_addresses() -> None:
     some = attack.identities[0]
     assert set(some.advertise(world.nodes["victim"])) == sybil_addresses  # type: ignore[misc]
     # Heard of in handshakes (gray), then probed alive (white): most honest nodes know them all.
-    known = [len(sybil_addresses & (set(n.book.gray_list) | set(n.book.white)))
+    known = [len(sybil_addresses & (set(n.book.gray) | set(n.book.white)))
              for n in world.nodes.values() if n.honest]
     assert sorted(known)[len(known) // 2] == len(sybil_addresses)
 

@@ -11,7 +11,7 @@ from pytest_monerosim.sim.peers import Gossip, PeerBook
 
 
 def scan(book: PeerBook, own: str) -> bool:
-    return all(a in book.white or a in book.gray_pos or a == own for a in book.shared.last_journaled)
+    return all(a in book.white or a in book.gray or a == own for a in book.shared.last_journaled)
 
 
 @pytest.mark.parametrize("seed", range(6))

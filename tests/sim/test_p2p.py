@@ -34,9 +34,9 @@ def test_out_peers_fill_lists_stay_bounded_graph_connected(registry: Registry) -
     result = world.run()
     assert all(d == 12 for d in out_degrees(world).values())
     for node in world.nodes.values():
-        assert len(node.book.white) <= 40 and len(node.book.gray_list) <= 60
-        assert len(node.book.gray_pos) == len(node.book.gray_list)
-        assert not set(node.book.white) & set(node.book.gray_pos)
+        assert len(node.book.white) <= 40 and len(node.book.gray) <= 60
+        assert sorted(node.book.gray) == sorted(node.book.gray.oldest_first())
+        assert not set(node.book.white) & set(node.book.gray)
         assert node.out_count == sum(1 for link in node.links.values() if link.outgoing)
         assert node.in_count == len(node.links) - node.out_count
         assert node.address not in node.book.white
@@ -147,7 +147,7 @@ def test_advertise_override_and_nodes_added_at_run_time(registry: Registry) -> N
     spy = world.node("spy")
     assert spy.address == "198.51.100.7:18080" and spy.subnet == "198.51" == subnet_of(spy.address)
     assert spy.out_count == 4 and spy.online
-    told = [n for n in spy.links if not set(fake).isdisjoint(n.book.gray_pos)]
+    told = [n for n in spy.links if not set(fake).isdisjoint(n.book.gray)]
     assert told, "the spy's peers merged its advertised list"
     # Dead addresses never pass a handshake or a probe, so they never reach a white
     # list; since only white lists are advertised, nobody but the spy's peers and the
@@ -155,7 +155,7 @@ def test_advertise_override_and_nodes_added_at_run_time(registry: Registry) -> N
     # list is merged, as monerod's do_handshake_with_peer does) knows them.
     assert all(not set(fake) & set(n.book.white) for n in world.nodes.values())
     knowing = {n.name for n in world.nodes.values()
-               if not set(fake).isdisjoint(n.book.gray_pos) or not set(fake).isdisjoint(n.book.failed)}
+               if not set(fake).isdisjoint(n.book.gray) or not set(fake).isdisjoint(n.book.failed)}
     probed = {n.name for n in world.nodes.values() if spy.address in n.book.white}
     assert knowing <= {p.name for p in spy.links} | probed
 

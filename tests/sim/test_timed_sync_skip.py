@@ -38,7 +38,7 @@ def scenario(turnover: str | None, attack: dict[str, Any] | None = None) -> Scen
 def state(sc: Scenario) -> tuple[Any, ...]:
     world = build_world(sc, default_registry())
     result = world.run()
-    books = {n.name: (list(n.book.white.items()), list(n.book.gray_list), dict(n.book.gray_pos),
+    books = {n.name: (list(n.book.white.items()), list(n.book.gray), list(n.book.gray.oldest_first()),
                       n.rng.getstate(), len(n.book.journal))
              for n in world.nodes.values()}
     skipped = sum(1 for n in world.nodes.values() if n.skip_clock)

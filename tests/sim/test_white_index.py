@@ -43,7 +43,7 @@ def state(sc: Scenario) -> tuple[Any, int]:
     result = world.run()
     for node in world.nodes.values():  # last-seen times are refreshed lazily: bring them up
         world.p2p.refresh_seen(node)
-    books = {n.name: (list(n.book.white.items()), list(n.book.gray_list), n.rng.getstate())
+    books = {n.name: (list(n.book.white.items()), list(n.book.gray), n.rng.getstate())
              for n in world.nodes.values()}
     indexed = sum(1 for n in world.nodes.values() if n.book.top)  # a pick index was built
     return (without_wall_clock(summarize(result)), [s.edges for s in result.peer_snapshots],

@@ -1,0 +1,191 @@
+"""A node's gray list over integer address ids (monerod's ``m_peers_gray``).
+
+monerod keeps the gray list in a multi-index container: by address (is it known?), by
+last-seen time (the eviction's order: entries merged from peers carry no last-seen time, so
+the oldest insertion goes first, ``trim_gray_peerlist``), and by index for uniform random
+picks. The model needs the same three views of up to 5,000 entries per node, in tens of
+thousands of nodes (the mainnet twin: 33,047), so each view is an array of small integers
+instead of a dict of strings (about 38 bytes an entry in a dict and a list: 6.3 GB for the
+twin's lists filled to monerod's limit):
+
+* ``pos`` — by address id, the entry's position in ``order`` plus one (0: not listed).
+  Two bytes an address of the world (a 4-byte array when the list may hold more than
+  65,534 entries), grown as the world's addresses are.
+* ``order`` — address ids in pick order: a removal moves the last entry into the freed
+  place, so a pick is one index (the positions are the model's since its first version;
+  the same seed picks the same addresses).
+* ``fifo`` — address ids in insertion order from ``head``. A removal other than the
+  eviction leaves the id's entry where it is and counts it in ``stale``: an id's stale
+  entries are all older than its live one (a re-insertion appends), so the first
+  ``stale[id]`` entries of an id met from the head are skipped. The array is cut when
+  half of it lies before ``head`` and rebuilt when stale entries outnumber the live ones.
+
+The world's addresses are numbered once, in :class:`AddressIds` (one per world, shared by
+its books through :class:`~.peers.Gossip`); id 0 is never an address, so ``pos[0]`` is 0
+and ``ids.get(address, 0)`` looks up an address the world has never listed as absent.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator
+
+POS_H_LIMIT = 65_534
+"""Gray list limits up to this use 2-byte positions."""
+_STALE_SLACK = 64
+
+
+class AddressIds:
+    """Every address a world's gray lists have held, numbered from 1."""
+
+    __slots__ = ("ids", "names")
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.names: list[str] = [""]  # id 0: no address
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def register(self, address: str) -> int:
+        """The id of ``address``, numbered now if it has none."""
+        i = self.ids.get(address)
+        if i is None:
+            i = self.ids[address] = len(self.names)
+            self.names.append(address)
+        return i
+
+
+class GrayList:
+    """Up to ``limit`` addresses (the caller trims: :meth:`pop_oldest`), in pick order for
+    ``len``, indexing and iteration, in insertion order for :meth:`pop_oldest` and
+    :meth:`oldest_first`."""
+
+    __slots__ = ("table", "ids", "names", "pos", "order", "fifo", "head", "stale")
+
+    def __init__(self, table: AddressIds, limit: int) -> None:
+        self.table = table
+        self.ids = table.ids
+        """The world's address → id dict (read-only here; hot loops read ``pos`` through it:
+        ``gray.pos[i]`` for ``i = gray.ids.get(address, 0)``, absent when ``i >= len(pos)``)."""
+        self.names = table.names
+        self.pos = array("H" if limit + _STALE_SLACK <= POS_H_LIMIT else "I")
+        self.order = array("I")
+        self.fifo = array("I")
+        self.head = 0
+        self.stale: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __contains__(self, address: object) -> bool:
+        i = self.ids.get(address, 0)  # type: ignore[call-overload]
+        pos = self.pos
+        return i < len(pos) and pos[i] != 0
+
+    def __getitem__(self, k: int) -> str:
+        """The address at pick position ``k``."""
+        return self.names[self.order[k]]
+
+    def __iter__(self) -> Iterator[str]:
+        names = self.names
+        return (names[i] for i in self.order)
+
+    def __repr__(self) -> str:
+        return f"GrayList({len(self.order)} addresses)"
+
+    def push(self, address: str) -> None:
+        """Append an address that is not listed (the caller checked)."""
+        i = self.ids.get(address)
+        if i is None:
+            i = self.table.register(address)
+        pos = self.pos
+        if i >= len(pos):
+            pos.frombytes(bytes(pos.itemsize * (len(self.names) - len(pos))))
+        order = self.order
+        n = len(order) + 1
+        try:
+            pos[i] = n
+        except OverflowError:  # more than 65,535 entries before a trim: 4-byte positions
+            self.pos = pos = array("I", pos)
+            pos[i] = n
+        order.append(i)
+        self.fifo.append(i)
+
+    def _drop(self, i: int, p: int) -> None:
+        """Take id ``i`` (at position ``p - 1``) out of ``pos`` and ``order``."""
+        pos = self.pos
+        pos[i] = 0
+        order = self.order
+        last = order.pop()
+        if p <= len(order):
+            order[p - 1] = last
+            pos[last] = p
+
+    def take(self, address: str) -> bool:
+        """Take ``address`` out of the list; False if it is not listed."""
+        i = self.ids.get(address, 0)
+        pos = self.pos
+        if i >= len(pos):
+            return False
+        p = pos[i]
+        if not p:
+            return False
+        self._drop(i, p)
+        stale = self.stale
+        stale[i] = stale.get(i, 0) + 1
+        if len(self.fifo) - self.head > 2 * len(self.order) + _STALE_SLACK:
+            self._rebuild_fifo()
+        return True
+
+    def pop_oldest(self) -> str:
+        """Take out and return the oldest insertion (the list must not be empty)."""
+        fifo, stale = self.fifo, self.stale
+        head = self.head
+        while True:
+            i = fifo[head]
+            head += 1
+            s = stale.get(i)
+            if not s:
+                break
+            if s == 1:
+                del stale[i]
+            else:
+                stale[i] = s - 1
+        self._drop(i, self.pos[i])
+        if head > 1024 and 2 * head > len(fifo):
+            del fifo[:head]
+            head = 0
+        self.head = head
+        return self.names[i]
+
+    def oldest_first(self) -> Iterator[str]:
+        """The listed addresses in insertion order (the eviction's)."""
+        stale = dict(self.stale)
+        names = self.names
+        for i in self.fifo[self.head:]:
+            s = stale.get(i)
+            if s:
+                stale[i] = s - 1
+                continue
+            yield names[i]
+
+    def _rebuild_fifo(self) -> None:
+        """The insertion order without its stale entries (memory, not order)."""
+        stale = self.stale
+        live = array("I")
+        append = live.append
+        for i in self.fifo[self.head:]:
+            s = stale.get(i)
+            if s:
+                stale[i] = s - 1
+                continue
+            append(i)
+        self.fifo = live
+        self.head = 0
+        stale.clear()
+
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (for memory figures)."""
+        return sum(a.buffer_info()[1] * a.itemsize for a in (self.pos, self.order, self.fifo))
+
