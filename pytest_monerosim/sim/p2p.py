@@ -217,6 +217,13 @@ class P2PNetwork(ConnectionMaker):
                 x.book.set_seen(y.address, link.since if link.since > x.last_tick else x.last_tick)
         del a.links[b]
         del b.links[a]
+        # on_connection_close: the target height falls to the highest remote height of the
+        # connections left (each is at least 1), so it is 0 (unknown) again only when none is
+        # left (monerod 0.18.0.0, cryptonote_protocol_handler.inl)
+        if not a.links:
+            self.heard_taller.discard(a)
+        if not b.links:
+            self.heard_taller.discard(b)
         for x, y in ((a, b), (b, a)):
             counts = x.link_subnets
             left = counts.get(y.subnet, 0) - 1

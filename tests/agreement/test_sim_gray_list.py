@@ -126,10 +126,32 @@ def test_a_chain_sync_sets_the_target_and_a_restart_clears_it(registry: Registry
     world.engine.at(100.0, lambda: world.relay.sync_from(node, next(iter(node.links))))
     node.restart(at=200.0, downtime=1.0)
     seen: list[bool] = []
-    world.engine.at(200.5, lambda: seen.append(node in world.p2p.heard_taller))
+    world.engine.at(199.0, lambda: seen.append(node in world.p2p.heard_taller))
     world.engine.at(201.0 + 1e-6, lambda: seen.append(node in world.p2p.heard_taller))
     world.run()
     assert seen == [True, False]
+
+
+def test_the_target_is_unknown_again_when_the_last_connection_closes(registry: Registry) -> None:
+    """monerod's ``on_connection_close`` lowers the target height to the highest remote height
+    of the connections left: it stays known while any is left (every height is at least 1) and
+    is 0 again after the last one closed. Old model: only a restart cleared it."""
+    world = build_world(network(duration=300.0), registry, snapshot_interval_s=None)
+    node = world.node("r-4")
+    p2p = world.p2p
+    seen: list[tuple[int, bool]] = []
+
+    def at() -> None:
+        world.relay.sync_from(node, next(iter(node.links)))
+        while node.links:
+            seen.append((len(node.links), node in p2p.heard_taller))
+            p2p.disconnect(node, next(iter(node.links)))
+        seen.append((0, node in p2p.heard_taller))
+
+    world.engine.at(150.0, at)
+    world.run()
+    assert len(seen) >= 3, "the node had fewer than two connections: the case tests nothing"
+    assert seen == [(n, n > 0) for n, _ in seen]
 
 
 def test_without_blocks_a_node_with_a_free_slot_never_probes(registry: Registry) -> None:
