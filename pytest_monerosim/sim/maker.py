@@ -221,7 +221,7 @@ class ConnectionMaker:
                     r.draws = 0
                     r.tried.clear()
         else:
-            node.book.failed[address] = self.engine.now  # record_addr_failed
+            node.book.record_failed(address, self.engine.now)
         self._maker(node, gen)
 
     def _contact_seed(self, node: Node) -> bool:

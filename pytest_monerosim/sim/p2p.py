@@ -444,7 +444,7 @@ class P2PNetwork(ConnectionMaker):
             self.merge_probe_answer(node, target, now)
         else:
             book.remove_gray(address)
-            book.failed[address] = now
+            book.record_failed(address, now)
 
     def merge_probe_answer(self, node: Node, target: Node, now: float) -> None:
         """A gray probe is a handshake (``check_connection_and_handshake_with_peer`` →

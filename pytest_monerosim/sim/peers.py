@@ -9,8 +9,10 @@
 * **anchors**: outgoing peers, address → first-seen time. Closing a connection
   in normal operation forgets the anchor; shutting down keeps them, and a
   restarted node reconnects to them first.
-* **failed**: address → time of the last failed connection attempt; such
-  addresses are skipped for an hour (``P2P_FAILED_ADDR_FORGET_SECONDS``).
+* **failed**: host → time of the last failed connection attempt to any of its
+  addresses; every address of such a host is skipped for an hour
+  (``P2P_FAILED_ADDR_FORGET_SECONDS``; monerod keys ``m_conn_fails_cache`` by
+  ``host_str()``, the IP without the port).
 
 The white list also keeps an append-only *journal* of additions. Timed syncs
 send the same head of the white list again and again; merging what a peer has
@@ -134,12 +136,14 @@ class Gossip:
     * ``ids`` — the world's address ids, which the gray lists hold (:mod:`.gray`).
     """
 
-    __slots__ = ("tick", "max_burst", "depth", "advertisers", "last_journaled", "ids")
+    __slots__ = ("tick", "max_burst", "depth", "advertisers", "last_journaled", "ids", "hosts")
 
     def __init__(self, depth: int = 250) -> None:
         self.tick = count(1).__next__
         self.ids = AddressIds()
         """The world's address ids (the gray lists hold ids, see :mod:`.gray`)."""
+        self.hosts: dict[str, str] = {}
+        """Address → its host (:func:`host_of`), cached for the failed-host checks of merges."""
         self.last_journaled: dict[str, int] = {}
         """Address → stamp of its newest journal entry anywhere (see :func:`own_address_known`)."""
         self.max_burst = 0
@@ -498,13 +502,19 @@ class PeerBook:
         get, pos = gray.ids.get, gray.pos
         n = len(pos)
         failed = self.failed
+        hosts = self.shared.hosts
         push = gray.push
         # Most answers hold nothing new: the unknown ones first, in one comprehension (a third
         # of the loop's time), then the loop for those (an address listed twice: once).
         fresh = [a for a in addresses if a not in white and ((i := get(a, 0)) >= n or not pos[i])]
         for a in fresh:
-            if failed and a in failed and now - failed[a] < FAILED_ADDR_FORGET_S:
-                continue
+            if failed:  # recently_failed, inlined
+                host = hosts.get(a)
+                if host is None:
+                    host = hosts[a] = host_of(a)
+                when = failed.get(host)
+                if when is not None and now - when < FAILED_ADDR_FORGET_S:
+                    continue
             if a in gray:  # (listed twice in the answer)
                 continue
             push(a)
@@ -520,8 +530,14 @@ class PeerBook:
             self.forgets += over
 
     # -- failures --------------------------------------------------------------
+    def record_failed(self, address: str, now: float) -> None:
+        """``record_addr_failed``: a connection to ``address`` failed; its host is skipped."""
+        self.failed[host_of(address)] = now
+
     def recently_failed(self, address: str, now: float) -> bool:
-        t = self.failed.get(address)
+        """``is_addr_recently_failed``: did a connection to this address's host fail within the
+        hour?"""
+        t = self.failed.get(host_of(address))
         return t is not None and now - t < FAILED_ADDR_FORGET_S
 
     def __repr__(self) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
-from .peers import FAILED_ADDR_FORGET_S, Gossip, own_address_known
+from .peers import FAILED_ADDR_FORGET_S, Gossip, host_of, own_address_known
 
 if TYPE_CHECKING:
     from .node import Node
@@ -99,6 +99,7 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
     gray = book.gray
     get = gray.ids.get
     failed = book.failed
+    hosts = gossip.hosts
     for peer, link in node.links.items():
         journal = peer.journal
         end = len(journal)
@@ -113,7 +114,10 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
             if i < len(pos) and pos[i]:
                 continue
             if failed:  # PeerBook.recently_failed, inlined
-                when = failed.get(a)
+                host = hosts.get(a)
+                if host is None:
+                    host = hosts[a] = host_of(a)
+                when = failed.get(host)
                 if when is not None and now - when < FAILED_ADDR_FORGET_S:
                     continue
             gray.push(a)

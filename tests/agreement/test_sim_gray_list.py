@@ -20,7 +20,7 @@ from typing import Any
 
 from pytest_monerosim.backends.sim import build_world
 from pytest_monerosim.registry import Registry
-from pytest_monerosim.sim.peers import PeerBook, own_address_known
+from pytest_monerosim.sim.peers import PeerBook, host_of, own_address_known
 from tests.sim.conftest import scenario
 
 OWN = "1.2.3.4:18080"
@@ -35,12 +35,27 @@ def test_a_merge_keeps_the_own_address_on_the_gray_list() -> None:
     assert OWN in book.gray and "5.6.7.8:18080" in book.gray
     assert own_address_known(book, OWN, 0.0)
     book.remove_gray(OWN)
-    book.failed[OWN] = 10.0
+    book.record_failed(OWN, 10.0)
     book.merge([OWN], OWN, 20.0)  # recently failed: filtered like any failed host
     assert OWN not in book.gray and own_address_known(book, OWN, 20.0)
     assert not own_address_known(book, OWN, 10.0 + 3600.0)
     book.merge([OWN], OWN, 10.0 + 3600.0)
     assert OWN in book.gray
+
+
+def test_a_failure_skips_every_port_of_the_host() -> None:
+    """monerod keys its failed-connection cache by ``host_str()``, the IP without the port
+    (``record_addr_failed``, ``is_addr_recently_failed``; v0.18.0.0 net_node.inl): after one
+    address of a host failed, its other addresses are neither merged nor dialled for an hour.
+    Old model: the cache was keyed by address, so another port was tried at once."""
+    book = PeerBook()
+    book.record_failed("9.9.9.9:18080", 100.0)
+    assert book.recently_failed("9.9.9.9:28080", 200.0)
+    assert not book.recently_failed("9.9.9.8:18080", 200.0)
+    book.merge(["9.9.9.9:28080", "9.9.9.8:18080"], OWN, 200.0)
+    assert list(book.gray) == ["9.9.9.8:18080"]
+    book.merge(["9.9.9.9:28080"], OWN, 100.0 + 3600.0)
+    assert "9.9.9.9:28080" in book.gray
 
 
 def network(seed: int = 3, duration: float = 600.0, **p2p: Any) -> Any:
@@ -81,7 +96,7 @@ def test_a_gray_probe_of_the_own_address_fails_and_is_recorded(registry: Registr
 
     node, out = _probe(registry, prepare)
     assert node.address not in out["white"] and node.address not in out["gray"]
-    assert node.address in out["failed"]
+    assert host_of(node.address) in out["failed"]
 
 
 def test_gray_probes_wait_while_the_node_needs_sync_connections(registry: Registry) -> None:
@@ -103,7 +118,7 @@ def test_gray_probes_wait_while_the_node_needs_sync_connections(registry: Regist
     # blocks, never did: see test_eclipse_monerod.py).
     assert node.name.startswith("r-") and node.chain.tip.height > 0
     assert node not in node.world.p2p.heard_taller
-    assert out["gray"] == [DEAD] and DEAD not in out["failed"]
+    assert out["gray"] == [DEAD] and host_of(DEAD) not in out["failed"]
 
 
 def test_a_chain_sync_sets_the_target_and_a_restart_clears_it(registry: Registry) -> None:
@@ -120,7 +135,7 @@ def test_a_chain_sync_sets_the_target_and_a_restart_clears_it(registry: Registry
         assert not world.p2p.needs_sync_connections(node)  # target known, at the top: no need
 
     node, out = _probe(registry, prepare)
-    assert out["gray"] == [] and DEAD in out["failed"]  # probed: no one answers there
+    assert out["gray"] == [] and host_of(DEAD) in out["failed"]  # probed: no one answers there
     world = build_world(network(duration=400.0), registry, snapshot_interval_s=None)
     node = world.node("r-4")
     world.engine.at(100.0, lambda: world.relay.sync_from(node, next(iter(node.links))))
@@ -174,7 +189,7 @@ def test_without_blocks_a_node_with_a_free_slot_never_probes(registry: Registry)
 
     world.engine.at(200.0, at)
     world.run()
-    assert seen["gray"] == [DEAD] and DEAD not in seen["failed"]
+    assert seen["gray"] == [DEAD] and host_of(DEAD) not in seen["failed"]
 
 
 def test_a_successful_gray_probe_merges_the_probed_peer_list(registry: Registry) -> None:

@@ -34,11 +34,11 @@ def _probe_incoming_peer(registry: Registry, limit: bool) -> tuple[str, dict[str
         for a in list(book.gray):
             book.remove_gray(a)
         book.add_gray(peer.address)
-        failed_before = book.failed.get(peer.address)
+        failed_before = book.failed.get(peer.host)
         assert not world.p2p.needs_sync_connections(node)
         world.p2p._housekeeping(node, world.engine.now)
         out.update(peer=peer.address, white=set(book.white), gray=set(book.gray),
-                   recorded=book.failed.get(peer.address) != failed_before)
+                   recorded=book.failed.get(peer.host) != failed_before)
 
     world.engine.at(300.0, at)
     world.run()

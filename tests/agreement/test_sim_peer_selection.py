@@ -56,7 +56,8 @@ def test_failed_gray_draws_fall_back_to_the_white_list(registry: Registry) -> No
     world.add_component(Watch())
     world.engine.at(1800, poison)
     world.run()
-    failed = sorted(t for a, t in node.book.failed.items() if a not in world.by_address and t > 1800)
+    hosts = {n.host for n in world.nodes.values()}
+    failed = sorted(t for h, t in node.book.failed.items() if h not in hosts and t > 1800)
     assert node.out_count == 12
     assert len(log) >= 4, f"the node refilled {len(log)} slots only"
     # monerod: 3 gray draws per pass, then white. The old model drew gray until no

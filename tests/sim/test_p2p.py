@@ -10,7 +10,7 @@ from pytest_monerosim.backends.sim import build_world
 from pytest_monerosim.registry import Registry
 from pytest_monerosim.sim.maker import CONNECTION_TIMEOUT_S
 from pytest_monerosim.sim.network import World
-from pytest_monerosim.sim.peers import subnet_of
+from pytest_monerosim.sim.peers import host_of, subnet_of
 
 from .conftest import scenario
 
@@ -155,7 +155,7 @@ def test_advertise_override_and_nodes_added_at_run_time(registry: Registry) -> N
     # list is merged, as monerod's do_handshake_with_peer does) knows them.
     assert all(not set(fake) & set(n.book.white) for n in world.nodes.values())
     knowing = {n.name for n in world.nodes.values()
-               if not set(fake).isdisjoint(n.book.gray) or not set(fake).isdisjoint(n.book.failed)}
+               if not set(fake).isdisjoint(n.book.gray) or not {host_of(a) for a in fake}.isdisjoint(n.book.failed)}
     probed = {n.name for n in world.nodes.values() if spy.address in n.book.white}
     assert knowing <= {p.name for p in spy.links} | probed
 
