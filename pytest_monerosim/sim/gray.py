@@ -140,24 +140,46 @@ class GrayList:
 
     def pop_oldest(self) -> str:
         """Take out and return the oldest insertion (the list must not be empty)."""
-        fifo, stale = self.fifo, self.stale
+        if self.stale:
+            self.evict(0)  # (evict would skip them too: done first to name the live one)
+        name = self.names[self.fifo[self.head]]
+        self.evict(1)
+        return name
+
+    def evict(self, k: int) -> None:
+        """Take out the ``k`` oldest insertions, oldest first (``trim_gray_peerlist``): the same
+        as :meth:`pop_oldest` ``k`` times, in one loop. ``k = 0`` drops the stale entries at the
+        head, if any, up to the first live one (there is one while stale entries are left: their
+        count is the array's length past the head less the live entries)."""
+        fifo, stale, pos, order = self.fifo, self.stale, self.pos, self.order
+        pop = order.pop
         head = self.head
         while True:
+            if stale:
+                i = fifo[head]
+                s = stale.get(i)
+                if s:
+                    head += 1
+                    if s == 1:
+                        del stale[i]
+                    else:
+                        stale[i] = s - 1
+                    continue
+            if not k:
+                break
             i = fifo[head]
             head += 1
-            s = stale.get(i)
-            if not s:
-                break
-            if s == 1:
-                del stale[i]
-            else:
-                stale[i] = s - 1
-        self._drop(i, self.pos[i])
+            k -= 1
+            p = pos[i]
+            pos[i] = 0
+            last = pop()
+            if p <= len(order):
+                order[p - 1] = last
+                pos[last] = p
         if head > 1024 and 2 * head > len(fifo):
             del fifo[:head]
             head = 0
         self.head = head
-        return self.names[i]
 
     def oldest_first(self) -> Iterator[str]:
         """The listed addresses in insertion order (the eviction's)."""

@@ -524,9 +524,7 @@ class PeerBook:
         gray = self.gray
         over = len(gray) - self.gray_limit
         if over > 0:
-            pop = gray.pop_oldest
-            for _ in range(over):
-                pop()
+            gray.evict(over)
             self.forgets += over
 
     # -- failures --------------------------------------------------------------

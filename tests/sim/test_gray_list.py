@@ -49,7 +49,12 @@ def drive(seed: int, universe: int, steps: int, limit: int) -> tuple[GrayList, R
     for step in range(steps):
         r = rng.random()
         a = addresses[rng.randrange(universe)]
-        if r < 0.6:
+        if r < 0.02:  # a burst of new addresses, then one trim (a merge's)
+            for b in rng.sample(addresses, 8):
+                if b not in ref.pos:
+                    gray.push(b)
+                    ref.push(b)
+        elif r < 0.6:
             assert (a in gray) == (a in ref.pos)
             if a not in ref.pos:
                 gray.push(a)
@@ -60,6 +65,11 @@ def drive(seed: int, universe: int, steps: int, limit: int) -> tuple[GrayList, R
             assert gray.take(ref.lst[k]) and ref.take(ref.lst[k])
         elif r < 0.85:
             assert gray.take(a) == ref.take(a)
+        over = len(ref.lst) - limit
+        if over > 0 and step % 2:
+            gray.evict(over)
+            for _ in range(over):
+                ref.pop_oldest()
         while len(ref.lst) > limit:
             assert gray.pop_oldest() == ref.pop_oldest()
         if step % 97 == 0:
@@ -109,3 +119,14 @@ def test_a_book_trims_and_counts_what_it_forgets() -> None:
     assert book.forgets == 3
     book.add_white("2.2.0.5:18080", 1.0)  # a gray address seen alive moves to the white list
     assert "2.2.0.5:18080" not in book.gray and book.forgets == 3
+
+
+def test_evicting_the_last_entry_drops_the_stale_ones_behind_it() -> None:
+    gray = GrayList(AddressIds(), 10)
+    for a in ("1.1.1.1:1", "2.2.2.2:2", "3.3.3.3:3"):
+        gray.push(a)
+    assert gray.take("2.2.2.2:2") and gray.take("3.3.3.3:3")
+    gray.evict(1)
+    assert len(gray) == 0 and not gray.stale and gray.head == len(gray.fifo)
+    gray.push("2.2.2.2:2")
+    assert list(gray.oldest_first()) == ["2.2.2.2:2"] and gray.pop_oldest() == "2.2.2.2:2"
