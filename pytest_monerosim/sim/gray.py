@@ -183,29 +183,25 @@ class GrayList:
 
     def oldest_first(self) -> Iterator[str]:
         """The listed addresses in insertion order (the eviction's)."""
-        stale = dict(self.stale)
         names = self.names
+        return (names[i] for i in self._live_ids())
+
+    def _live_ids(self) -> Iterator[int]:
+        """The listed ids in insertion order: the insertion array past the head, its stale
+        entries skipped."""
+        stale = dict(self.stale)
         for i in self.fifo[self.head:]:
             s = stale.get(i)
             if s:
                 stale[i] = s - 1
                 continue
-            yield names[i]
+            yield i
 
     def _rebuild_fifo(self) -> None:
         """The insertion order without its stale entries (memory, not order)."""
-        stale = self.stale
-        live = array("I")
-        append = live.append
-        for i in self.fifo[self.head:]:
-            s = stale.get(i)
-            if s:
-                stale[i] = s - 1
-                continue
-            append(i)
-        self.fifo = live
+        self.fifo = array("I", self._live_ids())
         self.head = 0
-        stale.clear()
+        self.stale.clear()
 
     def nbytes(self) -> int:
         """Bytes held by the arrays (for memory figures)."""

@@ -508,13 +508,8 @@ class PeerBook:
         # of the loop's time), then the loop for those (an address listed twice: once).
         fresh = [a for a in addresses if a not in white and ((i := get(a, 0)) >= n or not pos[i])]
         for a in fresh:
-            if failed:  # recently_failed, inlined
-                host = hosts.get(a)
-                if host is None:
-                    host = hosts[a] = host_of(a)
-                when = failed.get(host)
-                if when is not None and now - when < FAILED_ADDR_FORGET_S:
-                    continue
+            if failed and host_failed(failed, hosts, a, now):
+                continue
             if a in gray:  # (listed twice in the answer)
                 continue
             push(a)
@@ -535,12 +530,21 @@ class PeerBook:
     def recently_failed(self, address: str, now: float) -> bool:
         """``is_addr_recently_failed``: did a connection to this address's host fail within the
         hour?"""
-        t = self.failed.get(host_of(address))
-        return t is not None and now - t < FAILED_ADDR_FORGET_S
+        return host_failed(self.failed, self.shared.hosts, address, now)
 
     def __repr__(self) -> str:
         return (f"PeerBook(white={len(self.white)}, gray={len(self.gray)}, "
                 f"anchors={len(self.anchors)})")
+
+
+def host_failed(failed: dict[str, float], hosts: dict[str, str], address: str, now: float) -> bool:
+    """Did a connection to ``address``'s host fail within the hour (``failed``: host → time)?
+    ``hosts`` caches each address's host (:attr:`Gossip.hosts`)."""
+    host = hosts.get(address)
+    if host is None:
+        host = hosts[address] = host_of(address)
+    when = failed.get(host)
+    return when is not None and now - when < FAILED_ADDR_FORGET_S
 
 
 def own_address_known(book: PeerBook, own: str, now: float) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
-from .peers import FAILED_ADDR_FORGET_S, Gossip, host_of, own_address_known
+from .peers import Gossip, host_failed, own_address_known
 
 if TYPE_CHECKING:
     from .node import Node
@@ -113,13 +113,8 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
             pos = gray.pos  # (read here: a push may have grown or widened it)
             if i < len(pos) and pos[i]:
                 continue
-            if failed:  # PeerBook.recently_failed, inlined
-                host = hosts.get(a)
-                if host is None:
-                    host = hosts[a] = host_of(a)
-                when = failed.get(host)
-                if when is not None and now - when < FAILED_ADDR_FORGET_S:
-                    continue
+            if failed and host_failed(failed, hosts, a, now):
+                continue
             gray.push(a)
         elif end != begin:
             link.seen_journal = end
