@@ -31,7 +31,9 @@ from array import array
 from collections.abc import Iterator
 
 POS_H_LIMIT = 65_534
-"""Gray list limits up to this use 2-byte positions."""
+"""The largest position (plus one) of the 2-byte array: a list whose limit comes near it starts
+with 4-byte positions, and one that a burst of insertions takes past it before its trim
+widens them (:meth:`GrayList.push`)."""
 _STALE_SLACK = 64
 
 
@@ -57,7 +59,7 @@ class AddressIds:
 
 
 class GrayList:
-    """Up to ``limit`` addresses (the caller trims: :meth:`pop_oldest`), in pick order for
+    """Up to ``limit`` addresses (the caller trims: :meth:`evict`), in pick order for
     ``len``, indexing and iteration, in insertion order for :meth:`pop_oldest` and
     :meth:`oldest_first`."""
 

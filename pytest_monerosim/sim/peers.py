@@ -5,7 +5,8 @@
   last-seen time, capped at 1000 by evicting the least recently seen.
 * **gray** list: addresses heard of in other peers' lists, capped at 5000.
   Entries from the network carry no trusted last-seen time (monerod zeroes
-  it), so the cap evicts the oldest insertion first.
+  it), so the cap evicts the oldest insertion first. Held as arrays of address
+  ids (:mod:`.gray`).
 * **anchors**: outgoing peers, address → first-seen time. Closing a connection
   in normal operation forgets the anchor; shutting down keeps them, and a
   restarted node reconnects to them first.
