@@ -14,11 +14,14 @@ twin's lists filled to monerod's limit):
 * ``order`` — address ids in pick order: a removal moves the last entry into the freed
   place, so a pick is one index (the positions are the model's since its first version;
   the same seed picks the same addresses).
-* ``fifo`` — address ids in insertion order from ``head``. A removal other than the
-  eviction leaves the id's entry where it is and counts it in ``stale``: an id's stale
-  entries are all older than its live one (a re-insertion appends), so the first
-  ``stale[id]`` entries of an id met from the head are skipped. The array is cut when
-  half of it lies before ``head`` and rebuilt when stale entries outnumber the live ones.
+* ``fifo`` — address ids in insertion order, from ``head`` to ``end``. A removal other
+  than the eviction leaves the id's entry where it is and counts it in ``stale``: an id's
+  stale entries are all older than its live one (a re-insertion appends), so the first
+  ``stale[id]`` entries of an id met from the head are skipped. Once ``head`` passes
+  ``FIFO_CUT`` the entries are moved back to the start in place, and the array keeps its
+  length (its slots past ``end`` are free): in the mainnet twin, arrays that were cut and
+  grown again left a gigabyte of the allocator's heap free but unusable after two simulated
+  hours. It is rebuilt when stale entries outnumber the live ones.
 
 The world's addresses are numbered once, in :class:`AddressIds` (one per world, shared by
 its books through :class:`~.peers.Gossip`); id 0 is never an address, so ``pos[0]`` is 0
@@ -35,6 +38,8 @@ POS_H_LIMIT = 65_534
 with 4-byte positions, and one that a burst of insertions takes past it before its trim
 widens them (:meth:`GrayList.push`)."""
 _STALE_SLACK = 64
+FIFO_CUT = 512
+"""Evictions after which the insertion order's entries move back to its start."""
 
 
 class AddressIds:
@@ -63,7 +68,7 @@ class GrayList:
     ``len``, indexing and iteration, in insertion order for :meth:`pop_oldest` and
     :meth:`oldest_first`."""
 
-    __slots__ = ("table", "ids", "names", "pos", "order", "fifo", "head", "stale")
+    __slots__ = ("table", "ids", "names", "pos", "order", "fifo", "head", "end", "stale")
 
     def __init__(self, table: AddressIds, limit: int) -> None:
         self.table = table
@@ -75,6 +80,7 @@ class GrayList:
         self.order = array("I")
         self.fifo = array("I")
         self.head = 0
+        self.end = 0
         self.stale: dict[int, int] = {}
 
     def __len__(self) -> int:
@@ -112,7 +118,12 @@ class GrayList:
             self.pos = pos = array("I", pos)
             pos[i] = n
         order.append(i)
-        self.fifo.append(i)
+        fifo, end = self.fifo, self.end
+        if end < len(fifo):
+            fifo[end] = i
+        else:
+            fifo.append(i)
+        self.end = end + 1
 
     def _drop(self, i: int, p: int) -> None:
         """Take id ``i`` (at position ``p - 1``) out of ``pos`` and ``order``."""
@@ -136,7 +147,7 @@ class GrayList:
         self._drop(i, p)
         stale = self.stale
         stale[i] = stale.get(i, 0) + 1
-        if len(self.fifo) - self.head > 2 * len(self.order) + _STALE_SLACK:
+        if self.end - self.head > 2 * len(self.order) + _STALE_SLACK:
             self._rebuild_fifo()
         return True
 
@@ -152,7 +163,7 @@ class GrayList:
         """Take out the ``k`` oldest insertions, oldest first (``trim_gray_peerlist``): the same
         as :meth:`pop_oldest` ``k`` times, in one loop. ``k = 0`` drops the stale entries at the
         head, if any, up to the first live one (there is one while stale entries are left: their
-        count is the array's length past the head less the live entries)."""
+        count is the entries from the head to the end less the live ones)."""
         fifo, stale, pos, order = self.fifo, self.stale, self.pos, self.order
         pop = order.pop
         head = self.head
@@ -178,8 +189,10 @@ class GrayList:
             if p <= len(order):
                 order[p - 1] = last
                 pos[last] = p
-        if head > 1024 and 2 * head > len(fifo):
-            del fifo[:head]
+        if head > FIFO_CUT:
+            end = self.end
+            fifo[:end - head] = fifo[head:end]  # (same length: moved in place, not reallocated)
+            self.end = end - head
             head = 0
         self.head = head
 
@@ -192,7 +205,7 @@ class GrayList:
         """The listed ids in insertion order: the insertion array past the head, its stale
         entries skipped."""
         stale = dict(self.stale)
-        for i in self.fifo[self.head:]:
+        for i in self.fifo[self.head:self.end]:
             s = stale.get(i)
             if s:
                 stale[i] = s - 1
@@ -203,6 +216,7 @@ class GrayList:
         """The insertion order without its stale entries (memory, not order)."""
         self.fifo = array("I", self._live_ids())
         self.head = 0
+        self.end = len(self.fifo)
         self.stale.clear()
 
     def nbytes(self) -> int:

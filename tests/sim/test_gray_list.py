@@ -86,8 +86,8 @@ def test_same_picks_and_evictions_as_the_dict_and_list(seed: int, universe: int,
     assert list(gray.oldest_first()) == list(ref.pos)
     assert len(gray) == len(ref.lst)
     # the insertion order's array stays bounded by the live entries (stale ones are dropped)
-    assert len(gray.fifo) - gray.head <= 2 * len(gray) + 64
-    assert sum(gray.stale.values()) == len(gray.fifo) - gray.head - len(gray)
+    assert gray.end - gray.head <= 2 * len(gray) + 64
+    assert sum(gray.stale.values()) == gray.end - gray.head - len(gray)
 
 
 def test_an_address_the_world_never_listed_is_absent() -> None:
@@ -127,6 +127,6 @@ def test_evicting_the_last_entry_drops_the_stale_ones_behind_it() -> None:
         gray.push(a)
     assert gray.take("2.2.2.2:2") and gray.take("3.3.3.3:3")
     gray.evict(1)
-    assert len(gray) == 0 and not gray.stale and gray.head == len(gray.fifo)
+    assert len(gray) == 0 and not gray.stale and gray.head == gray.end
     gray.push("2.2.2.2:2")
     assert list(gray.oldest_first()) == ["2.2.2.2:2"] and gray.pop_oldest() == "2.2.2.2:2"
