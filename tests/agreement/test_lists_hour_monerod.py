@@ -53,7 +53,7 @@ def sim_lists(registry: Registry, seed: int, at: float = HOUR_S) -> dict[str, An
     world.run()
     nodes = world.nodes.values()
     return {"white": {n.name: len(n.book.white) for n in nodes},
-            "gray": {n.name: len(n.book.gray_list) for n in nodes},
+            "gray": {n.name: len(n.book.gray) for n in nodes},
             "out": {n.name: n.out_count for n in nodes}}
 
 

@@ -84,8 +84,8 @@ def sim_side(registry: Registry, seed: int, *, debian: bool = False) -> dict[str
     def measure() -> None:
         out["out_per_node"] = {n.name: n.out_count for n in world.nodes.values()}
         out["white"] = {n.name: len(n.book.white) for n in world.nodes.values()}
-        out["gray"] = {n.name: len(n.book.gray_list) for n in world.nodes.values()}
-        out["own_in_gray"] = sum(n.address in n.book.gray_pos for n in world.nodes.values())
+        out["gray"] = {n.name: len(n.book.gray) for n in world.nodes.values()}
+        out["own_in_gray"] = sum(n.address in n.book.gray for n in world.nodes.values())
         out["before"] = {p.name for p, link in victim.links.items() if link.outgoing}
 
     class Picks:
