@@ -51,9 +51,6 @@ class AddressIds:
         self.ids: dict[str, int] = {}
         self.names: list[str] = [""]  # id 0: no address
 
-    def __len__(self) -> int:
-        return len(self.names)
-
     def register(self, address: str) -> int:
         """The id of ``address``, numbered now if it has none."""
         i = self.ids.get(address)
@@ -183,7 +180,7 @@ class GrayList:
             i = fifo[head]
             head += 1
             k -= 1
-            p = pos[i]
+            p = pos[i]  # (_drop, inlined: this is the trim's loop)
             pos[i] = 0
             last = pop()
             if p <= len(order):

@@ -137,14 +137,12 @@ class Gossip:
     * ``ids`` — the world's address ids, which the gray lists hold (:mod:`.gray`).
     """
 
-    __slots__ = ("tick", "max_burst", "depth", "advertisers", "last_journaled", "ids", "hosts")
+    __slots__ = ("tick", "max_burst", "depth", "advertisers", "last_journaled", "ids")
 
     def __init__(self, depth: int = 250) -> None:
         self.tick = count(1).__next__
         self.ids = AddressIds()
         """The world's address ids (the gray lists hold ids, see :mod:`.gray`)."""
-        self.hosts: dict[str, str] = {}
-        """Address → its host (:func:`host_of`), cached for the failed-host checks of merges."""
         self.last_journaled: dict[str, int] = {}
         """Address → stamp of its newest journal entry anywhere (see :func:`own_address_known`)."""
         self.max_burst = 0
@@ -503,13 +501,12 @@ class PeerBook:
         get, pos = gray.ids.get, gray.pos
         n = len(pos)
         failed = self.failed
-        hosts = self.shared.hosts
         push = gray.push
         # Most answers hold nothing new: the unknown ones first, in one comprehension (a third
         # of the loop's time), then the loop for those (an address listed twice: once).
         fresh = [a for a in addresses if a not in white and ((i := get(a, 0)) >= n or not pos[i])]
         for a in fresh:
-            if failed and host_failed(failed, hosts, a, now):
+            if failed and host_failed(failed, a, now):
                 continue
             if a in gray:  # (listed twice in the answer)
                 continue
@@ -531,20 +528,17 @@ class PeerBook:
     def recently_failed(self, address: str, now: float) -> bool:
         """``is_addr_recently_failed``: did a connection to this address's host fail within the
         hour?"""
-        return host_failed(self.failed, self.shared.hosts, address, now)
+        return host_failed(self.failed, address, now)
 
     def __repr__(self) -> str:
         return (f"PeerBook(white={len(self.white)}, gray={len(self.gray)}, "
                 f"anchors={len(self.anchors)})")
 
 
-def host_failed(failed: dict[str, float], hosts: dict[str, str], address: str, now: float) -> bool:
+def host_failed(failed: dict[str, float], address: str, now: float) -> bool:
     """Did a connection to ``address``'s host fail within the hour (``failed``: host → time)?
-    ``hosts`` caches each address's host (:attr:`Gossip.hosts`)."""
-    host = hosts.get(address)
-    if host is None:
-        host = hosts[address] = host_of(address)
-    when = failed.get(host)
+    (Merges call it only for unknown addresses of a node with failures on record.)"""
+    when = failed.get(host_of(address))
     return when is not None and now - when < FAILED_ADDR_FORGET_S
 
 

@@ -99,7 +99,6 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
     gray = book.gray
     get = gray.ids.get
     failed = book.failed
-    hosts = gossip.hosts
     for peer, link in node.links.items():
         journal = peer.journal
         end = len(journal)
@@ -113,7 +112,7 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
             pos = gray.pos  # (read here: a push may have grown or widened it)
             if i < len(pos) and pos[i]:
                 continue
-            if failed and host_failed(failed, hosts, a, now):
+            if failed and host_failed(failed, a, now):
                 continue
             gray.push(a)
         elif end != begin:
