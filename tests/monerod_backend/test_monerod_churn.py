@@ -57,16 +57,24 @@ def test_a_churning_daemon_goes_down_and_comes_back_at_the_layouts_times(registr
         flaky = net.daemons["flaky"]
         assert flaky.spec.downtimes == tuple(planned)
         end = net.t0 + DURATION_S / TIME_SCALE  # type: ignore[operator]
-        while time.time() < end:
+        last_back = planned[-1][1]
+        assert last_back < DURATION_S  # seed 3: the last return falls inside the run
+        while net.now() < last_back - 2 * TIME_SCALE:  # poll until shortly before the last return
             net.run(duration=min(DURATION_S, net.now() + 5.0))
             try:
-                flaky.rpc.get_info()
+                flaky.rpc.get_info()  # (refused when down: retried for 0.7 wall seconds)
                 seen.append((net.now(), True))
             except Exception:  # noqa: BLE001 - down: connection refused
                 seen.append((net.now(), False))
             time.sleep(0.2)
-        net.run(duration=DURATION_S)  # to the end: a return due in the last poll still happens
-        white = len(flaky.rpc.get_peer_list().get("white_list", [])) if not flaky.stopped_on_purpose else None
+        # the caller comes back after the run's end (as a slow poll did in CI): the return due
+        # before the end still happens, on the late call
+        time.sleep(max(0.0, end - time.time()) + 0.5)
+        net.run(duration=DURATION_S)
+        white = None
+        if not flaky.stopped_on_purpose:  # back at the end (restarted just now: let it load)
+            flaky.wait_ready()
+            white = len(flaky.rpc.get_peer_list().get("white_list", []))
         result = net.collect()
     finally:
         net.close()

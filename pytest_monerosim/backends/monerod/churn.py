@@ -35,10 +35,10 @@ class ChurnReplay:
         self.starts = 0
         self.stop_wall_s: list[float] = []
 
-    def step(self) -> None:
-        """Do what is due by the run's clock now."""
+    def step(self, until: float) -> None:
+        """Do what is due by ``until`` (the run's clock now, capped at the end of the run asked for)."""
         net = self.network
-        while self.todo and net.now() >= self.todo[0][0]:
+        while self.todo and until >= self.todo[0][0]:
             _, _, name, stopping = self.todo.pop(0)
             daemon = net.daemons[name]
             if stopping:

@@ -440,19 +440,22 @@ class LoopbackNetwork:
                          key=lambda d: d.spec.start_time)
         next_progress = 0.0
         while True:
+            # what is due by now happens, also on the last pass: a call that comes late (the
+            # caller was busy past ``end``) still starts, stops and restarts what was due by
+            # ``duration``, and nothing due after it
             now = time.time()
-            if now >= end:
-                break
-            while pending and self.now() >= pending[0].spec.start_time:
+            due = min(self.now(), duration)
+            while pending and due >= pending[0].spec.start_time:
                 self._start_late(pending.pop(0))
             if self.churn is not None:
-                self.churn.step()
+                self.churn.step(due)
             self.check_health()
+            if now >= end:
+                break
             if self.progress is not None and now >= next_progress:
-                self.progress(min(self.now(), duration), duration, self.blocks_mined())
+                self.progress(due, duration, self.blocks_mined())
                 next_progress = now + 0.5
             time.sleep(max(0.0, min(HEALTH_EVERY_S, end - time.time())))
-        self.check_health()
         self._phase("ran")
 
     def _start_late(self, daemon: PlannedDaemon) -> None:
