@@ -97,3 +97,19 @@ def test_unseen_weight_compiled_is_the_numpy_mask(monkeypatch: pytest.MonkeyPatc
         want = int(weights[table.unseen_by(0, rows, node, now)].sum())  # type: ignore[arg-type]
         assert table.unseen_weight(0, rows, node, now, weights) == want  # type: ignore[arg-type]
     assert seen_mod._compiled_unseen() is not None
+
+
+@pytest.mark.parametrize("n_nodes", [1, 9, 1_011, 4_096, 4_097, 10_000, 33_047, 500_000])
+def test_a_chunk_never_takes_more_than_its_cells(n_nodes: int) -> None:
+    """A chunk is allocated whole at its first tx: in the mainnet twin (33,047 nodes) 4,096 rows
+    were 541 MB at once; rows shrink with the network so that a chunk stays within
+    ``CHUNK_CELLS`` (64 MB), down to ``MIN_CHUNK`` rows."""
+    table = SeenTable(n_nodes)
+    table.mark(0, n_nodes - 1, 1.0)
+    cells = table.chunks[0].size
+    assert table.chunk == (seen_mod.CHUNK if n_nodes <= 4_096 else
+                           max(seen_mod.MIN_CHUNK, seen_mod.CHUNK_CELLS // n_nodes))
+    assert cells <= seen_mod.CHUNK_CELLS or table.chunk == seen_mod.MIN_CHUNK
+    assert table.chunk * 2 * n_nodes > seen_mod.CHUNK_CELLS or table.chunk == seen_mod.CHUNK
+    table.mark(table.chunk, 0, 2.0)  # the next chunk starts at row ``chunk``
+    assert len(table.chunks) == 2 and table.get(table.chunk, 0) == 2.0 and table.get(0, n_nodes - 1) == 1.0

@@ -2,16 +2,18 @@
 
 A run of 100,000 txs over 1,000 nodes holds 10**8 times; as float32 in
 chunks of 4,096 txs that is 400 MB, against gigabytes for dicts. ``inf``
-means never seen.
+means never seen. A chunk holds at most 64 MB (:func:`chunk_rows`): in networks
+of more than 4,096 nodes it holds fewer txs.
 
 Beyond ``budget`` cells (:data:`DENSE_BUDGET`: 256 MB) the oldest *settled*
 chunks (none of their txs spreading any more, nothing marked in them for
 :data:`SETTLE_S`) become sparse (:class:`Sparse`): the times at the *watched*
 nodes (those with a pool or a watcher: wallets' nodes, miners, spies), and per
 tx how many nodes saw it, when the last one did, and which never did. So
-memory grows with nodes + txs once a run outgrows the budget, not with their
-product: the 33,047-node mainnet twin with a day of txs would need 3.4 GB
-dense. What a sparse chunk no longer knows is an unwatched node's exact time;
+once a run outgrows the budget, memory grows with the watched nodes times the txs,
+not with all nodes times the txs: the 33,047-node mainnet twin with a day of txs
+would need 3.4 GB dense, and most of its watched nodes are its 13,420 spies.
+What a sparse chunk no longer knows is an unwatched node's exact time;
 :meth:`SeenTable.get` answers with the tx's last time there (the node had it by
 then), which is exact for what the run asks of old txs (had the node seen it
 by now?).
@@ -28,6 +30,14 @@ import numpy as np
 from .fluff_kernels import compiled_twin
 
 CHUNK = 4096
+"""Txs (rows) a chunk holds, in networks of up to :data:`CHUNK_CELLS` / ``CHUNK`` nodes."""
+CHUNK_CELLS = 16 * 2**20
+"""Cells (float32: 64 MB) a chunk holds at most: a larger network gets fewer rows a chunk (the
+33,047-node mainnet twin: 507 txs, 68 MB, instead of 4,096 txs in 541 MB, which the table
+took all at once at the run's first tx, and which could not turn sparse before every one of
+its 4,096 txs had settled)."""
+MIN_CHUNK = 64
+"""Rows a chunk holds however large the network."""
 DENSE_BUDGET = 64 * 2**20
 """Cells (float32) kept dense before the oldest settled chunks turn sparse (256 MB)."""
 SETTLE_S = 3600.0
@@ -102,10 +112,17 @@ def _compiled_unseen() -> Callable[..., int] | None:
     return compiled_twin("unseen_weight_nb")
 
 
+def chunk_rows(n_nodes: int) -> int:
+    """Rows a chunk of a table over ``n_nodes`` holds: :data:`CHUNK`, or fewer where that many
+    would pass :data:`CHUNK_CELLS` (but at least :data:`MIN_CHUNK`, or ``CHUNK`` if smaller)."""
+    return min(CHUNK, max(MIN_CHUNK, CHUNK_CELLS // max(1, n_nodes)))
+
+
 class SeenTable:
     def __init__(self, n_nodes: int, chunk: int | None = None, budget: int | None = None) -> None:
         self.n = n_nodes
-        self.chunk = chunk if chunk is not None else CHUNK
+        self.chunk = chunk if chunk is not None else chunk_rows(n_nodes)
+        """Rows a chunk holds, fixed at creation (nodes that join later widen the chunks)."""
         self.budget = budget if budget is not None else DENSE_BUDGET
         self.chunks: list[np.ndarray] = []
         """Dense chunks; a sparse or dropped one is left as an empty array."""
