@@ -11,6 +11,7 @@ atomic units (int).
 from __future__ import annotations
 
 from array import array
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +46,7 @@ class BlockRecord:
     size_bytes: int = 0
     tx_ids: list[str] = field(default_factory=list)
     fees: int = 0
-    arrivals: dict[str, float] = field(default_factory=dict)
+    arrivals: Mapping[str, float] = field(default_factory=dict)
     timestamp: float | None = None
     """The block header's timestamp (sim: equals found_at)."""
 

@@ -92,11 +92,12 @@ class BlockRelay:
         fold = self.fold_duplicates
         if skip is not None and len(skip) == 1 and None in skip:
             skip = None  # a block this node mined or synced: nobody to leave out
+        seen_by = block.seen_by
         for peer, link in links.items():
             if skip is not None and peer in skip:
                 continue
             t += bits / link.rate  # min(up, peer down), fixed when the link was made
-            if block in peer.seen:
+            if seen_by[peer.index]:
                 known = peer.pending.get(block)
                 if known is not None:
                     known.add(node)
@@ -124,12 +125,12 @@ class BlockRelay:
     def publish(self, node: Node, block: Block) -> None:
         """``node`` announces a block it holds (its own find, or a withheld one)."""
         parent = block.parent
-        if parent is None or parent not in node.chain.known:
+        if parent is None or parent not in node.chain:
             raise ValueError(f"{node.name} cannot publish {block!r}: its parent is not on "
                              f"the node's chain (publish ancestors first)")
-        node.seen.add(block)
+        block.seen_by[node.index] = 1
         self._settle(node, block)
-        block.arrivals.setdefault(node.name, self.engine.now)
+        block.arrivals.first(node.index, self.engine.now)
         self._join(node, block)
         if node.online:
             self.send_block(node, block, None)
@@ -137,7 +138,7 @@ class BlockRelay:
     # -- receiving -----------------------------------------------------------
     def on_block(self, node: Node, block: Block, sender: Node, seq: int) -> None:
         """A fluffy block from ``sender`` arrives at ``node`` (``seq``: the event's own)."""
-        if block in node.seen:
+        if block.seen_by[node.index]:
             known = node.pending.get(block)
             if known is not None:
                 known.add(sender)
@@ -155,7 +156,7 @@ class BlockRelay:
                     for t, s, other in first[2]:
                         heappush(heap, (t, s, deliver, (node, block, other, s)))
             return
-        node.seen.add(block)
+        block.seen_by[node.index] = 1
         later = self._settle(node, block)
         extra = 0.0
         if self.hooks.fluffy_missing_bytes:
@@ -179,14 +180,15 @@ class BlockRelay:
     def _receive(self, node: Node, block: Block, relay: bool, sender: Node | None,
                  extra: float = 0.0, later: Later = None, seq: int = -1) -> None:
         parent = block.parent
-        if parent in node.chain.known or parent in node.pending:
+        assert parent is not None  # (the genesis block is never sent)
+        if parent.known_by[node.index] or parent in node.pending:
             self._enqueue(node, block, relay, sender, extra, later, seq)
             return
         if parent in node.invalid:
             node.invalid.add(block)
             return
-        node.waiting.setdefault(parent, []).append((block, relay, sender, later))  # type: ignore[arg-type]
-        if parent not in node.seen and sender is not None:
+        node.waiting.setdefault(parent, []).append((block, relay, sender, later))
+        if not parent.seen_by[node.index] and sender is not None:
             self.sync_from(node, sender)
 
     def _enqueue(self, node: Node, block: Block, relay: bool, sender: Node | None,
@@ -214,14 +216,14 @@ class BlockRelay:
     def _accept(self, node: Node, block: Block, relay: bool, seq: int) -> None:
         known = node.pending.pop(block, None)
         hooks = self.hooks
-        if block.parent not in node.chain.known:  # queued behind a parent that was rejected
+        parent = block.parent
+        if parent is None or not parent.known_by[node.index]:  # queued behind a rejected parent
             self._reject(node, block)
             return
         if hooks.validate_block and not hooks.block_is_valid(node, block):
             self._reject(node, block)
             return
-        if node.name not in block.arrivals:
-            block.arrivals[node.name] = self.engine.now
+        block.arrivals.first(node.index, self.engine.now)
         change = self._join(node, block)
         node.strategy.on_block_accepted(node, block, change)
         if relay and change is not None and node.relaying and node.online:
@@ -251,7 +253,7 @@ class BlockRelay:
     def maybe_sync(self, node: Node, peer: Node) -> None:
         """Payload sync data says ``peer`` is heavier: fetch its chain."""
         tip = peer.chain.tip
-        if tip.cum > node.chain.tip.cum and tip not in node.seen:
+        if tip.cum > node.chain.tip.cum and not tip.seen_by[node.index]:
             self.sync_from(node, peer)
 
     def sync_from(self, node: Node, peer: Node) -> None:
@@ -286,12 +288,11 @@ class BlockRelay:
         if not self._sync_alive(node, peer, gen):
             return
         missing: list[Block] = []
-        known = node.chain.known
+        i = node.index
         pending = node.pending
-        seen = node.seen
         b: Block | None = peer.chain.tip
-        while b is not None and b not in known and b not in pending:
-            if b not in seen:
+        while b is not None and not b.known_by[i] and b not in pending:
+            if not b.seen_by[i]:
                 missing.append(b)
             b = b.parent
         if not missing:
@@ -313,10 +314,10 @@ class BlockRelay:
                     gen: int) -> None:
         if not self._sync_alive(node, peer, gen):
             return
-        seen = node.seen
+        i = node.index
         for b in blocks[start:start + SYNC_BATCH]:
-            if b not in seen:
-                seen.add(b)
+            if not b.seen_by[i]:
+                b.seen_by[i] = 1
                 self._settle(node, b)
                 self._receive(node, b, False, peer)
         nxt = start + SYNC_BATCH

@@ -151,7 +151,7 @@ class MiningScheduler:
         sel = strategy.select_txs(node, parent)
         block = world.tree.new_block(parent, node.name, now, tx_ids=tuple(sel.tx_ids),
                                      tx_bytes=sel.tx_bytes, fees=sel.fees)
-        block.arrivals[node.name] = now
+        block.arrivals.first(node.index, now)
         world.hooks.block_found(node, block)
         strategy.on_block_found(node, block)
         self.update(node)  # a withheld block moves the mining tip without a tip change

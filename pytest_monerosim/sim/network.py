@@ -205,8 +205,10 @@ class World:
                              f"{self.by_address[address].name!r}")
         p2p = self.scenario.p2p
         limits = p2p.limits(out_peers, in_peers, anchors)
+        index = self.tree.add_node(name)
+        assert index == len(self.nodes)
         node = Node(
-            self, len(self.nodes), name, group=group, role=role, honest=honest, address=address,
+            self, index, name, group=group, role=role, honest=honest, address=address,
             region=region, up_bps=up_bps, down_bps=down_bps, start_time=start_time,
             seed_node=seed_node, hashrate=hashrate,
             out_limit=limits.out_peers, in_limit=limits.in_peers, anchor_limit=limits.anchors,

@@ -65,7 +65,7 @@ class Node:
     # Slot order is memory order: what the timed-sync and relay loops read on
     # *peer* nodes comes first, so one cache line serves a visit.
     __slots__ = (
-        "_advertise", "journal", "tip_cum", "chain", "seen", "pending", "down_bps", "online",
+        "_advertise", "journal", "tip_cum", "chain", "pending", "down_bps", "online",
         "links", "world", "index", "name", "group", "role", "honest", "address", "host",
         "subnet", "region", "up_bps", "start_time", "seed_node", "info",
         # lifecycle
@@ -127,9 +127,8 @@ class Node:
         self.relaying = True
         self.behaviour: Any = None
         self.api: SimNodeAPI | None = None
-        self.chain = ChainView(name, genesis)
-        self.seen: set[Block] = {genesis}
-        """Blocks received in any state (verifying, waiting for a parent, accepted)."""
+        self.chain = ChainView(name, genesis, index)
+        genesis.seen_by[index] = 1  # (the blocks this node has received: ``Block.seen_by``)
         self.pending: dict[Block, set[Node | None]] = {}
         """Blocks being verified → peers known to have them (not relayed back to)."""
         self.waiting: dict[Block, list[tuple[Block, bool, Node | None, Any]]] = {}

@@ -351,10 +351,10 @@ class P2PNetwork(ConnectionMaker):
             # node has ever had (usually all of them, between blocks) skips the scan.
             if node.tip_cum < world.max_tip_cum:
                 tip_cum = node.tip_cum
-                seen = node.seen
+                i = node.index
                 relay = world.relay
                 for peer in node.links:
-                    if peer.tip_cum > tip_cum and peer.chain.tip not in seen:
+                    if peer.tip_cum > tip_cum and not peer.chain.tip.seen_by[i]:
                         relay.sync_from(node, peer)
         if dynamic:
             book = node.book

@@ -194,7 +194,7 @@ def sync_filtered(p2p: P2PNetwork, node: Node, now: float, dynamic: bool) -> Non
     relay = world.relay
     book = node.book
     own = node.address
-    seen = node.seen
+    i = node.index
     tip_cum = node.tip_cum
     for peer, link in node.links.items():
         if not world.allowed(peer, node):
@@ -212,5 +212,5 @@ def sync_filtered(p2p: P2PNetwork, node: Node, now: float, dynamic: bool) -> Non
                         merge_answer(p2p, node, peer, now)
             else:
                 book.merge(peer.advertise(node), own, now)
-        if peer.tip_cum > tip_cum and peer.chain.tip not in seen:
+        if peer.tip_cum > tip_cum and not peer.chain.tip.seen_by[i]:
             relay.sync_from(node, peer)
