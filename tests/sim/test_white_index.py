@@ -82,18 +82,21 @@ def _evict_by_scan(book: PeerBook) -> None:
     book.remove_white(min(white.items(), key=lambda item: item[1])[0])
 
 
+@pytest.mark.parametrize("low_k", [2, 5, peers.LOW_K])
 @pytest.mark.parametrize("attack", [None, {"name": "eclipse", "params": {}}], ids=["plain", "eclipse"])
 def test_the_head_and_eviction_views_are_invisible(monkeypatch: pytest.MonkeyPatch,
-                                                   attack: dict[str, Any] | None) -> None:
+                                                   attack: dict[str, Any] | None, low_k: int) -> None:
     """The advertised head read from ``head_top`` and the eviction's oldest from the ``low``
-    heap give what a whole sort and a scan give (short advertised lists, so heads are cut
+    bucket give what a whole sort and a scan give (short advertised lists, so heads are cut
     from longer white lists; a white list smaller than the network, so every new address
-    evicts one; the pick index on as well)."""
+    evicts one; the pick index on as well; buckets of 2 and 5 entries, refilled often, and
+    the default, larger than these 24-entry lists)."""
     data = scenario(attack).model_dump(mode="json")
     data["p2p"]["handshake_peers"] = 8
     sc = Scenario.model_validate(data)
     monkeypatch.setattr(peer_choice, "INDEX_MIN", 4)
     monkeypatch.setattr(peers, "HEAD_MARGIN", 2)
+    monkeypatch.setattr(peers, "LOW_K", low_k)
     built = {"head": 0, "low": 0}
     index_head, evict = PeerBook._index_head, PeerBook.evict_oldest
 
@@ -160,3 +163,37 @@ def test_every_read_of_a_kept_order_is_the_whole_sort(monkeypatch: pytest.Monkey
     monkeypatch.setattr(peers.KeptOrder, "prefix", whole_sort)
     slow, _ = state(sc)
     assert fast == slow
+
+
+@pytest.mark.parametrize("low_k", [1, 3, 64])
+def test_the_eviction_bucket_is_the_scan_under_random_writes(monkeypatch: pytest.MonkeyPatch,
+                                                            low_k: int) -> None:
+    """A full white list written at random times (raised, lowered, tied, below the bucket's
+    ceiling and above it), with removals, evicts what a scan for the first oldest entry does."""
+    import random
+    from operator import itemgetter
+
+    monkeypatch.setattr(peers, "LOW_K", low_k)
+    rng = random.Random(5)
+    book = PeerBook(white_limit=40)
+    want: dict[str, float] = {}  # the list as a plain dict, evicted by a scan
+    addresses = [f"10.0.{i // 256}.{i % 256}:18080" for i in range(120)]
+    refills = 0
+    for _ in range(20_000):
+        op = rng.random()
+        a = rng.choice(addresses)
+        t = float(rng.randrange(60)) if rng.random() < 0.5 else rng.uniform(0.0, 60.0)
+        if op < 0.55:
+            refills += book.low is None and len(book.white) >= book.white_limit and a not in book.white
+            book.add_white(a, t)  # (in, then the oldest out: it may be the new entry)
+            want[a] = t
+            if len(want) > book.white_limit:
+                del want[min(want.items(), key=itemgetter(1))[0]]
+        elif op < 0.85 and a in want:
+            book.set_seen(a, t)
+            want[a] = t
+        elif a in want:
+            book.remove_white(a)
+            del want[a]
+        assert list(book.white.items()) == list(want.items())
+    assert refills > 10
