@@ -28,6 +28,8 @@ import threading
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (this checkout's package first)
+
 ROOT = Path(os.environ.get("BENCH_ROOT") or Path(__file__).resolve().parents[1])
 SCENARIO = ROOT / "fixtures" / "scenarios" / "small_network.yaml"
 PATHS = ("/api/status", "/api/agents", "/api/events?since=0&limit=200", "/api/series", "/api/graph",

@@ -17,6 +17,8 @@ import sys
 import time
 from typing import Any
 
+import _checkout  # noqa: F401  (this checkout's package first)
+
 from pytest_monerosim.backends.sim import build_world
 from pytest_monerosim.config.model import Scenario
 from pytest_monerosim.registry import default_registry

@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (this checkout's package first)
+
 from pytest_monerosim.legacy.gml import shortest_path_matrix
 from pytest_monerosim.topology.files import _parse_slowly, load_topology_file, parse_gml_tree
 

@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (this checkout's package first)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

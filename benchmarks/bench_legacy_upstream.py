@@ -28,6 +28,8 @@ import time
 import traceback
 from pathlib import Path
 
+import _checkout  # noqa: F401  (this checkout's package first)
+
 from pytest_monerosim.config.durations import parse_duration
 from pytest_monerosim.config.loader import apply_run_overrides, load_scenario
 from pytest_monerosim.legacy.migrate import migrate_file

@@ -18,6 +18,8 @@ import resource
 import sys
 import time
 
+import _checkout  # noqa: F401  (this checkout's package first)
+
 from pytest_monerosim.p2p import Swarm, messages
 from pytest_monerosim.p2p.storage import dumps, loads
 

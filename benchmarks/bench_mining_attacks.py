@@ -17,6 +17,8 @@ import argparse
 import time
 from typing import Any
 
+import _checkout  # noqa: F401  (this checkout's package first)
+
 from pytest_monerosim.agents import behaviours, wallets
 from pytest_monerosim.analysis.stats import wilson_interval
 from pytest_monerosim.analysis.theory import double_spend_exact

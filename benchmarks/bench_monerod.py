@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import _checkout  # noqa: F401  (this checkout's package first)
+
 from pytest_monerosim.backends.monerod import MonerodNode, PortAllocator
 from pytest_monerosim.backends.monerod.daemon import (
     stop_nodes,

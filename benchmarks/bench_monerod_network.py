@@ -34,6 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (this checkout's package first)
 import history
 
 from pytest_monerosim.backends.monerod.actions import NetworkActions

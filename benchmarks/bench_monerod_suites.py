@@ -29,6 +29,7 @@ import sys
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (this checkout's package first)
 import history
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (this checkout's package first)
+
 from pytest_monerosim.backends import RunOptions
 from pytest_monerosim.config.durations import parse_run_duration
 from pytest_monerosim.config.loader import apply_run_overrides, load_scenario

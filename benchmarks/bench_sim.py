@@ -31,6 +31,7 @@ import time
 from heapq import heappop, heappush
 from typing import Any
 
+import _checkout  # noqa: F401  (this checkout's package first)
 import history
 
 from pytest_monerosim.config.model import Scenario

@@ -32,6 +32,7 @@ import sys
 import time
 from typing import Any
 
+import _checkout  # noqa: F401  (this checkout's package first)
 import history
 import numpy as np
 

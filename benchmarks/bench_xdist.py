@@ -22,6 +22,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import _checkout  # noqa: F401  (this checkout's package first)
 import history
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import _checkout  # noqa: F401  (this checkout's package first)
+
 ROOT = Path(__file__).resolve().parent.parent
 STORE = Path(__file__).resolve().parent / "determinism.json"
 

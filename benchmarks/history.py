@@ -26,6 +26,8 @@ from heapq import heappop, heappush
 from pathlib import Path
 from typing import Any
 
+import _checkout  # noqa: F401  (this checkout's package first)
+
 HERE = Path(__file__).resolve().parent
 REFERENCE_LOOP_RATE = 1.44e6
 """Events/s of the bare loop on the machine the issue's targets were set on (issue 15)."""
