@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -72,12 +73,22 @@ def main() -> None:
             cmd += ["--set", f"{key}={value}"]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        # a SIGTERM to this script goes to the run, which writes what it has and ends (its own
+        # SIGTERM handling); it is waited for below, so killing the benchmark leaves no run behind
+        signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+        try:
+            _, stderr = proc.communicate()
+        except KeyboardInterrupt:  # (Ctrl-C reached the run too: let it finish writing)
+            proc.terminate()
+            proc.wait()
+            raise
         wall = time.perf_counter() - t0
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0:
-            print(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "run failed")
-            sys.exit(proc.returncode)
+            print(stderr.strip().splitlines()[-1] if stderr.strip() else "run failed")
+            sys.exit(proc.returncode if proc.returncode > 0 else 1)
         summary = json.loads(out.read_text())
     cpu = usage.ru_utime + usage.ru_stime
     rss_mb = usage.ru_maxrss / 1024
