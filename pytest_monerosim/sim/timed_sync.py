@@ -59,7 +59,8 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
             depth = p2p.handshake_peers
             links = node.links
             for peer, link in new_incoming:
-                if links.get(peer) is link and len(peer.journal) - link.seen_journal > depth:
+                journal = peer.journal
+                if links.get(peer) is link and journal.base + len(journal) - link.seen_journal > depth:
                     merge_answer(p2p, node, peer, now)
         return
     stamp = node.skip_clock
@@ -74,15 +75,17 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
             advertise = peer._advertise
             if advertise is not None:
                 if link.born < stamp:
-                    link.seen_journal = bisect_right(peer.book.journal_clock, stamp)
+                    link.seen_journal = peer.journal.base + bisect_right(peer.book.journal_clock, stamp)
                 book.merge(advertise(node), own, now)
                 continue
+            journal = peer.journal
             if link.born < stamp:  # (stamp 0: no skipped sync, never)
                 clock = peer.book.journal_clock
-                end = len(clock)
-                grew = end > depth and clock[end - depth - 1] > stamp
+                n = len(clock)  # (a cut journal keeps more than depth entries)
+                end = journal.base + n
+                grew = end > depth and clock[n - depth - 1] > stamp
             else:
-                end = len(peer.journal)
+                end = journal.base + len(journal)
                 grew = end - link.seen_journal > depth
             if grew:
                 merge_answer(p2p, node, peer, now)
@@ -101,11 +104,12 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
     failed = book.failed
     for peer, link in node.links.items():
         journal = peer.journal
-        end = len(journal)
+        base = journal.base
+        end = base + len(journal)
         begin = link.seen_journal
         if end == begin + 1:
             link.seen_journal = end
-            a = journal[begin]
+            a = journal[begin - base]
             if a in white:
                 continue
             i = get(a, 0)
@@ -118,7 +122,7 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
         elif end != begin:
             link.seen_journal = end
             if end - begin <= depth:
-                book.gray_unknown(journal[begin:end], own, now)
+                book.gray_unknown(journal[begin - base:], own, now)
             else:
                 merge_answer(p2p, node, peer, now)
 
@@ -166,13 +170,14 @@ def _merge_each(p2p: P2PNetwork, node: Node, now: float) -> None:
             book.merge(advertise(node), own, now)
             continue
         journal = peer.journal
-        end = len(journal)
+        base = journal.base
+        end = base + len(journal)
         begin = link.seen_journal
         if end == begin:
             continue
         link.seen_journal = end
         if end - begin <= depth:
-            book.gray_unknown(journal[begin:end], own, now)
+            book.gray_unknown(journal[begin - base:], own, now)
         else:
             merge_answer(p2p, node, peer, now)
 
@@ -185,7 +190,7 @@ def materialize(node: Node) -> None:
     node.skip_clock = 0
     for peer, link in node.links.items():
         if link.born < stamp:
-            link.seen_journal = bisect_right(peer.book.journal_clock, stamp)
+            link.seen_journal = peer.journal.base + bisect_right(peer.book.journal_clock, stamp)
 
 
 def sync_filtered(p2p: P2PNetwork, node: Node, now: float, dynamic: bool) -> None:
@@ -202,12 +207,13 @@ def sync_filtered(p2p: P2PNetwork, node: Node, now: float, dynamic: bool) -> Non
         if dynamic:
             if peer.advertise is None:
                 journal = peer.journal
-                end = len(journal)
+                base = journal.base
+                end = base + len(journal)
                 begin = link.seen_journal
                 if end != begin:
                     link.seen_journal = end
                     if end - begin <= p2p.handshake_peers:
-                        book.gray_unknown(journal[begin:end], own, now)
+                        book.gray_unknown(journal[begin - base:], own, now)
                     else:
                         merge_answer(p2p, node, peer, now)
             else:

@@ -15,6 +15,7 @@ from pytest_monerosim.backends.sim import build_world
 from pytest_monerosim.config.model import Scenario
 from pytest_monerosim.registry import default_registry
 from pytest_monerosim.result.summary import summarize, without_wall_clock
+from pytest_monerosim.sim import peers
 from pytest_monerosim.sim.peers import PeerBook
 
 
@@ -39,7 +40,7 @@ def state(sc: Scenario) -> tuple[Any, ...]:
     world = build_world(sc, default_registry())
     result = world.run()
     books = {n.name: (list(n.book.white.items()), list(n.book.gray), list(n.book.gray.oldest_first()),
-                      n.rng.getstate(), len(n.book.journal))
+                      n.rng.getstate(), n.book.journal.base + len(n.book.journal))
              for n in world.nodes.values()}
     skipped = sum(1 for n in world.nodes.values() if n.skip_clock)
     return (without_wall_clock(summarize(result)), [s.edges for s in result.peer_snapshots],
@@ -63,3 +64,34 @@ def test_skipping_syncs_is_invisible(monkeypatch: pytest.MonkeyPatch, turnover: 
     assert fast[2] == slow[2]
     if turnover is None and attack is None:
         assert skipped > 0, "no node ever skipped a sync: the case tests nothing"
+
+
+@pytest.mark.parametrize("attack", [None, {"name": "eclipse", "params": {}}], ids=["plain", "eclipse"])
+def test_cutting_journals_is_invisible(monkeypatch: pytest.MonkeyPatch,
+                                       attack: dict[str, Any] | None) -> None:
+    """Journals cut back to their newest ``depth + 1`` entries at every addition past them
+    run as journals that keep every entry (short advertised lists, so a sync often finds a
+    link more than ``depth`` entries behind; turnover and short white lists, so journals grow)."""
+    data = scenario("15m", attack).model_dump(mode="json")
+    data["p2p"].update(handshake_peers=4, white_list_limit=12)
+    sc = Scenario.model_validate(data)
+    monkeypatch.setattr(peers, "JOURNAL_CUT", 1)
+    cut, _ = state(sc)
+    bases = [0]
+    build = PeerBook.journal_append
+
+    def counting(self: PeerBook, address: str) -> None:
+        build(self, address)
+        bases[0] = max(bases[0], self.journal.base)
+
+    monkeypatch.setattr(PeerBook, "journal_append", counting)
+    monkeypatch.setattr(peers, "JOURNAL_CUT", 10**9)
+    whole, _ = state(sc)
+    assert bases[0] == 0, "the uncut run cut"
+    monkeypatch.setattr(peers, "JOURNAL_CUT", 1)
+    again, _ = state(sc)
+    assert bases[0] > 20, "no journal was cut: the case tests nothing"
+    assert cut == again
+    assert cut[0] == whole[0]
+    assert cut[1] == whole[1]
+    assert cut[2] == whole[2]
