@@ -39,7 +39,7 @@ class Block:
     per-node flags ``seen_by`` and ``known_by``.
 
     The flags are one byte per node of the world, by ``Node.index`` (``width`` bytes, grown by
-    :meth:`BlockTree.grow` as nodes join): ``seen_by`` — the node has received the block in any
+    :meth:`BlockTree.add_node` as nodes join): ``seen_by`` — the node has received the block in any
     state (verifying, waiting for a parent, accepted); ``known_by`` — the node has accepted it
     (:class:`ChainView`). They are kept with the block rather than as a set of blocks per node:
     the mainnet twin's 33,047 nodes would hold two sets of 720 blocks each after a simulated

@@ -275,8 +275,7 @@ class P2PNetwork(ConnectionMaker):
             if a.listed and self.ping_back:  # b pings a back (NAT or --hide-my-port: no) and whitelists it
                 self.whitelist(b, a.address, now)
             timed_sync.merge_answer(self, a, b, now)  # the handshake answer: b's list
-            journal = b.book.journal
-            la.seen_journal = journal.base + len(journal)
+            la.seen_journal = b.book.journal.end()
             if self.turnover:
                 life = a.rng.expovariate(1.0 / self.turnover)
                 self.engine.schedule(life, self._turnover, a, b, la)

@@ -175,6 +175,11 @@ class Journal(list[str]):
         super().__init__()
         self.base = 0
 
+    def end(self) -> int:
+        """The position after the newest entry (the per-link loops of :mod:`.timed_sync` add
+        ``base`` inline, which they also need to index)."""
+        return self.base + len(self)
+
 
 class SinceFloor:
     """The white entries last seen at or after ``floor``: a sorted prefix of the white list,
@@ -345,7 +350,7 @@ class PeerBook:
         low, i = self.low, self.low_i
         while True:
             if low is None or i >= len(low):
-                low, i = self._fill_low(), 0
+                low, i = self._fill_low(seq), 0
             w, o, a = low[i]
             i += 1
             if seq.get(a) == o and white[a] == w:
@@ -353,24 +358,29 @@ class PeerBook:
         self.low_i = i
         self.remove_white(a)
 
-    def _fill_low(self) -> list[tuple[float, int, str]]:
+    def _fill_low(self, seq: dict[str, int]) -> list[tuple[float, int, str]]:
         """The eviction's bucket from the whole list: the entries last seen at or before the
         ``LOW_K``-th oldest time, sorted."""
-        white, seq = self.white, self._sequence()
+        white = self.white
         ceiling = heapq.nsmallest(LOW_K, white.values())[-1]
         self.low = low = sorted([(w, seq[a], a) for a, w in white.items() if w <= ceiling])
         self.low_ceiling = ceiling
         return low
 
+    def _drop_low(self) -> None:
+        """No bucket (the next eviction fills one); its ceiling then admits no write."""
+        self.low = None
+        self.low_i = 0
+        self.low_ceiling = float("-inf")
+
     def _low_note(self, address: str, when: float, order: int) -> None:
-        """An entry written at or below the bucket's ceiling joins the bucket."""
+        """An entry written at or below the bucket's ceiling joins the bucket (a ceiling above
+        ``-inf`` means there is one)."""
         low = self.low
         assert low is not None
         i = self.low_i
         if len(low) - i > 4 * LOW_K:  # many writes below the ceiling (stale items): refill
-            self.low = None
-            self.low_i = 0
-            self.low_ceiling = float("-inf")
+            self._drop_low()
             return
         if i > LOW_K:
             del low[:i]
@@ -390,7 +400,7 @@ class PeerBook:
             self.top.note(address, when)
             if self.head_top is not None:
                 self.head_top.note(address, when)
-            if when <= self.low_ceiling and self.low is not None:
+            if when <= self.low_ceiling:
                 self._low_note(address, when, order)
 
     def set_seen(self, address: str, when: float) -> None:
@@ -404,7 +414,7 @@ class PeerBook:
             self.top.note(address, when)
             if self.head_top is not None:
                 self.head_top.note(address, when)
-            if when <= self.low_ceiling and self.low is not None:
+            if when <= self.low_ceiling:
                 self._low_note(address, when, seq[address])
 
     def _sequence(self) -> dict[str, int]:
@@ -416,9 +426,8 @@ class PeerBook:
             # the views that read seq start empty: a pick index that holds nothing (no entry is
             # seen at or after an infinite floor) until index_white, no head_top, no heap
             self.top = SinceFloor(float("inf"))
-            self.head_top = self.low = None
-            self.low_i = 0
-            self.low_ceiling = float("-inf")
+            self.head_top = None
+            self._drop_low()
         return self.seq
 
     def index_white(self, floor: float, top: Iterable[tuple[str, float]]) -> None:

@@ -59,8 +59,7 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
             depth = p2p.handshake_peers
             links = node.links
             for peer, link in new_incoming:
-                journal = peer.journal
-                if links.get(peer) is link and journal.base + len(journal) - link.seen_journal > depth:
+                if links.get(peer) is link and peer.journal.end() - link.seen_journal > depth:
                     merge_answer(p2p, node, peer, now)
         return
     stamp = node.skip_clock
