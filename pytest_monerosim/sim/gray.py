@@ -10,7 +10,10 @@ twin's lists filled to monerod's limit):
 
 * ``pos`` — by address id, the entry's position in ``order`` plus one (0: not listed).
   Two bytes an address of the world (a 4-byte array when the list may hold more than
-  65,534 entries), grown as the world's addresses are.
+  32,767 entries), grown as the world's addresses are. The book's white list
+  (:mod:`.white`) keeps its entries' places in the same array, from ``mark`` up: one
+  index of both lists, so "is this address known at all" (what a merge asks of every
+  address it is given) is one read, and the white list needs no per-node dict.
 * ``order`` — address ids in pick order: a removal moves the last entry into the freed
   place, so a pick is one index (the positions are the model's since its first version;
   the same seed picks the same addresses).
@@ -33,10 +36,12 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator
 
-POS_H_LIMIT = 65_534
-"""The largest position (plus one) of the 2-byte array: a list whose limit comes near it starts
-with 4-byte positions, and one that a burst of insertions takes past it before its trim
-widens them (:meth:`GrayList.push`)."""
+MARKS = {"H": 1 << 15, "I": 1 << 31}
+"""Where the white list's places start in a ``pos`` array of each type: a gray position is below
+the mark, a white place at or above it. A gray list whose limit comes near the 2-byte mark
+starts with 4-byte positions, and one that a burst of insertions takes past it before its trim
+widens them (:meth:`GrayList.widen`)."""
+TOPS = {"H": (1 << 16) - 1, "I": (1 << 32) - 1}
 _STALE_SLACK = 64
 FIFO_CUT = 512
 """Evictions after which the insertion order's entries move back to its start."""
@@ -65,7 +70,8 @@ class GrayList:
     ``len``, indexing and iteration, in insertion order for :meth:`pop_oldest` and
     :meth:`oldest_first`."""
 
-    __slots__ = ("table", "ids", "names", "pos", "order", "fifo", "head", "end", "stale")
+    __slots__ = ("table", "ids", "names", "pos", "mark", "top", "order", "fifo", "head", "end",
+                 "stale")
 
     def __init__(self, table: AddressIds, limit: int) -> None:
         self.table = table
@@ -73,7 +79,11 @@ class GrayList:
         """The world's address → id dict (read-only here; hot loops read ``pos`` through it:
         ``gray.pos[i]`` for ``i = gray.ids.get(address, 0)``, absent when ``i >= len(pos)``)."""
         self.names = table.names
-        self.pos = array("H" if limit + _STALE_SLACK <= POS_H_LIMIT else "I")
+        code = "H" if limit + _STALE_SLACK < MARKS["H"] else "I"
+        self.pos = array(code)
+        self.mark = MARKS[code]
+        """Values of ``pos`` at or above this are the white list's (:mod:`.white`)."""
+        self.top = TOPS[code]
         self.order = array("I")
         self.fifo = array("I")
         self.head = 0
@@ -86,7 +96,7 @@ class GrayList:
     def __contains__(self, address: object) -> bool:
         i = self.ids.get(address, 0)  # type: ignore[call-overload]
         pos = self.pos
-        return i < len(pos) and pos[i] != 0
+        return i < len(pos) and 0 < pos[i] < self.mark
 
     def __getitem__(self, k: int) -> str:
         """The address at pick position ``k``."""
@@ -100,20 +110,18 @@ class GrayList:
         return f"GrayList({len(self.order)} addresses)"
 
     def push(self, address: str) -> None:
-        """Append an address that is not listed (the caller checked)."""
+        """Append an address that is in neither list (the caller checked)."""
         i = self.ids.get(address)
         if i is None:
             i = self.table.register(address)
         pos = self.pos
         if i >= len(pos):
-            pos.frombytes(bytes(pos.itemsize * (len(self.names) - len(pos))))
+            self.grow()
         order = self.order
         n = len(order) + 1
-        try:
-            pos[i] = n
-        except OverflowError:  # more than 65,535 entries before a trim: 4-byte positions
-            self.pos = pos = array("I", pos)
-            pos[i] = n
+        if n >= self.mark:  # more than 32,767 entries before a trim: 4-byte positions
+            self.widen()
+        self.pos[i] = n
         order.append(i)
         fifo, end = self.fifo, self.end
         if end < len(fifo):
@@ -121,6 +129,23 @@ class GrayList:
         else:
             fifo.append(i)
         self.end = end + 1
+
+    def grow(self) -> None:
+        """``pos`` covers every id the world has numbered."""
+        pos = self.pos
+        pos.frombytes(bytes(pos.itemsize * (len(self.names) - len(pos))))
+
+    def widen(self) -> None:
+        """4-byte positions (the white list's places move to the new mark)."""
+        old, mark = self.pos, self.mark
+        if old.typecode == "I":
+            raise OverflowError("more than 2**31 entries in a peer list")
+        new = array("I", old)
+        shift = MARKS["I"] - mark
+        for i, v in enumerate(old):
+            if v >= mark:
+                new[i] = v + shift
+        self.pos, self.mark, self.top = new, MARKS["I"], TOPS["I"]
 
     def _drop(self, i: int, p: int) -> None:
         """Take id ``i`` (at position ``p - 1``) out of ``pos`` and ``order``."""
@@ -139,7 +164,7 @@ class GrayList:
         if i >= len(pos):
             return False
         p = pos[i]
-        if not p:
+        if not p or p >= self.mark:
             return False
         self._drop(i, p)
         stale = self.stale

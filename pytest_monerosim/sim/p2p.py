@@ -68,9 +68,9 @@ EXTENSION POINTS (attacks build on these):
   victim's gray list with ``add_gray``/``merge``, whitelist with
   :meth:`P2PNetwork.whitelist`. Outgoing peers' last-seen times are refreshed
   lazily: call :meth:`P2PNetwork.refresh_seen` before reading the values. Write
-  the white list through the book's methods (``add_white``, ``set_seen``,
-  ``remove_white``), not ``book.white[...]``: a long list keeps an index of its
-  head (:meth:`~.peers.PeerBook.index_white`) that only they update.
+  the white list through the book's methods (``add_white``, ``set_seen``, ``touch``,
+  ``remove_white``): a long list keeps views of its head and bottom
+  (:meth:`~.peers.PeerBook.index_white`) that only they update.
 """
 
 from __future__ import annotations
@@ -213,8 +213,8 @@ class P2PNetwork(ConnectionMaker):
         if la is None or lb is None:
             return
         for x, link, y in ((a, la, b), (b, lb, a)):
-            if link.outgoing and y.address in x.book.white:
-                x.book.set_seen(y.address, link.since if link.since > x.last_tick else x.last_tick)
+            if link.outgoing:
+                x.book.touch(y.address, link.since if link.since > x.last_tick else x.last_tick)
         del a.links[b]
         del b.links[a]
         # on_connection_close: the target height falls to the highest remote height of the
@@ -290,7 +290,7 @@ class P2PNetwork(ConnectionMaker):
         """The peer list ``peer`` hands to ``requester`` (override: ``peer.advertise``)."""
         if peer.advertise is not None:
             return list(peer.advertise(requester))
-        if len(peer.book.white) > self.handshake_peers:
+        if peer.book.white.live > self.handshake_peers:
             self.refresh_seen(peer)
         return peer.book.head(peer.rng, self.handshake_peers)
 
@@ -400,22 +400,26 @@ class P2PNetwork(ConnectionMaker):
         of more than ``handshake_peers`` entries, an eviction, a disconnect.
         """
         book = node.book
-        white = book.white
+        white, gray = book.white, book.gray
+        get, seen = white.id_of.get, white.seen
+        indexed = book.indexed
         last = node.last_tick
-        if book.seq is not None:  # the list's views follow its writes: through the method
-            set_seen = book.set_seen
-            for peer, link in node.links.items():
-                if link.outgoing and peer.address in white:
-                    set_seen(peer.address, link.since if link.since > last else last)
-            return
         for peer, link in node.links.items():
-            if link.outgoing and peer.address in white:
-                white[peer.address] = link.since if link.since > last else last
+            if link.outgoing:  # (book.touch, inlined: its place, and nothing to do if unchanged)
+                i = get(peer.address, 0)
+                pos = gray.pos
+                if i < len(pos) and (p := pos[i] - gray.mark) >= 0:
+                    when = link.since if link.since > last else last
+                    if seen[p] != when:
+                        if indexed:  # (the views follow the list's writes: through the book)
+                            book.set_place(peer.address, p, when)
+                        else:
+                            seen[p] = when
 
     def whitelist(self, node: Node, address: str, now: float) -> None:
         """Put ``address`` in ``node``'s white list (refreshing first if that evicts)."""
         book = node.book
-        if len(book.white) >= book.white_limit and address not in book.white:
+        if book.white.live >= book.white_limit and address not in book.white:
             self.refresh_seen(node)
         book.add_white(address, now)
 
@@ -434,8 +438,7 @@ class P2PNetwork(ConnectionMaker):
         if (target is not None and target is not node and target.online and target.in_limit > 0
                 and (not self.world.filters or self.world.allowed(node, target))
                 and not self.host_limited(node, target)):
-            white = book.white
-            if len(white) < book.white_limit:  # fast path of whitelist(): no eviction
+            if book.white.live < book.white_limit:  # fast path of whitelist(): no eviction
                 book.take_gray(address)
                 book.journal_append(address)
                 book.insert_white(address, now)

@@ -2,7 +2,8 @@
 
 * **white** list: peers this node has talked to (an outgoing handshake, a
   successful ping-back of an incoming peer, a gray-list probe), address →
-  last-seen time, capped at 1000 by evicting the least recently seen.
+  last-seen time, capped at 1000 by evicting the least recently seen. Held as
+  arrays by address id, indexed with the gray list (:mod:`.white`).
 * **gray** list: addresses heard of in other peers' lists, capped at 5000.
   Entries from the network carry no trusted last-seen time (monerod zeroes
   it), so the cap evicts the oldest insertion first. Held as arrays of address
@@ -34,12 +35,9 @@ from itertools import count
 
 from .gray import AddressIds, GrayList
 from .stream_twin import MAX_BOUND, STREAMS
+from .white import WhiteList
 
 FAILED_ADDR_FORGET_S = 3600.0
-POSITIONS = tuple(range(1 << 16))
-"""Shared int objects for the white list's places (``PeerBook.seq``): a dict value that points
-to one of these instead of a fresh 28-byte int per entry (CPython caches ints up to 256 only)."""
-POSITIONS_N = len(POSITIONS)
 JOURNAL_CUT = 2
 """A journal is cut back to its newest ``depth + 1`` entries once it holds this many times as
 many (see :class:`Journal`)."""
@@ -187,33 +185,46 @@ class SinceFloor:
     Each read sorts the members (the pick index: its list is written many times between two
     picks, see :class:`KeptOrder`)."""
 
-    __slots__ = ("floor", "members")
+    __slots__ = ("floor", "members", "orders")
 
-    def __init__(self, floor: float, members: Iterable[tuple[str, float]] = ()) -> None:
+    def __init__(self, floor: float, members: Iterable[tuple[str, float, int]] = ()) -> None:
         self.floor = floor
-        self.members = dict(members)
+        self.members: dict[str, float] = {}
         """Member → its last-seen time (the white list's own value, written with it: a read
-        then touches this small dict, not the list's, whose entries are scattered in memory)."""
+        then touches this small dict, not the list's arrays)."""
+        self.orders: dict[str, int] = {}
+        """Member → its insertion number in the list (ties of last-seen go in this order)."""
+        for a, when, order in members:
+            self.members[a] = when
+            self.orders[a] = order
 
     def __len__(self) -> int:
         return len(self.members)
 
-    def note(self, address: str, when: float) -> None:
-        """``address`` is now last seen at ``when``."""
+    def note(self, address: str, when: float, order: int) -> None:
+        """``address`` (insertion number ``order``) is now last seen at ``when``."""
         if when >= self.floor:
             self.members[address] = when
-        else:
-            self.members.pop(address, None)
+            self.orders[address] = order
+        elif self.members.pop(address, None) is not None:
+            del self.orders[address]
 
     def drop(self, address: str) -> None:
         """``address`` left the white list."""
-        self.members.pop(address, None)
+        if self.members.pop(address, None) is not None:
+            del self.orders[address]
 
-    def prefix(self, seq: dict[str, int]) -> list[str]:
-        """The members newest first, ties in the list's order (``seq``): the whole list's
-        sorted prefix down to ``floor``."""
+    def at_or_after(self, floor: float) -> list[tuple[str, float, int]]:
+        """The members seen at or after ``floor`` (at or above this view's own floor), as a
+        new view takes them."""
+        orders = self.orders
+        return [(a, when, orders[a]) for a, when in self.members.items() if when >= floor]
+
+    def prefix(self) -> list[str]:
+        """The members newest first, ties in the list's order: the whole list's sorted prefix
+        down to ``floor``."""
         members = self.members
-        entries = sorted(members, key=seq.__getitem__)
+        entries = sorted(members, key=self.orders.__getitem__)
         entries.sort(key=members.__getitem__, reverse=True)
         return entries
 
@@ -227,34 +238,31 @@ class KeptOrder(SinceFloor):
 
     __slots__ = ("keys", "order", "sorted", "moved")
 
-    def __init__(self, floor: float, members: Iterable[tuple[str, float]] = ()) -> None:
+    def __init__(self, floor: float, members: Iterable[tuple[str, float, int]] = ()) -> None:
         super().__init__(floor, members)
         self.keys: dict[str, tuple[float, int]] | None = None
         """After the first read: each member's key in ``order`` as of the last read."""
         self.order: list[tuple[float, int]] = []
-        """``(-last seen, seq)`` of every member, sorted (unique: ``seq`` is)."""
+        """``(-last seen, insertion number)`` of every member, sorted (unique)."""
         self.sorted: list[str] = []
         """The addresses in ``order``'s order: what a read returns."""
         self.moved: set[str] = set()
         """Entries written or dropped since the last read: their places in ``order`` are stale."""
 
-    def note(self, address: str, when: float) -> None:
-        if when >= self.floor:
-            self.members[address] = when
-        else:
-            self.members.pop(address, None)
+    def note(self, address: str, when: float, order: int) -> None:
+        super().note(address, when, order)
         if self.keys is not None:
             self.moved.add(address)
 
     def drop(self, address: str) -> None:
-        self.members.pop(address, None)
+        super().drop(address)
         if self.keys is not None:
             self.moved.add(address)
 
-    def prefix(self, seq: dict[str, int]) -> list[str]:
+    def prefix(self) -> list[str]:
         """As :meth:`SinceFloor.prefix`; the list is the view's own, updated by the next read:
         do not change it, and copy what must outlive that read."""
-        members = self.members
+        members, orders = self.members, self.orders
         keys = self.keys
         moved = self.moved
         if keys is not None and len(moved) * 8 <= len(members):
@@ -267,14 +275,14 @@ class KeptOrder(SinceFloor):
                     del addresses[i]
                 when = members.get(a)
                 if when is not None:
-                    key = (-when, seq[a])
+                    key = (-when, orders[a])
                     i = bisect_left(order, key)
                     order.insert(i, key)
                     addresses.insert(i, a)
                     keys[a] = key
             moved.clear()
             return addresses
-        entries = sorted([(-when, seq[a], a) for a, when in members.items()])
+        entries = sorted([(-when, orders[a], a) for a, when in members.items()])
         self.order = [(t, s) for t, s, _ in entries]
         self.sorted = [a for _, _, a in entries]
         self.keys = dict(zip(self.sorted, self.order, strict=True))
@@ -286,36 +294,34 @@ class PeerBook:
     """White, gray and anchor lists of one node."""
 
     __slots__ = ("white", "journal", "journal_clock", "gray", "anchors", "failed",
-                 "white_limit", "gray_limit", "shared", "forgets", "sat_key", "sat", "seq", "seq_next",
+                 "white_limit", "gray_limit", "shared", "forgets", "sat_key", "sat", "indexed",
                  "top", "head_top", "low", "low_i", "low_ceiling")
 
     def __init__(self, white_limit: int = 1000, gray_limit: int = 5000,
                  shared: Gossip | None = None) -> None:
-        self.white: dict[str, float] = {}
         self.journal = Journal()
         self.journal_clock = array("q")
         """``shared.tick()`` of each journal entry (8 bytes each, not an int object)."""
         self.shared = shared if shared is not None else Gossip()
+        self.gray = GrayList(self.shared.ids, gray_limit)
+        self.white = WhiteList(self.gray)
         self.forgets = 0
         """Addresses dropped from the white or gray list (not gray → white moves)."""
         self.sat_key: tuple[int, int, int] | None = None
         self.sat = False
-        # The head-of-white-list index (see index_white), built by the first white pick on a
-        # long list.
-        self.seq: dict[str, int] | None = None
-        self.seq_next = 0
+        # The views of the white list, kept by its write paths once ``indexed`` (the first white
+        # pick on a long list): ``top``, the head a white pick reads (see index_white);
+        # ``head_top``, enough of the list's head for the advertised head (see head); and
+        # ``low``, the bottom of the list for the eviction (see evict_oldest).
+        self.indexed = False
         self.top = SinceFloor(float("inf"))
-        # Two more views on the indexed list, each built when first needed: ``head_top``, enough
-        # of the list's head for the advertised head (see head), and ``low``, the bottom of the
-        # list for the eviction (see evict_oldest).
         self.head_top: KeptOrder | None = None
-        self.low: list[tuple[float, int, str]] | None = None
-        """(last seen, seq, address) of every entry last seen at or before ``low_ceiling``,
-        sorted, from ``low_i`` on; items of entries since removed or written again are left in
-        (stale)."""
+        self.low: list[tuple[float, int, int]] | None = None
+        """(last seen, insertion number, address id) of every entry last seen at or before
+        ``low_ceiling``, sorted, from ``low_i`` on; items of entries since removed or written
+        again are left in (stale)."""
         self.low_i = 0
         self.low_ceiling = float("-inf")
-        self.gray = GrayList(self.shared.ids, gray_limit)
         self.anchors: dict[str, float] = {}
         self.failed: dict[str, float] = {}
         self.white_limit = white_limit
@@ -325,13 +331,14 @@ class PeerBook:
     def add_white(self, address: str, now: float) -> None:
         """The peer was just seen alive: into (or refreshed in) the white list."""
         white = self.white
-        if address not in white:
+        p = white.place(address)
+        if p < 0:
             self.journal_append(address)
             self.gray.take(address)
             self.insert_white(address, now)
         else:
-            self.set_seen(address, now)
-        if len(white) > self.white_limit:
+            self.set_place(address, p, now)
+        if white.live > self.white_limit:
             self.evict_oldest()
 
     def evict_oldest(self) -> None:
@@ -346,24 +353,26 @@ class PeerBook:
         an entry: 2.4 GB in the mainnet twin's full white lists.)
         """
         white = self.white
-        seq = self._sequence()
-        low, i = self.low, self.low_i
+        self._index()
+        low, k = self.low, self.low_i
         while True:
-            if low is None or i >= len(low):
-                low, i = self._fill_low(seq), 0
-            w, o, a = low[i]
-            i += 1
-            if seq.get(a) == o and white[a] == w:
+            if low is None or k >= len(low):
+                low, k = self._fill_low(), 0
+            w, o, i = low[k]
+            k += 1
+            gray = white.gray
+            p = gray.pos[i] - gray.mark
+            if p >= 0 and white.order[p] == o and white.seen[p] == w:
                 break
-        self.low_i = i
-        self.remove_white(a)
+        self.low_i = k
+        self._remove_place(white.names[i], p)
 
-    def _fill_low(self, seq: dict[str, int]) -> list[tuple[float, int, str]]:
+    def _fill_low(self) -> list[tuple[float, int, int]]:
         """The eviction's bucket from the whole list: the entries last seen at or before the
         ``LOW_K``-th oldest time, sorted."""
         white = self.white
         ceiling = heapq.nsmallest(LOW_K, white.values())[-1]
-        self.low = low = sorted([(w, seq[a], a) for a, w in white.items() if w <= ceiling])
+        self.low = low = white.at_or_before(ceiling)
         self.low_ceiling = ceiling
         return low
 
@@ -373,70 +382,79 @@ class PeerBook:
         self.low_i = 0
         self.low_ceiling = float("-inf")
 
-    def _low_note(self, address: str, when: float, order: int) -> None:
+    def _low_note(self, when: float, order: int, i: int) -> None:
         """An entry written at or below the bucket's ceiling joins the bucket (a ceiling above
         ``-inf`` means there is one)."""
         low = self.low
         assert low is not None
-        i = self.low_i
-        if len(low) - i > 4 * LOW_K:  # many writes below the ceiling (stale items): refill
+        k = self.low_i
+        if len(low) - k > 4 * LOW_K:  # many writes below the ceiling (stale items): refill
             self._drop_low()
             return
-        if i > LOW_K:
-            del low[:i]
-            self.low_i = i = 0
-        insort(low, (when, order, address), lo=i)
+        if k > LOW_K:
+            del low[:k]
+            self.low_i = k = 0
+        insort(low, (when, order, i), lo=k)
 
-    # The white list's write paths keep the head-of-list index (``seq``, ``top``) when it is
-    # built; write the list through them, not ``white[...] = ...``.
+    # The white list's write paths keep its views when it is indexed; write the list through
+    # them (the list's own writes are for these only).
     def insert_white(self, address: str, when: float) -> None:
-        """Put an address not in the white list into it, last seen at ``when``."""
-        self.white[address] = when
-        seq = self.seq
-        if seq is not None:
-            n = self.seq_next
-            seq[address] = order = POSITIONS[n] if n < POSITIONS_N else n
-            self.seq_next = n + 1
-            self.top.note(address, when)
+        """Put an address that is in neither list into the white list, last seen at ``when``."""
+        white = self.white
+        p = white.insert(address, when)
+        if self.indexed:
+            order = white.order[p]
+            self.top.note(address, when, order)
             if self.head_top is not None:
-                self.head_top.note(address, when)
+                self.head_top.note(address, when, order)
             if when <= self.low_ceiling:
-                self._low_note(address, when, order)
+                self._low_note(when, order, white.ids[p])
 
     def set_seen(self, address: str, when: float) -> None:
         """Set the last-seen time of an address in the white list."""
-        old = self.white.get(address)
-        if old == when:
-            return  # (most writes: refresh_seen writes the same times until the next tick)
-        self.white[address] = when
-        seq = self.seq
-        if seq is not None:
-            self.top.note(address, when)
-            if self.head_top is not None:
-                self.head_top.note(address, when)
-            if when <= self.low_ceiling:
-                self._low_note(address, when, seq[address])
+        p = self.white.place(address)
+        if p < 0:
+            raise KeyError(address)
+        self.set_place(address, p, when)
 
-    def _sequence(self) -> dict[str, int]:
-        """``seq`` (built if need be: then the views that read it are dropped)."""
-        if self.seq is None:
-            self.seq = dict(zip(self.white, POSITIONS if len(self.white) <= POSITIONS_N else count(),
-                                strict=False))
-            self.seq_next = len(self.seq)
-            # the views that read seq start empty: a pick index that holds nothing (no entry is
-            # seen at or after an infinite floor) until index_white, no head_top, no heap
+    def touch(self, address: str, when: float) -> None:
+        """:meth:`set_seen` if the address is in the white list."""
+        p = self.white.place(address)
+        if p >= 0:
+            self.set_place(address, p, when)
+
+    def set_place(self, address: str, p: int, when: float) -> None:
+        """:meth:`set_seen` of the entry at place ``p`` (the caller looked it up)."""
+        white = self.white
+        seen = white.seen
+        if seen[p] == when:
+            return  # (most writes: refresh_seen writes the same times until the next tick)
+        seen[p] = when
+        if self.indexed:
+            order = white.order[p]
+            self.top.note(address, when, order)
+            if self.head_top is not None:
+                self.head_top.note(address, when, order)
+            if when <= self.low_ceiling:
+                self._low_note(when, order, white.ids[p])
+
+    def _index(self) -> None:
+        """Keep the white list's views from now on (each starts empty: a pick index that holds
+        nothing, as no entry is seen at or after an infinite floor, until index_white; no
+        head_top; no bucket)."""
+        if not self.indexed:
+            self.indexed = True
             self.top = SinceFloor(float("inf"))
             self.head_top = None
             self._drop_low()
-        return self.seq
 
-    def index_white(self, floor: float, top: Iterable[tuple[str, float]]) -> None:
-        """(Re)build the head-of-list index: ``seq``, each entry's place in the list's
-        insertion order (the order ``white`` iterates in, which breaks last-seen ties), and
-        ``top``, every entry last seen at or after ``floor`` (:func:`~.peer_choice.pick_white`
-        reads only these until it needs more)."""
-        self._sequence()
-        self.top = SinceFloor(floor, top)
+    def index_white(self, floor: float, top: Iterable[tuple[str, float, int]] | None = None) -> None:
+        """(Re)build the pick index ``top``: every entry last seen at or after ``floor``
+        (:func:`~.peer_choice.pick_white` reads only these until it needs more). ``top``, if
+        given, is those entries as ``(address, last seen, insertion number)``; else they are
+        read from the list."""
+        self._index()
+        self.top = SinceFloor(floor, self.white.since(floor) if top is None else top)
 
     def journal_append(self, address: str) -> None:
         """Record a white-list addition (what peers merge at their next timed sync)."""
@@ -460,13 +478,17 @@ class PeerBook:
                 journal.base += cut
 
     def remove_white(self, address: str) -> None:
-        if self.white.pop(address, None) is not None:
-            self.forgets += 1
-            if self.seq is not None:
-                del self.seq[address]
-                self.top.drop(address)
-                if self.head_top is not None:
-                    self.head_top.drop(address)
+        p = self.white.place(address)
+        if p >= 0:
+            self._remove_place(address, p)
+
+    def _remove_place(self, address: str, p: int) -> None:
+        self.white.remove(p)
+        self.forgets += 1
+        if self.indexed:
+            self.top.drop(address)
+            if self.head_top is not None:
+                self.head_top.drop(address)
 
     def knows_all(self, own: str) -> bool:
         """Does this book hold every address any journal has held (white, gray or ``own``)?
@@ -476,16 +498,16 @@ class PeerBook:
         address is forgotten, the universe grows or the lists grow.
         """
         universe = self.shared.last_journaled  # its keys: every address ever journaled
-        white, gray = self.white, self.gray
-        size = len(white) + len(gray)
+        gray = self.gray
+        size = self.white.live + len(gray)
         key = (len(universe), self.forgets, size)
         if key == self.sat_key:
             return self.sat
         if size + 1 < len(universe):
             return False
-        get, pos = gray.ids.get, gray.pos
+        get, pos = gray.ids.get, gray.pos  # (both lists' index: see .gray)
         n = len(pos)
-        self.sat = all(a in white or (i := get(a, 0)) < n and pos[i] or a == own for a in universe)
+        self.sat = all((i := get(a, 0)) < n and pos[i] or a == own for a in universe)
         self.sat_key = key
         return self.sat
 
@@ -496,38 +518,40 @@ class PeerBook:
         (so two requests cannot tell exactly when an address was last seen).
         """
         white = self.white
-        n = len(white)
+        n = white.live
         if n <= depth:
-            return list(white)
+            return white.addresses()
         k = depth + depth // 5
-        seq = self.seq
         head_top = self.head_top
-        if seq is not None and head_top is not None and len(head_top) >= k:
+        if head_top is not None and len(head_top) >= k:
             # Every entry seen at or after head_top's floor, newest first (ties in the list's
             # order): the whole list's sorted prefix.
-            entries = head_top.prefix(seq)
+            entries = head_top.prefix()
             if len(entries) > k + 2 * HEAD_MARGIN:  # raise the floor
                 self._index_head(entries, k)
             return sample(rng, entries[:k], depth)
-        # A stable sort of the keys by last-seen is what heapq.nlargest documents itself equal to
-        # (ties in insertion order), without building a tuple per entry.
-        entries = sorted(white, key=white.__getitem__, reverse=True)
+        entries = white.newest_first()
         if n > k + 2 * HEAD_MARGIN:
-            self._sequence()
+            self._index()
             self._index_head(entries, k)
         return sample(rng, entries[:k], depth)
 
     def _index_head(self, entries: list[str], k: int) -> None:
-        """``head_top``: the entries of ``entries`` (sorted, newest first) seen at or after the
-        last-seen time of the ``k + HEAD_MARGIN``-th."""
-        white = self.white
-        floor = white[entries[min(k + HEAD_MARGIN, len(entries)) - 1]]
-        self.head_top = KeptOrder(floor, ((a, white[a]) for a in entries if white[a] >= floor))
+        """``head_top``: the entries of ``entries`` (the list sorted, or head_top's prefix,
+        newest first) seen at or after the last-seen time of the ``k + HEAD_MARGIN``-th."""
+        last = entries[min(k + HEAD_MARGIN, len(entries)) - 1]
+        head_top = self.head_top
+        if head_top is not None:
+            floor = head_top.members[last]
+            self.head_top = KeptOrder(floor, head_top.at_or_after(floor))
+        else:
+            floor = self.white[last]
+            self.head_top = KeptOrder(floor, self.white.since(floor))
 
     def head_draws(self, rng: random.Random, depth: int = 250) -> None:
         """Draw from ``rng`` exactly what :meth:`head` would, without building the list (for an
         answer the requester cannot learn anything from)."""
-        n = len(self.white)
+        n = self.white.live
         if n > depth:
             sample_draws(rng, min(n, depth + depth // 5), depth)
 
@@ -535,7 +559,8 @@ class PeerBook:
     def add_gray(self, address: str) -> None:
         """One address into the gray list (unless white or gray), trimmed to the limit."""
         gray = self.gray
-        if address in self.white or address in gray:
+        i = gray.ids.get(address, 0)
+        if i < len(gray.pos) and gray.pos[i]:  # (in either list: see .gray)
             return
         gray.push(address)
         if len(gray) > self.gray_limit:
@@ -563,15 +588,14 @@ class PeerBook:
         The node's own address is not filtered (see :func:`own_address_known`). No trim:
         :meth:`merge` trims at once, a timed sync once after all its links.
         """
-        white = self.white
         gray = self.gray
-        get, pos = gray.ids.get, gray.pos
+        get, pos = gray.ids.get, gray.pos  # (both lists' index: see .gray)
         n = len(pos)
         failed = self.failed
         push = gray.push
         # Most answers hold nothing new: the unknown ones first, in one comprehension (a third
         # of the loop's time), then the loop for those (an address listed twice: once).
-        fresh = [a for a in addresses if a not in white and ((i := get(a, 0)) >= n or not pos[i])]
+        fresh = [a for a in addresses if (i := get(a, 0)) >= n or not pos[i]]
         for a in fresh:
             if failed and host_failed(failed, a, now):
                 continue

@@ -97,7 +97,6 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
         return
     # No advertiser anywhere: the loop below is _merge_each without the override check, with
     # the usual case (one new entry, already known) first.
-    white = book.white
     gray = book.gray
     get = gray.ids.get
     failed = book.failed
@@ -109,11 +108,9 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
         if end == begin + 1:
             link.seen_journal = end
             a = journal[begin - base]
-            if a in white:
-                continue
             i = get(a, 0)
             pos = gray.pos  # (read here: a push may have grown or widened it)
-            if i < len(pos) and pos[i]:
+            if i < len(pos) and pos[i]:  # (in the white or the gray list: see .gray)
                 continue
             if failed and host_failed(failed, a, now):
                 continue

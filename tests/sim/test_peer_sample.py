@@ -47,7 +47,7 @@ def test_head_draws_what_head_draws() -> None:
     book = PeerBook()
     rng = random.Random(9)
     for i in range(400):
-        book.white[f"1.{i % 7}.0.{i}:18080"] = float(rng.randint(0, 50))  # ties on purpose
+        book.add_white(f"1.{i % 7}.0.{i}:18080", float(rng.randint(0, 50)))  # ties on purpose
     for depth in (250, 500):
         a, b = random.Random(1), random.Random(1)
         head = book.head(a, depth)

@@ -131,6 +131,13 @@ def test_every_read_of_a_kept_order_is_the_whole_sort(monkeypatch: pytest.Monkey
     monkeypatch.setattr(peers, "HEAD_MARGIN", 2)
     kept = peers.KeptOrder.prefix
     reads = {"all": 0, "kept": 0}
+
+    def whole_sort(self: peers.KeptOrder) -> list[str]:
+        """The members sorted whole: by last-seen, newest first, ties in the list's order
+        (read from the list itself, not from the view)."""
+        white = reading[-1].white
+        members = [a for a in white if a in self.members]  # (iterates in the list's order)
+        return sorted(members, key=white.__getitem__, reverse=True)
     reading: list[PeerBook] = []  # the book whose head is being built
     head = PeerBook.head
 
@@ -141,24 +148,19 @@ def test_every_read_of_a_kept_order_is_the_whole_sort(monkeypatch: pytest.Monkey
         finally:
             reading.pop()
 
-    def checked(self: peers.KeptOrder, seq: dict[str, int]) -> list[str]:
+    def checked(self: peers.KeptOrder) -> list[str]:
         reads["kept"] += self.keys is not None
         reads["all"] += 1
         white = reading[-1].white
         assert all(white[a] == seen for a, seen in self.members.items())  # the view's times: the list's
-        got = list(kept(self, seq))
-        whole = sorted(sorted(self.members, key=seq.__getitem__), key=white.__getitem__, reverse=True)
-        assert got == whole
+        got = list(kept(self))
+        assert got == whole_sort(self)
         return got
 
     monkeypatch.setattr(PeerBook, "head", tracked_head)
     monkeypatch.setattr(peers.KeptOrder, "prefix", checked)
     fast, _ = state(sc)
     assert reads["kept"] > reads["all"] // 2, reads
-
-    def whole_sort(self: peers.KeptOrder, seq: dict[str, int]) -> list[str]:
-        white = reading[-1].white
-        return sorted(sorted(self.members, key=seq.__getitem__), key=white.__getitem__, reverse=True)
 
     monkeypatch.setattr(peers.KeptOrder, "prefix", whole_sort)
     slow, _ = state(sc)

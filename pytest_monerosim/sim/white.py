@@ -1,0 +1,211 @@
+"""A node's white list over integer address ids (monerod's ``m_peers_white``).
+
+The white list maps an address to its last-seen time, in insertion order (which breaks
+last-seen ties wherever the model sorts the list, as monerod's container does), capped by
+evicting the least recently seen (:meth:`~.peers.PeerBook.evict_oldest`). In the mainnet
+twin every node's list fills to monerod's 1,000: as a dict of strings to floats with a dict of
+places beside it that was 133 bytes an entry, 4.4 GB in a day. Here it is three arrays by
+*place* (an entry's index, in insertion order), 16 bytes an entry and a quarter more at
+most for the places left by removals:
+
+* ``ids`` — the entry's address id (0: the place is free);
+* ``seen`` — its last-seen time;
+* ``order`` — its insertion number in the book (``PeerBook``'s views sort on it: it does
+  not change when the places are compacted).
+
+An address's place is in the book's gray list's ``pos`` array (:mod:`.gray`), at ``mark +
+place``: the two lists share one index, so the white list needs no per-node dict, and a
+merge asks "is this address in either list" with one read. A removal frees the place; the
+places are compacted, in order, once a quarter of them are free.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterator
+
+from .gray import GrayList
+
+_FREE_SLACK = 32
+
+
+class WhiteList:
+    """Address → last-seen time, in insertion order (``len``, ``in``, ``[]``, ``get``,
+    iteration, ``keys``/``values``/``items``). Written by :class:`~.peers.PeerBook` only
+    (through ``insert``, ``seen`` and ``remove``), which keeps its views of the list."""
+
+    __slots__ = ("gray", "table", "id_of", "names", "ids", "seen", "order", "live", "end",
+                 "next_order")
+
+    def __init__(self, gray: GrayList) -> None:
+        self.gray = gray
+        """The book's gray list: its ``pos`` is the index of both lists."""
+        self.table = gray.table
+        self.id_of = gray.ids
+        self.names = gray.names
+        self.ids = array("I")
+        self.seen = array("d")
+        self.order = array("I")
+        self.live = 0
+        self.end = 0
+        """Places in use are below ``end`` (free ones among them have id 0); the arrays keep
+        their length when compacted, zeroed past ``end``."""
+        self.next_order = 0
+
+    # -- reads -------------------------------------------------------------------
+    def place(self, address: object) -> int:
+        """The entry's place, -1 if the address is not listed."""
+        i = self.id_of.get(address, 0)  # type: ignore[call-overload]
+        gray = self.gray
+        pos = gray.pos
+        if i < len(pos):
+            p = pos[i]
+            if p >= gray.mark:
+                return p - gray.mark
+        return -1
+
+    def __len__(self) -> int:
+        return self.live
+
+    def __bool__(self) -> bool:
+        return self.live > 0
+
+    def __contains__(self, address: object) -> bool:
+        return self.place(address) >= 0
+
+    def __getitem__(self, address: str) -> float:
+        p = self.place(address)
+        if p < 0:
+            raise KeyError(address)
+        return self.seen[p]
+
+    def get(self, address: str, default: float | None = None) -> float | None:
+        p = self.place(address)
+        return default if p < 0 else self.seen[p]
+
+    def __iter__(self) -> Iterator[str]:
+        names = self.names
+        return (names[i] for i in self.ids if i)
+
+    def keys(self) -> Iterator[str]:
+        return iter(self)
+
+    def addresses(self) -> list[str]:
+        """``list(self)``, without a generator."""
+        names = self.names
+        return [names[i] for i in self.ids if i]
+
+    def values(self) -> list[float]:
+        ids = self.ids
+        return [t for p, t in enumerate(self.seen[:self.end]) if ids[p]]
+
+    def items(self) -> list[tuple[str, float]]:
+        names, seen = self.names, self.seen
+        return [(names[i], seen[p]) for p, i in enumerate(self.ids) if i]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, WhiteList):
+            return self.items() == other.items()
+        if isinstance(other, dict):
+            return dict(self.items()) == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"WhiteList({self.live} addresses)"
+
+    def order_of(self, place: int) -> int:
+        return self.order[place]
+
+    def address(self, place: int) -> str:
+        return self.names[self.ids[place]]
+
+    def newest_first(self) -> list[str]:
+        """The addresses by last-seen time, newest first, ties in insertion order."""
+        ids, names = self.ids, self.names
+        # (a stable sort, ties in place order; the free places are sorted too, then skipped)
+        places = sorted(range(self.end), key=self.seen.__getitem__, reverse=True)
+        return [names[i] for p in places if (i := ids[p])]
+
+    def since(self, floor: float) -> list[tuple[str, float, int]]:
+        """``(address, last seen, insertion number)`` of every entry seen at or after ``floor``."""
+        ids, names, order = self.ids, self.names, self.order
+        return [(names[ids[p]], t, order[p]) for p, t in enumerate(self.seen[:self.end])
+                if t >= floor and ids[p]]
+
+    def at_or_before(self, ceiling: float) -> list[tuple[float, int, int]]:
+        """``(last seen, insertion number, address id)`` of every entry seen at or before
+        ``ceiling``, sorted."""
+        ids, order = self.ids, self.order
+        return sorted([(t, order[p], ids[p]) for p, t in enumerate(self.seen[:self.end])
+                       if t <= ceiling and ids[p]])
+
+    # -- writes (PeerBook's) -------------------------------------------------------
+    def insert(self, address: str, when: float) -> int:
+        """List an address that is in neither list (the caller checked); its place."""
+        i = self.id_of.get(address)
+        if i is None:
+            i = self.table.register(address)
+        gray = self.gray
+        if i >= len(gray.pos):
+            gray.grow()
+        p = self.end
+        if gray.mark + p > gray.top:
+            gray.widen()
+        assert not gray.pos[i], f"{address} is listed already"
+        gray.pos[i] = gray.mark + p
+        n = self.next_order
+        self.next_order = n + 1
+        if p < len(self.ids):
+            self.ids[p] = i
+            self.seen[p] = when
+            try:
+                self.order[p] = n
+            except OverflowError:
+                self.order = array("Q", self.order)
+                self.order[p] = n
+        else:
+            self.ids.append(i)
+            self.seen.append(when)
+            try:
+                self.order.append(n)
+            except OverflowError:  # (4 G insertions in one book)
+                self.order = array("Q", self.order)
+                self.order.append(n)
+        self.end = p + 1
+        self.live += 1
+        return p
+
+    def remove(self, place: int) -> None:
+        """Free a place (compacting the places once a quarter of them are free)."""
+        ids = self.ids
+        self.gray.pos[ids[place]] = 0
+        ids[place] = 0
+        self.live -= 1
+        free = self.end - self.live
+        if free > _FREE_SLACK and 4 * free > self.end:
+            self._compact()
+
+    def _compact(self) -> None:
+        """The entries moved down over the free places, in order (the arrays keep their
+        length: see ``end``)."""
+        ids, seen, order = self.ids, self.seen, self.order
+        gray = self.gray
+        pos, mark = gray.pos, gray.mark
+        w = 0
+        for p in range(self.end):
+            i = ids[p]
+            if i:
+                if p != w:
+                    ids[w] = i
+                    seen[w] = seen[p]
+                    order[w] = order[p]
+                    pos[i] = mark + w
+                w += 1
+        ids[w:self.end] = array("I", bytes(4 * (self.end - w)))
+        self.end = w
+
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (for memory figures; ``pos`` is the gray list's)."""
+        return sum(a.buffer_info()[1] * a.itemsize for a in (self.ids, self.seen, self.order))
