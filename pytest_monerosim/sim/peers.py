@@ -365,7 +365,7 @@ class PeerBook:
             if p >= 0 and white.order[p] == o and white.seen[p] == w:
                 break
         self.low_i = k
-        self._remove_place(white.names[i], p)
+        self._remove_place(white.address(p), p)
 
     def _fill_low(self) -> list[tuple[float, int, int]]:
         """The eviction's bucket from the whole list: the entries last seen at or before the

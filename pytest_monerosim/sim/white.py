@@ -5,13 +5,16 @@ last-seen ties wherever the model sorts the list, as monerod's container does), 
 evicting the least recently seen (:meth:`~.peers.PeerBook.evict_oldest`). In the mainnet
 twin every node's list fills to monerod's 1,000: as a dict of strings to floats with a dict of
 places beside it that was 133 bytes an entry, 4.4 GB in a day. Here it is three arrays by
-*place* (an entry's index, in insertion order), 16 bytes an entry and a quarter more at
-most for the places left by removals:
+*place* (an entry's index, in insertion order) and a list of the addresses by place, 24
+bytes an entry and a quarter more at most for the places left by removals:
 
 * ``ids`` — the entry's address id (0: the place is free);
 * ``seen`` — its last-seen time;
 * ``order`` — its insertion number in the book (``PeerBook``'s views sort on it: it does
-  not change when the places are compacted).
+  not change when the places are compacted);
+* ``addrs`` — its address (``None``: free), the string the world's table holds: the
+  advertised list of a short white list is a copy of it, and a sort of the list maps places
+  to addresses through it.
 
 An address's place is in the book's gray list's ``pos`` array (:mod:`.gray`), at ``mark +
 place``: the two lists share one index, so the white list needs no per-node dict, and a
@@ -21,6 +24,7 @@ places are compacted, in order, once a quarter of them are free.
 
 from __future__ import annotations
 
+import sys
 from array import array
 from collections.abc import Iterator
 
@@ -34,18 +38,18 @@ class WhiteList:
     iteration, ``keys``/``values``/``items``). Written by :class:`~.peers.PeerBook` only
     (through ``insert``, ``seen`` and ``remove``), which keeps its views of the list."""
 
-    __slots__ = ("gray", "table", "id_of", "names", "ids", "seen", "order", "live", "end",
-                 "next_order")
+    __slots__ = ("gray", "table", "id_of", "ids", "seen", "order", "addrs", "live",
+                 "end", "next_order")
 
     def __init__(self, gray: GrayList) -> None:
         self.gray = gray
         """The book's gray list: its ``pos`` is the index of both lists."""
         self.table = gray.table
         self.id_of = gray.ids
-        self.names = gray.names
         self.ids = array("I")
         self.seen = array("d")
         self.order = array("I")
+        self.addrs: list[str | None] = []
         self.live = 0
         self.end = 0
         """Places in use are below ``end`` (free ones among them have id 0); the arrays keep
@@ -84,24 +88,25 @@ class WhiteList:
         return default if p < 0 else self.seen[p]
 
     def __iter__(self) -> Iterator[str]:
-        names = self.names
-        return (names[i] for i in self.ids if i)
+        return (a for a in self.addrs if a is not None)
 
     def keys(self) -> Iterator[str]:
         return iter(self)
 
     def addresses(self) -> list[str]:
         """``list(self)``, without a generator."""
-        names = self.names
-        return [names[i] for i in self.ids if i]
+        end = self.end
+        if end == self.live:  # (no free place)
+            return self.addrs[:end]  # type: ignore[return-value]
+        return [a for a in self.addrs[:end] if a is not None]
 
     def values(self) -> list[float]:
         ids = self.ids
         return [t for p, t in enumerate(self.seen[:self.end]) if ids[p]]
 
     def items(self) -> list[tuple[str, float]]:
-        names, seen = self.names, self.seen
-        return [(names[i], seen[p]) for p, i in enumerate(self.ids) if i]
+        seen = self.seen
+        return [(a, seen[p]) for p, a in enumerate(self.addrs) if a is not None]
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, WhiteList):
@@ -119,20 +124,25 @@ class WhiteList:
         return self.order[place]
 
     def address(self, place: int) -> str:
-        return self.names[self.ids[place]]
+        a = self.addrs[place]
+        assert a is not None
+        return a
 
     def newest_first(self) -> list[str]:
         """The addresses by last-seen time, newest first, ties in insertion order."""
-        ids, names = self.ids, self.names
+        end = self.end
         # (a stable sort, ties in place order; the free places are sorted too, then skipped)
-        places = sorted(range(self.end), key=self.seen.__getitem__, reverse=True)
-        return [names[i] for p in places if (i := ids[p])]
+        places = sorted(range(end), key=self.seen.__getitem__, reverse=True)
+        addrs = self.addrs
+        if end == self.live:
+            return [addrs[p] for p in places]  # type: ignore[misc]
+        return [a for p in places if (a := addrs[p]) is not None]
 
     def since(self, floor: float) -> list[tuple[str, float, int]]:
         """``(address, last seen, insertion number)`` of every entry seen at or after ``floor``."""
-        ids, names, order = self.ids, self.names, self.order
-        return [(names[ids[p]], t, order[p]) for p, t in enumerate(self.seen[:self.end])
-                if t >= floor and ids[p]]
+        addrs, order = self.addrs, self.order
+        return [(a, t, order[p]) for p, t in enumerate(self.seen[:self.end])
+                if t >= floor and (a := addrs[p]) is not None]
 
     def at_or_before(self, ceiling: float) -> list[tuple[float, int, int]]:
         """``(last seen, insertion number, address id)`` of every entry seen at or before
@@ -160,6 +170,7 @@ class WhiteList:
         if p < len(self.ids):
             self.ids[p] = i
             self.seen[p] = when
+            self.addrs[p] = address
             try:
                 self.order[p] = n
             except OverflowError:
@@ -168,6 +179,7 @@ class WhiteList:
         else:
             self.ids.append(i)
             self.seen.append(when)
+            self.addrs.append(address)
             try:
                 self.order.append(n)
             except OverflowError:  # (4 G insertions in one book)
@@ -182,6 +194,7 @@ class WhiteList:
         ids = self.ids
         self.gray.pos[ids[place]] = 0
         ids[place] = 0
+        self.addrs[place] = None
         self.live -= 1
         free = self.end - self.live
         if free > _FREE_SLACK and 4 * free > self.end:
@@ -190,7 +203,7 @@ class WhiteList:
     def _compact(self) -> None:
         """The entries moved down over the free places, in order (the arrays keep their
         length: see ``end``)."""
-        ids, seen, order = self.ids, self.seen, self.order
+        ids, seen, order, addrs = self.ids, self.seen, self.order, self.addrs
         gray = self.gray
         pos, mark = gray.pos, gray.mark
         w = 0
@@ -201,11 +214,15 @@ class WhiteList:
                     ids[w] = i
                     seen[w] = seen[p]
                     order[w] = order[p]
+                    addrs[w] = addrs[p]
                     pos[i] = mark + w
                 w += 1
         ids[w:self.end] = array("I", bytes(4 * (self.end - w)))
+        addrs[w:self.end] = [None] * (self.end - w)
         self.end = w
 
     def nbytes(self) -> int:
-        """Bytes held by the arrays (for memory figures; ``pos`` is the gray list's)."""
-        return sum(a.buffer_info()[1] * a.itemsize for a in (self.ids, self.seen, self.order))
+        """Bytes held by the arrays and the address list (for memory figures; ``pos`` is the gray
+        list's, the strings the world's)."""
+        return (sum(a.buffer_info()[1] * a.itemsize for a in (self.ids, self.seen, self.order))
+                + sys.getsizeof(self.addrs))
