@@ -114,6 +114,10 @@ class GrayList:
         i = self.ids.get(address)
         if i is None:
             i = self.table.register(address)
+        self.push_id(i)
+
+    def push_id(self, i: int) -> None:
+        """:meth:`push` of a numbered address by its id."""
         pos = self.pos
         if i >= len(pos):
             self.grow()

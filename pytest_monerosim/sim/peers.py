@@ -30,13 +30,16 @@ import heapq
 import random
 from array import array
 from bisect import bisect_left, insort
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from itertools import count
+from typing import Generic, TypeVar
 
 from .gray import AddressIds, GrayList
 from .stream_twin import MAX_BOUND, STREAMS
 from .white import WhiteList
 
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
 FAILED_ADDR_FORGET_S = 3600.0
 JOURNAL_CUT = 2
 """A journal is cut back to its newest ``depth + 1`` entries once it holds this many times as
@@ -71,7 +74,7 @@ def random_address(rng: random.Random, port: int = DEFAULT_PORT) -> str:
     return f"{first}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}:{port}"
 
 
-def sample(rng: random.Random, population: list[str], k: int) -> list[str]:
+def sample(rng: random.Random, population: list[T], k: int) -> list[T]:
     """``rng.sample(population, k)``, same draws and same result, for ``k <= n <= 3 * k``.
 
     ``random.Random.sample`` takes its pool branch there (``n`` at most the set size it
@@ -90,7 +93,7 @@ def sample(rng: random.Random, population: list[str], k: int) -> list[str]:
     STREAMS.count()
     getrandbits = rng.getrandbits
     pool = list(population)
-    result: list[str] = []
+    result: list[T] = []
     append = result.append
     for m in range(n, n - k, -1):
         bits = m.bit_length()
@@ -179,20 +182,21 @@ class Journal(list[str]):
         return self.base + len(self)
 
 
-class SinceFloor:
+class SinceFloor(Generic[K]):
     """The white entries last seen at or after ``floor``: a sorted prefix of the white list,
     kept as entries are written (:meth:`PeerBook.set_seen`), read without sorting the list.
     Each read sorts the members (the pick index: its list is written many times between two
-    picks, see :class:`KeptOrder`)."""
+    picks, see :class:`KeptOrder`). Keyed by address (the pick index) or address id (the
+    advertised head)."""
 
     __slots__ = ("floor", "members", "orders")
 
-    def __init__(self, floor: float, members: Iterable[tuple[str, float, int]] = ()) -> None:
+    def __init__(self, floor: float, members: Iterable[tuple[K, float, int]] = ()) -> None:
         self.floor = floor
-        self.members: dict[str, float] = {}
+        self.members: dict[K, float] = {}
         """Member → its last-seen time (the white list's own value, written with it: a read
         then touches this small dict, not the list's arrays)."""
-        self.orders: dict[str, int] = {}
+        self.orders: dict[K, int] = {}
         """Member → its insertion number in the list (ties of last-seen go in this order)."""
         for a, when, order in members:
             self.members[a] = when
@@ -201,7 +205,7 @@ class SinceFloor:
     def __len__(self) -> int:
         return len(self.members)
 
-    def note(self, address: str, when: float, order: int) -> None:
+    def note(self, address: K, when: float, order: int) -> None:
         """``address`` (insertion number ``order``) is now last seen at ``when``."""
         if when >= self.floor:
             self.members[address] = when
@@ -209,18 +213,18 @@ class SinceFloor:
         elif self.members.pop(address, None) is not None:
             del self.orders[address]
 
-    def drop(self, address: str) -> None:
+    def drop(self, address: K) -> None:
         """``address`` left the white list."""
         if self.members.pop(address, None) is not None:
             del self.orders[address]
 
-    def at_or_after(self, floor: float) -> list[tuple[str, float, int]]:
+    def at_or_after(self, floor: float) -> list[tuple[K, float, int]]:
         """The members seen at or after ``floor`` (at or above this view's own floor), as a
         new view takes them."""
         orders = self.orders
         return [(a, when, orders[a]) for a, when in self.members.items() if when >= floor]
 
-    def prefix(self) -> list[str]:
+    def prefix(self) -> list[K]:
         """The members newest first, ties in the list's order: the whole list's sorted prefix
         down to ``floor``."""
         members = self.members
@@ -229,7 +233,7 @@ class SinceFloor:
         return entries
 
 
-class KeptOrder(SinceFloor):
+class KeptOrder(SinceFloor[K]):
     """A :class:`SinceFloor` that keeps its sorted order between reads: a read moves only the
     entries written or dropped since the last one (``moved``) to their new places by
     bisection, about a microsecond each instead of two sorts of every member. That pays where
@@ -238,28 +242,28 @@ class KeptOrder(SinceFloor):
 
     __slots__ = ("keys", "order", "sorted", "moved")
 
-    def __init__(self, floor: float, members: Iterable[tuple[str, float, int]] = ()) -> None:
+    def __init__(self, floor: float, members: Iterable[tuple[K, float, int]] = ()) -> None:
         super().__init__(floor, members)
-        self.keys: dict[str, tuple[float, int]] | None = None
+        self.keys: dict[K, tuple[float, int]] | None = None
         """After the first read: each member's key in ``order`` as of the last read."""
         self.order: list[tuple[float, int]] = []
         """``(-last seen, insertion number)`` of every member, sorted (unique)."""
-        self.sorted: list[str] = []
+        self.sorted: list[K] = []
         """The addresses in ``order``'s order: what a read returns."""
-        self.moved: set[str] = set()
+        self.moved: set[K] = set()
         """Entries written or dropped since the last read: their places in ``order`` are stale."""
 
-    def note(self, address: str, when: float, order: int) -> None:
+    def note(self, address: K, when: float, order: int) -> None:
         super().note(address, when, order)
         if self.keys is not None:
             self.moved.add(address)
 
-    def drop(self, address: str) -> None:
+    def drop(self, address: K) -> None:
         super().drop(address)
         if self.keys is not None:
             self.moved.add(address)
 
-    def prefix(self) -> list[str]:
+    def prefix(self) -> list[K]:
         """As :meth:`SinceFloor.prefix`; the list is the view's own, updated by the next read:
         do not change it, and copy what must outlive that read."""
         members, orders = self.members, self.orders
@@ -314,8 +318,9 @@ class PeerBook:
         # ``head_top``, enough of the list's head for the advertised head (see head); and
         # ``low``, the bottom of the list for the eviction (see evict_oldest).
         self.indexed = False
-        self.top = SinceFloor(float("inf"))
-        self.head_top: KeptOrder | None = None
+        self.top: SinceFloor[str] = SinceFloor(float("inf"))
+        self.head_top: KeptOrder[int] | None = None
+        """By address id."""
         self.low: list[tuple[float, int, int]] | None = None
         """(last seen, insertion number, address id) of every entry last seen at or before
         ``low_ceiling``, sorted, from ``low_i`` on; items of entries since removed or written
@@ -406,7 +411,7 @@ class PeerBook:
             order = white.order[p]
             self.top.note(address, when, order)
             if self.head_top is not None:
-                self.head_top.note(address, when, order)
+                self.head_top.note(white.ids[p], when, order)
             if when <= self.low_ceiling:
                 self._low_note(when, order, white.ids[p])
 
@@ -434,7 +439,7 @@ class PeerBook:
             order = white.order[p]
             self.top.note(address, when, order)
             if self.head_top is not None:
-                self.head_top.note(address, when, order)
+                self.head_top.note(white.ids[p], when, order)
             if when <= self.low_ceiling:
                 self._low_note(when, order, white.ids[p])
 
@@ -483,12 +488,13 @@ class PeerBook:
             self._remove_place(address, p)
 
     def _remove_place(self, address: str, p: int) -> None:
+        i = self.white.ids[p]
         self.white.remove(p)
         self.forgets += 1
         if self.indexed:
             self.top.drop(address)
             if self.head_top is not None:
-                self.head_top.drop(address)
+                self.head_top.drop(i)
 
     def knows_all(self, own: str) -> bool:
         """Does this book hold every address any journal has held (white, gray or ``own``)?
@@ -517,10 +523,15 @@ class PeerBook:
         monerod picks ``depth`` at random among the ``depth * 1.2`` most recent
         (so two requests cannot tell exactly when an address was last seen).
         """
+        names = self.gray.names
+        return [names[i] for i in self.head_ids(rng, depth)]
+
+    def head_ids(self, rng: random.Random, depth: int = 250) -> list[int]:
+        """:meth:`head` as address ids (what a merge in the model reads)."""
         white = self.white
         n = white.live
         if n <= depth:
-            return white.addresses()
+            return white.id_list()
         k = depth + depth // 5
         head_top = self.head_top
         if head_top is not None and len(head_top) >= k:
@@ -530,23 +541,25 @@ class PeerBook:
             if len(entries) > k + 2 * HEAD_MARGIN:  # raise the floor
                 self._index_head(entries, k)
             return sample(rng, entries[:k], depth)
-        entries = white.newest_first()
+        entries = white.newest_first_ids()
         if n > k + 2 * HEAD_MARGIN:
             self._index()
             self._index_head(entries, k)
         return sample(rng, entries[:k], depth)
 
-    def _index_head(self, entries: list[str], k: int) -> None:
-        """``head_top``: the entries of ``entries`` (the list sorted, or head_top's prefix,
-        newest first) seen at or after the last-seen time of the ``k + HEAD_MARGIN``-th."""
+    def _index_head(self, entries: list[int], k: int) -> None:
+        """``head_top``: the entries of ``entries`` (address ids: the list sorted, or
+        head_top's prefix, newest first) seen at or after the last-seen time of the
+        ``k + HEAD_MARGIN``-th."""
         last = entries[min(k + HEAD_MARGIN, len(entries)) - 1]
         head_top = self.head_top
         if head_top is not None:
             floor = head_top.members[last]
             self.head_top = KeptOrder(floor, head_top.at_or_after(floor))
         else:
-            floor = self.white[last]
-            self.head_top = KeptOrder(floor, self.white.since(floor))
+            white = self.white
+            floor = white.seen[white.gray.pos[last] - white.gray.mark]
+            self.head_top = KeptOrder(floor, white.since_ids(floor))
 
     def head_draws(self, rng: random.Random, depth: int = 250) -> None:
         """Draw from ``rng`` exactly what :meth:`head` would, without building the list (for an
@@ -581,6 +594,32 @@ class PeerBook:
         self.gray_unknown(addresses, own, now)
         if len(self.gray) > self.gray_limit:
             self.trim_gray()
+
+    def merge_ids(self, ids: list[int], now: float) -> None:
+        """:meth:`merge` of a list of address ids (a head of another book's white list)."""
+        self.gray_unknown_ids(ids, now)
+        if len(self.gray) > self.gray_limit:
+            self.trim_gray()
+
+    def gray_unknown_ids(self, ids: list[int], now: float) -> None:
+        """:meth:`gray_unknown` of a list of address ids (every id numbered: white entries
+        somewhere)."""
+        gray = self.gray
+        pos = gray.pos  # (both lists' index: see .gray)
+        n = len(pos)
+        fresh = [i for i in ids if i >= n or not pos[i]]
+        if not fresh:
+            return
+        failed = self.failed
+        names = gray.names
+        push = gray.push_id
+        for i in fresh:
+            if failed and host_failed(failed, names[i], now):
+                continue
+            pos = gray.pos  # (a push may have grown or widened it)
+            if i < len(pos) and pos[i]:  # (listed twice in the answer)
+                continue
+            push(i)
 
     def gray_unknown(self, addresses: Iterable[str], own: str, now: float) -> None:
         """Unknown addresses (not white, gray or recently failed) to the gray list.

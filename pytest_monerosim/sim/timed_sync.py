@@ -114,7 +114,7 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
                 continue
             if failed and host_failed(failed, a, now):
                 continue
-            gray.push(a)
+            gray.push_id(i)  # (a journaled address is numbered: it was white)
         elif end != begin:
             link.seen_journal = end
             if end - begin <= depth:
@@ -143,7 +143,12 @@ def merge_answer(p2p: P2PNetwork, node: Node, peer: Node, now: float) -> None:
         if len(book.gray) > book.gray_limit:
             book.trim_gray()
         return
-    book.merge(p2p.advertised(peer, node), own, now)
+    if peer._advertise is not None:
+        book.merge(p2p.advertised(peer, node), own, now)
+        return
+    if peer.book.white.live > p2p.handshake_peers:  # (p2p.advertised, as address ids)
+        p2p.refresh_seen(peer)
+    book.merge_ids(peer.book.head_ids(peer.rng, p2p.handshake_peers), now)
 
 
 def own_heard_since(gossip: Gossip, own: str, prev: int, fresh: bool) -> bool:

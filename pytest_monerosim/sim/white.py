@@ -93,6 +93,13 @@ class WhiteList:
     def keys(self) -> Iterator[str]:
         return iter(self)
 
+    def id_list(self) -> list[int]:
+        """The address ids in the list's order."""
+        end = self.end
+        if end == self.live:  # (no free place)
+            return self.ids[:end].tolist()
+        return [i for i in self.ids[:end] if i]
+
     def addresses(self) -> list[str]:
         """``list(self)``, without a generator."""
         end = self.end
@@ -137,6 +144,20 @@ class WhiteList:
         if end == self.live:
             return [addrs[p] for p in places]  # type: ignore[misc]
         return [a for p in places if (a := addrs[p]) is not None]
+
+    def newest_first_ids(self) -> list[int]:
+        """:meth:`newest_first` as address ids."""
+        places = sorted(range(self.end), key=self.seen.__getitem__, reverse=True)
+        ids = self.ids
+        if self.end == self.live:
+            return [ids[p] for p in places]
+        return [i for p in places if (i := ids[p])]
+
+    def since_ids(self, floor: float) -> list[tuple[int, float, int]]:
+        """:meth:`since` with address ids."""
+        ids, order = self.ids, self.order
+        return [(i, t, order[p]) for p, t in enumerate(self.seen[:self.end])
+                if t >= floor and (i := ids[p])]
 
     def since(self, floor: float) -> list[tuple[str, float, int]]:
         """``(address, last seen, insertion number)`` of every entry seen at or after ``floor``."""

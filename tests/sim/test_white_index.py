@@ -100,7 +100,7 @@ def test_the_head_and_eviction_views_are_invisible(monkeypatch: pytest.MonkeyPat
     built = {"head": 0, "low": 0}
     index_head, evict = PeerBook._index_head, PeerBook.evict_oldest
 
-    def counting_index(self: PeerBook, entries: list[str], k: int) -> None:
+    def counting_index(self: PeerBook, entries: list[int], k: int) -> None:
         built["head"] += 1
         index_head(self, entries, k)
 
@@ -132,32 +132,36 @@ def test_every_read_of_a_kept_order_is_the_whole_sort(monkeypatch: pytest.Monkey
     kept = peers.KeptOrder.prefix
     reads = {"all": 0, "kept": 0}
 
-    def whole_sort(self: peers.KeptOrder) -> list[str]:
+    def listed(self: peers.KeptOrder) -> dict[int, float]:
+        """The white list being read, address id → last seen, in the list's order."""
+        white = reading[-1].white
+        return dict(zip(white.id_list(), white.values(), strict=True))
+
+    def whole_sort(self: peers.KeptOrder) -> list[int]:
         """The members sorted whole: by last-seen, newest first, ties in the list's order
         (read from the list itself, not from the view)."""
-        white = reading[-1].white
-        members = [a for a in white if a in self.members]  # (iterates in the list's order)
-        return sorted(members, key=white.__getitem__, reverse=True)
+        seen = listed(self)
+        return sorted([i for i in seen if i in self.members], key=seen.__getitem__, reverse=True)
     reading: list[PeerBook] = []  # the book whose head is being built
-    head = PeerBook.head
+    head = PeerBook.head_ids
 
-    def tracked_head(self: PeerBook, rng: Any, depth: int = 250) -> list[str]:
+    def tracked_head(self: PeerBook, rng: Any, depth: int = 250) -> list[int]:
         reading.append(self)
         try:
             return head(self, rng, depth)
         finally:
             reading.pop()
 
-    def checked(self: peers.KeptOrder) -> list[str]:
+    def checked(self: peers.KeptOrder) -> list[int]:
         reads["kept"] += self.keys is not None
         reads["all"] += 1
-        white = reading[-1].white
-        assert all(white[a] == seen for a, seen in self.members.items())  # the view's times: the list's
+        listed_seen = listed(self)
+        assert all(listed_seen[i] == seen for i, seen in self.members.items())  # the view's times: the list's
         got = list(kept(self))
         assert got == whole_sort(self)
         return got
 
-    monkeypatch.setattr(PeerBook, "head", tracked_head)
+    monkeypatch.setattr(PeerBook, "head_ids", tracked_head)
     monkeypatch.setattr(peers.KeptOrder, "prefix", checked)
     fast, _ = state(sc)
     assert reads["kept"] > reads["all"] // 2, reads

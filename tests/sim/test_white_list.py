@@ -136,3 +136,37 @@ def test_a_books_lists_share_one_index() -> None:
     assert list(book.white) == ["1.0.0.4:1", "1.0.0.6:1", "1.0.0.7:1"]
     book.add_gray("1.0.0.2:1")  # forgotten by the white list: may be heard of again
     assert "1.0.0.2:1" in book.gray
+
+
+def test_a_merge_of_ids_is_the_merge_of_their_addresses() -> None:
+    """``merge_ids`` (what a model merge reads: another book's head as address ids) leaves a
+    book as ``merge`` of the same addresses does: unknown ones in order, white, gray,
+    recently failed hosts and repeats left out, trimmed to the limit."""
+    table_a, table_b = PeerBook(gray_limit=6), PeerBook(gray_limit=6)
+    pool = addresses(12)
+    for book in (table_a, table_b):
+        book.add_white(pool[0], 1.0)
+        book.add_gray(pool[1])
+        book.record_failed(pool[2], 0.5)
+    answer = [pool[k] for k in (0, 1, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11)]
+    table_a.merge(answer, "9.9.9.9:1", 1.0)
+    ids = [table_b.shared.ids.register(a) for a in answer]
+    table_b.merge_ids(ids, 1.0)
+    assert list(table_a.gray) == list(table_b.gray)
+    assert list(table_a.gray.oldest_first()) == list(table_b.gray.oldest_first())
+    assert table_a.forgets == table_b.forgets > 0
+    assert pool[2] not in table_b.gray and pool[11] in table_b.gray  # (pool[3] was trimmed)
+
+
+def test_a_head_is_its_ids_named() -> None:
+    """``head`` names what ``head_ids`` draws (same draws, short and long lists)."""
+    book = PeerBook()
+    rng = random.Random(4)
+    for k, a in enumerate(addresses(600)):
+        book.add_white(a, float(rng.randint(0, 40)))
+        if k in (100, 599):
+            for depth in (250, 80):
+                x, y = random.Random(k), random.Random(k)
+                names = book.gray.names
+                assert book.head(x, depth) == [names[i] for i in book.head_ids(y, depth)]
+                assert x.random() == y.random()
