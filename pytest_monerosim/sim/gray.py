@@ -14,7 +14,8 @@ twin's lists filled to monerod's limit):
   (:mod:`.white`) keeps its entries' places in the same array, from ``mark`` up: one
   index of both lists, so "is this address known at all" (what a merge asks of every
   address it is given) is one read, and the white list needs no per-node dict.
-* ``order`` — address ids in pick order: a removal moves the last entry into the freed
+* ``order`` — address ids in pick order (2 bytes each while the ids fit, 4 from the first
+  larger id the list takes): a removal moves the last entry into the freed
   place, so a pick is one index (the positions are the model's since its first version;
   the same seed picks the same addresses).
 * ``fifo`` — address ids in insertion order, from ``head`` to ``end``. A removal other
@@ -42,6 +43,7 @@ the mark, a white place at or above it. A gray list whose limit comes near the 2
 starts with 4-byte positions, and one that a burst of insertions takes past it before its trim
 widens them (:meth:`GrayList.widen`)."""
 TOPS = {"H": (1 << 16) - 1, "I": (1 << 32) - 1}
+"""The largest value of an array of each type."""
 _STALE_SLACK = 64
 FIFO_CUT = 512
 """Evictions after which the insertion order's entries move back to its start."""
@@ -71,7 +73,7 @@ class GrayList:
     :meth:`oldest_first`."""
 
     __slots__ = ("table", "ids", "names", "pos", "mark", "top", "order", "fifo", "head", "end",
-                 "stale")
+                 "stale", "id_top")
 
     def __init__(self, table: AddressIds, limit: int) -> None:
         self.table = table
@@ -84,8 +86,10 @@ class GrayList:
         self.mark = MARKS[code]
         """Values of ``pos`` at or above this are the white list's (:mod:`.white`)."""
         self.top = TOPS[code]
-        self.order = array("I")
-        self.fifo = array("I")
+        self.order = array("H")
+        self.fifo = array("H")
+        self.id_top = TOPS["H"]
+        """The largest id ``order`` and ``fifo`` hold (:meth:`push_id` widens them past it)."""
         self.head = 0
         self.end = 0
         self.stale: dict[int, int] = {}
@@ -118,6 +122,9 @@ class GrayList:
 
     def push_id(self, i: int) -> None:
         """:meth:`push` of a numbered address by its id."""
+        if i > self.id_top:
+            self.order, self.fifo = array("I", self.order), array("I", self.fifo)
+            self.id_top = TOPS["I"]
         pos = self.pos
         if i >= len(pos):
             self.grow()
@@ -240,7 +247,7 @@ class GrayList:
 
     def _rebuild_fifo(self) -> None:
         """The insertion order without its stale entries (memory, not order)."""
-        self.fifo = array("I", self._live_ids())
+        self.fifo = array(self.fifo.typecode, self._live_ids())
         self.head = 0
         self.end = len(self.fifo)
         self.stale.clear()

@@ -5,10 +5,12 @@ last-seen ties wherever the model sorts the list, as monerod's container does), 
 evicting the least recently seen (:meth:`~.peers.PeerBook.evict_oldest`). In the mainnet
 twin every node's list fills to monerod's 1,000: as a dict of strings to floats with a dict of
 places beside it that was 133 bytes an entry, 4.4 GB in a day. Here it is three arrays by
-*place* (an entry's index, in insertion order) and a list of the addresses by place, 24
-bytes an entry and a quarter more at most for the places left by removals:
+*place* (an entry's index, in insertion order) and a list of the addresses by place, 22
+bytes an entry (24 with ids past 65,535) and a quarter more at most for the places left by
+removals:
 
-* ``ids`` — the entry's address id (0: the place is free);
+* ``ids`` — the entry's address id (0: the place is free; 2 bytes while ids fit, as the
+  gray list's ``order``);
 * ``seen`` — its last-seen time;
 * ``order`` — its insertion number in the book (``PeerBook``'s views sort on it: it does
   not change when the places are compacted);
@@ -28,7 +30,7 @@ import sys
 from array import array
 from collections.abc import Iterator
 
-from .gray import GrayList
+from .gray import TOPS, GrayList
 
 _FREE_SLACK = 32
 
@@ -38,7 +40,7 @@ class WhiteList:
     iteration, ``keys``/``values``/``items``). Written by :class:`~.peers.PeerBook` only
     (through ``insert``, ``seen`` and ``remove``), which keeps its views of the list."""
 
-    __slots__ = ("gray", "table", "id_of", "ids", "seen", "order", "addrs", "live",
+    __slots__ = ("gray", "table", "id_of", "id_top", "ids", "seen", "order", "addrs", "live",
                  "end", "next_order")
 
     def __init__(self, gray: GrayList) -> None:
@@ -46,7 +48,8 @@ class WhiteList:
         """The book's gray list: its ``pos`` is the index of both lists."""
         self.table = gray.table
         self.id_of = gray.ids
-        self.ids = array("I")
+        self.ids = array("H")
+        self.id_top = TOPS["H"]
         self.seen = array("d")
         self.order = array("I")
         self.addrs: list[str | None] = []
@@ -178,6 +181,9 @@ class WhiteList:
         i = self.id_of.get(address)
         if i is None:
             i = self.table.register(address)
+        if i > self.id_top:
+            self.ids = array("I", self.ids)
+            self.id_top = TOPS["I"]
         gray = self.gray
         if i >= len(gray.pos):
             gray.grow()
@@ -238,7 +244,7 @@ class WhiteList:
                     addrs[w] = addrs[p]
                     pos[i] = mark + w
                 w += 1
-        ids[w:self.end] = array("I", bytes(4 * (self.end - w)))
+        ids[w:self.end] = array(ids.typecode, bytes(ids.itemsize * (self.end - w)))
         addrs[w:self.end] = [None] * (self.end - w)
         self.end = w
 

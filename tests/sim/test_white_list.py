@@ -170,3 +170,24 @@ def test_a_head_is_its_ids_named() -> None:
                 names = book.gray.names
                 assert book.head(x, depth) == [names[i] for i in book.head_ids(y, depth)]
                 assert x.random() == y.random()
+
+
+def test_ids_past_two_bytes_widen_the_lists() -> None:
+    """Address ids are 2 bytes in a book's arrays until one past 65,535 arrives: the arrays
+    widen, and the lists stay the same."""
+    table = AddressIds()
+    pool = addresses(70_000)
+    for a in pool:
+        table.register(a)
+    gray = GrayList(table, 100)
+    white = WhiteList(gray)
+    low, high = pool[10], pool[69_999]
+    gray.push(low)
+    white.insert(pool[11], 1.0)
+    assert gray.order.typecode == gray.fifo.typecode == white.ids.typecode == "H"
+    gray.push(high)
+    white.insert(pool[69_998], 2.0)
+    assert gray.order.typecode == gray.fifo.typecode == white.ids.typecode == "I"
+    assert list(gray) == [low, high] and list(gray.oldest_first()) == [low, high]
+    assert white.items() == [(pool[11], 1.0), (pool[69_998], 2.0)]
+    assert gray.pop_oldest() == low and list(gray) == [high]
