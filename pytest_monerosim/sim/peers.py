@@ -254,12 +254,17 @@ class KeptOrder(SinceFloor[K]):
         """Entries written or dropped since the last read: their places in ``order`` are stale."""
 
     def note(self, address: K, when: float, order: int) -> None:
-        super().note(address, when, order)
+        if when >= self.floor:  # (SinceFloor.note, inlined: a write path's call)
+            self.members[address] = when
+            self.orders[address] = order
+        elif self.members.pop(address, None) is not None:
+            del self.orders[address]
         if self.keys is not None:
             self.moved.add(address)
 
     def drop(self, address: K) -> None:
-        super().drop(address)
+        if self.members.pop(address, None) is not None:
+            del self.orders[address]
         if self.keys is not None:
             self.moved.add(address)
 

@@ -178,38 +178,39 @@ class WhiteList:
     # -- writes (PeerBook's) -------------------------------------------------------
     def insert(self, address: str, when: float) -> int:
         """List an address that is in neither list (the caller checked); its place."""
-        i = self.id_of.get(address)
-        if i is None:
-            i = self.table.register(address)
+        i = self.id_of.get(address) or self.table.register(address)  # (no address has id 0)
         if i > self.id_top:
             self.ids = array("I", self.ids)
             self.id_top = TOPS["I"]
         gray = self.gray
-        if i >= len(gray.pos):
+        pos = gray.pos
+        if i >= len(pos):
             gray.grow()
         p = self.end
         if gray.mark + p > gray.top:
             gray.widen()
-        assert not gray.pos[i], f"{address} is listed already"
-        gray.pos[i] = gray.mark + p
+            pos = gray.pos
+        assert not pos[i], f"{address} is listed already"
+        pos[i] = gray.mark + p
         n = self.next_order
         self.next_order = n + 1
-        if p < len(self.ids):
-            self.ids[p] = i
+        ids = self.ids
+        if p < len(ids):
+            ids[p] = i
             self.seen[p] = when
             self.addrs[p] = address
             try:
                 self.order[p] = n
-            except OverflowError:
+            except OverflowError:  # (4 G insertions in one book)
                 self.order = array("Q", self.order)
                 self.order[p] = n
         else:
-            self.ids.append(i)
+            ids.append(i)
             self.seen.append(when)
             self.addrs.append(address)
             try:
                 self.order.append(n)
-            except OverflowError:  # (4 G insertions in one book)
+            except OverflowError:
                 self.order = array("Q", self.order)
                 self.order.append(n)
         self.end = p + 1
