@@ -158,8 +158,9 @@ class Gossip:
         self.advertisers = 0
 
 
-class Journal(list[str]):
-    """A white list's additions in order (what peers merge at their timed syncs), cut at the
+class Journal(list[int]):
+    """A white list's additions in order, as address ids (what peers merge at their timed
+    syncs; the ids are the world's table's own int objects, so an entry is a pointer), cut at the
     front as it grows: ``base`` entries are gone, so the entry at position ``i`` (positions
     count from the first addition ever, as ``Link.seen_journal`` does) is ``self[i - base]``,
     and ``base + len(self)`` is the position after the newest.
@@ -470,7 +471,8 @@ class PeerBook:
         """Record a white-list addition (what peers merge at their next timed sync)."""
         shared = self.shared
         stamp = shared.tick()
-        self.journal.append(address)
+        table = shared.ids
+        self.journal.append(table.ids.get(address) or table.register(address))
         clock = self.journal_clock
         clock.append(stamp)
         shared.last_journaled[address] = stamp

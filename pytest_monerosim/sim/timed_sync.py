@@ -98,7 +98,7 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
     # No advertiser anywhere: the loop below is _merge_each without the override check, with
     # the usual case (one new entry, already known) first.
     gray = book.gray
-    get = gray.ids.get
+    names = gray.names
     failed = book.failed
     for peer, link in node.links.items():
         journal = peer.journal
@@ -107,18 +107,17 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
         begin = link.seen_journal
         if end == begin + 1:
             link.seen_journal = end
-            a = journal[begin - base]
-            i = get(a, 0)
+            i = journal[begin - base]
             pos = gray.pos  # (read here: a push may have grown or widened it)
             if i < len(pos) and pos[i]:  # (in the white or the gray list: see .gray)
                 continue
-            if failed and host_failed(failed, a, now):
+            if failed and host_failed(failed, names[i], now):
                 continue
-            gray.push_id(i)  # (a journaled address is numbered: it was white)
+            gray.push_id(i)
         elif end != begin:
             link.seen_journal = end
             if end - begin <= depth:
-                book.gray_unknown(journal[begin - base:], own, now)
+                book.gray_unknown_ids(journal[begin - base:], now)
             else:
                 merge_answer(p2p, node, peer, now)
 
@@ -178,7 +177,7 @@ def _merge_each(p2p: P2PNetwork, node: Node, now: float) -> None:
             continue
         link.seen_journal = end
         if end - begin <= depth:
-            book.gray_unknown(journal[begin - base:], own, now)
+            book.gray_unknown_ids(journal[begin - base:], now)
         else:
             merge_answer(p2p, node, peer, now)
 
@@ -214,7 +213,7 @@ def sync_filtered(p2p: P2PNetwork, node: Node, now: float, dynamic: bool) -> Non
                 if end != begin:
                     link.seen_journal = end
                     if end - begin <= p2p.handshake_peers:
-                        book.gray_unknown(journal[begin - base:], own, now)
+                        book.gray_unknown_ids(journal[begin - base:], now)
                     else:
                         merge_answer(p2p, node, peer, now)
             else:
