@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from pytest_monerosim.atomic import atomic_write
+from tests.process_support import interruptible
 
 SUITE = textwrap.dedent('''
     import pytest
@@ -68,7 +69,7 @@ def test_signal_during_a_session_keeps_the_report(tmp_path: Path, signame: str) 
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-v",
          "test_suite.py", f"--monerosim-report={report}", f"--monerosim-out={out}"],
-        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path, env=_env(), preexec_fn=interruptible, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     log = tmp_path / "R.log.jsonl"
     deadline = time.monotonic() + 120
@@ -110,7 +111,7 @@ def test_an_interrupted_network_on_an_xdist_worker_is_in_the_report(tmp_path: Pa
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-v", "-n", "2",
          "test_suite.py", f"--monerosim-report={report}", f"--monerosim-out={out}"],
-        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path, env=_env(), preexec_fn=interruptible, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
     )
     lines: list[str] = []  # the workers run both tests at once: wait until the short one has passed
@@ -225,7 +226,7 @@ def test_cli_run_interrupted_writes_the_partial_summary(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest_monerosim.cli", "run", "s.yaml", "--json", str(out)],
-        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path, env=_env(), preexec_fn=interruptible, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 120  # a loaded machine imports slowly: wait for the SIGTERM handler
     while not _catches(proc.pid, signal.SIGTERM):

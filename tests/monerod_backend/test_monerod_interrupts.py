@@ -29,6 +29,7 @@ from pytest_monerosim.config.model import Scenario
 from pytest_monerosim.observe.observer import LiveSession
 from pytest_monerosim.registry import Registry
 from pytest_monerosim.runner import run_scenario
+from tests.process_support import interruptible
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,7 +96,7 @@ def test_sigint_stops_a_real_network_fast_and_keeps_the_report(tmp_path: Path) -
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
          "test_real.py", "--monerosim-backend=monerod", f"--monerosim-report={report}",
          f"--monerosim-out={out}"],
-        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path, env=_env(), preexec_fn=interruptible, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     _wait_for_glob(out, "*test_b*/run-*/run.json", proc)  # written when the daemons run
     time.sleep(3.0)
@@ -124,7 +125,7 @@ def test_dead_daemon_ends_the_cli_run_with_one_line_and_a_partial_summary(tmp_pa
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest_monerosim.cli", "run", "s.yaml", "--backend", "monerod",
          "--workdir", str(work), "--json", str(summary_path)],
-        cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path, env=_env(), preexec_fn=interruptible, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     _wait_for_glob(work, "run-*/run.json", proc)
     time.sleep(2.0)
