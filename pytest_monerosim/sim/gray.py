@@ -115,10 +115,7 @@ class GrayList:
 
     def push(self, address: str) -> None:
         """Append an address that is in neither list (the caller checked)."""
-        i = self.ids.get(address)
-        if i is None:
-            i = self.table.register(address)
-        self.push_id(i)
+        self.push_id(self.table.register(address))
 
     def push_id(self, i: int) -> None:
         """:meth:`push` of a numbered address by its id."""

@@ -290,9 +290,15 @@ class P2PNetwork(ConnectionMaker):
         """The peer list ``peer`` hands to ``requester`` (override: ``peer.advertise``)."""
         if peer.advertise is not None:
             return list(peer.advertise(requester))
+        names = peer.book.gray.names
+        return [names[i] for i in self.advertised_ids(peer)]
+
+    def advertised_ids(self, peer: Node) -> list[int]:
+        """The peer list ``peer`` hands out, as address ids, when it is not overridden (what a
+        merge in the model reads: :func:`~.timed_sync.merge_answer`)."""
         if peer.book.white.live > self.handshake_peers:
             self.refresh_seen(peer)
-        return peer.book.head(peer.rng, self.handshake_peers)
+        return peer.book.head_ids(peer.rng, self.handshake_peers)
 
     def _accepts(self, a: Node, b: Node) -> bool:
         """Would ``b`` accept an incoming connection from ``a`` right now?"""

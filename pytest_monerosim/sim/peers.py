@@ -371,8 +371,7 @@ class PeerBook:
                 low, k = self._fill_low(), 0
             w, o, i = low[k]
             k += 1
-            gray = white.gray
-            p = gray.pos[i] - gray.mark
+            p = white.place_of_id(i)
             if p >= 0 and white.order[p] == o and white.seen[p] == w:
                 break
         self.low_i = k
@@ -471,8 +470,7 @@ class PeerBook:
         """Record a white-list addition (what peers merge at their next timed sync)."""
         shared = self.shared
         stamp = shared.tick()
-        table = shared.ids
-        self.journal.append(table.ids.get(address) or table.register(address))
+        self.journal.append(shared.ids.register(address))
         clock = self.journal_clock
         clock.append(stamp)
         shared.last_journaled[address] = stamp
@@ -565,7 +563,7 @@ class PeerBook:
             self.head_top = KeptOrder(floor, head_top.at_or_after(floor))
         else:
             white = self.white
-            floor = white.seen[white.gray.pos[last] - white.gray.mark]
+            floor = white.seen[white.place_of_id(last)]
             self.head_top = KeptOrder(floor, white.since_ids(floor))
 
     def head_draws(self, rng: random.Random, depth: int = 250) -> None:
@@ -609,24 +607,12 @@ class PeerBook:
             self.trim_gray()
 
     def gray_unknown_ids(self, ids: list[int], now: float) -> None:
-        """:meth:`gray_unknown` of a list of address ids (every id numbered: white entries
-        somewhere)."""
-        gray = self.gray
-        pos = gray.pos  # (both lists' index: see .gray)
+        """:meth:`gray_unknown` of a list of address ids."""
+        pos = self.gray.pos  # (both lists' index: see .gray)
         n = len(pos)
-        fresh = [i for i in ids if i >= n or not pos[i]]
-        if not fresh:
-            return
-        failed = self.failed
-        names = gray.names
-        push = gray.push_id
-        for i in fresh:
-            if failed and host_failed(failed, names[i], now):
-                continue
-            pos = gray.pos  # (a push may have grown or widened it)
-            if i < len(pos) and pos[i]:  # (listed twice in the answer)
-                continue
-            push(i)
+        # Most answers hold nothing new: the unknown ones first, in one comprehension (a third
+        # of the loop's time), then the loop for those.
+        self._push_unknown([i for i in ids if i >= n or not pos[i]], now)
 
     def gray_unknown(self, addresses: Iterable[str], own: str, now: float) -> None:
         """Unknown addresses (not white, gray or recently failed) to the gray list.
@@ -637,17 +623,25 @@ class PeerBook:
         gray = self.gray
         get, pos = gray.ids.get, gray.pos  # (both lists' index: see .gray)
         n = len(pos)
+        register = gray.table.register
+        self._push_unknown([register(a) for a in addresses if (i := get(a, 0)) >= n or not pos[i]], now)
+
+    def _push_unknown(self, fresh: list[int], now: float) -> None:
+        """Push the ids of ``fresh`` (in neither list when the answer was read) to the gray list
+        but for recently failed hosts and ids the answer lists twice."""
+        if not fresh:
+            return
+        gray = self.gray
         failed = self.failed
-        push = gray.push
-        # Most answers hold nothing new: the unknown ones first, in one comprehension (a third
-        # of the loop's time), then the loop for those (an address listed twice: once).
-        fresh = [a for a in addresses if (i := get(a, 0)) >= n or not pos[i]]
-        for a in fresh:
-            if failed and host_failed(failed, a, now):
+        names = gray.names
+        push = gray.push_id
+        for i in fresh:
+            if failed and host_failed(failed, names[i], now):
                 continue
-            if a in gray:  # (listed twice in the answer)
+            pos = gray.pos  # (a push may have grown or widened it)
+            if i < len(pos) and pos[i]:  # (listed twice in the answer)
                 continue
-            push(a)
+            push(i)
 
     def trim_gray(self) -> None:
         """Evict the oldest insertions down to the limit (``trim_gray_peerlist``)."""

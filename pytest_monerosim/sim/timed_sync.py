@@ -144,10 +144,8 @@ def merge_answer(p2p: P2PNetwork, node: Node, peer: Node, now: float) -> None:
         return
     if peer._advertise is not None:
         book.merge(p2p.advertised(peer, node), own, now)
-        return
-    if peer.book.white.live > p2p.handshake_peers:  # (p2p.advertised, as address ids)
-        p2p.refresh_seen(peer)
-    book.merge_ids(peer.book.head_ids(peer.rng, p2p.handshake_peers), now)
+    else:
+        book.merge_ids(p2p.advertised_ids(peer), now)
 
 
 def own_heard_since(gossip: Gossip, own: str, prev: int, fresh: bool) -> bool:

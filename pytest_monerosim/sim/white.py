@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 from .gray import TOPS, GrayList
 
 _FREE_SLACK = 32
+_Key = TypeVar("_Key", str, int)
 
 
 class WhiteList:
@@ -62,7 +64,10 @@ class WhiteList:
     # -- reads -------------------------------------------------------------------
     def place(self, address: object) -> int:
         """The entry's place, -1 if the address is not listed."""
-        i = self.id_of.get(address, 0)  # type: ignore[call-overload]
+        return self.place_of_id(self.id_of.get(address, 0))  # type: ignore[call-overload]
+
+    def place_of_id(self, i: int) -> int:
+        """The place of the entry with address id ``i``, -1 if it is not listed."""
         gray = self.gray
         pos = gray.pos
         if i < len(pos):
@@ -130,9 +135,6 @@ class WhiteList:
     def __repr__(self) -> str:
         return f"WhiteList({self.live} addresses)"
 
-    def order_of(self, place: int) -> int:
-        return self.order[place]
-
     def address(self, place: int) -> str:
         a = self.addrs[place]
         assert a is not None
@@ -140,33 +142,35 @@ class WhiteList:
 
     def newest_first(self) -> list[str]:
         """The addresses by last-seen time, newest first, ties in insertion order."""
-        end = self.end
-        # (a stable sort, ties in place order; the free places are sorted too, then skipped)
-        places = sorted(range(end), key=self.seen.__getitem__, reverse=True)
-        addrs = self.addrs
-        if end == self.live:
-            return [addrs[p] for p in places]  # type: ignore[misc]
-        return [a for p in places if (a := addrs[p]) is not None]
+        return self._newest(self.addrs)  # type: ignore[arg-type]
 
     def newest_first_ids(self) -> list[int]:
         """:meth:`newest_first` as address ids."""
-        places = sorted(range(self.end), key=self.seen.__getitem__, reverse=True)
-        ids = self.ids
-        if self.end == self.live:
-            return [ids[p] for p in places]
-        return [i for p in places if (i := ids[p])]
-
-    def since_ids(self, floor: float) -> list[tuple[int, float, int]]:
-        """:meth:`since` with address ids."""
-        ids, order = self.ids, self.order
-        return [(i, t, order[p]) for p, t in enumerate(self.seen[:self.end])
-                if t >= floor and (i := ids[p])]
+        return self._newest(self.ids)
 
     def since(self, floor: float) -> list[tuple[str, float, int]]:
         """``(address, last seen, insertion number)`` of every entry seen at or after ``floor``."""
-        addrs, order = self.addrs, self.order
-        return [(a, t, order[p]) for p, t in enumerate(self.seen[:self.end])
-                if t >= floor and (a := addrs[p]) is not None]
+        return self._since(floor, self.addrs)  # type: ignore[arg-type]
+
+    def since_ids(self, floor: float) -> list[tuple[int, float, int]]:
+        """:meth:`since` with address ids."""
+        return self._since(floor, self.ids)
+
+    def _newest(self, keys: Sequence[_Key]) -> list[_Key]:
+        """``keys`` (``addrs`` or ``ids``: falsy at a free place) of the entries by last-seen
+        time, newest first, ties in place order."""
+        # (a stable sort; the free places are sorted too, then skipped)
+        places = sorted(range(self.end), key=self.seen.__getitem__, reverse=True)
+        if self.end == self.live:
+            return [keys[p] for p in places]
+        return [k for p in places if (k := keys[p])]
+
+    def _since(self, floor: float, keys: Sequence[_Key]) -> list[tuple[_Key, float, int]]:
+        """``(key, last seen, insertion number)`` of every entry seen at or after ``floor``
+        (``keys`` as in :meth:`_newest`)."""
+        order = self.order
+        return [(k, t, order[p]) for p, t in enumerate(self.seen[:self.end])
+                if t >= floor and (k := keys[p])]
 
     def at_or_before(self, ceiling: float) -> list[tuple[float, int, int]]:
         """``(last seen, insertion number, address id)`` of every entry seen at or before
@@ -178,7 +182,7 @@ class WhiteList:
     # -- writes (PeerBook's) -------------------------------------------------------
     def insert(self, address: str, when: float) -> int:
         """List an address that is in neither list (the caller checked); its place."""
-        i = self.id_of.get(address) or self.table.register(address)  # (no address has id 0)
+        i = self.table.register(address)
         if i > self.id_top:
             self.ids = array("I", self.ids)
             self.id_top = TOPS["I"]
