@@ -31,9 +31,14 @@ from array import array
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
+import numpy as np
+
 from .gray import TOPS, GrayList
 
 _FREE_SLACK = 32
+_NUMPY_SORT = 40
+"""From this many places up, :meth:`WhiteList._newest` sorts with numpy (about 2x faster at 250
+places; below, the call's own cost outweighs it)."""
 _Key = TypeVar("_Key", str, int)
 
 
@@ -159,9 +164,14 @@ class WhiteList:
     def _newest(self, keys: Sequence[_Key]) -> list[_Key]:
         """``keys`` (``addrs`` or ``ids``: falsy at a free place) of the entries by last-seen
         time, newest first, ties in place order."""
-        # (a stable sort; the free places are sorted too, then skipped)
-        places = sorted(range(self.end), key=self.seen.__getitem__, reverse=True)
-        if self.end == self.live:
+        # (a stable sort, as sorted(..., reverse=True) is: ties in place order; the free places
+        # are sorted too, then skipped)
+        end = self.end
+        if end < _NUMPY_SORT:
+            places = sorted(range(end), key=self.seen.__getitem__, reverse=True)
+        else:
+            places = np.argsort(-np.frombuffer(self.seen, count=end), kind="stable").tolist()
+        if end == self.live:
             return [keys[p] for p in places]
         return [k for p in places if (k := keys[p])]
 
