@@ -3,6 +3,7 @@ gray list, by tracemalloc.
 
     python benchmarks/bench_peer_lists.py          # 50 books
     python benchmarks/bench_peer_lists.py 200      # another count
+    python benchmarks/bench_peer_lists.py --merges # CPU of a merge into a full list, pure and compiled
 
 Each book takes 3,000 white additions (monerod's limit is 1,000, so a full list evicts on
 every new address, as a mainnet node's does), every seventh followed by a last-seen write
@@ -11,6 +12,13 @@ every new address, as a mainnet node's does), every seventh followed by a last-s
 world numbers each address once however many books list it, and the mainnet twin's gray
 lists cover its addresses from the first hour. The index of both lists (one slot per
 address of the world, 40 KB here) is counted once per book, in the phase that allocates it.
+
+``--merges`` times what dominates the mainnet twin once its gray lists are full: a book
+(1,000 white and 5,000 gray entries out of the twin's 33,047 addresses) merges 5,000 answers
+of 250 addresses drawn from all of them (about four fifths unknown, so each merge pushes about
+200 and trims as many), with a gray-to-white move after each, once with the pure pushes and trim
+and once with the compiled merge (:mod:`pytest_monerosim.sim.gray_kernel`; skipped without
+numba). Both books must end equal.
 """
 
 from __future__ import annotations
@@ -28,7 +36,55 @@ from pytest_monerosim.sim.peers import Gossip, PeerBook
 ADDRESSES = 20_000
 
 
+def merges() -> None:
+    from pytest_monerosim.sim import gray_kernel, peers
+    from pytest_monerosim.sim.stream_twin import LazyTwin
+
+    kernel = gray_kernel.load()
+    figures: dict[str, float] = {}
+    ends = []
+    for name, use in (("pure", None), ("compiled", kernel)):
+        if name == "compiled" and use is None:
+            print("    compiled: not available (numba missing or the self-check failed)")
+            break
+        pinned: LazyTwin[object] = LazyTwin()
+        pinned.set(use)
+        peers.MERGES = pinned  # type: ignore[assignment]
+        rng = random.Random(5)
+        shared = Gossip()
+        twin_addresses = 33_047
+        pool = [f"{rng.randrange(1, 255)}.{rng.randrange(256)}.{i // 256 % 256}.{i % 256}:18080"
+                for i in range(twin_addresses)]
+        ids = [shared.ids.register(a) for a in pool]
+        book = PeerBook(1000, 5000, shared)
+        for a in rng.sample(pool, 1000):
+            book.insert_white(a, rng.uniform(0, 1000))
+        for a in rng.sample(pool, 6000):
+            book.add_gray(a)
+        answers = [rng.sample(ids, 250) for _ in range(5300)]
+        moves = [rng.choice(pool) for _ in range(5300)]
+        for k in range(300):  # (warm: the list's arrays at their size)
+            book.merge_ids(answers[k], 5000.0)
+        t0 = time.process_time()
+        for k in range(300, 5300):
+            book.merge_ids(answers[k], 5000.0)
+            book.take_gray(moves[k])
+        figures[f"{name}_us"] = round((time.process_time() - t0) / 5000 * 1e6, 1)
+        ends.append((book.gray.order.tolist(), book.gray.fifo[book.gray.head:book.gray.end].tolist(),
+                     book.forgets))
+        print(f"    {name}: {figures[name + '_us']} us a merge of 250 addresses into a full list "
+              f"(and a gray-to-white move)")
+    if len(ends) == 2:
+        assert ends[0] == ends[1], "the compiled merge left another list than the pure one"
+        print(f"    speed-up x{figures['pure_us'] / figures['compiled_us']:.1f}; both lists equal")
+    history.record("bench_peer_lists", "merges", figures)
+
+
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["--merges"]:
+        print("gray-list merges (CPU):")
+        merges()
+        return
     books_n = int(argv[0]) if argv else 50
     rng = random.Random(1)
     shared = Gossip()

@@ -35,7 +35,10 @@ and ``ids.get(address, 0)`` looks up an address the world has never listed as ab
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
 
 MARKS = {"H": 1 << 15, "I": 1 << 31}
 """Where the white list's places start in a ``pos`` array of each type: a gray position is below
@@ -44,6 +47,11 @@ starts with 4-byte positions, and one that a burst of insertions takes past it b
 widens them (:meth:`GrayList.widen`)."""
 TOPS = {"H": (1 << 16) - 1, "I": (1 << 32) - 1}
 """The largest value of an array of each type."""
+_DTYPES = {"H": np.uint16, "I": np.uint32}
+"""numpy's type of each array type (the views :meth:`GrayList.push_trim` hands its kernel)."""
+_NO_STALE = np.zeros(0, np.int64)
+PushTrim = Callable[..., Any]
+""":func:`.gray_nb.push_trim`'s type (numba's dispatcher)."""
 _STALE_SLACK = 64
 FIFO_CUT = 512
 """Evictions after which the insertion order's entries move back to its start."""
@@ -225,6 +233,47 @@ class GrayList:
             self.end = end - head
             head = 0
         self.head = head
+
+    def push_trim(self, fresh: list[int], limit: int, kernel: PushTrim) -> int | None:
+        """:meth:`push_id` of every id of ``fresh`` not listed by then, then :meth:`evict` of
+        what exceeds ``limit`` (if anything), through the compiled ``kernel``
+        (:mod:`.gray_kernel`): the same lists as the pure calls. Returns how many were evicted,
+        or None (nothing done) when the pushes could take the list past 32,767 entries before
+        the trim (:meth:`widen`: the pure path does that)."""
+        order, fifo = self.order, self.fifo
+        m = len(fresh)
+        count = len(order)
+        if count + m + 1 >= self.mark:
+            return None
+        if m:
+            names = len(self.names)  # (ids are below it: max() only if an id could need more room)
+            if names > self.id_top + 1 and max(fresh) > self.id_top:  # (as push_id would at that id)
+                self.order, self.fifo = order, fifo = array("I", order), array("I", fifo)
+                self.id_top = TOPS["I"]
+            if names > len(self.pos) and max(fresh) >= len(self.pos):
+                self.grow()
+            order.frombytes(bytes(order.itemsize * m))  # room for the pushes: truncated after
+            room = self.end + m - len(fifo)
+            if room > 0:
+                fifo.frombytes(bytes(fifo.itemsize * room))
+        elif count <= limit:
+            return 0
+        stale = self.stale
+        if stale and count + m > limit:  # (the trim skips stale entries: sorted ids, counts)
+            keys = sorted(stale)
+            stale_ids = np.fromiter(keys, np.int64, len(keys))
+            stale_counts = np.fromiter(map(stale.__getitem__, keys), np.int64, len(keys))
+        else:
+            stale_ids = stale_counts = _NO_STALE
+        views = [np.frombuffer(a, dtype=_DTYPES[a.typecode]) for a in (self.pos, order, fifo)]
+        count, self.end, self.head, evicted, skipped = kernel(
+            np.fromiter(fresh, np.int64, m), *views, count, self.end, self.head, limit,
+            stale_ids, stale_counts, FIFO_CUT)
+        del views  # (an array exporting its buffer cannot be resized)
+        del order[count:]
+        if skipped:
+            self.stale = {i: c for i, c in zip(keys, stale_counts.tolist(), strict=True) if c}
+        return evicted
 
     def oldest_first(self) -> Iterator[str]:
         """The listed addresses in insertion order (the eviction's)."""

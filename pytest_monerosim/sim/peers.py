@@ -35,6 +35,7 @@ from itertools import count
 from typing import Generic, TypeVar
 
 from .gray import AddressIds, GrayList
+from .gray_kernel import MERGES, MIN_FRESH
 from .stream_twin import MAX_BOUND, STREAMS
 from .white import WhiteList
 
@@ -601,9 +602,28 @@ class PeerBook:
             self.trim_gray()
 
     def merge_ids(self, ids: list[int], now: float) -> None:
-        """:meth:`merge` of a list of address ids (a head of another book's white list)."""
-        self.gray_unknown_ids(ids, now)
-        if len(self.gray) > self.gray_limit:
+        """:meth:`merge` of a list of address ids (a head of another book's white list); the
+        pushes and the trim compiled once the process has made enough large merges
+        (:mod:`.gray_kernel`: same results)."""
+        gray = self.gray
+        pos = gray.pos  # (both lists' index: see .gray)
+        n = len(pos)
+        fresh = [i for i in ids if i >= n or not pos[i]]
+        if len(fresh) >= MIN_FRESH:
+            kernel = MERGES.twin
+            if kernel is None:
+                MERGES.count()
+            else:
+                failed = self.failed
+                if failed:  # (recently failed hosts first: the pushes' order is the answer's)
+                    names = gray.names
+                    fresh = [i for i in fresh if not host_failed(failed, names[i], now)]
+                evicted = gray.push_trim(fresh, self.gray_limit, kernel)
+                if evicted is not None:
+                    self.forgets += evicted
+                    return
+        self._push_unknown(fresh, now)
+        if len(gray) > self.gray_limit:
             self.trim_gray()
 
     def gray_unknown_ids(self, ids: list[int], now: float) -> None:

@@ -30,7 +30,7 @@ import random
 import sys
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 ENV = "MONEROSIM_RNG_KERNEL"
 """``python`` forces the pure loops (read when the twin is asked for); ``numba`` asks for the twin
@@ -39,6 +39,7 @@ STATE_WORDS = 624
 """MT19937's state: 624 32-bit words."""
 INT_BYTES = 4
 """``sizeof(int)`` of the struct's ``index`` field, which the ``state`` array follows."""
+T = TypeVar("T")
 MAX_BOUND = 1 << 32
 """The kernels draw ``getrandbits(b)`` for ``b <= 32`` only: population sizes below this."""
 
@@ -173,32 +174,37 @@ def _advance_to(rng: random.Random, position: int) -> None:
         rng.getrandbits(32)
 
 
-class LazyTwin:
-    """The process's twin, asked for when :meth:`count` has been called ``after`` times.
+class LazyTwin(Generic[T]):
+    """A compiled twin of the process, asked for when :meth:`count` has been called ``after``
+    times: by default the sample draws' (:func:`load`, switched by :data:`ENV`), or another
+    kernel's ``loader``, switch and default wait (:mod:`.gray_kernel`).
 
-    ``twin`` is None until then (and after, if :func:`load` gives None). ``after`` defaults to
-    :data:`LOAD_AFTER`, or to 1 with ``MONEROSIM_RNG_KERNEL=numba`` (read when this is made,
+    ``twin`` is None until then (and after, if the loader gives None). ``after`` defaults to
+    ``wait`` (:data:`LOAD_AFTER`), or to 1 when the switch ``env`` is ``numba`` (read when this is made,
     i.e. when the simulator is imported): the twin from the first call, which warns if it cannot
-    load. :meth:`set` pins it (tests compare runs with and without it)."""
+    load (``wait``: the default ``after``). :meth:`set` pins it (tests compare runs with and without it)."""
 
-    __slots__ = ("twin", "_left", "_eager")
+    __slots__ = ("twin", "_left", "_eager", "_loader")
 
-    def __init__(self, after: int | None = None) -> None:
-        self._eager = after is None and os.environ.get(ENV, "").lower() == "numba"
-        self.twin: StreamTwin | None = None
-        self._left = 1 if self._eager else after if after is not None else LOAD_AFTER
+    def __init__(self, after: int | None = None,
+                 loader: Callable[[bool], T | None] = load,  # type: ignore[assignment]
+                 env: str = ENV, wait: int = LOAD_AFTER) -> None:
+        self._eager = after is None and os.environ.get(env, "").lower() == "numba"
+        self._loader = loader
+        self.twin: T | None = None
+        self._left = 1 if self._eager else after if after is not None else wait
 
     def count(self) -> None:
         """One pure call: ask for the twin once enough were made."""
         self._left -= 1
         if self._left == 0:
-            self.twin = load(self._eager)
+            self.twin = self._loader(self._eager)
 
-    def set(self, twin: StreamTwin | None) -> None:
+    def set(self, twin: T | None) -> None:
         """Use ``twin`` (None: the pure loops) from now on, and stop counting."""
         self.twin = twin
         self._left = -1
 
 
-STREAMS = LazyTwin()
+STREAMS: LazyTwin[StreamTwin] = LazyTwin()
 """The one :class:`LazyTwin` of the process, which :mod:`.peers` asks."""
