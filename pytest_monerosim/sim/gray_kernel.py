@@ -33,6 +33,9 @@ ENV = "MONEROSIM_LIST_KERNEL"
 MIN_FRESH = 16
 """Merges with fewer unknown addresses stay in Python (a kernel call costs about 10 us of
 conversions; the pure path about a quarter of a microsecond an address)."""
+NO_TRIM = 1 << 62
+"""The limit of a merge that pushes only (a timed sync's journal merges: the sync trims once after
+all of them)."""
 LOAD_AFTER = 5_000
 """Pure merges of at least :data:`MIN_FRESH` unknown addresses (per process) before the kernel is
 asked for. Importing numba costs about 0.3 s CPU and 100 MB (shared with the sample draws' twin),

@@ -35,7 +35,7 @@ from itertools import count
 from typing import Generic, TypeVar
 
 from .gray import AddressIds, GrayList
-from .gray_kernel import MERGES, MIN_FRESH
+from .gray_kernel import MERGES, MIN_FRESH, NO_TRIM
 from .stream_twin import MAX_BOUND, STREAMS
 from .white import WhiteList
 
@@ -602,12 +602,22 @@ class PeerBook:
             self.trim_gray()
 
     def merge_ids(self, ids: list[int], now: float) -> None:
-        """:meth:`merge` of a list of address ids (a head of another book's white list); the
-        pushes and the trim compiled once the process has made enough large merges
+        """:meth:`merge` of a list of address ids (a head of another book's white list)."""
+        self._merge_ids(ids, now, self.gray_limit)
+
+    def gray_unknown_ids(self, ids: list[int], now: float) -> None:
+        """:meth:`gray_unknown` of a list of address ids (no trim)."""
+        self._merge_ids(ids, now, None)
+
+    def _merge_ids(self, ids: list[int], now: float, limit: int | None) -> None:
+        """The unknown ids of ``ids`` to the gray list, then a trim to ``limit`` (None: none).
+        The pushes and the trim run compiled once the process has made enough large merges
         (:mod:`.gray_kernel`: same results)."""
         gray = self.gray
         pos = gray.pos  # (both lists' index: see .gray)
         n = len(pos)
+        # Most answers hold nothing new: the unknown ones first, in one comprehension (a third
+        # of the loop's time), then the loop for those.
         fresh = [i for i in ids if i >= n or not pos[i]]
         if len(fresh) >= MIN_FRESH:
             kernel = MERGES.twin
@@ -618,21 +628,13 @@ class PeerBook:
                 if failed:  # (recently failed hosts first: the pushes' order is the answer's)
                     names = gray.names
                     fresh = [i for i in fresh if not host_failed(failed, names[i], now)]
-                evicted = gray.push_trim(fresh, self.gray_limit, kernel)
+                evicted = gray.push_trim(fresh, NO_TRIM if limit is None else limit, kernel)
                 if evicted is not None:
                     self.forgets += evicted
                     return
         self._push_unknown(fresh, now)
-        if len(gray) > self.gray_limit:
+        if limit is not None and len(gray) > limit:
             self.trim_gray()
-
-    def gray_unknown_ids(self, ids: list[int], now: float) -> None:
-        """:meth:`gray_unknown` of a list of address ids."""
-        pos = self.gray.pos  # (both lists' index: see .gray)
-        n = len(pos)
-        # Most answers hold nothing new: the unknown ones first, in one comprehension (a third
-        # of the loop's time), then the loop for those.
-        self._push_unknown([i for i in ids if i >= n or not pos[i]], now)
 
     def gray_unknown(self, addresses: Iterable[str], own: str, now: float) -> None:
         """Unknown addresses (not white, gray or recently failed) to the gray list.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import TYPE_CHECKING
 
-from .peers import Gossip, host_failed, own_address_known
+from .peers import Gossip, own_address_known
 
 if TYPE_CHECKING:
     from .node import Node
@@ -96,10 +96,12 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
         _merge_each(p2p, node, now)
         return
     # No advertiser anywhere: the loop below is _merge_each without the override check, with
-    # the usual case (one new entry, already known) first.
+    # the usual case (one new entry, already known) first. The links' new entries are merged
+    # in one call (``batch``, in the links' order; flushed before an answer is merged): the
+    # same pushes as link by link, as nothing leaves the lists between them (the sync trims
+    # after all its links), and one call the compiled merge can take.
     gray = book.gray
-    names = gray.names
-    failed = book.failed
+    batch: list[int] = []
     for peer, link in node.links.items():
         journal = peer.journal
         base = journal.base
@@ -108,18 +110,21 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
         if end == begin + 1:
             link.seen_journal = end
             i = journal[begin - base]
-            pos = gray.pos  # (read here: a push may have grown or widened it)
+            pos = gray.pos
             if i < len(pos) and pos[i]:  # (in the white or the gray list: see .gray)
                 continue
-            if failed and host_failed(failed, names[i], now):
-                continue
-            gray.push_id(i)
+            batch.append(i)
         elif end != begin:
             link.seen_journal = end
             if end - begin <= depth:
-                book.gray_unknown_ids(journal[begin - base:], now)
+                batch += journal[begin - base:]
             else:
+                if batch:
+                    book.gray_unknown_ids(batch, now)
+                    batch = []
                 merge_answer(p2p, node, peer, now)
+    if batch:
+        book.gray_unknown_ids(batch, now)
 
 
 def merge_answer(p2p: P2PNetwork, node: Node, peer: Node, now: float) -> None:
