@@ -21,12 +21,10 @@ It is loaded lazily, like the sample draws' twin (:class:`.stream_twin.LazyTwin`
 
 from __future__ import annotations
 
-import os
 import random
-import warnings
 
 from .gray import AddressIds, GrayList, PushTrim
-from .stream_twin import LazyTwin
+from .stream_twin import LazyTwin, load_checked
 
 ENV = "MONEROSIM_LIST_KERNEL"
 """``python`` forces the pure path; ``numba`` asks for the kernel at the first merge."""
@@ -48,27 +46,18 @@ The fixture scenarios make fewer (``large_relays``, the most, about 3,700) and n
 def load(eager: bool = False) -> PushTrim | None:
     """The kernel, or None when it may not be used here (see the module's docstring). A failed
     self-check warns; with ``eager``, any reason but the switch itself does."""
-    kernel, why = _load()
-    if kernel is None and (why.startswith("self-check") or eager and not why.startswith(ENV)):
-        warnings.warn(f"the compiled gray-list merge is not used ({why}); the pure-Python merge "
-                      f"runs instead (same results, slower)", RuntimeWarning, stacklevel=3)
-    return kernel
+    return load_checked(ENV, _build, self_check, eager,
+                        "the compiled gray-list merge is not used ({why}); the pure-Python merge "
+                        "runs instead (same results, slower)")
 
 
-def _load() -> tuple[PushTrim | None, str]:
-    if os.environ.get(ENV, "").lower() == "python":
-        return None, f"{ENV}=python"
+def _build() -> PushTrim | str:
+    """The kernel, unchecked, or why it cannot be had here."""
     try:
         from .gray_nb import push_trim
     except ImportError:
-        return None, "numba is not installed (pip install 'pytest-monerosim[fast]')"
-    try:
-        problem = self_check(push_trim)
-    except Exception as exc:  # a numba that cannot compile the kernel
-        problem = f"{type(exc).__name__}: {exc}"
-    if problem:
-        return None, f"self-check: {problem}"
-    return push_trim, ""
+        return "numba is not installed (pip install 'pytest-monerosim[fast]')"
+    return push_trim
 
 
 def pure_push_trim(gray: GrayList, fresh: list[int], limit: int) -> int:

@@ -104,32 +104,45 @@ def load(eager: bool = False) -> StreamTwin | None:
     """The twin, or None when it may not be used here (see the module's docstring). A failed
     self-check warns; with ``eager`` (the twin was asked for by name), any reason but the
     switch itself does."""
-    twin, why = _load()
-    if twin is None and (why.startswith("self-check") or eager and not why.startswith(ENV)):
-        warnings.warn(f"the compiled sample draws are not used ({why}); the pure-Python draws run "
-                      f"instead (same results, slower)", RuntimeWarning, stacklevel=3)
-    return twin
+    return load_checked(ENV, _build, self_check, eager,
+                        "the compiled sample draws are not used ({why}); the pure-Python draws "
+                        "run instead (same results, slower)")
 
 
-def _load() -> tuple[StreamTwin | None, str]:
-    """The twin, or None and why not."""
-    if os.environ.get(ENV, "").lower() == "python":
-        return None, f"{ENV}=python"
+def _build() -> StreamTwin | str:
+    """The twin, unchecked, or why it cannot be built here."""
     offset = index_offset()
     if offset is None:
-        return None, "random.Random is not CPython's 624-word struct here"
+        return "random.Random is not CPython's 624-word struct here"
     try:
         from . import stream_nb
     except ImportError:
-        return None, "numba is not installed (pip install 'pytest-monerosim[fast]')"
-    twin = StreamTwin(stream_nb.sample_draws_nb, stream_nb.sample_nb, offset)
-    try:
-        problem = self_check(twin)
-    except Exception as exc:  # a numba that cannot compile the kernels
-        problem = f"{type(exc).__name__}: {exc}"
-    if problem:
-        return None, f"self-check: {problem}"
-    return twin, ""
+        return "numba is not installed (pip install 'pytest-monerosim[fast]')"
+    return StreamTwin(stream_nb.sample_draws_nb, stream_nb.sample_nb, offset)
+
+
+def load_checked(env: str, build: Callable[[], T | str], check: Callable[[T], str | None],
+                 eager: bool, warning: str) -> T | None:
+    """A compiled kernel (this twin, :mod:`.gray_kernel`'s merge), or None: when the switch
+    ``env`` is ``python``, when ``build`` says why not (a string), or when ``check`` (its
+    self-check, None if all is well) finds a difference. A failed self-check warns
+    (``warning``, formatted with ``why``); with ``eager``, any reason but the switch does."""
+    if os.environ.get(env, "").lower() == "python":
+        return None
+    kernel = build()
+    if isinstance(kernel, str):
+        why = kernel
+    else:
+        try:
+            problem = check(kernel)
+        except Exception as exc:  # a numba that cannot compile the kernels
+            problem = f"{type(exc).__name__}: {exc}"
+        if not problem:
+            return kernel
+        why = f"self-check: {problem}"
+    if eager or why.startswith("self-check"):
+        warnings.warn(warning.format(why=why), RuntimeWarning, stacklevel=4)
+    return None
 
 
 CHECK_SIZES = ((1, 1), (2, 1), (3, 1), (2, 2), (6, 5), (15, 5), (7, 6), (18, 6), (31, 16), (32, 16),

@@ -7,7 +7,8 @@ tests do not depend on other layers' plugin modules.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
 
@@ -15,6 +16,17 @@ from pytest_monerosim.agents import behaviours
 from pytest_monerosim.config.model import Scenario
 from pytest_monerosim.registry import Registry
 from pytest_monerosim.topology import plugins as topology_plugins
+
+T = TypeVar("T")
+
+
+def compiled(monkeypatch: pytest.MonkeyPatch, env: str, load: Callable[[], T | None]) -> T:
+    """A compiled kernel loaded with its switch ``env`` unset (the test skips without numba)."""
+    pytest.importorskip("numba")
+    monkeypatch.delenv(env, raising=False)
+    loaded = load()
+    assert loaded is not None, "numba imports but the kernel did not load"
+    return loaded
 
 
 def make_registry() -> Registry:

@@ -14,16 +14,12 @@ from pytest_monerosim.sim.gray import AddressIds, GrayList, PushTrim
 from pytest_monerosim.sim.gray_kernel import ENV, pure_push_trim, state
 from pytest_monerosim.sim.stream_twin import LazyTwin
 
-from .conftest import make_registry
+from .conftest import compiled, make_registry
 
 
 @pytest.fixture
 def kernel(monkeypatch: pytest.MonkeyPatch) -> PushTrim:
-    pytest.importorskip("numba")
-    monkeypatch.delenv(ENV, raising=False)
-    loaded = gray_kernel.load()
-    assert loaded is not None, "numba imports but the kernel did not load"
-    return loaded
+    return compiled(monkeypatch, ENV, gray_kernel.load)
 
 
 def table_of(n: int) -> AddressIds:

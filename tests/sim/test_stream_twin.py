@@ -19,7 +19,7 @@ from pytest_monerosim import sim
 from pytest_monerosim.sim import peers, stream_twin
 from pytest_monerosim.sim.stream_twin import ENV, LazyTwin, StreamTwin
 
-from .conftest import make_registry
+from .conftest import compiled, make_registry
 
 SIZES = [(1, 1), (2, 1), (3, 1), (5, 5), (15, 5), (7, 6), (18, 6), (31, 16), (48, 16), (63, 21),
          (64, 32), (65, 33), (127, 64), (128, 128), (250, 250), (300, 250), (301, 251), (750, 250),
@@ -28,11 +28,7 @@ SIZES = [(1, 1), (2, 1), (3, 1), (5, 5), (15, 5), (7, 6), (18, 6), (31, 16), (48
 
 @pytest.fixture
 def twin(monkeypatch: pytest.MonkeyPatch) -> StreamTwin:
-    pytest.importorskip("numba")
-    monkeypatch.delenv(ENV, raising=False)
-    loaded = stream_twin.load()
-    assert loaded is not None, "numba imports but the twin did not load"
-    return loaded
+    return compiled(monkeypatch, ENV, stream_twin.load)
 
 
 @pytest.fixture
