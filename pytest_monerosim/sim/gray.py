@@ -47,7 +47,7 @@ starts with 4-byte positions, and one that a burst of insertions takes past it b
 widens them (:meth:`GrayList.widen`)."""
 TOPS = {"H": (1 << 16) - 1, "I": (1 << 32) - 1}
 """The largest value of an array of each type."""
-_DTYPES = {"H": np.uint16, "I": np.uint32}
+DTYPES = {"H": np.uint16, "I": np.uint32}
 """numpy's type of each array type (the views :meth:`GrayList.push_trim` hands its kernel)."""
 _NO_STALE = np.zeros(0, np.int64)
 PushTrim = Callable[..., Any]
@@ -234,7 +234,7 @@ class GrayList:
             head = 0
         self.head = head
 
-    def push_trim(self, fresh: list[int], limit: int, kernel: PushTrim) -> int | None:
+    def push_trim(self, fresh: list[int] | np.ndarray, limit: int, kernel: PushTrim) -> int | None:
         """:meth:`push_id` of every id of ``fresh`` not listed by then, then :meth:`evict` of
         what exceeds ``limit`` (if anything), through the compiled ``kernel``
         (:mod:`.gray_kernel`): the same lists as the pure calls. Returns how many were evicted,
@@ -245,12 +245,13 @@ class GrayList:
         count = len(order)
         if count + m + 1 >= self.mark:
             return None
+        ids = fresh if isinstance(fresh, np.ndarray) else np.fromiter(fresh, np.int64, m)
         if m:
             names = len(self.names)  # (ids are below it: max() only if an id could need more room)
-            if names > self.id_top + 1 and max(fresh) > self.id_top:  # (as push_id would at that id)
+            if names > self.id_top + 1 and ids.max() > self.id_top:  # (as push_id would at that id)
                 self.order, self.fifo = order, fifo = array("I", order), array("I", fifo)
                 self.id_top = TOPS["I"]
-            if names > len(self.pos) and max(fresh) >= len(self.pos):
+            if names > len(self.pos) and ids.max() >= len(self.pos):
                 self.grow()
             order.frombytes(bytes(order.itemsize * m))  # room for the pushes: truncated after
             room = self.end + m - len(fifo)
@@ -265,9 +266,9 @@ class GrayList:
             stale_counts = np.fromiter(map(stale.__getitem__, keys), np.int64, len(keys))
         else:
             stale_ids = stale_counts = _NO_STALE
-        views = [np.frombuffer(a, dtype=_DTYPES[a.typecode]) for a in (self.pos, order, fifo)]
+        views = [np.frombuffer(a, dtype=DTYPES[a.typecode]) for a in (self.pos, order, fifo)]
         count, self.end, self.head, evicted, skipped = kernel(
-            np.fromiter(fresh, np.int64, m), *views, count, self.end, self.head, limit,
+            ids, *views, count, self.end, self.head, limit,
             stale_ids, stale_counts, FIFO_CUT)
         del views  # (an array exporting its buffer cannot be resized)
         del order[count:]

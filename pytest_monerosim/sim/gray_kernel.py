@@ -5,8 +5,9 @@ list and trims the list to its limit. In networks larger than a white list (the 
 benchmark, the mainnet twin) most of an answer is unknown, so each merge pushes and then evicts
 about 200 entries; in Python that was about 100 us a merge and half of the mainnet twin's CPU.
 :func:`.gray_nb.push_trim` does the pushes and the trim compiled, on the list's own arrays
-(:meth:`.gray.GrayList.push_trim`), with the same results. It is used when (else :func:`load`
-gives None and the pure path runs):
+(:meth:`.gray.GrayList.push_trim`), with the same results; :func:`.gray_nb.unknown` picks the
+answer's unknown ids first (a cache miss an id in a large network, which a compiled loop
+overlaps). They are used when (else :func:`load` gives None and the pure path runs):
 
 * ``MONEROSIM_LIST_KERNEL`` is not ``python`` (the switch to force the pure path; ``numba`` asks
   for the kernel at the first merge, to check it on small runs);
@@ -22,8 +23,11 @@ It is loaded lazily, like the sample draws' twin (:class:`.stream_twin.LazyTwin`
 from __future__ import annotations
 
 import random
+from typing import NamedTuple
 
-from .gray import AddressIds, GrayList, PushTrim
+import numpy as np
+
+from .gray import DTYPES, AddressIds, GrayList, PushTrim
 from .stream_twin import LazyTwin, load_checked
 
 ENV = "MONEROSIM_LIST_KERNEL"
@@ -43,21 +47,37 @@ unknown addresses about 100 us against 20 us compiled (
 The fixture scenarios make fewer (``large_relays``, the most, about 3,700) and never load it."""
 
 
-def load(eager: bool = False) -> PushTrim | None:
-    """The kernel, or None when it may not be used here (see the module's docstring). A failed
+class ListKernels(NamedTuple):
+    """The compiled steps of a merge (:mod:`.gray_nb`)."""
+
+    push_trim: PushTrim
+    """The pushes and the trim (:meth:`.gray.GrayList.push_trim` calls it)."""
+    unknown: PushTrim
+    """The answer's ids in neither list (:func:`unknown_ids` calls it)."""
+
+
+def unknown_ids(kernels: ListKernels, ids: list[int], gray: GrayList) -> np.ndarray:
+    """``[i for i in ids if i >= len(gray.pos) or not gray.pos[i]]``, compiled, as an array."""
+    pos = gray.pos
+    return kernels.unknown(np.fromiter(ids, np.int64, len(ids)),
+                           np.frombuffer(pos, dtype=DTYPES[pos.typecode]))
+
+
+def load(eager: bool = False) -> ListKernels | None:
+    """The kernels, or None when it may not be used here (see the module's docstring). A failed
     self-check warns; with ``eager``, any reason but the switch itself does."""
     return load_checked(ENV, _build, self_check, eager,
                         "the compiled gray-list merge is not used ({why}); the pure-Python merge "
                         "runs instead (same results, slower)")
 
 
-def _build() -> PushTrim | str:
-    """The kernel, unchecked, or why it cannot be had here."""
+def _build() -> ListKernels | str:
+    """The kernels, unchecked, or why they cannot be had here."""
     try:
-        from .gray_nb import push_trim
+        from .gray_nb import push_trim, unknown
     except ImportError:
         return "numba is not installed (pip install 'pytest-monerosim[fast]')"
-    return push_trim
+    return ListKernels(push_trim, unknown)
 
 
 def pure_push_trim(gray: GrayList, fresh: list[int], limit: int) -> int:
@@ -81,10 +101,11 @@ def state(gray: GrayList) -> tuple[object, ...]:
             gray.head, gray.end, dict(sorted(gray.stale.items())))
 
 
-def self_check(kernel: PushTrim, seeds: range = range(3), steps: int = 300) -> str | None:
-    """None if merges through ``kernel`` and through the pure calls leave equal lists, else where
-    they first differed. Answers of 0 to 60 ids out of 400 (many unknown, some listed twice),
-    limits small enough that most merges trim, and takes of listed addresses between merges."""
+def self_check(kernels: ListKernels, seeds: range = range(3), steps: int = 300) -> str | None:
+    """None if merges through ``kernels`` and through the pure calls leave equal lists (and the
+    unknown ids are the comprehension's), else where they first differed. Answers of 0 to 60
+    ids out of 400 (many unknown, some listed twice), limits small enough that most merges
+    trim, and takes of listed addresses between merges."""
     for seed in seeds:
         rng = random.Random(seed)
         table = AddressIds()
@@ -94,7 +115,11 @@ def self_check(kernel: PushTrim, seeds: range = range(3), steps: int = 300) -> s
         for step in range(steps):
             fresh = [rng.randrange(1, 401) for _ in range(rng.randrange(61))]
             limit = rng.choice((40, 100, 150))
-            got = ours.push_trim(fresh, limit, kernel)
+            pos = theirs.pos
+            want_unknown = [i for i in fresh if i >= len(pos) or not pos[i]]
+            if unknown_ids(kernels, fresh, ours).tolist() != want_unknown:
+                return f"seed {seed}, step {step}: the unknown ids differ"
+            got = ours.push_trim(fresh, limit, kernels.push_trim)
             want = pure_push_trim(theirs, fresh, limit)
             if got != want or state(ours) != state(theirs):
                 return f"seed {seed}, step {step}: the lists differ"
@@ -105,6 +130,6 @@ def self_check(kernel: PushTrim, seeds: range = range(3), steps: int = 300) -> s
     return None
 
 
-MERGES: LazyTwin[PushTrim] = LazyTwin(loader=load, env=ENV, wait=LOAD_AFTER)
+MERGES: LazyTwin[ListKernels] = LazyTwin(loader=load, env=ENV, wait=LOAD_AFTER)
 """The process's compiled merge (None until loaded, or where it cannot be), which
 :mod:`.peers` asks."""

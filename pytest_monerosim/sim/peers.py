@@ -34,8 +34,10 @@ from collections.abc import Hashable, Iterable
 from itertools import count
 from typing import Generic, TypeVar
 
+import numpy as np
+
 from .gray import AddressIds, GrayList
-from .gray_kernel import MERGES, MIN_FRESH, NO_TRIM
+from .gray_kernel import MERGES, MIN_FRESH, NO_TRIM, unknown_ids
 from .stream_twin import MAX_BOUND, STREAMS
 from .white import WhiteList
 
@@ -614,24 +616,28 @@ class PeerBook:
         The pushes and the trim run compiled once the process has made enough large merges
         (:mod:`.gray_kernel`: same results)."""
         gray = self.gray
-        pos = gray.pos  # (both lists' index: see .gray)
-        n = len(pos)
-        # Most answers hold nothing new: the unknown ones first, in one comprehension (a third
-        # of the loop's time), then the loop for those.
-        fresh = [i for i in ids if i >= n or not pos[i]]
-        if len(fresh) >= MIN_FRESH:
-            kernel = MERGES.twin
-            if kernel is None:
-                MERGES.count()
-            else:
+        kernels = MERGES.twin
+        if kernels is not None and len(ids) >= MIN_FRESH:
+            unknown = unknown_ids(kernels, ids, gray)
+            if len(unknown) >= MIN_FRESH:
                 failed = self.failed
+                chosen: list[int] | np.ndarray = unknown
                 if failed:  # (recently failed hosts first: the pushes' order is the answer's)
                     names = gray.names
-                    fresh = [i for i in fresh if not host_failed(failed, names[i], now)]
-                evicted = gray.push_trim(fresh, NO_TRIM if limit is None else limit, kernel)
+                    chosen = [i for i in unknown.tolist() if not host_failed(failed, names[i], now)]
+                evicted = gray.push_trim(chosen, NO_TRIM if limit is None else limit, kernels.push_trim)
                 if evicted is not None:
                     self.forgets += evicted
                     return
+            fresh: list[int] = unknown.tolist()
+        else:
+            pos = gray.pos  # (both lists' index: see .gray)
+            n = len(pos)
+            # Most answers hold nothing new: the unknown ones first, in one comprehension (a
+            # third of the loop's time), then the loop for those.
+            fresh = [i for i in ids if i >= n or not pos[i]]
+            if kernels is None and len(fresh) >= MIN_FRESH:
+                MERGES.count()
         self._push_unknown(fresh, now)
         if limit is not None and len(gray) > limit:
             self.trim_gray()

@@ -10,15 +10,15 @@ import warnings
 import pytest
 
 from pytest_monerosim.sim import gray_kernel, peers
-from pytest_monerosim.sim.gray import AddressIds, GrayList, PushTrim
-from pytest_monerosim.sim.gray_kernel import ENV, pure_push_trim, state
+from pytest_monerosim.sim.gray import AddressIds, GrayList
+from pytest_monerosim.sim.gray_kernel import ENV, ListKernels, pure_push_trim, state
 from pytest_monerosim.sim.stream_twin import LazyTwin
 
 from .conftest import compiled, make_registry
 
 
 @pytest.fixture
-def kernel(monkeypatch: pytest.MonkeyPatch) -> PushTrim:
+def kernel(monkeypatch: pytest.MonkeyPatch) -> ListKernels:
     return compiled(monkeypatch, ENV, gray_kernel.load)
 
 
@@ -30,7 +30,7 @@ def table_of(n: int) -> AddressIds:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
-def test_the_kernel_leaves_the_lists_the_pure_calls_leave(kernel: PushTrim, seed: int) -> None:
+def test_the_kernel_leaves_the_lists_the_pure_calls_leave(kernel: ListKernels, seed: int) -> None:
     """Random answers (unknown ids, listed ones, ids listed twice, none at all) into lists over
     and under their limit, takes between merges (stale insertion-order entries, which the trim
     skips), the insertion order's cut, and ids registered as the run goes: past the index's
@@ -50,7 +50,7 @@ def test_the_kernel_leaves_the_lists_the_pure_calls_leave(kernel: PushTrim, seed
         fresh += fresh[: rng.randrange(3)]  # listed twice
         limit = rng.choice((50, 300, 600))
         head_before = theirs.head
-        got = ours.push_trim(fresh, limit, kernel)
+        got = ours.push_trim(fresh, limit, kernel.push_trim)
         want = pure_push_trim(theirs, fresh, limit)
         assert got == want
         assert state(ours) == state(theirs), f"step {step}"
@@ -63,7 +63,7 @@ def test_the_kernel_leaves_the_lists_the_pure_calls_leave(kernel: PushTrim, seed
     assert evicted > 10_000 and cuts > 5, (evicted, cuts)
 
 
-def test_a_list_near_the_two_byte_mark_is_left_to_the_pure_path(kernel: PushTrim) -> None:
+def test_a_list_near_the_two_byte_mark_is_left_to_the_pure_path(kernel: ListKernels) -> None:
     """Pushes that could take a 2-byte index past its mark before the trim return None and
     change nothing (the pure path widens the index)."""
     table = table_of(40_000)
@@ -71,17 +71,21 @@ def test_a_list_near_the_two_byte_mark_is_left_to_the_pure_path(kernel: PushTrim
     for i in range(1, 32_700):
         gray.push_id(i)
     before = state(gray)
-    assert gray.push_trim(list(range(32_700, 32_800)), 30_000, kernel) is None
+    assert gray.push_trim(list(range(32_700, 32_800)), 30_000, kernel.push_trim) is None
     assert state(gray) == before
 
 
-def test_the_self_check_passes_and_catches_a_wrong_kernel(kernel: PushTrim) -> None:
+def test_the_self_check_passes_and_catches_a_wrong_kernel(kernel: ListKernels) -> None:
     assert gray_kernel.self_check(kernel) is None
 
     def off_by_one(fresh, pos, order, fifo, count, end, head, limit, *rest):  # noqa: ANN001, ANN202
-        return kernel(fresh, pos, order, fifo, count, end, head, limit + 1, *rest)
+        return kernel.push_trim(fresh, pos, order, fifo, count, end, head, limit + 1, *rest)
 
-    assert gray_kernel.self_check(off_by_one) is not None
+    def one_short(ids, pos):  # noqa: ANN001, ANN202
+        return kernel.unknown(ids, pos)[:-1]
+
+    assert gray_kernel.self_check(kernel._replace(push_trim=off_by_one)) is not None
+    assert gray_kernel.self_check(kernel._replace(unknown=one_short)) is not None
 
 
 def test_the_loader_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,9 +100,9 @@ def test_the_loader_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
         assert gray_kernel.load() is None
 
 
-def test_the_merge_asks_for_the_kernel_after_enough_large_merges(kernel: PushTrim,
+def test_the_merge_asks_for_the_kernel_after_enough_large_merges(kernel: ListKernels,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    lazy: LazyTwin[PushTrim] = LazyTwin(after=3, loader=lambda eager: kernel)
+    lazy: LazyTwin[ListKernels] = LazyTwin(after=3, loader=lambda eager: kernel)
     monkeypatch.setattr(peers, "MERGES", lazy)
     shared = peers.Gossip()
     for k in range(1, 2001):
@@ -111,7 +115,7 @@ def test_the_merge_asks_for_the_kernel_after_enough_large_merges(kernel: PushTri
     assert lazy.twin is kernel
 
 
-def test_a_run_is_the_same_with_the_kernel_and_without(kernel: PushTrim,
+def test_a_run_is_the_same_with_the_kernel_and_without(kernel: ListKernels,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """300 nodes for 3 h with monerod's lists cut to 60 white and 150 gray entries, so answers
     are mostly unknown and merges trim."""
@@ -128,15 +132,15 @@ def test_a_run_is_the_same_with_the_kernel_and_without(kernel: PushTrim,
     })
     calls = {"n": 0, "evicted": 0}
 
-    def counting(*args):  # noqa: ANN002, ANN202
-        out = kernel(*args)
+    def counting_push_trim(*args):  # noqa: ANN002, ANN202
+        out = kernel.push_trim(*args)
         calls["n"] += 1
         calls["evicted"] += out[3]
         return out
 
     runs = []
-    for use in (counting, None):
-        pinned: LazyTwin[PushTrim] = LazyTwin()
+    for use in (kernel._replace(push_trim=counting_push_trim), None):
+        pinned: LazyTwin[ListKernels] = LazyTwin()
         pinned.set(use)
         monkeypatch.setattr(peers, "MERGES", pinned)
         result = run_scenario(scenario, make_registry(), snapshot_interval_s=1800)
