@@ -35,7 +35,7 @@ and ``ids.get(address, 0)`` looks up an address the world has never listed as ab
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -48,10 +48,10 @@ widens them (:meth:`GrayList.widen`)."""
 TOPS = {"H": (1 << 16) - 1, "I": (1 << 32) - 1}
 """The largest value of an array of each type."""
 DTYPES = {"H": np.uint16, "I": np.uint32}
-"""numpy's type of each array type (the views :meth:`GrayList.push_trim` hands its kernel)."""
+"""numpy's type of each array type (the views the compiled steps are handed)."""
 _NO_STALE = np.zeros(0, np.int64)
-PushTrim = Callable[..., Any]
-""":func:`.gray_nb.push_trim`'s type (numba's dispatcher)."""
+Kernel = Callable[..., Any]
+"""A compiled step's type (numba's dispatcher: :mod:`.gray_nb`)."""
 _STALE_SLACK = 64
 FIFO_CUT = 512
 """Evictions after which the insertion order's entries move back to its start."""
@@ -234,12 +234,26 @@ class GrayList:
             head = 0
         self.head = head
 
-    def push_trim(self, fresh: list[int] | np.ndarray, limit: int, kernel: PushTrim) -> int | None:
-        """:meth:`push_id` of every id of ``fresh`` not listed by then, then :meth:`evict` of
-        what exceeds ``limit`` (if anything), through the compiled ``kernel``
-        (:mod:`.gray_kernel`): the same lists as the pure calls. Returns how many were evicted,
-        or None (nothing done) when the pushes could take the list past 32,767 entries before
-        the trim (:meth:`widen`: the pure path does that)."""
+    def push_unlisted(self, ids: Iterable[int]) -> None:
+        """:meth:`push_id` of each id of ``ids`` not listed by then (in neither list: an id the
+        answer lists twice is pushed once): the pure path of :meth:`push_trim`'s pushes."""
+        for i in ids:
+            pos = self.pos  # (a push may have grown or widened it)
+            if i < len(pos) and pos[i]:
+                continue
+            self.push_id(i)
+
+    def unknown_ids(self, ids: list[int], kernel: Kernel) -> np.ndarray:
+        """``[i for i in ids if i >= len(pos) or not pos[i]]`` (the ids in neither list) through
+        the compiled ``kernel`` (:func:`.gray_nb.unknown`), as an array."""
+        return kernel(np.fromiter(ids, np.int64, len(ids)), _view(self.pos))
+
+    def push_trim(self, fresh: list[int] | np.ndarray, limit: int, kernel: Kernel) -> int | None:
+        """:meth:`push_unlisted` of ``fresh``, then :meth:`evict` of what exceeds ``limit`` (if
+        anything), through the compiled ``kernel`` (:func:`.gray_nb.push_trim`): the same lists
+        as the pure calls. Returns how many were evicted, or None (nothing done) when the
+        pushes could take the list past 32,767 entries before the trim (:meth:`widen`: the
+        pure path does that)."""
         order, fifo = self.order, self.fifo
         m = len(fresh)
         count = len(order)
@@ -248,10 +262,11 @@ class GrayList:
         ids = fresh if isinstance(fresh, np.ndarray) else np.fromiter(fresh, np.int64, m)
         if m:
             names = len(self.names)  # (ids are below it: max() only if an id could need more room)
-            if names > self.id_top + 1 and ids.max() > self.id_top:  # (as push_id would at that id)
+            top = int(ids.max()) if names > min(self.id_top + 1, len(self.pos)) else 0
+            if top > self.id_top:  # (as push_id would at that id)
                 self.order, self.fifo = order, fifo = array("I", order), array("I", fifo)
                 self.id_top = TOPS["I"]
-            if names > len(self.pos) and ids.max() >= len(self.pos):
+            if top >= len(self.pos):
                 self.grow()
             order.frombytes(bytes(order.itemsize * m))  # room for the pushes: truncated after
             room = self.end + m - len(fifo)
@@ -260,17 +275,17 @@ class GrayList:
         elif count <= limit:
             return 0
         stale = self.stale
-        if stale and count + m > limit:  # (the trim skips stale entries: sorted ids, counts)
-            keys = sorted(stale)
+        keys: list[int] = sorted(stale) if stale and count + m > limit else []
+        # (the trim skips stale entries: given as sorted ids and their counts)
+        if keys:
             stale_ids = np.fromiter(keys, np.int64, len(keys))
             stale_counts = np.fromiter(map(stale.__getitem__, keys), np.int64, len(keys))
         else:
             stale_ids = stale_counts = _NO_STALE
-        views = [np.frombuffer(a, dtype=DTYPES[a.typecode]) for a in (self.pos, order, fifo)]
         count, self.end, self.head, evicted, skipped = kernel(
-            ids, *views, count, self.end, self.head, limit,
+            ids, _view(self.pos), _view(order), _view(fifo), count, self.end, self.head, limit,
             stale_ids, stale_counts, FIFO_CUT)
-        del views  # (an array exporting its buffer cannot be resized)
+        # (the views are gone with the call: an array exporting its buffer cannot be resized)
         del order[count:]
         if skipped:
             self.stale = {i: c for i, c in zip(keys, stale_counts.tolist(), strict=True) if c}
@@ -303,3 +318,8 @@ class GrayList:
         """Bytes held by the arrays (for memory figures)."""
         return sum(a.buffer_info()[1] * a.itemsize for a in (self.pos, self.order, self.fifo))
 
+
+def _view(a: array) -> np.ndarray:
+    """A numpy view of an array's buffer, written in place (the array cannot be resized while
+    the view lives)."""
+    return np.frombuffer(a, dtype=DTYPES[a.typecode])

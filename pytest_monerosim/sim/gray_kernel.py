@@ -25,42 +25,34 @@ from __future__ import annotations
 import random
 from typing import NamedTuple
 
-import numpy as np
-
-from .gray import DTYPES, AddressIds, GrayList, PushTrim
+from .gray import AddressIds, GrayList, Kernel
 from .stream_twin import LazyTwin, load_checked
 
 ENV = "MONEROSIM_LIST_KERNEL"
 """``python`` forces the pure path; ``numba`` asks for the kernel at the first merge."""
 MIN_FRESH = 16
-"""Merges with fewer unknown addresses stay in Python (a kernel call costs about 10 us of
-conversions; the pure path about a quarter of a microsecond an address)."""
+"""Merges with fewer unknown addresses (or answers with fewer addresses) stay in Python (a kernel
+call costs a few microseconds of conversions; the pure path about a quarter of a microsecond an
+address)."""
 NO_TRIM = 1 << 62
 """The limit of a merge that pushes only (a timed sync's journal merges: the sync trims once after
 all of them)."""
 LOAD_AFTER = 5_000
 """Pure merges of at least :data:`MIN_FRESH` unknown addresses (per process) before the kernel is
 asked for. Importing numba costs about 0.3 s CPU and 100 MB (shared with the sample draws' twin),
-loading the cached kernel and the self-check 0.35 s; a pure merge of an answer of 250 mostly
-unknown addresses about 100 us against 20 us compiled (
-``benchmarks/bench_peer_lists.py --merges``). So the kernel pays back after about 5,000 merges.
+loading the cached kernels and the self-check 0.35 s; a pure merge of an answer of 250 mostly
+unknown addresses about 100 us against 11 us compiled (``benchmarks/bench_peer_lists.py
+--merges``). So the kernels pay back after about 5,000 merges.
 The fixture scenarios make fewer (``large_relays``, the most, about 3,700) and never load it."""
 
 
 class ListKernels(NamedTuple):
     """The compiled steps of a merge (:mod:`.gray_nb`)."""
 
-    push_trim: PushTrim
+    push_trim: Kernel
     """The pushes and the trim (:meth:`.gray.GrayList.push_trim` calls it)."""
-    unknown: PushTrim
-    """The answer's ids in neither list (:func:`unknown_ids` calls it)."""
-
-
-def unknown_ids(kernels: ListKernels, ids: list[int], gray: GrayList) -> np.ndarray:
-    """``[i for i in ids if i >= len(gray.pos) or not gray.pos[i]]``, compiled, as an array."""
-    pos = gray.pos
-    return kernels.unknown(np.fromiter(ids, np.int64, len(ids)),
-                           np.frombuffer(pos, dtype=DTYPES[pos.typecode]))
+    unknown: Kernel
+    """The answer's ids in neither list (:meth:`.gray.GrayList.unknown_ids` calls it)."""
 
 
 def load(eager: bool = False) -> ListKernels | None:
@@ -82,12 +74,7 @@ def _build() -> ListKernels | str:
 
 def pure_push_trim(gray: GrayList, fresh: list[int], limit: int) -> int:
     """What :meth:`~.gray.GrayList.push_trim` does, by the pure calls: how many were evicted."""
-    pos = gray.pos
-    for i in fresh:
-        pos = gray.pos  # (a push may have grown or widened it)
-        if i < len(pos) and pos[i]:
-            continue
-        gray.push_id(i)
+    gray.push_unlisted(fresh)
     over = len(gray) - limit
     if over > 0:
         gray.evict(over)
@@ -117,7 +104,7 @@ def self_check(kernels: ListKernels, seeds: range = range(3), steps: int = 300) 
             limit = rng.choice((40, 100, 150))
             pos = theirs.pos
             want_unknown = [i for i in fresh if i >= len(pos) or not pos[i]]
-            if unknown_ids(kernels, fresh, ours).tolist() != want_unknown:
+            if ours.unknown_ids(fresh, kernels.unknown).tolist() != want_unknown:
                 return f"seed {seed}, step {step}: the unknown ids differ"
             got = ours.push_trim(fresh, limit, kernels.push_trim)
             want = pure_push_trim(theirs, fresh, limit)

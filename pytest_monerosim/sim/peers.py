@@ -34,10 +34,8 @@ from collections.abc import Hashable, Iterable
 from itertools import count
 from typing import Generic, TypeVar
 
-import numpy as np
-
 from .gray import AddressIds, GrayList
-from .gray_kernel import MERGES, MIN_FRESH, NO_TRIM, unknown_ids
+from .gray_kernel import MERGES, MIN_FRESH, NO_TRIM
 from .stream_twin import MAX_BOUND, STREAMS
 from .white import WhiteList
 
@@ -618,18 +616,14 @@ class PeerBook:
         gray = self.gray
         kernels = MERGES.twin
         if kernels is not None and len(ids) >= MIN_FRESH:
-            unknown = unknown_ids(kernels, ids, gray)
+            unknown = gray.unknown_ids(ids, kernels.unknown)
             if len(unknown) >= MIN_FRESH:
-                failed = self.failed
-                chosen: list[int] | np.ndarray = unknown
-                if failed:  # (recently failed hosts first: the pushes' order is the answer's)
-                    names = gray.names
-                    chosen = [i for i in unknown.tolist() if not host_failed(failed, names[i], now)]
+                chosen = self._without_failed(unknown.tolist(), now) if self.failed else unknown
                 evicted = gray.push_trim(chosen, NO_TRIM if limit is None else limit, kernels.push_trim)
                 if evicted is not None:
                     self.forgets += evicted
                     return
-            fresh: list[int] = unknown.tolist()
+            fresh = unknown.tolist()
         else:
             pos = gray.pos  # (both lists' index: see .gray)
             n = len(pos)
@@ -657,19 +651,14 @@ class PeerBook:
     def _push_unknown(self, fresh: list[int], now: float) -> None:
         """Push the ids of ``fresh`` (in neither list when the answer was read) to the gray list
         but for recently failed hosts and ids the answer lists twice."""
-        if not fresh:
-            return
-        gray = self.gray
+        if fresh:
+            self.gray.push_unlisted(self._without_failed(fresh, now) if self.failed else fresh)
+
+    def _without_failed(self, ids: list[int], now: float) -> list[int]:
+        """``ids`` but those of recently failed hosts (:func:`host_failed`), in order."""
         failed = self.failed
-        names = gray.names
-        push = gray.push_id
-        for i in fresh:
-            if failed and host_failed(failed, names[i], now):
-                continue
-            pos = gray.pos  # (a push may have grown or widened it)
-            if i < len(pos) and pos[i]:  # (listed twice in the answer)
-                continue
-            push(i)
+        names = self.gray.names
+        return [i for i in ids if not host_failed(failed, names[i], now)]
 
     def trim_gray(self) -> None:
         """Evict the oldest insertions down to the limit (``trim_gray_peerlist``)."""

@@ -193,9 +193,10 @@ class LazyTwin(Generic[T]):
     kernel's ``loader``, switch and default wait (:mod:`.gray_kernel`).
 
     ``twin`` is None until then (and after, if the loader gives None). ``after`` defaults to
-    ``wait`` (:data:`LOAD_AFTER`), or to 1 when the switch ``env`` is ``numba`` (read when this is made,
-    i.e. when the simulator is imported): the twin from the first call, which warns if it cannot
-    load (``wait``: the default ``after``). :meth:`set` pins it (tests compare runs with and without it)."""
+    ``wait`` (:data:`LOAD_AFTER` for the sample draws), or to 1 when the switch ``env`` is
+    ``numba`` (read when this is made, i.e. when the simulator is imported): the twin from the
+    first call, which warns if it cannot load. :meth:`set` pins it (tests compare runs with and
+    without it)."""
 
     __slots__ = ("twin", "_left", "_eager", "_loader")
 

@@ -110,7 +110,7 @@ def merge_journals(p2p: P2PNetwork, node: Node, now: float) -> None:
         if end == begin + 1:
             link.seen_journal = end
             i = journal[begin - base]
-            pos = gray.pos
+            pos = gray.pos  # (read here: an answer merged below may have grown or widened it)
             if i < len(pos) and pos[i]:  # (in the white or the gray list: see .gray)
                 continue
             batch.append(i)
