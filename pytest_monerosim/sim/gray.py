@@ -57,14 +57,22 @@ FIFO_CUT = 512
 """Evictions after which the insertion order's entries move back to its start."""
 
 
+def host_of(address: str) -> str:
+    """``"1.2.3.4:18080"`` → ``"1.2.3.4"``."""
+    return address.rsplit(":", 1)[0]
+
+
 class AddressIds:
     """Every address a world's gray lists have held, numbered from 1."""
 
-    __slots__ = ("ids", "names")
+    __slots__ = ("ids", "names", "hosts")
 
     def __init__(self) -> None:
         self.ids: dict[str, int] = {}
         self.names: list[str] = [""]  # id 0: no address
+        self.hosts: list[str] = [""]
+        """Each id's host (:func:`host_of` of its name: the merges' recently-failed filter
+        reads it for every unknown address of an answer)."""
 
     def register(self, address: str) -> int:
         """The id of ``address``, numbered now if it has none."""
@@ -72,6 +80,7 @@ class AddressIds:
         if i is None:
             i = self.ids[address] = len(self.names)
             self.names.append(address)
+            self.hosts.append(host_of(address))
         return i
 
 

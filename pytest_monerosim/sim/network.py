@@ -258,8 +258,7 @@ class World:
 
     def drop_links(self, pred: Callable[[Node, Node], bool]) -> int:
         """Close every connection (a, b) with ``pred(a, b)`` (a = the side that opened it)."""
-        doomed = [(a, b) for a in self.nodes.values() for b, link in a.links.items()
-                  if link.outgoing and pred(a, b)]
+        doomed = [(a, b) for a in self.nodes.values() for b in a.out_links if pred(a, b)]
         for a, b in doomed:
             self.p2p.disconnect(a, b)
         return len(doomed)
@@ -336,8 +335,7 @@ class World:
 
     def snapshot(self) -> PeerSnapshot:
         """Record the current connection graph into the result's peer snapshots."""
-        edges = [(n.name, p.name) for n in self.nodes.values()
-                 for p, link in n.links.items() if link.outgoing]
+        edges = [(n.name, p.name) for n in self.nodes.values() for p in n.out_links]
         snap = PeerSnapshot(time=self.engine.now, edges=edges)
         self.snapshots.append(snap)
         return snap

@@ -66,7 +66,7 @@ class Node:
     # *peer* nodes comes first, so one cache line serves a visit.
     __slots__ = (
         "_advertise", "journal", "tip_cum", "chain", "pending", "down_bps", "online",
-        "links", "world", "index", "name", "group", "role", "honest", "address", "host",
+        "links", "out_links", "world", "index", "name", "group", "role", "honest", "address", "host",
         "subnet", "region", "up_bps", "start_time", "seed_node", "info",
         # lifecycle
         "gen", "relaying", "behaviour", "api",
@@ -145,6 +145,9 @@ class Node:
         self.tips = TipSeries()
         self.tips.append(0.0, 0)
         self.links: dict[Node, Link] = {}
+        self.out_links: dict[Node, Link] = {}
+        """The outgoing connections of ``links``, in the same order (kept by
+        :meth:`~.p2p.P2PNetwork._establish` and :meth:`~.p2p.P2PNetwork.disconnect`)."""
         self.out_count = 0
         self.in_count = 0
         self.out_limit = out_limit
@@ -211,7 +214,7 @@ class Node:
         return list(self.links)
 
     def out_peers(self) -> list[Node]:
-        return [p for p, link in self.links.items() if link.outgoing]
+        return list(self.out_links)
 
     def in_peers(self) -> list[Node]:
         return [p for p, link in self.links.items() if not link.outgoing]

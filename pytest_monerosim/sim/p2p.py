@@ -217,6 +217,10 @@ class P2PNetwork(ConnectionMaker):
                 x.book.touch(y.address, link.since if link.since > x.last_tick else x.last_tick)
         del a.links[b]
         del b.links[a]
+        if la.outgoing:
+            del a.out_links[b]
+        if lb.outgoing:
+            del b.out_links[a]
         # on_connection_close: the target height falls to the highest remote height of the
         # connections left (each is at least 1), so it is 0 (unknown) again only when none is
         # left (monerod 0.18.0.0, cryptonote_protocol_handler.inl)
@@ -258,6 +262,7 @@ class P2PNetwork(ConnectionMaker):
         la.born = lb.born = self.gossip.tick()
         a.links[b] = la
         b.links[a] = lb
+        a.out_links[b] = la
         a.links_added += 1
         b.links_added += 1
         for x, y in ((a, b), (b, a)):
@@ -395,7 +400,7 @@ class P2PNetwork(ConnectionMaker):
         syncing = node.syncing
         if sum(1 for p in syncing if p in links and links[p].outgoing) >= SYNC_SEARCH_CONNECTIONS:
             return None
-        synced = [p for p, link in links.items() if link.outgoing and not link.anchor and p not in syncing]
+        synced = [p for p, link in node.out_links.items() if not link.anchor and p not in syncing]
         return synced[int(node.rng.random() * len(synced))] if synced else None
 
     def refresh_seen(self, node: Node) -> None:
@@ -410,17 +415,16 @@ class P2PNetwork(ConnectionMaker):
         get, seen = white.id_of.get, white.seen
         indexed = book.indexed
         last = node.last_tick
-        for peer, link in node.links.items():
-            if link.outgoing:  # (book.touch, inlined: its place, and nothing to do if unchanged)
-                i = get(peer.address, 0)
-                pos = gray.pos
-                if i < len(pos) and (p := pos[i] - gray.mark) >= 0:
-                    when = link.since if link.since > last else last
-                    if seen[p] != when:
-                        if indexed:  # (the views follow the list's writes: through the book)
-                            book.set_place(peer.address, p, when)
-                        else:
-                            seen[p] = when
+        for peer, link in node.out_links.items():  # (book.touch, inlined: nothing to do if unchanged)
+            i = get(peer.address, 0)
+            pos = gray.pos
+            if i < len(pos) and (p := pos[i] - gray.mark) >= 0:
+                when = link.since if link.since > last else last
+                if seen[p] != when:
+                    if indexed:  # (the views follow the list's writes: through the book)
+                        book.set_place(peer.address, p, when)
+                    else:
+                        seen[p] = when
 
     def whitelist(self, node: Node, address: str, now: float) -> None:
         """Put ``address`` in ``node``'s white list (refreshing first if that evicts)."""

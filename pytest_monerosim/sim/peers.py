@@ -34,7 +34,7 @@ from collections.abc import Hashable, Iterable
 from itertools import count
 from typing import Generic, TypeVar
 
-from .gray import AddressIds, GrayList
+from .gray import AddressIds, GrayList, host_of
 from .gray_kernel import MERGES, MIN_FRESH, NO_TRIM
 from .stream_twin import MAX_BOUND, STREAMS
 from .white import WhiteList
@@ -53,11 +53,6 @@ HEAD_MARGIN = 32
 """Entries kept in ``PeerBook.head_top`` beyond the advertised head's ``depth * 1.2``."""
 DEFAULT_PORT = 18080
 _RESERVED_FIRST_OCTETS = frozenset({0, 10, 100, 127, 169, 172, 192, 198})
-
-
-def host_of(address: str) -> str:
-    """``"1.2.3.4:18080"`` → ``"1.2.3.4"``."""
-    return address.rsplit(":", 1)[0]
 
 
 def subnet_of(address: str) -> str:
@@ -656,9 +651,10 @@ class PeerBook:
 
     def _without_failed(self, ids: list[int], now: float) -> list[int]:
         """``ids`` but those of recently failed hosts (:func:`host_failed`), in order."""
-        failed = self.failed
-        names = self.gray.names
-        return [i for i in ids if not host_failed(failed, names[i], now)]
+        get = self.failed.get
+        hosts = self.gray.table.hosts
+        # (host_failed, inlined on the ids' hosts)
+        return [i for i in ids if (when := get(hosts[i])) is None or now - when >= FAILED_ADDR_FORGET_S]
 
     def trim_gray(self) -> None:
         """Evict the oldest insertions down to the limit (``trim_gray_peerlist``)."""

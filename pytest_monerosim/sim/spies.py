@@ -187,10 +187,9 @@ class SpyNetwork:
                 continue
             honest += 1
             mine = 0
-            for peer, link in node.links.items():
-                if link.outgoing:
-                    out += 1
-                    mine += peer in spies
+            for peer in node.out_links:
+                out += 1
+                mine += peer in spies
             to_spy += mine
             exposed += mine > 0
         return (to_spy / out if out else 0.0, exposed / honest if honest else 0.0)

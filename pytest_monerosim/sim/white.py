@@ -33,7 +33,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from .gray import TOPS, GrayList
+from .gray import DTYPES, TOPS, GrayList
 
 _FREE_SLACK = 32
 _NUMPY_SORT = 40
@@ -151,7 +151,16 @@ class WhiteList:
 
     def newest_first_ids(self) -> list[int]:
         """:meth:`newest_first` as address ids."""
-        return self._newest(self.ids)
+        end = self.end
+        if end < _NUMPY_SORT:
+            return self._newest(self.ids)
+        # (the same stable sort as _newest's, the ids picked and the free places dropped in
+        # numpy: a list of about 300 ids built in one call, not read back id by id)
+        ids = np.frombuffer(self.ids, dtype=DTYPES[self.ids.typecode], count=end)[
+            np.argsort(-np.frombuffer(self.seen, count=end), kind="stable")]
+        if end != self.live:
+            ids = ids[ids != 0]
+        return ids.tolist()
 
     def since(self, floor: float) -> list[tuple[str, float, int]]:
         """``(address, last seen, insertion number)`` of every entry seen at or after ``floor``."""
