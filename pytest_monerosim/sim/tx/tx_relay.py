@@ -60,6 +60,8 @@ class TxRelay:
         self.out: dict[str, list[str]] = {}
         """Node → its outgoing peers, in connection order (the stem candidates)."""
         self._dirty = False
+        self._touched: set[tuple[int, int]] = set()
+        """The (node, peer) index pairs connected or disconnected since the last refresh."""
         self.stem_held: dict[int, set[int]] = {}
         self.watchers: dict[int, list[Watcher]] = {}
         self.stem_hops = 0
@@ -88,14 +90,18 @@ class TxRelay:
     def connect(self, node: Node, peer: Node, outgoing: bool) -> None:
         self.add_node(node)
         self.add_node(peer)
-        self.links[(node.index, peer.index)] = (node.links[peer].latency, outgoing)
+        key = (node.index, peer.index)
+        self.links[key] = (node.links[peer].latency, outgoing)
+        self._touched.add(key)
         self._dirty = True
         if outgoing:
             self.out.setdefault(node.name, []).append(peer.name)
 
     def disconnect(self, node: Node, peer: Node) -> None:
-        link = self.links.pop((node.index, peer.index), None)
+        key = (node.index, peer.index)
+        link = self.links.pop(key, None)
         if link is not None:
+            self._touched.add(key)
             self._dirty = True
             if link[1]:
                 self.out[node.name].remove(peer.name)
@@ -107,15 +113,21 @@ class TxRelay:
         if not self._dirty:
             return
         self._dirty = False
-        for node in self.nodes:
-            self.fluff.set_relaying(node.index, node.relaying and node.online)
-        if not self.links:
-            empty = np.zeros(0, dtype=np.int64)
-            self.fluff.set_connections(empty, empty, np.zeros(0), np.zeros(0, dtype=bool))
+        relays = self.fluff.relays
+        for node in self.nodes:  # (FluffEngine.set_relaying, inlined)
+            relays[node.index] = node.relaying and node.online
+        # Only the pairs that changed since the last refresh (the engine's change_connections:
+        # the same connections as set_connections with all of self.links, without reading them).
+        touched = list(self._touched)
+        self._touched.clear()
+        if not touched:
             return
-        ends = np.array(list(self.links), dtype=np.int64)  # (src, dst) rows
-        vals = np.array(list(self.links.values()), dtype=np.float64)  # (latency, outgoing) rows
-        self.fluff.set_connections(ends[:, 0], ends[:, 1], vals[:, 0], vals[:, 1] != 0.0)
+        links = self.links
+        now_open = [links.get(key) for key in touched]
+        ends = np.array(touched, dtype=np.int64)  # (src, dst) rows
+        vals = np.array([v if v is not None else (0.0, False) for v in now_open], dtype=np.float64)
+        self.fluff.change_connections(ends[:, 0], ends[:, 1], np.array([v is not None for v in now_open]),
+                                      vals[:, 0], vals[:, 1] != 0.0)
 
     # -- time ------------------------------------------------------------------
     def sync(self) -> None:
