@@ -205,14 +205,17 @@ class FluffEngine:
         self._acc = np.zeros(c_new)
 
     def change_connections(self, src: np.ndarray, dst: np.ndarray, present: np.ndarray,
-                           latency: np.ndarray, outgoing: np.ndarray) -> None:
+                           latency: np.ndarray, outgoing: np.ndarray,
+                           reopened: np.ndarray | None = None) -> None:
         """:meth:`set_connections` given only the connections that may have changed: each
         ``(src[i], dst[i])`` (unique) is open now if ``present[i]`` (with ``latency[i]`` and
-        ``outgoing[i]``), closed if not; every other connection is as it was. The result is
-        the one ``set_connections`` gives for the whole new set (a connection open before and
-        now keeps its queue and timer and takes the new latency and direction), at a cost
-        that follows the connections, not a Python loop over them: in the mainnet twin a
-        whole set is about 800,000 rows, and a few hundred change between two reads."""
+        ``outgoing[i]``), closed if not; every other connection is as it was. Without
+        ``reopened`` the result is the one ``set_connections`` gives for the whole new set (a
+        connection open before and now keeps its queue and timer and takes the new latency
+        and direction); a connection marked ``reopened`` was closed in between and starts
+        afresh, as a new one (monerod loses a closed connection's queue). The cost follows the
+        connections, not a Python loop over them: in the mainnet twin a whole set is about
+        800,000 rows, and a few hundred change between two reads."""
         n = self.n
         src = np.asarray(src, dtype=_I64)
         dst = np.asarray(dst, dtype=_I64)
@@ -226,12 +229,18 @@ class FluffEngine:
         if key_old.size:
             inside = idx < key_old.size
             had[inside] = key_old[idx[inside]] == key[inside]
-        stay = had & present
+        if reopened is not None:
+            renew = had & present & np.asarray(reopened, dtype=bool)
+            had_kept = had & ~renew
+        else:
+            renew = np.zeros(key.size, dtype=bool)
+            had_kept = had
+        stay = had_kept & present
         if stay.any():
             rows = idx[stay]
             self.c_lat[rows] = lat[stay]
             self.c_out[rows] = out[stay]
-        gone = idx[had & ~present]
+        gone = idx[had & (~present | renew)]
         if gone.size:
             keep = np.ones(key_old.size, dtype=bool)
             keep[gone] = False
@@ -239,7 +248,7 @@ class FluffEngine:
             self.c_lat, self.c_out, self.c_key = self.c_lat[keep], self.c_out[keep], self.c_key[keep]
             self.snap = self.snap[keep]
             self.next_flush, self.last_flush = self.next_flush[keep], self.last_flush[keep]
-        new = present & ~had
+        new = present & ~had_kept
         if new.any():
             order = np.argsort(key[new])
             k_new, s_new = key[new][order], src[new][order]
@@ -336,8 +345,12 @@ class FluffEngine:
     # -- time ------------------------------------------------------------------
     def sync(self, t: float) -> None:
         """Advance to ``t`` unless the engine is already within one step of it."""
-        if t > self.now + self.step:
+        if self.behind(t):
             self.advance(t)
+
+    def behind(self, t: float) -> bool:
+        """Would :meth:`sync` to ``t`` advance (is the engine more than a step behind ``t``)?"""
+        return t > self.now + self.step
 
     def advance(self, t: float) -> None:
         """Process every flush, arrival, injection and embargo up to time ``t``."""

@@ -60,8 +60,9 @@ class TxRelay:
         self.out: dict[str, list[str]] = {}
         """Node → its outgoing peers, in connection order (the stem candidates)."""
         self._dirty = False
-        self._touched: set[tuple[int, int]] = set()
-        """The (node, peer) index pairs connected or disconnected since the last refresh."""
+        self._touched: dict[tuple[int, int], bool] = {}
+        """The (node, peer) index pairs connected or disconnected since the engine last took the
+        connections, each with whether it was closed meanwhile."""
         self.stem_held: dict[int, set[int]] = {}
         self.watchers: dict[int, list[Watcher]] = {}
         self.stem_hops = 0
@@ -92,7 +93,7 @@ class TxRelay:
         self.add_node(peer)
         key = (node.index, peer.index)
         self.links[key] = (node.links[peer].latency, outgoing)
-        self._touched.add(key)
+        self._touched.setdefault(key, False)
         self._dirty = True
         if outgoing:
             self.out.setdefault(node.name, []).append(peer.name)
@@ -101,7 +102,7 @@ class TxRelay:
         key = (node.index, peer.index)
         link = self.links.pop(key, None)
         if link is not None:
-            self._touched.add(key)
+            self._touched[key] = True
             self._dirty = True
             if link[1]:
                 self.out[node.name].remove(peer.name)
@@ -116,24 +117,34 @@ class TxRelay:
         relays = self.fluff.relays
         for node in self.nodes:  # (FluffEngine.set_relaying, inlined)
             relays[node.index] = node.relaying and node.online
-        # Only the pairs that changed since the last refresh (the engine's change_connections:
-        # the same connections as set_connections with all of self.links, without reading them).
-        touched = list(self._touched)
-        self._touched.clear()
+        # Only the pairs that changed since the engine last took them (change_connections: the
+        # connections of self.links without reading them all); one closed and opened again
+        # meanwhile starts with an empty queue.
+        touched = self._touched
         if not touched:
             return
+        self._touched = {}
         links = self.links
-        now_open = [links.get(key) for key in touched]
-        ends = np.array(touched, dtype=np.int64)  # (src, dst) rows
+        keys = list(touched)
+        now_open = [links.get(key) for key in keys]
+        ends = np.array(keys, dtype=np.int64)  # (src, dst) rows
         vals = np.array([v if v is not None else (0.0, False) for v in now_open], dtype=np.float64)
-        self.fluff.change_connections(ends[:, 0], ends[:, 1], np.array([v is not None for v in now_open]),
-                                      vals[:, 0], vals[:, 1] != 0.0)
+        present = np.array([v is not None for v in now_open])
+        reopened = np.fromiter(touched.values(), bool, len(keys))
+        self.fluff.change_connections(ends[:, 0], ends[:, 1], present, vals[:, 0], vals[:, 1] != 0.0,
+                                      reopened)
 
     # -- time ------------------------------------------------------------------
     def sync(self) -> None:
-        """Bring the fluff engine to (within one step of) the world's clock."""
-        self._refresh_links()
-        self.fluff.sync(self.clock.now)
+        """Bring the fluff engine to (within one step of) the world's clock.
+
+        The connections are handed over only when it moves: nothing reads them in between
+        (a fluffy block's missing txs asks about every arrival, and the links change
+        several hundred times a second in the mainnet twin)."""
+        now = self.clock.now
+        if self.fluff.behind(now):
+            self._refresh_links()
+            self.fluff.advance(now)
 
     def finish(self) -> None:
         self._refresh_links()
