@@ -202,3 +202,19 @@ def test_changed_connections_give_the_whole_sets_results() -> None:
     assert tx > 50 and whole.flushes > 1000
     for serial in range(tx):
         assert all(whole.seen.get(serial, i) == delta.seen.get(serial, i) for i in range(whole.n))
+
+
+@pytest.mark.parametrize("reopened", [False, True])
+def test_a_connection_closed_and_opened_again_loses_its_queue(reopened: bool) -> None:
+    """monerod queues a fluffed tx on the connections open at the time; a connection closed
+    and opened again is a new one, with an empty queue (levin_notify: the queue is the
+    connection context's). Marked ``reopened``, it starts afresh; unmarked, it keeps the tx."""
+    eng = engine_with(2, [(0, 1)], seed=2)
+    eng.inject(0, 0, 0.0)
+    eng.advance(0.01)  # node 0 has it queued on its only connection, not yet flushed
+    assert eng.knows(0, 0) and not eng.knows(1, 0)
+    ends = np.array([0, 1]), np.array([1, 0])
+    eng.change_connections(*ends, np.array([True, True]), np.full(2, 0.05), np.array([True, False]),
+                           np.array([reopened, reopened]))
+    eng.advance(120.0)
+    assert math.isinf(eng.seen.get(0, 1)) == reopened
