@@ -13,9 +13,10 @@ clock also measures the neighbours (the load average is printed too). Each run a
 line to the benchmark history (``benchmarks/history.py``).
 
 ``--memory-every`` runs the twin in this process instead and prints, every so many simulated
-seconds, the resident set beside what the peer lists hold (gray lists' arrays, white-list
-and journal entries, links): the curve the peak alone does not show. Such a run records
-no history line (its peak includes the inspection's own objects).
+seconds, the CPU time (in all and since the last line), the resident set, and what the peer
+lists hold beside it (gray lists' arrays, white-list and journal entries, links): the curves
+the peak and the total alone do not show. Such a run records no history line (its peak
+includes the inspection's own objects).
 """
 
 from __future__ import annotations
@@ -132,14 +133,18 @@ def memory_curve(duration: str | None, step: float, scaled: bool) -> None:
     print(f"mainnet twin in-process: {len(nodes)} nodes, {end / 3600:.2f} h simulated, "
           f"memory every {step / 60:g} min")
 
+    last = [0.0]
+
     def inspect() -> None:
+        cpu = time.process_time() - t0
+        interval, last[0] = cpu - last[0], cpu  # (the CPU of this interval shows a cost that grows)
         books = [n.book for n in nodes]
         gray = sum(len(b.gray) for b in books)
         gray_mb = sum(b.gray.nbytes() for b in books) / 2**20
         white = sum(len(b.white) for b in books)
         journal = sum(len(b.journal) for b in books)
         links = sum(len(n.links) for n in nodes)
-        print(f"  {world.engine.now / 60:6.0f} min  CPU {time.process_time() - t0:7.1f} s  "
+        print(f"  {world.engine.now / 60:6.0f} min  CPU {cpu:7.1f} s (+{interval:6.1f})  "
               f"RSS {_rss_mb():6,} MB  gray {gray / len(nodes):5.0f} a node ({gray_mb:,.0f} MB of arrays)  "
               f"white {white / len(nodes):5.0f} a node  journals {journal:,}  links {links:,}", flush=True)
         if world.engine.now + step <= end:
