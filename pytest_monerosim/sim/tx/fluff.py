@@ -214,8 +214,8 @@ class FluffEngine:
         connection open before and now keeps its queue and timer and takes the new latency
         and direction); a connection marked ``reopened`` was closed in between and starts
         afresh, as a new one (monerod loses a closed connection's queue). The cost follows the
-        connections, not a Python loop over them: in the mainnet twin a whole set is about
-        800,000 rows, and a few hundred change between two reads."""
+        connections, not a Python loop over them: in the mainnet twin a whole set is up to
+        about 790,000 rows, and a few hundred change between two reads."""
         n = self.n
         src = np.asarray(src, dtype=_I64)
         dst = np.asarray(dst, dtype=_I64)
