@@ -396,11 +396,11 @@ class P2PNetwork(ConnectionMaker):
         is syncing from: one synced outgoing peer that is not an anchor connection."""
         if node.out_count < node.out_limit or self.sees_heavier_tip(node):
             return None
-        links = node.links
+        out_links = node.out_links
         syncing = node.syncing
-        if sum(1 for p in syncing if p in links and links[p].outgoing) >= SYNC_SEARCH_CONNECTIONS:
+        if sum(1 for p in syncing if p in out_links) >= SYNC_SEARCH_CONNECTIONS:
             return None
-        synced = [p for p, link in node.out_links.items() if not link.anchor and p not in syncing]
+        synced = [p for p, link in out_links.items() if not link.anchor and p not in syncing]
         return synced[int(node.rng.random() * len(synced))] if synced else None
 
     def refresh_seen(self, node: Node) -> None:

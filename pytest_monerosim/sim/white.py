@@ -154,10 +154,9 @@ class WhiteList:
         end = self.end
         if end < _NUMPY_SORT:
             return self._newest(self.ids)
-        # (the same stable sort as _newest's, the ids picked and the free places dropped in
-        # numpy: a list of about 300 ids built in one call, not read back id by id)
-        ids = np.frombuffer(self.ids, dtype=DTYPES[self.ids.typecode], count=end)[
-            np.argsort(-np.frombuffer(self.seen, count=end), kind="stable")]
+        # (_newest's sort, the ids picked and the free places dropped in numpy: a list of about
+        # 300 ids built in one call, not read back id by id)
+        ids = np.frombuffer(self.ids, dtype=DTYPES[self.ids.typecode], count=end)[self._sorted_places()]
         if end != self.live:
             ids = ids[ids != 0]
         return ids.tolist()
@@ -179,10 +178,15 @@ class WhiteList:
         if end < _NUMPY_SORT:
             places = sorted(range(end), key=self.seen.__getitem__, reverse=True)
         else:
-            places = np.argsort(-np.frombuffer(self.seen, count=end), kind="stable").tolist()
+            places = self._sorted_places().tolist()
         if end == self.live:
             return [keys[p] for p in places]
         return [k for p in places if (k := keys[p])]
+
+    def _sorted_places(self) -> np.ndarray:
+        """The places below ``end`` by last-seen time, newest first, ties in place order (numpy's
+        stable sort; free places included)."""
+        return np.argsort(-np.frombuffer(self.seen, count=self.end), kind="stable")
 
     def _since(self, floor: float, keys: Sequence[_Key]) -> list[tuple[_Key, float, int]]:
         """``(key, last seen, insertion number)`` of every entry seen at or after ``floor``

@@ -199,10 +199,15 @@ class FluffEngine:
             nxt[match] = self.next_flush[rows]
             last[match] = self.last_flush[rows]
         self.c_src, self.c_dst, self.c_lat, self.c_out, self.c_key = src, dst, lat, out, key_new
-        self.ptr = np.searchsorted(src, np.arange(n + 1)).astype(_I64)
         self.snap, self.next_flush, self.last_flush = snap, nxt, last
-        self._due_mark = np.full(c_new, -1, dtype=_I64)
-        self._acc = np.zeros(c_new)
+        self._connections_set()
+
+    def _connections_set(self) -> None:
+        """After the connection rows changed: each node's first row, and the window's scratch
+        sized to the rows."""
+        self.ptr = np.searchsorted(self.c_src, np.arange(self.n + 1)).astype(_I64)
+        self._due_mark = np.full(self.c_key.size, -1, dtype=_I64)
+        self._acc = np.zeros(self.c_key.size)
 
     def change_connections(self, src: np.ndarray, dst: np.ndarray, present: np.ndarray,
                            latency: np.ndarray, outgoing: np.ndarray,
@@ -229,12 +234,12 @@ class FluffEngine:
         if key_old.size:
             inside = idx < key_old.size
             had[inside] = key_old[idx[inside]] == key[inside]
-        if reopened is not None:
-            renew = had & present & np.asarray(reopened, dtype=bool)
-            had_kept = had & ~renew
+        renew = had & present
+        if reopened is None:
+            renew[:] = False
         else:
-            renew = np.zeros(key.size, dtype=bool)
-            had_kept = had
+            renew &= np.asarray(reopened, dtype=bool)
+        had_kept = had & ~renew
         stay = had_kept & present
         if stay.any():
             rows = idx[stay]
@@ -261,10 +266,7 @@ class FluffEngine:
             self.snap = np.insert(self.snap, at, self.known[s_new], axis=0)
             self.next_flush = np.insert(self.next_flush, at, INF)
             self.last_flush = np.insert(self.last_flush, at, -INF)
-        c_new = self.c_key.size
-        self.ptr = np.searchsorted(self.c_src, np.arange(n + 1)).astype(_I64)
-        self._due_mark = np.full(c_new, -1, dtype=_I64)
-        self._acc = np.zeros(c_new)
+        self._connections_set()
 
     def set_bandwidth(self, bandwidth: Any, tx_weight: Callable[[int], int]) -> None:
         """Arrivals later by their message's transfer time, as :meth:`.TxBandwidth.message_delays`

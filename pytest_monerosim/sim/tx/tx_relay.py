@@ -59,7 +59,6 @@ class TxRelay:
         self.links: dict[tuple[int, int], tuple[float, bool]] = {}
         self.out: dict[str, list[str]] = {}
         """Node → its outgoing peers, in connection order (the stem candidates)."""
-        self._dirty = False
         self._touched: dict[tuple[int, int], bool] = {}
         """The (node, peer) index pairs connected or disconnected since the engine last took the
         connections, each with whether it was closed meanwhile."""
@@ -94,7 +93,6 @@ class TxRelay:
         key = (node.index, peer.index)
         self.links[key] = (node.links[peer].latency, outgoing)
         self._touched.setdefault(key, False)
-        self._dirty = True
         if outgoing:
             self.out.setdefault(node.name, []).append(peer.name)
 
@@ -103,7 +101,6 @@ class TxRelay:
         link = self.links.pop(key, None)
         if link is not None:
             self._touched[key] = True
-            self._dirty = True
             if link[1]:
                 self.out[node.name].remove(peer.name)
 
@@ -111,19 +108,16 @@ class TxRelay:
         self.fluff.set_relaying(node.index, node.relaying)
 
     def _refresh_links(self) -> None:
-        if not self._dirty:
+        touched = self._touched
+        if not touched:
             return
-        self._dirty = False
+        self._touched = {}
         relays = self.fluff.relays
         for node in self.nodes:  # (FluffEngine.set_relaying, inlined)
             relays[node.index] = node.relaying and node.online
         # Only the pairs that changed since the engine last took them (change_connections: the
         # connections of self.links without reading them all); one closed and opened again
         # meanwhile starts with an empty queue.
-        touched = self._touched
-        if not touched:
-            return
-        self._touched = {}
         links = self.links
         keys = list(touched)
         now_open = [links.get(key) for key in keys]
