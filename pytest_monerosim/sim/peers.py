@@ -29,10 +29,12 @@ from __future__ import annotations
 import heapq
 import random
 from array import array
-from bisect import bisect_left, insort
+from bisect import insort
 from collections.abc import Hashable, Iterable
 from itertools import count
 from typing import Generic, TypeVar
+
+import numpy as np
 
 from .gray import AddressIds, GrayList, host_of
 from .gray_kernel import MERGES, MIN_FRESH, NO_TRIM
@@ -49,8 +51,6 @@ LOW_K = 64
 """Entries the eviction's bucket (``PeerBook.low``) takes from the bottom of the white list at a
 time: a full list that evicts on every new address scans itself once per about this many
 evictions."""
-HEAD_MARGIN = 32
-"""Entries kept in ``PeerBook.head_top`` beyond the advertised head's ``depth * 1.2``."""
 DEFAULT_PORT = 18080
 _RESERVED_FIRST_OCTETS = frozenset({0, 10, 100, 127, 169, 172, 192, 198})
 
@@ -99,6 +99,16 @@ def sample(rng: random.Random, population: list[T], k: int) -> list[T]:
         append(pool[j])
         pool[j] = pool[m - 1]
     return result
+
+
+def sample_ids(rng: random.Random, ids: np.ndarray, k: int) -> list[int]:
+    """:func:`sample` of an array of address ids (the same draws and the same picks), picked in
+    numpy through the compiled twin: no list of the whole pool is built."""
+    n = len(ids)
+    twin = STREAMS.twin
+    if twin is not None and type(rng) is random.Random and 0 < k <= n <= 3 * k and n < MAX_BOUND:
+        return ids[twin.pick_array(rng, n, k)].tolist()
+    return sample(rng, ids.tolist(), k)
 
 
 def sample_draws(rng: random.Random, n: int, k: int) -> None:
@@ -182,9 +192,8 @@ class Journal(list[int]):
 class SinceFloor(Generic[K]):
     """The white entries last seen at or after ``floor``: a sorted prefix of the white list,
     kept as entries are written (:meth:`PeerBook.set_seen`), read without sorting the list.
-    Each read sorts the members (the pick index: its list is written many times between two
-    picks, see :class:`KeptOrder`). Keyed by address (the pick index) or address id (the
-    advertised head)."""
+    Each read sorts the members (the list is written many times between two picks; a kept
+    order cost more: docs/performance.md, session 7). Keyed by address (the pick index)."""
 
     __slots__ = ("floor", "members", "orders")
 
@@ -230,78 +239,12 @@ class SinceFloor(Generic[K]):
         return entries
 
 
-class KeptOrder(SinceFloor[K]):
-    """A :class:`SinceFloor` that keeps its sorted order between reads: a read moves only the
-    entries written or dropped since the last one (``moved``) to their new places by
-    bisection, about a microsecond each instead of two sorts of every member. That pays where
-    reads come often between writes (the advertised head, read by every answer); for the pick
-    index it cost more (docs/performance.md, session 7)."""
-
-    __slots__ = ("keys", "order", "sorted", "moved")
-
-    def __init__(self, floor: float, members: Iterable[tuple[K, float, int]] = ()) -> None:
-        super().__init__(floor, members)
-        self.keys: dict[K, tuple[float, int]] | None = None
-        """After the first read: each member's key in ``order`` as of the last read."""
-        self.order: list[tuple[float, int]] = []
-        """``(-last seen, insertion number)`` of every member, sorted (unique)."""
-        self.sorted: list[K] = []
-        """The addresses in ``order``'s order: what a read returns."""
-        self.moved: set[K] = set()
-        """Entries written or dropped since the last read: their places in ``order`` are stale."""
-
-    def note(self, address: K, when: float, order: int) -> None:
-        if when >= self.floor:  # (SinceFloor.note, inlined: a write path's call)
-            self.members[address] = when
-            self.orders[address] = order
-        elif self.members.pop(address, None) is not None:
-            del self.orders[address]
-        if self.keys is not None:
-            self.moved.add(address)
-
-    def drop(self, address: K) -> None:
-        if self.members.pop(address, None) is not None:
-            del self.orders[address]
-        if self.keys is not None:
-            self.moved.add(address)
-
-    def prefix(self) -> list[K]:
-        """As :meth:`SinceFloor.prefix`; the list is the view's own, updated by the next read:
-        do not change it, and copy what must outlive that read."""
-        members, orders = self.members, self.orders
-        keys = self.keys
-        moved = self.moved
-        if keys is not None and len(moved) * 8 <= len(members):
-            order, addresses = self.order, self.sorted
-            for a in moved:
-                old = keys.pop(a, None)
-                if old is not None:
-                    i = bisect_left(order, old)
-                    del order[i]
-                    del addresses[i]
-                when = members.get(a)
-                if when is not None:
-                    key = (-when, orders[a])
-                    i = bisect_left(order, key)
-                    order.insert(i, key)
-                    addresses.insert(i, a)
-                    keys[a] = key
-            moved.clear()
-            return addresses
-        entries = sorted([(-when, orders[a], a) for a, when in members.items()])
-        self.order = [(t, s) for t, s, _ in entries]
-        self.sorted = [a for _, _, a in entries]
-        self.keys = dict(zip(self.sorted, self.order, strict=True))
-        moved.clear()
-        return self.sorted
-
-
 class PeerBook:
     """White, gray and anchor lists of one node."""
 
     __slots__ = ("white", "journal", "journal_clock", "gray", "anchors", "failed",
                  "white_limit", "gray_limit", "shared", "forgets", "sat_key", "sat", "indexed",
-                 "top", "head_top", "low", "low_i", "low_ceiling")
+                 "top", "low", "low_i", "low_ceiling")
 
     def __init__(self, white_limit: int = 1000, gray_limit: int = 5000,
                  shared: Gossip | None = None) -> None:
@@ -316,13 +259,11 @@ class PeerBook:
         self.sat_key: tuple[int, int, int] | None = None
         self.sat = False
         # The views of the white list, kept by its write paths once ``indexed`` (the first white
-        # pick on a long list): ``top``, the head a white pick reads (see index_white);
-        # ``head_top``, enough of the list's head for the advertised head (see head); and
-        # ``low``, the bottom of the list for the eviction (see evict_oldest).
+        # pick on a long list): ``top``, the head a white pick reads (see index_white), and
+        # ``low``, the bottom of the list for the eviction (see evict_oldest). (The advertised
+        # head is sorted from the list's arrays at each answer: see head_ids.)
         self.indexed = False
         self.top: SinceFloor[str] = SinceFloor(float("inf"))
-        self.head_top: KeptOrder[int] | None = None
-        """By address id."""
         self.low: list[tuple[float, int, int]] | None = None
         """(last seen, insertion number, address id) of every entry last seen at or before
         ``low_ceiling``, sorted, from ``low_i`` on; items of entries since removed or written
@@ -411,8 +352,6 @@ class PeerBook:
         if self.indexed:
             order = white.order[p]
             self.top.note(address, when, order)
-            if self.head_top is not None:
-                self.head_top.note(white.ids[p], when, order)
             if when <= self.low_ceiling:
                 self._low_note(when, order, white.ids[p])
 
@@ -439,19 +378,16 @@ class PeerBook:
         if self.indexed:
             order = white.order[p]
             self.top.note(address, when, order)
-            if self.head_top is not None:
-                self.head_top.note(white.ids[p], when, order)
             if when <= self.low_ceiling:
                 self._low_note(when, order, white.ids[p])
 
     def _index(self) -> None:
         """Keep the white list's views from now on (each starts empty: a pick index that holds
         nothing, as no entry is seen at or after an infinite floor, until index_white; no
-        head_top; no bucket)."""
+        bucket)."""
         if not self.indexed:
             self.indexed = True
             self.top = SinceFloor(float("inf"))
-            self.head_top = None
             self._drop_low()
 
     def index_white(self, floor: float, top: Iterable[tuple[str, float, int]] | None = None) -> None:
@@ -489,13 +425,10 @@ class PeerBook:
             self._remove_place(address, p)
 
     def _remove_place(self, address: str, p: int) -> None:
-        i = self.white.ids[p]
         self.white.remove(p)
         self.forgets += 1
         if self.indexed:
             self.top.drop(address)
-            if self.head_top is not None:
-                self.head_top.drop(i)
 
     def knows_all(self, own: str) -> bool:
         """Does this book hold every address any journal has held (white, gray or ``own``)?
@@ -528,39 +461,17 @@ class PeerBook:
         return [names[i] for i in self.head_ids(rng, depth)]
 
     def head_ids(self, rng: random.Random, depth: int = 250) -> list[int]:
-        """:meth:`head` as address ids (what a merge in the model reads)."""
+        """:meth:`head` as address ids (what a merge in the model reads).
+
+        The newest ``depth * 1.2`` are sorted from the list's arrays at each call (about 20 us
+        at 1,000 entries with the compiled draws). A kept order of the list's head, updated by
+        its writes, was about as fast per answer, but its dicts and tuples took 80 KB a node:
+        2.6 GB over the mainnet twin's 33,047 nodes (docs/performance.md, session 14)."""
         white = self.white
         n = white.live
         if n <= depth:
             return white.id_list()
-        k = depth + depth // 5
-        head_top = self.head_top
-        if head_top is not None and len(head_top) >= k:
-            # Every entry seen at or after head_top's floor, newest first (ties in the list's
-            # order): the whole list's sorted prefix.
-            entries = head_top.prefix()
-            if len(entries) > k + 2 * HEAD_MARGIN:  # raise the floor
-                self._index_head(entries, k)
-            return sample(rng, entries[:k], depth)
-        entries = white.newest_first_ids()
-        if n > k + 2 * HEAD_MARGIN:
-            self._index()
-            self._index_head(entries, k)
-        return sample(rng, entries[:k], depth)
-
-    def _index_head(self, entries: list[int], k: int) -> None:
-        """``head_top``: the entries of ``entries`` (address ids: the list sorted, or
-        head_top's prefix, newest first) seen at or after the last-seen time of the
-        ``k + HEAD_MARGIN``-th."""
-        last = entries[min(k + HEAD_MARGIN, len(entries)) - 1]
-        head_top = self.head_top
-        if head_top is not None:
-            floor = head_top.members[last]
-            self.head_top = KeptOrder(floor, head_top.at_or_after(floor))
-        else:
-            white = self.white
-            floor = white.seen[white.place_of_id(last)]
-            self.head_top = KeptOrder(floor, white.since_ids(floor))
+        return sample_ids(rng, white.newest_id_array(depth + depth // 5), depth)
 
     def head_draws(self, rng: random.Random, depth: int = 250) -> None:
         """Draw from ``rng`` exactly what :meth:`head` would, without building the list (for an

@@ -78,7 +78,11 @@ class StreamTwin:
     def picks(self, rng: random.Random, n: int, k: int) -> list[int]:
         """The positions ``rng.sample`` of ``k`` out of ``n`` items picks, in order (same
         conditions as :meth:`draws`)."""
-        return self._picks(id(rng) + self.offset, n, k).tolist()
+        return self.pick_array(rng, n, k).tolist()
+
+    def pick_array(self, rng: random.Random, n: int, k: int) -> Any:
+        """:meth:`picks` as the kernel's array (to index an array of ids with)."""
+        return self._picks(id(rng) + self.offset, n, k)
 
 
 def index_offset() -> int | None:

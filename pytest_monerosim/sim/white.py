@@ -40,6 +40,9 @@ _NUMPY_SORT = 40
 """From this many places up, :meth:`WhiteList._newest` sorts with numpy (about 2x faster at 250
 places; below, the call's own cost outweighs it)."""
 _Key = TypeVar("_Key", str, int)
+_FREED = float("-inf")
+"""The last-seen time of a free place: older than any entry, so sorts by time put the free
+places last."""
 
 
 class WhiteList:
@@ -151,23 +154,22 @@ class WhiteList:
 
     def newest_first_ids(self) -> list[int]:
         """:meth:`newest_first` as address ids."""
-        end = self.end
-        if end < _NUMPY_SORT:
+        if self.end < _NUMPY_SORT:
             return self._newest(self.ids)
-        # (_newest's sort, the ids picked and the free places dropped in numpy: a list of about
-        # 300 ids built in one call, not read back id by id)
-        ids = np.frombuffer(self.ids, dtype=DTYPES[self.ids.typecode], count=end)[self._sorted_places()]
+        return self.newest_id_array().tolist()
+
+    def newest_id_array(self, limit: int | None = None) -> np.ndarray:
+        """:meth:`newest_first_ids` as an array (numpy's sort at any length), only the first
+        ``limit`` if given: the advertised head's pool, picked from in numpy."""
+        end = self.end
+        ids = np.frombuffer(self.ids, dtype=DTYPES[self.ids.typecode], count=end)[self._sorted_places(limit)]
         if end != self.live:
             ids = ids[ids != 0]
-        return ids.tolist()
+        return ids[:limit]
 
     def since(self, floor: float) -> list[tuple[str, float, int]]:
         """``(address, last seen, insertion number)`` of every entry seen at or after ``floor``."""
         return self._since(floor, self.addrs)  # type: ignore[arg-type]
-
-    def since_ids(self, floor: float) -> list[tuple[int, float, int]]:
-        """:meth:`since` with address ids."""
-        return self._since(floor, self.ids)
 
     def _newest(self, keys: Sequence[_Key]) -> list[_Key]:
         """``keys`` (``addrs`` or ``ids``: falsy at a free place) of the entries by last-seen
@@ -183,11 +185,18 @@ class WhiteList:
             return [keys[p] for p in places]
         return [k for p in places if (k := keys[p])]
 
-    def _sorted_places(self) -> np.ndarray:
+    def _sorted_places(self, limit: int | None = None) -> np.ndarray:
         """The places below ``end`` by last-seen time, newest first, ties in place order (numpy's
-        stable sort; free places included)."""
-        return np.argsort(-np.frombuffer(self.seen, count=self.end), kind="stable")
-
+        stable sort; free places included, last: see :meth:`remove`); only the first ``limit``
+        if the list holds that many entries."""
+        keys = -np.frombuffer(self.seen, count=self.end)
+        if limit is not None and 2 * limit <= self.live:
+            # (the first ``limit`` are among the places at or above the limit-th newest time:
+            # sort only those, about 20% cheaper at 1,000 places and 300 wanted)
+            cut = np.partition(keys, limit - 1)[limit - 1]
+            places = np.flatnonzero(keys <= cut)
+            return places[np.argsort(keys[places], kind="stable")[:limit]]
+        return np.argsort(keys, kind="stable")
     def _since(self, floor: float, keys: Sequence[_Key]) -> list[tuple[_Key, float, int]]:
         """``(key, last seen, insertion number)`` of every entry seen at or after ``floor``
         (``keys`` as in :meth:`_newest`)."""
@@ -249,6 +258,7 @@ class WhiteList:
         ids = self.ids
         self.gray.pos[ids[place]] = 0
         ids[place] = 0
+        self.seen[place] = _FREED
         self.addrs[place] = None
         self.live -= 1
         free = self.end - self.live

@@ -114,7 +114,9 @@ def test_peers_use_the_twin_when_it_is_set(twin: StreamTwin, monkeypatch: pytest
     assert peers.sample(ours, population, 10) == theirs.sample(population, 10)
     sub = type("Sub", (random.Random,), {})
     assert peers.sample(sub(3), population, 250) == random.Random(3).sample(population, 250)
-    assert counting.calls == {"draws": 1, "picks": 1}
+    ids = np.arange(1, 301, dtype=np.uint32)  # (the advertised head's pool: an array of ids)
+    assert peers.sample_ids(ours, ids, 250) == theirs.sample(ids.tolist(), 250)
+    assert counting.calls == {"draws": 1, "picks": 2}
 
 
 class CountingTwin:
@@ -131,6 +133,10 @@ class CountingTwin:
     def picks(self, rng: random.Random, n: int, k: int) -> list[int]:
         self.calls["picks"] += 1
         return self.twin.picks(rng, n, k)
+
+    def pick_array(self, rng: random.Random, n: int, k: int) -> np.ndarray:
+        self.calls["picks"] += 1
+        return self.twin.pick_array(rng, n, k)
 
 
 # -- the loader ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 from pytest_monerosim.backends.sim import build_world
@@ -19,6 +20,7 @@ from pytest_monerosim.registry import default_registry
 from pytest_monerosim.result.summary import summarize, without_wall_clock
 from pytest_monerosim.sim import peer_choice, peers
 from pytest_monerosim.sim.peers import PeerBook
+from pytest_monerosim.sim.white import WhiteList
 
 
 def scenario(attack: dict[str, Any] | None) -> Scenario:
@@ -82,93 +84,70 @@ def _evict_by_scan(book: PeerBook) -> None:
     book.remove_white(min(white.items(), key=lambda item: item[1])[0])
 
 
+def _newest_by_sort(white: WhiteList, limit: int | None = None) -> np.ndarray:
+    """The advertised head's pool as it was: the list's ids sorted whole in Python, newest
+    first, ties in the list's order."""
+    seen = dict(zip(white.id_list(), white.values(), strict=True))
+    return np.array(sorted(seen, key=seen.__getitem__, reverse=True)[:limit], dtype=np.int64)
+
+
 @pytest.mark.parametrize("low_k", [2, 5, peers.LOW_K])
 @pytest.mark.parametrize("attack", [None, {"name": "eclipse", "params": {}}], ids=["plain", "eclipse"])
 def test_the_head_and_eviction_views_are_invisible(monkeypatch: pytest.MonkeyPatch,
                                                    attack: dict[str, Any] | None, low_k: int) -> None:
-    """The advertised head read from ``head_top`` and the eviction's oldest from the ``low``
-    bucket give what a whole sort and a scan give (short advertised lists, so heads are cut
-    from longer white lists; a white list smaller than the network, so every new address
-    evicts one; the pick index on as well; buckets of 2 and 5 entries, refilled often, and
-    the default, larger than these 24-entry lists)."""
+    """The advertised head's pool from numpy (the partial sort, once the list holds twice the
+    pool) and the eviction's oldest from the ``low`` bucket give what a whole sort and a scan
+    give (short advertised lists, so heads are cut from longer white lists; a white list
+    smaller than the network, so every new address evicts one and leaves free places; the
+    pick index on as well; buckets of 2 and 5 entries, refilled often, and the default,
+    larger than these 24-entry lists)."""
     data = scenario(attack).model_dump(mode="json")
     data["p2p"]["handshake_peers"] = 8
     sc = Scenario.model_validate(data)
     monkeypatch.setattr(peer_choice, "INDEX_MIN", 4)
-    monkeypatch.setattr(peers, "HEAD_MARGIN", 2)
     monkeypatch.setattr(peers, "LOW_K", low_k)
-    built = {"head": 0, "low": 0}
-    index_head, evict = PeerBook._index_head, PeerBook.evict_oldest
+    built = {"partial": 0, "low": 0}
+    newest, evict = WhiteList.newest_id_array, PeerBook.evict_oldest
 
-    def counting_index(self: PeerBook, entries: list[int], k: int) -> None:
-        built["head"] += 1
-        index_head(self, entries, k)
+    def counting_newest(self: WhiteList, limit: int | None = None) -> np.ndarray:
+        built["partial"] += limit is not None and 2 * limit <= self.live
+        return newest(self, limit)
 
     def counting_evict(self: PeerBook) -> None:
         built["low"] += self.low is None
         evict(self)
 
-    monkeypatch.setattr(PeerBook, "_index_head", counting_index)
+    monkeypatch.setattr(WhiteList, "newest_id_array", counting_newest)
     monkeypatch.setattr(PeerBook, "evict_oldest", counting_evict)
     fast, _ = state(sc)
-    assert built["head"] > 0 and built["low"] > 0, built
-    monkeypatch.setattr(peers, "HEAD_MARGIN", 10**9)
+    assert built["partial"] > 0 and built["low"] > 0, built
+    monkeypatch.setattr(WhiteList, "newest_id_array", _newest_by_sort)
     monkeypatch.setattr(PeerBook, "evict_oldest", _evict_by_scan)
     slow, _ = state(sc)
     assert fast == slow
 
 
-@pytest.mark.parametrize("attack", [None, {"name": "eclipse", "params": {}}], ids=["plain", "eclipse"])
-def test_every_read_of_a_kept_order_is_the_whole_sort(monkeypatch: pytest.MonkeyPatch,
-                                                      attack: dict[str, Any] | None) -> None:
-    """``KeptOrder.prefix`` (the advertised head's view) keeps its last order and moves only
-    what was written since: every read of a whole run (short lists, so heads are read often)
-    equals sorting the members whole, and the run equals one that always sorts."""
-    data = scenario(attack).model_dump(mode="json")
-    data["p2p"]["handshake_peers"] = 8
-    sc = Scenario.model_validate(data)
-    monkeypatch.setattr(peer_choice, "INDEX_MIN", 4)
-    monkeypatch.setattr(peers, "HEAD_MARGIN", 2)
-    kept = peers.KeptOrder.prefix
-    reads = {"all": 0, "kept": 0}
+@pytest.mark.parametrize("limit", [1, 5, 12, 30, None])
+def test_the_newest_ids_are_the_whole_sort_under_random_writes(limit: int | None) -> None:
+    """The advertised head's pool (``newest_id_array``) equals the whole sort after every write
+    of a list written at random times (tied often), with removals that leave free places:
+    cut short (the partial sort), at the list's length and past it."""
+    import random
 
-    def listed(self: peers.KeptOrder) -> dict[int, float]:
-        """The white list being read, address id → last seen, in the list's order."""
-        white = reading[-1].white
-        return dict(zip(white.id_list(), white.values(), strict=True))
-
-    def whole_sort(self: peers.KeptOrder) -> list[int]:
-        """The members sorted whole: by last-seen, newest first, ties in the list's order
-        (read from the list itself, not from the view)."""
-        seen = listed(self)
-        return sorted([i for i in seen if i in self.members], key=seen.__getitem__, reverse=True)
-    reading: list[PeerBook] = []  # the book whose head is being built
-    head = PeerBook.head_ids
-
-    def tracked_head(self: PeerBook, rng: Any, depth: int = 250) -> list[int]:
-        reading.append(self)
-        try:
-            return head(self, rng, depth)
-        finally:
-            reading.pop()
-
-    def checked(self: peers.KeptOrder) -> list[int]:
-        reads["kept"] += self.keys is not None
-        reads["all"] += 1
-        listed_seen = listed(self)
-        assert all(listed_seen[i] == seen for i, seen in self.members.items())  # the view's times: the list's
-        got = list(kept(self))
-        assert got == whole_sort(self)
-        return got
-
-    monkeypatch.setattr(PeerBook, "head_ids", tracked_head)
-    monkeypatch.setattr(peers.KeptOrder, "prefix", checked)
-    fast, _ = state(sc)
-    assert reads["kept"] > reads["all"] // 2, reads
-
-    monkeypatch.setattr(peers.KeptOrder, "prefix", whole_sort)
-    slow, _ = state(sc)
-    assert fast == slow
+    rng = random.Random(7)
+    book = PeerBook(white_limit=30)
+    addresses = [f"10.0.{i // 256}.{i % 256}:18080" for i in range(60)]
+    partial = 0
+    for _ in range(5_000):
+        a = rng.choice(addresses)
+        if rng.random() < 0.8:
+            book.add_white(a, float(rng.randrange(40)))
+        else:
+            book.remove_white(a)
+        white = book.white
+        partial += limit is not None and 2 * limit <= white.live
+        assert white.newest_id_array(limit).tolist() == _newest_by_sort(white, limit).tolist()
+    assert limit is None or limit > 15 or partial > 1000, partial
 
 
 @pytest.mark.parametrize("low_k", [1, 3, 64])
