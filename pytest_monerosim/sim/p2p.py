@@ -69,8 +69,8 @@ EXTENSION POINTS (attacks build on these):
   :meth:`P2PNetwork.whitelist`. Outgoing peers' last-seen times are refreshed
   lazily: call :meth:`P2PNetwork.refresh_seen` before reading the values. Write
   the white list through the book's methods (``add_white``, ``set_seen``, ``touch``,
-  ``remove_white``): a long list keeps views of its head and bottom
-  (:meth:`~.peers.PeerBook.index_white`) that only they update.
+  ``remove_white``): a full list keeps a view of its bottom for the eviction
+  (:meth:`~.peers.PeerBook.evict_oldest`) that only they update.
 """
 
 from __future__ import annotations
@@ -413,7 +413,6 @@ class P2PNetwork(ConnectionMaker):
         book = node.book
         white, gray = book.white, book.gray
         get, seen = white.id_of.get, white.seen
-        indexed = book.indexed
         last = node.last_tick
         for peer, link in node.out_links.items():  # (book.touch, inlined: nothing to do if unchanged)
             i = get(peer.address, 0)
@@ -421,8 +420,8 @@ class P2PNetwork(ConnectionMaker):
             if i < len(pos) and (p := pos[i] - gray.mark) >= 0:
                 when = link.since if link.since > last else last
                 if seen[p] != when:
-                    if indexed:  # (the views follow the list's writes: through the book)
-                        book.set_place(peer.address, p, when)
+                    if when <= book.low_ceiling:  # (the eviction's bucket takes it: the book)
+                        book.set_place(p, when)
                     else:
                         seen[p] = when
 

@@ -13,7 +13,6 @@ if TYPE_CHECKING:
     from .network import World
     from .node import Node
     from .p2p import P2PNetwork
-    from .peers import PeerBook
 
 WHITE_PICK_DEPTH = 20
 """A white pick considers the 20 most recently seen usable candidates."""
@@ -29,21 +28,16 @@ def link_subnets(node: Node) -> dict[str, int]:
 def pick_white(p2p: P2PNetwork, node: Node) -> str | None:
     """One white draw: the 20 most recently seen (one per host, none in a connected /16),
     the newest favoured (``get_random_index_with_fixed_probability``)."""
-    book = node.book
-    white = book.white
+    white = node.book.white
     if not white.live:
         return None
     p2p.refresh_seen(node)
     subnets = link_subnets(node)
-    filtered = None
-    if book.indexed:
-        filtered = _white_from_top(p2p, book, subnets)
+    filtered = _white_candidates(p2p, white.newest_first(FIRST_READ), subnets,
+                                 partial=FIRST_READ < white.live)
     if filtered is None:
-        entries = white.newest_first()  # (ties in the list's order)
-        filtered, read = _white_candidates(p2p, entries, subnets, partial=False)
+        filtered = _white_candidates(p2p, white.newest_first(), subnets, partial=False)
         assert filtered is not None
-        if white.live > INDEX_MIN:
-            book.index_white(white[entries[min(read + INDEX_MARGIN, len(entries)) - 1]])
     if not filtered:
         return None
     m = min(len(filtered) - 1, WHITE_PICK_DEPTH)
@@ -53,32 +47,16 @@ def pick_white(p2p: P2PNetwork, node: Node) -> str | None:
     return filtered[x * x * x // (m * m * 4096)]
 
 
-INDEX_MIN = 256
-"""A white list longer than this is read through its book's head-of-list index (``top``:
-:meth:`~.peers.PeerBook.index_white`) rather than sorted whole for every draw: a draw
-reads about 76 entries of the sorted list, and sorting a thousand for it costs more than
-keeping the index as the list is written."""
-INDEX_MARGIN = 16
-"""Entries kept in the index's ``top`` beyond the ones the last draw read."""
-
-
-def _white_from_top(p2p: P2PNetwork, book: PeerBook, subnets: dict[str, int]) -> list[str] | None:
-    """The filtered head read from the index's ``top`` only (None if it is too short)."""
-    if not book.indexed:
-        return None
-    top = book.top
-    entries = top.prefix()
-    filtered, read = _white_candidates(p2p, entries, subnets, partial=len(entries) < book.white.live)
-    if filtered is not None and len(entries) > read + 2 * INDEX_MARGIN:  # raise the floor
-        floor = top.members[entries[read + INDEX_MARGIN - 1]]
-        book.index_white(floor, top.at_or_after(floor))
-    return filtered
+FIRST_READ = 128
+"""Entries of the white list a draw sorts first (numpy's partial sort, from the list's arrays);
+it sorts the whole list only if these do not give its 20 candidates. A draw reads about 76
+entries in the 1,000-node benchmark."""
 
 
 def _white_candidates(p2p: P2PNetwork, entries: list[str], subnets: dict[str, int],
-                      partial: bool) -> tuple[list[str] | None, int]:
+                      partial: bool) -> list[str] | None:
     """monerod's filtered head of the white list: up to ``WHITE_PICK_DEPTH`` addresses, newest
-    first, one per host, leaving out the connections' /16s; and how many entries that read.
+    first, one per host, leaving out the connections' /16s.
 
     monerod 0.18 means to allow a connected /16 when nothing else is left (a second filtering
     step in ``make_new_connection_from_peerlist``, src/p2p/net_node.inl), but that step never
@@ -87,27 +65,23 @@ def _white_candidates(p2p: P2PNetwork, entries: list[str], subnets: dict[str, in
     v0.18.3.4). So there is one step here.
 
     ``entries`` is the white list's addresses sorted by last-seen, newest first (a stable
-    sort: ties in the list's order), or, with ``partial``, a prefix of that: every entry seen
-    at or after some time. A prefix gives the whole list's answer unless the scan runs off
-    its end (then None).
+    sort: ties in the list's order), or, with ``partial``, the first of those. A prefix gives
+    the whole list's answer unless the scan runs off its end (then None).
     """
     cache = p2p.world.addr_cache
     parts = p2p.world.addr_parts
     filtered: list[str] = []
     hosts: set[str] = set()
-    i = 0
-    for i, address in enumerate(entries):  # noqa: B007 (read after the loop)
+    for address in entries:
         if len(filtered) >= WHITE_PICK_DEPTH:
-            break
+            return filtered
         host, subnet = cache.get(address) or parts(address)
         if subnet not in subnets and host not in hosts:
             filtered.append(address)
         hosts.add(host)
-    else:
-        i = len(entries)
-        if partial and len(filtered) < WHITE_PICK_DEPTH:
-            return None, i  # ran off the prefix: the entries below could change the answer
-    return filtered, i
+    if partial and len(filtered) < WHITE_PICK_DEPTH:
+        return None  # ran off the prefix: the entries below could change the answer
+    return filtered
 
 
 def pick_gray(world: World, node: Node) -> str | None:

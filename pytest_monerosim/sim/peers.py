@@ -30,9 +30,9 @@ import heapq
 import random
 from array import array
 from bisect import insort
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable
 from itertools import count
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -41,7 +41,6 @@ from .gray_kernel import MERGES, MIN_FRESH, NO_TRIM
 from .stream_twin import MAX_BOUND, STREAMS
 from .white import WhiteList
 
-K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
 FAILED_ADDR_FORGET_S = 3600.0
 JOURNAL_CUT = 2
@@ -189,62 +188,12 @@ class Journal(list[int]):
         return self.base + len(self)
 
 
-class SinceFloor(Generic[K]):
-    """The white entries last seen at or after ``floor``: a sorted prefix of the white list,
-    kept as entries are written (:meth:`PeerBook.set_seen`), read without sorting the list.
-    Each read sorts the members (the list is written many times between two picks; a kept
-    order cost more: docs/performance.md, session 7). Keyed by address (the pick index)."""
-
-    __slots__ = ("floor", "members", "orders")
-
-    def __init__(self, floor: float, members: Iterable[tuple[K, float, int]] = ()) -> None:
-        self.floor = floor
-        self.members: dict[K, float] = {}
-        """Member → its last-seen time (the white list's own value, written with it: a read
-        then touches this small dict, not the list's arrays)."""
-        self.orders: dict[K, int] = {}
-        """Member → its insertion number in the list (ties of last-seen go in this order)."""
-        for a, when, order in members:
-            self.members[a] = when
-            self.orders[a] = order
-
-    def __len__(self) -> int:
-        return len(self.members)
-
-    def note(self, address: K, when: float, order: int) -> None:
-        """``address`` (insertion number ``order``) is now last seen at ``when``."""
-        if when >= self.floor:
-            self.members[address] = when
-            self.orders[address] = order
-        elif self.members.pop(address, None) is not None:
-            del self.orders[address]
-
-    def drop(self, address: K) -> None:
-        """``address`` left the white list."""
-        if self.members.pop(address, None) is not None:
-            del self.orders[address]
-
-    def at_or_after(self, floor: float) -> list[tuple[K, float, int]]:
-        """The members seen at or after ``floor`` (at or above this view's own floor), as a
-        new view takes them."""
-        orders = self.orders
-        return [(a, when, orders[a]) for a, when in self.members.items() if when >= floor]
-
-    def prefix(self) -> list[K]:
-        """The members newest first, ties in the list's order: the whole list's sorted prefix
-        down to ``floor``."""
-        members = self.members
-        entries = sorted(members, key=self.orders.__getitem__)
-        entries.sort(key=members.__getitem__, reverse=True)
-        return entries
-
-
 class PeerBook:
     """White, gray and anchor lists of one node."""
 
     __slots__ = ("white", "journal", "journal_clock", "gray", "anchors", "failed",
-                 "white_limit", "gray_limit", "shared", "forgets", "sat_key", "sat", "indexed",
-                 "top", "low", "low_i", "low_ceiling")
+                 "white_limit", "gray_limit", "shared", "forgets", "sat_key", "sat", "low",
+                 "low_i", "low_ceiling")
 
     def __init__(self, white_limit: int = 1000, gray_limit: int = 5000,
                  shared: Gossip | None = None) -> None:
@@ -258,12 +207,10 @@ class PeerBook:
         """Addresses dropped from the white or gray list (not gray → white moves)."""
         self.sat_key: tuple[int, int, int] | None = None
         self.sat = False
-        # The views of the white list, kept by its write paths once ``indexed`` (the first white
-        # pick on a long list): ``top``, the head a white pick reads (see index_white), and
-        # ``low``, the bottom of the list for the eviction (see evict_oldest). (The advertised
-        # head is sorted from the list's arrays at each answer: see head_ids.)
-        self.indexed = False
-        self.top: SinceFloor[str] = SinceFloor(float("inf"))
+        # The one view of the white list kept by its write paths: ``low``, the bottom of the
+        # list for the eviction (see evict_oldest). (The head a white pick reads and the
+        # advertised head are sorted from the list's arrays at each read: see
+        # WhiteList.newest_addresses and head_ids.)
         self.low: list[tuple[float, int, int]] | None = None
         """(last seen, insertion number, address id) of every entry last seen at or before
         ``low_ceiling``, sorted, from ``low_i`` on; items of entries since removed or written
@@ -285,7 +232,7 @@ class PeerBook:
             self.gray.take(address)
             self.insert_white(address, now)
         else:
-            self.set_place(address, p, now)
+            self.set_place(p, now)
         if white.live > self.white_limit:
             self.evict_oldest()
 
@@ -301,7 +248,6 @@ class PeerBook:
         an entry: 2.4 GB in the mainnet twin's full white lists.)
         """
         white = self.white
-        self._index()
         low, k = self.low, self.low_i
         while True:
             if low is None or k >= len(low):
@@ -312,7 +258,7 @@ class PeerBook:
             if p >= 0 and white.order[p] == o and white.seen[p] == w:
                 break
         self.low_i = k
-        self._remove_place(white.address(p), p)
+        self._remove_place(p)
 
     def _fill_low(self) -> list[tuple[float, int, int]]:
         """The eviction's bucket from the whole list: the entries last seen at or before the
@@ -343,60 +289,37 @@ class PeerBook:
             self.low_i = k = 0
         insort(low, (when, order, i), lo=k)
 
-    # The white list's write paths keep its views when it is indexed; write the list through
-    # them (the list's own writes are for these only).
+    # The white list's write paths keep the eviction's bucket; write the list through them (the
+    # list's own writes are for these only).
     def insert_white(self, address: str, when: float) -> None:
         """Put an address that is in neither list into the white list, last seen at ``when``."""
         white = self.white
         p = white.insert(address, when)
-        if self.indexed:
-            order = white.order[p]
-            self.top.note(address, when, order)
-            if when <= self.low_ceiling:
-                self._low_note(when, order, white.ids[p])
+        if when <= self.low_ceiling:
+            self._low_note(when, white.order[p], white.ids[p])
 
     def set_seen(self, address: str, when: float) -> None:
         """Set the last-seen time of an address in the white list."""
         p = self.white.place(address)
         if p < 0:
             raise KeyError(address)
-        self.set_place(address, p, when)
+        self.set_place(p, when)
 
     def touch(self, address: str, when: float) -> None:
         """:meth:`set_seen` if the address is in the white list."""
         p = self.white.place(address)
         if p >= 0:
-            self.set_place(address, p, when)
+            self.set_place(p, when)
 
-    def set_place(self, address: str, p: int, when: float) -> None:
+    def set_place(self, p: int, when: float) -> None:
         """:meth:`set_seen` of the entry at place ``p`` (the caller looked it up)."""
         white = self.white
         seen = white.seen
         if seen[p] == when:
             return  # (most writes: refresh_seen writes the same times until the next tick)
         seen[p] = when
-        if self.indexed:
-            order = white.order[p]
-            self.top.note(address, when, order)
-            if when <= self.low_ceiling:
-                self._low_note(when, order, white.ids[p])
-
-    def _index(self) -> None:
-        """Keep the white list's views from now on (each starts empty: a pick index that holds
-        nothing, as no entry is seen at or after an infinite floor, until index_white; no
-        bucket)."""
-        if not self.indexed:
-            self.indexed = True
-            self.top = SinceFloor(float("inf"))
-            self._drop_low()
-
-    def index_white(self, floor: float, top: Iterable[tuple[str, float, int]] | None = None) -> None:
-        """(Re)build the pick index ``top``: every entry last seen at or after ``floor``
-        (:func:`~.peer_choice.pick_white` reads only these until it needs more). ``top``, if
-        given, is those entries as ``(address, last seen, insertion number)``; else they are
-        read from the list."""
-        self._index()
-        self.top = SinceFloor(floor, self.white.since(floor) if top is None else top)
+        if when <= self.low_ceiling:
+            self._low_note(when, white.order[p], white.ids[p])
 
     def journal_append(self, address: str) -> None:
         """Record a white-list addition (what peers merge at their next timed sync)."""
@@ -422,13 +345,11 @@ class PeerBook:
     def remove_white(self, address: str) -> None:
         p = self.white.place(address)
         if p >= 0:
-            self._remove_place(address, p)
+            self._remove_place(p)
 
-    def _remove_place(self, address: str, p: int) -> None:
+    def _remove_place(self, p: int) -> None:
         self.white.remove(p)
         self.forgets += 1
-        if self.indexed:
-            self.top.drop(address)
 
     def knows_all(self, own: str) -> bool:
         """Does this book hold every address any journal has held (white, gray or ``own``)?

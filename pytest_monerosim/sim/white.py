@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Iterator, Sequence
-from typing import TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -37,9 +37,8 @@ from .gray import DTYPES, TOPS, GrayList
 
 _FREE_SLACK = 32
 _NUMPY_SORT = 40
-"""From this many places up, :meth:`WhiteList._newest` sorts with numpy (about 2x faster at 250
+"""From this many places up, :meth:`WhiteList.newest_first` sorts with numpy (about 2x faster at 250
 places; below, the call's own cost outweighs it)."""
-_Key = TypeVar("_Key", str, int)
 _FREED = float("-inf")
 """The last-seen time of a free place: older than any entry, so sorts by time put the free
 places last."""
@@ -143,66 +142,37 @@ class WhiteList:
     def __repr__(self) -> str:
         return f"WhiteList({self.live} addresses)"
 
-    def address(self, place: int) -> str:
-        a = self.addrs[place]
-        assert a is not None
-        return a
-
-    def newest_first(self) -> list[str]:
-        """The addresses by last-seen time, newest first, ties in insertion order."""
-        return self._newest(self.addrs)  # type: ignore[arg-type]
-
-    def newest_first_ids(self) -> list[int]:
-        """:meth:`newest_first` as address ids."""
-        if self.end < _NUMPY_SORT:
-            return self._newest(self.ids)
-        return self.newest_id_array().tolist()
+    def newest_first(self, limit: int | None = None) -> list[str]:
+        """The addresses by last-seen time, newest first, ties in insertion order; only the
+        first ``limit`` if given (a white pick's first read)."""
+        addrs = self.addrs
+        return [addrs[p] for p in self._newest_places(limit)]
 
     def newest_id_array(self, limit: int | None = None) -> np.ndarray:
-        """:meth:`newest_first_ids` as an array (numpy's sort at any length), only the first
-        ``limit`` if given: the advertised head's pool, picked from in numpy."""
+        """:meth:`newest_first` as an array of address ids: the advertised head's pool, picked
+        from in numpy."""
+        ids = np.frombuffer(self.ids, dtype=DTYPES[self.ids.typecode], count=self.end)
+        return ids[self._newest_places(limit, as_array=True)]
+
+    def _newest_places(self, limit: int | None, as_array: bool = False) -> Any:
+        """The places of the first ``limit`` entries (all without one) by last-seen time,
+        newest first, ties in place order (a list, or with ``as_array`` an array). The free
+        places' time sorts last (see :meth:`remove`), so the first ``live`` places of the sort
+        are the entries."""
         end = self.end
-        ids = np.frombuffer(self.ids, dtype=DTYPES[self.ids.typecode], count=end)[self._sorted_places(limit)]
-        if end != self.live:
-            ids = ids[ids != 0]
-        return ids[:limit]
-
-    def since(self, floor: float) -> list[tuple[str, float, int]]:
-        """``(address, last seen, insertion number)`` of every entry seen at or after ``floor``."""
-        return self._since(floor, self.addrs)  # type: ignore[arg-type]
-
-    def _newest(self, keys: Sequence[_Key]) -> list[_Key]:
-        """``keys`` (``addrs`` or ``ids``: falsy at a free place) of the entries by last-seen
-        time, newest first, ties in place order."""
-        # (a stable sort, as sorted(..., reverse=True) is: ties in place order; the free places
-        # are sorted too, then skipped)
-        end = self.end
-        if end < _NUMPY_SORT:
-            places = sorted(range(end), key=self.seen.__getitem__, reverse=True)
-        else:
-            places = self._sorted_places().tolist()
-        if end == self.live:
-            return [keys[p] for p in places]
-        return [k for p in places if (k := keys[p])]
-
-    def _sorted_places(self, limit: int | None = None) -> np.ndarray:
-        """The places below ``end`` by last-seen time, newest first, ties in place order (numpy's
-        stable sort; free places included, last: see :meth:`remove`); only the first ``limit``
-        if the list holds that many entries."""
-        keys = -np.frombuffer(self.seen, count=self.end)
-        if limit is not None and 2 * limit <= self.live:
-            # (the first ``limit`` are among the places at or above the limit-th newest time:
-            # sort only those, about 20% cheaper at 1,000 places and 300 wanted)
-            cut = np.partition(keys, limit - 1)[limit - 1]
+        n = self.live if limit is None else min(limit, self.live)
+        if end < _NUMPY_SORT and not as_array:
+            return sorted(range(end), key=self.seen.__getitem__, reverse=True)[:n]
+        keys = -np.frombuffer(self.seen, count=end)
+        if 0 < 2 * n <= self.live:
+            # (the first n are among the places at or above the n-th newest time: sort only
+            # those, about 20% cheaper at 1,000 places and 300 wanted)
+            cut = np.partition(keys, n - 1)[n - 1]
             places = np.flatnonzero(keys <= cut)
-            return places[np.argsort(keys[places], kind="stable")[:limit]]
-        return np.argsort(keys, kind="stable")
-    def _since(self, floor: float, keys: Sequence[_Key]) -> list[tuple[_Key, float, int]]:
-        """``(key, last seen, insertion number)`` of every entry seen at or after ``floor``
-        (``keys`` as in :meth:`_newest`)."""
-        order = self.order
-        return [(k, t, order[p]) for p, t in enumerate(self.seen[:self.end])
-                if t >= floor and (k := keys[p])]
+            places = places[np.argsort(keys[places], kind="stable")[:n]]
+        else:
+            places = np.argsort(keys, kind="stable")[:n]
+        return places if as_array else places.tolist()
 
     def at_or_before(self, ceiling: float) -> list[tuple[float, int, int]]:
         """``(last seen, insertion number, address id)`` of every entry seen at or before

@@ -30,8 +30,9 @@ def check(white: WhiteList, gray: GrayList, want: dict[str, float], gray_want: s
     if want:
         newest = sorted(want, key=want.__getitem__, reverse=True)  # (stable: the dict's order)
         assert white.newest_first() == newest
-        floor = want[newest[len(newest) // 2]]
-        assert [(a, t) for a, t, _ in white.since(floor)] == [(a, t) for a, t in want.items() if t >= floor]
+        for limit in (1, 20, len(newest) // 2, len(newest) + 3):  # (partial sorts and past the end)
+            assert white.newest_first(limit) == newest[:limit]
+            assert [white.table.names[i] for i in white.newest_id_array(limit).tolist()] == newest[:limit]
     # insertion numbers rise along the list
     orders = [white.order[p] for p in range(white.end) if white.ids[p]]
     assert orders == sorted(orders) and len(set(orders)) == len(orders)
