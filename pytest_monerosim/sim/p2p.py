@@ -424,6 +424,7 @@ class P2PNetwork(ConnectionMaker):
                         book.set_place(p, when)
                     else:
                         seen[p] = when
+                        white.version += 1
 
     def whitelist(self, node: Node, address: str, now: float) -> None:
         """Put ``address`` in ``node``'s white list (refreshing first if that evicts)."""

@@ -192,8 +192,8 @@ class PeerBook:
     """White, gray and anchor lists of one node."""
 
     __slots__ = ("white", "journal", "journal_clock", "gray", "anchors", "failed",
-                 "white_limit", "gray_limit", "shared", "forgets", "sat_key", "sat", "low",
-                 "low_i", "low_ceiling")
+                 "white_limit", "gray_limit", "shared", "forgets", "sat_key", "sat", "head_pool", "head_at",
+                 "low", "low_i", "low_ceiling")
 
     def __init__(self, white_limit: int = 1000, gray_limit: int = 5000,
                  shared: Gossip | None = None) -> None:
@@ -211,6 +211,10 @@ class PeerBook:
         # list for the eviction (see evict_oldest). (The head a white pick reads and the
         # advertised head are sorted from the list's arrays at each read: see
         # WhiteList.newest_addresses and head_ids.)
+        self.head_pool: np.ndarray | None = None
+        """The advertised head's pool (see head_ids) as sorted at ``head_at``: the list's
+        ``version`` and the pool's size."""
+        self.head_at: tuple[int, int] = (-1, 0)
         self.low: list[tuple[float, int, int]] | None = None
         """(last seen, insertion number, address id) of every entry last seen at or before
         ``low_ceiling``, sorted, from ``low_i`` on; items of entries since removed or written
@@ -318,6 +322,7 @@ class PeerBook:
         if seen[p] == when:
             return  # (most writes: refresh_seen writes the same times until the next tick)
         seen[p] = when
+        white.version += 1
         if when <= self.low_ceiling:
             self._low_note(when, white.order[p], white.ids[p])
 
@@ -384,15 +389,22 @@ class PeerBook:
     def head_ids(self, rng: random.Random, depth: int = 250) -> list[int]:
         """:meth:`head` as address ids (what a merge in the model reads).
 
-        The newest ``depth * 1.2`` are sorted from the list's arrays at each call (about 20 us
-        at 1,000 entries with the compiled draws). A kept order of the list's head, updated by
-        its writes, was about as fast per answer, but its dicts and tuples took 80 KB a node:
-        2.6 GB over the mainnet twin's 33,047 nodes (docs/performance.md, session 14)."""
+        The newest ``depth * 1.2`` are sorted from the list's arrays (about 15 us at 1,000
+        entries), and the sort is kept until the list changes: a node answers several peers
+        between two of its timed syncs. A kept order of the list's head, updated by its writes,
+        was about as fast per answer, but its dicts and tuples took 80 KB a node: 2.6 GB over
+        the mainnet twin's 33,047 nodes (docs/performance.md, session 14)."""
         white = self.white
         n = white.live
         if n <= depth:
             return white.id_list()
-        return sample_ids(rng, white.newest_id_array(depth + depth // 5), depth)
+        k = depth + depth // 5
+        at = (white.version, k)
+        pool = self.head_pool
+        if pool is None or self.head_at != at:
+            self.head_pool = pool = white.newest_id_array(k)
+            self.head_at = at
+        return sample_ids(rng, pool, depth)
 
     def head_draws(self, rng: random.Random, depth: int = 250) -> None:
         """Draw from ``rng`` exactly what :meth:`head` would, without building the list (for an

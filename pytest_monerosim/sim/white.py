@@ -50,7 +50,7 @@ class WhiteList:
     (through ``insert``, ``seen`` and ``remove``), which keeps its views of the list."""
 
     __slots__ = ("gray", "table", "id_of", "id_top", "ids", "seen", "order", "addrs", "live",
-                 "end", "next_order")
+                 "end", "next_order", "version")
 
     def __init__(self, gray: GrayList) -> None:
         self.gray = gray
@@ -67,6 +67,9 @@ class WhiteList:
         """Places in use are below ``end`` (free ones among them have id 0); the arrays keep
         their length when compacted, zeroed past ``end``."""
         self.next_order = 0
+        self.version = 0
+        """Counts the list's changes: inserts, removals and last-seen writes (the last by
+        :class:`~.peers.PeerBook`, which caches a sort of the list while this is unchanged)."""
 
     # -- reads -------------------------------------------------------------------
     def place(self, address: object) -> int:
@@ -221,6 +224,7 @@ class WhiteList:
                 self.order.append(n)
         self.end = p + 1
         self.live += 1
+        self.version += 1
         return p
 
     def remove(self, place: int) -> None:
@@ -231,6 +235,7 @@ class WhiteList:
         self.seen[place] = _FREED
         self.addrs[place] = None
         self.live -= 1
+        self.version += 1
         free = self.end - self.live
         if free > _FREE_SLACK and 4 * free > self.end:
             self._compact()

@@ -99,7 +99,7 @@ def _newest_by_sort(white: WhiteList, limit: int | None = None) -> np.ndarray:
 def test_the_head_and_eviction_views_are_invisible(monkeypatch: pytest.MonkeyPatch,
                                                    attack: dict[str, Any] | None, low_k: int) -> None:
     """The advertised head's pool from numpy (the partial sort, once the list holds twice the
-    pool) and the eviction's oldest from the ``low`` bucket give what a whole sort and a scan
+    pool; kept while the list is unchanged, and then still the whole sort) and the eviction's oldest from the ``low`` bucket give what a whole sort and a scan
     give (short advertised lists, so heads are cut from longer white lists; a white list
     smaller than the network, so every new address evicts one and leaves free places; the
     pick index on as well; buckets of 2 and 5 entries, refilled often, and the default,
@@ -120,10 +120,26 @@ def test_the_head_and_eviction_views_are_invisible(monkeypatch: pytest.MonkeyPat
         built["low"] += self.low is None
         evict(self)
 
+    head = PeerBook.head_ids
+    kept = [0]
+
+    def checked_head(self: PeerBook, rng: Any, depth: int = 250) -> list[int]:
+        """The pool a head draws from, sorted again or kept since the last, is the whole sort."""
+        before = self.head_at
+        got = head(self, rng, depth)
+        if self.white.live > depth:
+            kept[0] += self.head_at == before
+            assert self.head_pool is not None
+            want = _newest_by_sort(self.white, depth + depth // 5)
+            assert self.head_pool.tolist() == want.tolist()
+        return got
+
     monkeypatch.setattr(WhiteList, "newest_id_array", counting_newest)
     monkeypatch.setattr(PeerBook, "evict_oldest", counting_evict)
+    monkeypatch.setattr(PeerBook, "head_ids", checked_head)
     fast = state(sc)
-    assert built["partial"] > 0 and built["low"] > 0, built
+    assert built["partial"] > 0 and built["low"] > 0 and kept[0] > 0, (built, kept)
+    monkeypatch.setattr(PeerBook, "head_ids", head)
     monkeypatch.setattr(WhiteList, "newest_id_array", _newest_by_sort)
     monkeypatch.setattr(PeerBook, "evict_oldest", _evict_by_scan)
     slow = state(sc)
