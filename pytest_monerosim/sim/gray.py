@@ -252,10 +252,13 @@ class GrayList:
                 continue
             self.push_id(i)
 
-    def unknown_ids(self, ids: list[int], kernel: Kernel) -> np.ndarray:
+    def unknown_ids(self, ids: list[int] | np.ndarray, kernel: Kernel) -> np.ndarray:
         """``[i for i in ids if i >= len(pos) or not pos[i]]`` (the ids in neither list) through
-        the compiled ``kernel`` (:func:`.gray_nb.unknown`), as an array."""
-        return kernel(np.fromiter(ids, np.int64, len(ids)), _view(self.pos))
+        the compiled ``kernel`` (:func:`.gray_nb.unknown`), as an array (``ids`` as a list or
+        an ``int64`` array)."""
+        if not isinstance(ids, np.ndarray):
+            ids = np.fromiter(ids, np.int64, len(ids))
+        return kernel(ids, _view(self.pos))
 
     def push_trim(self, fresh: list[int] | np.ndarray, limit: int, kernel: Kernel) -> int | None:
         """:meth:`push_unlisted` of ``fresh``, then :meth:`evict` of what exceeds ``limit`` (if

@@ -85,6 +85,8 @@ from .node import Link
 from .peers import Gossip
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .network import World
     from .node import Node
 
@@ -296,9 +298,9 @@ class P2PNetwork(ConnectionMaker):
         if peer.advertise is not None:
             return list(peer.advertise(requester))
         names = peer.book.gray.names
-        return [names[i] for i in self.advertised_ids(peer)]
+        return [names[i] for i in self.advertised_ids(peer).tolist()]
 
-    def advertised_ids(self, peer: Node) -> list[int]:
+    def advertised_ids(self, peer: Node) -> np.ndarray:
         """The peer list ``peer`` hands out, as address ids, when it is not overridden (what a
         merge in the model reads: :func:`~.timed_sync.merge_answer`)."""
         if peer.book.white.live > self.handshake_peers:

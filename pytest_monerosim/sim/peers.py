@@ -100,14 +100,14 @@ def sample(rng: random.Random, population: list[T], k: int) -> list[T]:
     return result
 
 
-def sample_ids(rng: random.Random, ids: np.ndarray, k: int) -> list[int]:
-    """:func:`sample` of an array of address ids (the same draws and the same picks), picked in
-    numpy through the compiled twin: no list of the whole pool is built."""
+def sample_ids(rng: random.Random, ids: np.ndarray, k: int) -> np.ndarray:
+    """:func:`sample` of an array of address ids (the same draws and the same picks), as an
+    array, picked in numpy through the compiled twin: no list is built."""
     n = len(ids)
     twin = STREAMS.twin
     if twin is not None and type(rng) is random.Random and 0 < k <= n <= 3 * k and n < MAX_BOUND:
-        return ids[twin.pick_array(rng, n, k)].tolist()
-    return sample(rng, ids.tolist(), k)
+        return ids[twin.pick_array(rng, n, k)]
+    return np.array(sample(rng, ids.tolist(), k), dtype=np.int64)
 
 
 def sample_draws(rng: random.Random, n: int, k: int) -> None:
@@ -210,7 +210,7 @@ class PeerBook:
         # The one view of the white list kept by its write paths: ``low``, the bottom of the
         # list for the eviction (see evict_oldest). (The head a white pick reads and the
         # advertised head are sorted from the list's arrays at each read: see
-        # WhiteList.newest_addresses and head_ids.)
+        # WhiteList.newest_first and head_ids.)
         self.head_pool: np.ndarray | None = None
         """The advertised head's pool (see head_ids) as sorted at ``head_at``: the list's
         ``version`` and the pool's size."""
@@ -384,10 +384,11 @@ class PeerBook:
         (so two requests cannot tell exactly when an address was last seen).
         """
         names = self.gray.names
-        return [names[i] for i in self.head_ids(rng, depth)]
+        return [names[i] for i in self.head_ids(rng, depth).tolist()]
 
-    def head_ids(self, rng: random.Random, depth: int = 250) -> list[int]:
-        """:meth:`head` as address ids (what a merge in the model reads).
+    def head_ids(self, rng: random.Random, depth: int = 250) -> np.ndarray:
+        """:meth:`head` as an array of address ids (what a merge in the model reads, into the
+        gray list's compiled kernels without a list between).
 
         The newest ``depth * 1.2`` are sorted from the list's arrays (about 15 us at 1,000
         entries), and the sort is kept until the list changes: a node answers several peers
@@ -397,7 +398,7 @@ class PeerBook:
         white = self.white
         n = white.live
         if n <= depth:
-            return white.id_list()
+            return white.id_array()
         k = depth + depth // 5
         at = (white.version, k)
         pool = self.head_pool
@@ -440,7 +441,7 @@ class PeerBook:
         if len(self.gray) > self.gray_limit:
             self.trim_gray()
 
-    def merge_ids(self, ids: list[int], now: float) -> None:
+    def merge_ids(self, ids: list[int] | np.ndarray, now: float) -> None:
         """:meth:`merge` of a list of address ids (a head of another book's white list)."""
         self._merge_ids(ids, now, self.gray_limit)
 
@@ -448,7 +449,7 @@ class PeerBook:
         """:meth:`gray_unknown` of a list of address ids (no trim)."""
         self._merge_ids(ids, now, None)
 
-    def _merge_ids(self, ids: list[int], now: float, limit: int | None) -> None:
+    def _merge_ids(self, ids: list[int] | np.ndarray, now: float, limit: int | None) -> None:
         """The unknown ids of ``ids`` to the gray list, then a trim to ``limit`` (None: none).
         The pushes and the trim run compiled once the process has made enough large merges
         (:mod:`.gray_kernel`: same results)."""
@@ -464,6 +465,8 @@ class PeerBook:
                     return
             fresh = unknown.tolist()
         else:
+            if isinstance(ids, np.ndarray):
+                ids = ids.tolist()
             pos = gray.pos  # (both lists' index: see .gray)
             n = len(pos)
             # Most answers hold nothing new: the unknown ones first, in one comprehension (a

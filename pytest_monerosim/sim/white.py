@@ -111,6 +111,14 @@ class WhiteList:
     def keys(self) -> Iterator[str]:
         return iter(self)
 
+    def id_array(self) -> np.ndarray:
+        """The address ids in the list's order, as an array (``int64``, as the gray list's
+        kernels take them)."""
+        ids = np.frombuffer(self.ids, dtype=DTYPES[self.ids.typecode], count=self.end)
+        if self.end != self.live:
+            ids = ids[ids != 0]
+        return ids.astype(np.int64)
+
     def id_list(self) -> list[int]:
         """The address ids in the list's order."""
         end = self.end
@@ -152,10 +160,10 @@ class WhiteList:
         return [addrs[p] for p in self._newest_places(limit)]
 
     def newest_id_array(self, limit: int | None = None) -> np.ndarray:
-        """:meth:`newest_first` as an array of address ids: the advertised head's pool, picked
-        from in numpy."""
+        """:meth:`newest_first` as an array of address ids (``int64``, as :meth:`id_array`):
+        the advertised head's pool, picked from in numpy."""
         ids = np.frombuffer(self.ids, dtype=DTYPES[self.ids.typecode], count=self.end)
-        return ids[self._newest_places(limit, as_array=True)]
+        return ids[self._newest_places(limit, as_array=True)].astype(np.int64)
 
     def _newest_places(self, limit: int | None, as_array: bool = False) -> Any:
         """The places of the first ``limit`` entries (all without one) by last-seen time,
