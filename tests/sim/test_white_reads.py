@@ -99,11 +99,12 @@ def _newest_by_sort(white: WhiteList, limit: int | None = None) -> np.ndarray:
 def test_the_head_and_eviction_views_are_invisible(monkeypatch: pytest.MonkeyPatch,
                                                    attack: dict[str, Any] | None, low_k: int) -> None:
     """The advertised head's pool from numpy (the partial sort, once the list holds twice the
-    pool; kept while the list is unchanged, and then still the whole sort) and the eviction's oldest from the ``low`` bucket give what a whole sort and a scan
-    give (short advertised lists, so heads are cut from longer white lists; a white list
-    smaller than the network, so every new address evicts one and leaves free places; the
-    pick index on as well; buckets of 2 and 5 entries, refilled often, and the default,
-    larger than these 24-entry lists)."""
+    pool; kept while the list is unchanged, and then still the whole sort) and the eviction's
+    oldest from the ``low`` bucket give what a whole sort and a scan give (short advertised
+    lists, so heads are cut from longer white lists; a white list smaller than the network, so
+    every new address evicts one and leaves free places; the first read of a white pick cut
+    short as well; buckets of 2 and 5 entries, refilled often, and the default, larger than
+    these 24-entry lists)."""
     data = scenario(attack).model_dump(mode="json")
     data["p2p"]["handshake_peers"] = 8
     sc = Scenario.model_validate(data)
