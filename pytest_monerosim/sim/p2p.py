@@ -70,7 +70,8 @@ EXTENSION POINTS (attacks build on these):
   lazily: call :meth:`P2PNetwork.refresh_seen` before reading the values. Write
   the white list through the book's methods (``add_white``, ``set_seen``, ``touch``,
   ``remove_white``): a full list keeps a view of its bottom for the eviction
-  (:meth:`~.peers.PeerBook.evict_oldest`) that only they update.
+  (:meth:`~.peers.PeerBook.evict_oldest`), and the advertised head's sort is kept while
+  the list's ``version`` is unchanged, which only they update.
 """
 
 from __future__ import annotations

@@ -208,9 +208,9 @@ class PeerBook:
         self.sat_key: tuple[int, int, int] | None = None
         self.sat = False
         # The one view of the white list kept by its write paths: ``low``, the bottom of the
-        # list for the eviction (see evict_oldest). (The head a white pick reads and the
-        # advertised head are sorted from the list's arrays at each read: see
-        # WhiteList.newest_first and head_ids.)
+        # list for the eviction (see evict_oldest). The head a white pick reads is sorted from
+        # the list's arrays at each pick (WhiteList.newest_first); the advertised head's pool
+        # is sorted likewise and kept until the list changes (head_ids).
         self.head_pool: np.ndarray | None = None
         """The advertised head's pool (see head_ids) as sorted at ``head_at``: the list's
         ``version`` and the pool's size."""
