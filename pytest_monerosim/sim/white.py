@@ -155,9 +155,13 @@ class WhiteList:
 
     def newest_first(self, limit: int | None = None) -> list[str]:
         """The addresses by last-seen time, newest first, ties in insertion order; only the
-        first ``limit`` if given (a white pick's first read)."""
-        addrs = self.addrs
-        return [addrs[p] for p in self._newest_places(limit)]
+        first ``limit`` if given."""
+        return list(self.newest_iter(limit))
+
+    def newest_iter(self, limit: int | None = None) -> Iterator[str]:
+        """:meth:`newest_first`, each address read from its place as the iteration reaches
+        it (a white pick sorts 128 places and reads about 40 to 130 of them)."""
+        return map(self.addrs.__getitem__, self._newest_places(limit))  # type: ignore[arg-type]
 
     def newest_id_array(self, limit: int | None = None) -> np.ndarray:
         """:meth:`newest_first` as an array of address ids (``int64``, as :meth:`id_array`):
