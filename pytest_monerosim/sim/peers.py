@@ -191,7 +191,7 @@ class Journal(list[int]):
 class PeerBook:
     """White, gray and anchor lists of one node."""
 
-    __slots__ = ("white", "journal", "journal_clock", "gray", "anchors", "failed",
+    __slots__ = ("white", "journal", "journal_clock", "gray", "anchors", "failed", "failed_last",
                  "white_limit", "gray_limit", "shared", "forgets", "sat_key", "sat", "head_pool", "head_at",
                  "low", "low_i", "low_ceiling")
 
@@ -223,6 +223,9 @@ class PeerBook:
         self.low_ceiling = float("-inf")
         self.anchors: dict[str, float] = {}
         self.failed: dict[str, float] = {}
+        self.failed_last = float("-inf")
+        """The newest time in ``failed``: none is recent an hour after it (merges then skip the
+        filter; the entries stay, as monerod's cache keeps them)."""
         self.white_limit = white_limit
         self.gray_limit = gray_limit
 
@@ -458,7 +461,8 @@ class PeerBook:
         if kernels is not None and len(ids) >= MIN_FRESH:
             unknown = gray.unknown_ids(ids, kernels.unknown)
             if len(unknown) >= MIN_FRESH:
-                chosen = self._without_failed(unknown.tolist(), now) if self.failed else unknown
+                chosen = (self._without_failed(unknown.tolist(), now)
+                          if now - self.failed_last < FAILED_ADDR_FORGET_S else unknown)
                 evicted = gray.push_trim(chosen, NO_TRIM if limit is None else limit, kernels.push_trim)
                 if evicted is not None:
                     self.forgets += evicted
@@ -494,7 +498,8 @@ class PeerBook:
         """Push the ids of ``fresh`` (in neither list when the answer was read) to the gray list
         but for recently failed hosts and ids the answer lists twice."""
         if fresh:
-            self.gray.push_unlisted(self._without_failed(fresh, now) if self.failed else fresh)
+            self.gray.push_unlisted(self._without_failed(fresh, now)
+                                    if now - self.failed_last < FAILED_ADDR_FORGET_S else fresh)
 
     def _without_failed(self, ids: list[int], now: float) -> list[int]:
         """``ids`` but those of recently failed hosts (:func:`host_failed`), in order."""
@@ -515,6 +520,8 @@ class PeerBook:
     def record_failed(self, address: str, now: float) -> None:
         """``record_addr_failed``: a connection to ``address`` failed; its host is skipped."""
         self.failed[host_of(address)] = now
+        if now > self.failed_last:
+            self.failed_last = now
 
     def recently_failed(self, address: str, now: float) -> bool:
         """``is_addr_recently_failed``: did a connection to this address's host fail within the

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from pytest_monerosim.backends.sim import build_world
 from pytest_monerosim.registry import Registry
 from pytest_monerosim.sim.peers import PeerBook, host_of, own_address_known
@@ -56,6 +58,25 @@ def test_a_failure_skips_every_port_of_the_host() -> None:
     assert list(book.gray) == ["9.9.9.8:18080"]
     book.merge(["9.9.9.9:28080"], OWN, 100.0 + 3600.0)
     assert "9.9.9.9:28080" in book.gray
+
+
+@pytest.mark.parametrize("ids", [False, True], ids=["addresses", "ids"])
+def test_each_failure_expires_on_its_own_hour(ids: bool) -> None:
+    """With an older failure expired and a newer one not, a merge skips only the newer host
+    (merges skip the filter once the newest failure is an hour old: the older ones are then
+    too), through both merge paths."""
+    book = PeerBook()
+    book.record_failed("9.9.9.9:18080", 100.0)
+    book.record_failed("9.9.9.7:18080", 3000.0)
+    answer = ["9.9.9.9:28080", "9.9.9.7:28080", "9.9.9.8:18080"]
+    if ids:
+        book.merge_ids([book.gray.table.register(a) for a in answer], 3700.0)
+    else:
+        book.merge(answer, OWN, 3700.0)
+    assert list(book.gray) == ["9.9.9.9:28080", "9.9.9.8:18080"]
+    later = ["9.9.9.7:38080"]
+    book.merge(later, OWN, 6600.0)
+    assert "9.9.9.7:38080" in book.gray
 
 
 def network(seed: int = 3, duration: float = 600.0, **p2p: Any) -> Any:
