@@ -258,7 +258,7 @@ class GrayList:
         an ``int64`` array)."""
         if not isinstance(ids, np.ndarray):
             ids = np.fromiter(ids, np.int64, len(ids))
-        return kernel(ids, _view(self.pos))
+        return kernel(ids, array_view(self.pos))
 
     def push_trim(self, fresh: list[int] | np.ndarray, limit: int, kernel: Kernel) -> int | None:
         """:meth:`push_unlisted` of ``fresh``, then :meth:`evict` of what exceeds ``limit`` (if
@@ -295,7 +295,7 @@ class GrayList:
         else:
             stale_ids = stale_counts = _NO_STALE
         count, self.end, self.head, evicted, skipped = kernel(
-            ids, _view(self.pos), _view(order), _view(fifo), count, self.end, self.head, limit,
+            ids, array_view(self.pos), array_view(order), array_view(fifo), count, self.end, self.head, limit,
             stale_ids, stale_counts, FIFO_CUT)
         # (the views are gone with the call: an array exporting its buffer cannot be resized)
         del order[count:]
@@ -331,7 +331,7 @@ class GrayList:
         return sum(a.buffer_info()[1] * a.itemsize for a in (self.pos, self.order, self.fifo))
 
 
-def _view(a: array) -> np.ndarray:
+def array_view(a: array) -> np.ndarray:
     """A numpy view of an array's buffer, written in place (the array cannot be resized while
     the view lives)."""
     return np.frombuffer(a, dtype=DTYPES[a.typecode])

@@ -29,11 +29,10 @@ from __future__ import annotations
 import sys
 from array import array
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
-from .gray import DTYPES, TOPS, GrayList
+from .gray import TOPS, GrayList, array_view
 
 _FREE_SLACK = 32
 _NUMPY_SORT = 40
@@ -114,7 +113,7 @@ class WhiteList:
     def id_array(self) -> np.ndarray:
         """The address ids in the list's order, as an array (``int64``, as the gray list's
         kernels take them)."""
-        ids = np.frombuffer(self.ids, dtype=DTYPES[self.ids.typecode], count=self.end)
+        ids = array_view(self.ids)[:self.end]
         if self.end != self.live:
             ids = ids[ids != 0]
         return ids.astype(np.int64)
@@ -161,24 +160,28 @@ class WhiteList:
     def newest_iter(self, limit: int | None = None) -> Iterator[str]:
         """:meth:`newest_first`, each address read from its place as the iteration reaches
         it (a white pick sorts 128 places and reads about 40 to 130 of them)."""
-        return map(self.addrs.__getitem__, self._newest_places(limit))  # type: ignore[arg-type]
+        n = self._newest_count(limit)
+        if self.end < _NUMPY_SORT:
+            places = sorted(range(self.end), key=self.seen.__getitem__, reverse=True)[:n]
+        else:
+            places = self._newest_places(n).tolist()
+        return map(self.addrs.__getitem__, places)  # type: ignore[arg-type]
 
     def newest_id_array(self, limit: int | None = None) -> np.ndarray:
         """:meth:`newest_first` as an array of address ids (``int64``, as :meth:`id_array`):
         the advertised head's pool, picked from in numpy."""
-        ids = np.frombuffer(self.ids, dtype=DTYPES[self.ids.typecode], count=self.end)
-        return ids[self._newest_places(limit, as_array=True)].astype(np.int64)
+        places = self._newest_places(self._newest_count(limit))
+        return array_view(self.ids)[places].astype(np.int64)
 
-    def _newest_places(self, limit: int | None, as_array: bool = False) -> Any:
-        """The places of the first ``limit`` entries (all without one) by last-seen time,
-        newest first, ties in place order (a list, or with ``as_array`` an array). The free
-        places' time sorts last (see :meth:`remove`), so the first ``live`` places of the sort
-        are the entries."""
-        end = self.end
-        n = self.live if limit is None else min(limit, self.live)
-        if end < _NUMPY_SORT and not as_array:
-            return sorted(range(end), key=self.seen.__getitem__, reverse=True)[:n]
-        keys = -np.frombuffer(self.seen, count=end)
+    def _newest_count(self, limit: int | None) -> int:
+        """How many entries a read of the first ``limit`` (all without one) gives."""
+        return self.live if limit is None else min(limit, self.live)
+
+    def _newest_places(self, n: int) -> np.ndarray:
+        """The places of the first ``n`` entries by last-seen time, newest first, ties in place
+        order (numpy's stable sort). The free places' time sorts last (see :meth:`remove`), so
+        the first ``live`` places of the sort are the entries."""
+        keys = -np.frombuffer(self.seen, count=self.end)
         if 0 < 2 * n <= self.live:
             # (the first n are among the places at or above the n-th newest time: sort only
             # those, about 20% cheaper at 1,000 places and 300 wanted)
@@ -187,7 +190,7 @@ class WhiteList:
             places = places[np.argsort(keys[places], kind="stable")[:n]]
         else:
             places = np.argsort(keys, kind="stable")[:n]
-        return places if as_array else places.tolist()
+        return places
 
     def at_or_before(self, ceiling: float) -> list[tuple[float, int, int]]:
         """``(last seen, insertion number, address id)`` of every entry seen at or before
