@@ -42,6 +42,7 @@ from .stream_twin import MAX_BOUND, STREAMS
 from .white import WhiteList
 
 T = TypeVar("T")
+L = TypeVar("L", list[int], np.ndarray)
 FAILED_ADDR_FORGET_S = 3600.0
 JOURNAL_CUT = 2
 """A journal is cut back to its newest ``depth + 1`` entries once it holds this many times as
@@ -461,8 +462,7 @@ class PeerBook:
         if kernels is not None and len(ids) >= MIN_FRESH:
             unknown = gray.unknown_ids(ids, kernels.unknown)
             if len(unknown) >= MIN_FRESH:
-                chosen = (self._without_failed(unknown.tolist(), now)
-                          if now - self.failed_last < FAILED_ADDR_FORGET_S else unknown)
+                chosen = self._without_failed(unknown, now)
                 evicted = gray.push_trim(chosen, NO_TRIM if limit is None else limit, kernels.push_trim)
                 if evicted is not None:
                     self.forgets += evicted
@@ -498,11 +498,15 @@ class PeerBook:
         """Push the ids of ``fresh`` (in neither list when the answer was read) to the gray list
         but for recently failed hosts and ids the answer lists twice."""
         if fresh:
-            self.gray.push_unlisted(self._without_failed(fresh, now)
-                                    if now - self.failed_last < FAILED_ADDR_FORGET_S else fresh)
+            self.gray.push_unlisted(self._without_failed(fresh, now))
 
-    def _without_failed(self, ids: list[int], now: float) -> list[int]:
-        """``ids`` but those of recently failed hosts (:func:`host_failed`), in order."""
+    def _without_failed(self, ids: L, now: float) -> L | list[int]:
+        """``ids`` (a list or an array) but those of recently failed hosts (:func:`host_failed`),
+        in order; ``ids`` itself when no failure is within the hour (``failed_last``)."""
+        if now - self.failed_last >= FAILED_ADDR_FORGET_S:
+            return ids
+        if isinstance(ids, np.ndarray):
+            ids = ids.tolist()
         get = self.failed.get
         hosts = self.gray.table.hosts
         # (host_failed, inlined on the ids' hosts)
