@@ -23,23 +23,21 @@ from pytest_monerosim.result.summary import summarize, without_wall_clock
 from pytest_monerosim.sim import peer_choice, peers
 from pytest_monerosim.sim.peers import PeerBook
 from pytest_monerosim.sim.white import WhiteList
+from tests.sim.conftest import scenario as sim_scenario
 
 
 def scenario(attack: dict[str, Any] | None) -> Scenario:
-    data: dict[str, Any] = {
-        "general": {"name": "white-index", "seed": 11, "duration": "4h"},
-        "network": {"topology": {"name": "monero", "seeds": 2},
-                    "latency": {"name": "uniform", "low": 0.02, "high": 0.1}},
-        "p2p": {"out_peers": 5, "white_list_limit": 24, "turnover_mean_s": "15m"},
-        "nodes": [
-            {"group": "seeds", "count": 2, "role": "relay", "seed_node": True},
-            {"group": "miners", "count": 3, "role": "miner", "hashrate": 1.0},
-            {"group": "relays", "count": 35, "role": "relay", "churn": {"mean_session_s": "40m", "mean_downtime_s": "5m"}},
-        ],
-    }
-    if attack:
-        data["attacks"] = [attack]
-    return Scenario.model_validate(data)
+    return sim_scenario(
+        [{"group": "seeds", "count": 2, "role": "relay", "seed_node": True},
+         {"group": "miners", "count": 3, "role": "miner", "hashrate": 1.0},
+         {"group": "relays", "count": 35, "role": "relay",
+          "churn": {"mean_session_s": "40m", "mean_downtime_s": "5m"}}],
+        general={"name": "white-index", "seed": 11, "duration": "4h"},
+        network={"topology": {"name": "monero", "seeds": 2},
+                 "latency": {"name": "uniform", "low": 0.02, "high": 0.1}},
+        p2p={"out_peers": 5, "white_list_limit": 24, "turnover_mean_s": "15m"},
+        **({"attacks": [attack]} if attack else {}),
+    )
 
 
 def state(sc: Scenario) -> tuple[Any, ...]:
